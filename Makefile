@@ -1,0 +1,37 @@
+# uavtwin: `make run` (default scenario + report) and `make test` (whole suite).
+# Both bootstrap .venv on first use; nothing else is needed on a fresh clone.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+OUT    ?= out/default
+
+.PHONY: run test bench lint agents venv clean
+
+venv: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/uavtwin run scenarios/default.yaml -o $(OUT)/trace.h5
+	$(BIN)/uavtwin report $(OUT)/trace.h5 --figures $(OUT)/figures
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: $(STAMP)
+	mkdir -p benchmarks/results
+	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+lint: $(STAMP)
+	$(BIN)/ruff check simulator agents analysis tests benchmarks
+
+agents: $(STAMP)
+	$(BIN)/uavtwin train scenarios/agents/train.yaml -o scenarios/agents/tiny-madrl.pt --seed 7
+	$(BIN)/uavtwin train scenarios/agents/train.yaml -o scenarios/agents/ppo.pt --seed 7 --no-prune
+
+clean:
+	rm -rf $(VENV) out build *.egg-info
