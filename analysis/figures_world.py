@@ -1,0 +1,161 @@
+"""Figures of the physical side of a run: where UAVs flew, when they changed cells, how long
+their twins took to follow, and the immersion they got.
+
+Each ``plot_*`` function takes an :class:`analysis.loaders.Trace`, reads only the tables it
+needs and returns a :class:`matplotlib.figure.Figure` whose artists hold exactly the values of
+the corresponding :mod:`analysis.metrics` function (the tests check this).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Circle
+from matplotlib.ticker import MaxNLocator
+
+from analysis import metrics
+from analysis.figures_style import colour, new_figure, run_label
+from analysis.loaders import Trace
+
+__all__ = ["plot_immersion", "plot_map", "plot_migration_cdfs", "plot_timeline"]
+
+
+def _leave_events(trace: Trace):  # -> pd.DataFrame
+    events = trace.table("/coverage/events")
+    return events[(events["kind"] == "leave").to_numpy(dtype=bool)]
+
+
+def plot_map(trace: Trace) -> Figure:
+    """RSU coverage discs, UAV tracks (exact segments) and handover points.
+
+    Args:
+        trace: The run (needs ``/rsus`` and ``/mobility/segments``; ``/coverage/events``
+            adds the handover points).
+
+    Returns:
+        The figure: one circle patch per RSU cell, one line per UAV track (gid
+        ``"track-<uav_id>"``), and a scatter of handover positions (gid ``"handovers"``).
+    """
+    rsus = trace.table("/rsus")
+    seg = trace.table("/mobility/segments").sort_values(["uav_id", "t_start_s"], kind="stable")
+    fig, (ax,) = new_figure(f"RSU cells and UAV tracks ({run_label(trace)})")
+    for x, y, r in zip(rsus["x_m"], rsus["y_m"], rsus["coverage_radius_m"], strict=True):
+        ax.add_patch(Circle((x, y), r, facecolor=colour(5), alpha=0.12, edgecolor=colour(0),
+                            linewidth=0.8))
+    ax.scatter(rsus["x_m"], rsus["y_m"], marker="^", s=60, color=colour(0), zorder=3,
+               label="RSU", gid="rsus")
+    for k, (uav, s) in enumerate(seg.groupby("uav_id", sort=True)):
+        x = np.append(s["x0_m"].to_numpy(), s["x1_m"].to_numpy()[-1])
+        y = np.append(s["y0_m"].to_numpy(), s["y1_m"].to_numpy()[-1])
+        ax.plot(x, y, color=colour(1 + k % 6), linewidth=1.0, alpha=0.8, gid=f"track-{uav}")
+    leaves = _leave_events(trace) if trace.n_rows("/coverage/events") else None
+    handles = [Line2D([], [], color=colour(0), marker="^", linestyle="", label="RSU"),
+               Circle((0, 0), 1, facecolor=colour(5), alpha=0.3, edgecolor=colour(0),
+                      label="coverage disc"),
+               Line2D([], [], color=colour(1), label="UAV track")]
+    if leaves is not None and len(leaves):
+        pos = metrics.positions_at(seg, leaves["uav_id"], leaves["t_s"])
+        ax.scatter(pos["x_m"], pos["y_m"], marker="x", s=30, color=colour(3), zorder=4,
+                   gid="handovers")
+        handles.append(Line2D([], [], color=colour(3), marker="x", linestyle="",
+                              label="handover (cell exit)"))
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.autoscale_view()
+    ax.set_xlabel("x (m)")
+    ax.set_ylabel("y (m)")
+    ax.legend(handles=handles, loc="upper right", fontsize="small")
+    return fig
+
+
+def plot_timeline(trace: Trace) -> Figure:
+    """Per-UAV timeline of cell exits and twin transfers.
+
+    Args:
+        trace: The run (``/coverage/events``; ``/migration/transfers`` if any).
+
+    Returns:
+        The figure: a scatter of cell exits at ``(t_s, uav_id)`` (gid ``"handovers"``) and
+        one horizontal segment per finished transfer from ``t_start_s`` to ``t_end_s`` at
+        height ``uav_id`` (a LineCollection, gid ``"transfers"``).
+    """
+    fig, (ax,) = new_figure(f"Handovers and twin migrations ({run_label(trace)})")
+    leaves = _leave_events(trace)
+    ax.scatter(leaves["t_s"], leaves["uav_id"], marker="x", s=25, color=colour(3), zorder=4,
+               label="handover (cell exit)", gid="handovers")
+    if trace.n_rows("/migration/transfers"):
+        tr = trace.table("/migration/transfers")
+        done = np.isfinite(tr["t_end_s"].to_numpy(float))
+        tr = tr[done]
+        segs = np.stack([
+            np.column_stack([tr["t_start_s"], tr["uav_id"]]),
+            np.column_stack([tr["t_end_s"], tr["uav_id"]]),
+        ], axis=1).astype(float)
+        ax.add_collection(LineCollection(segs, colors=colour(0), linewidths=4, alpha=0.6,
+                                         label="twin transfer", gid="transfers"))
+        ax.autoscale_view()
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    n_uavs = trace.n_rows("/uavs")
+    if n_uavs:
+        ax.set_ylim(-0.5, n_uavs - 0.5)
+    if trace.duration_s:
+        ax.set_xlim(0.0, trace.duration_s)
+    ax.set_xlabel("simulation time (s)")
+    ax.set_ylabel("UAV id")
+    ax.legend(loc="upper right", fontsize="small")
+    return fig
+
+
+def plot_migration_cdfs(trace: Trace) -> Figure:
+    """Empirical CDFs of twin migration time and of service interruption.
+
+    Args:
+        trace: The run (``/migration/transfers`` and/or ``/migration/service``).
+
+    Returns:
+        The figure: step lines labelled ``"migration time (per twin)"`` and
+        ``"service interruption (per request)"`` whose data are :func:`metrics.ecdf` of
+        :func:`metrics.migration_times` and :func:`metrics.interruptions`.
+    """
+    fig, (ax,) = new_figure(f"Migration time and service interruption ({run_label(trace)})")
+    curves = []
+    if trace.n_rows("/migration/transfers"):
+        curves.append(("migration time (per twin)",
+                       metrics.migration_times(trace.table("/migration/transfers"))))
+    if trace.n_rows("/migration/service"):
+        curves.append(("service interruption (per request)",
+                       metrics.interruptions(trace.table("/migration/service"))))
+    for k, (label, values) in enumerate(curves):
+        x, p = metrics.ecdf(values)
+        ax.step(x, p, where="post", color=colour(k), linewidth=1.6,
+                label=f"{label}, n={x.size}")
+    ax.set_xlabel("duration (s)")
+    ax.set_ylabel("fraction <= duration")
+    ax.set_ylim(0, 1.02)
+    ax.legend(loc="lower right", fontsize="small")
+    return fig
+
+
+def plot_immersion(trace: Trace, *, bins: int = 20) -> Figure:
+    """Immersion of every served request over time, with the binned mean.
+
+    Args:
+        trace: The run (``/migration/service``).
+        bins: Time bins of the mean line.
+
+    Returns:
+        The figure: a scatter of ``(t_request_s, immersion)`` (gid ``"requests"``) and a
+        line (label ``"mean per bin"``) equal to :func:`metrics.immersion_over_time`.
+    """
+    service = trace.table("/migration/service")
+    fig, (ax,) = new_figure(f"Immersion of served migrations ({run_label(trace)})")
+    ax.scatter(service["t_request_s"], service["immersion"], s=12, alpha=0.5, color=colour(0),
+               label="request", gid="requests")
+    curve = metrics.immersion_over_time(service, bins=bins, t_end_s=trace.duration_s)
+    ax.plot(curve["t_s"], curve["mean_immersion"], color=colour(3), marker="o", markersize=3,
+            linewidth=1.6, label="mean per bin")
+    ax.set_xlabel("request time (s)")
+    ax.set_ylabel("immersion (dimensionless)")
+    ax.legend(loc="best", fontsize="small")
+    return fig

@@ -1,0 +1,370 @@
+"""Open a uavtwin trace as pandas tables, lazily, with units and enum labels attached.
+
+A trace (see docs/trace-format.md) is a small column store in HDF5: each table is a group of
+equal-length 1-D datasets. :func:`open_trace` checks that a file is a trace this version can
+read and returns a :class:`Trace`, which turns a table into a :class:`pandas.DataFrame` only
+when it is asked for (and caches the columns it read), so looking at the RSU list of a
+multi-gigabyte run costs nothing. Frames keep the schema dtypes; enum columns (coverage
+``kind``, request ``outcome``, round ``solver``, VSP ``role``) become categoricals with the
+schema labels; ``df.attrs`` carries ``units`` and ``descriptions`` (column -> text), the table
+``path`` and its ``description``. With ``names=True`` every id column (``uav_id``,
+``src_rsu_id`` ...) gets a label column beside it (``uav`` = ``"UAV 7"``, ``src_rsu`` =
+``"RSU 3"``), convenient for plots and group-bys.
+
+Only h5py, NumPy, pandas and the trace schema are used, never the simulator itself, so
+analysis runs wherever the trace file is.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from simulator.errors import TraceError
+from simulator.trace.schema import SCHEMA_VERSION, TABLES, Table, get_table
+
+__all__ = ["ACCESSORS", "PartialTraceWarning", "Trace", "accessor_name", "open_trace"]
+
+_ID_LABELS: Mapping[str, tuple[str, str]] = {
+    # id column -> (label column, lookup table whose size fixes the categories)
+    "uav_id": ("uav", "/uavs"),
+    "rsu_id": ("rsu", "/rsus"),
+    "src_rsu_id": ("src_rsu", "/rsus"),
+    "dst_rsu_id": ("dst_rsu", "/rsus"),
+    "vsp_id": ("vsp", "/sensing/vsps"),
+}
+_LABEL_PREFIX = {"/uavs": "UAV", "/rsus": "RSU", "/sensing/vsps": "VSP"}
+
+
+class PartialTraceWarning(UserWarning):
+    """Warned when opening a trace whose run did not finish (``status = "partial"``)."""
+
+
+def accessor_name(table: str) -> str:
+    """Attribute name of a table (``"/migration/transfers"`` -> ``"migration_transfers"``).
+
+    Args:
+        table: Table path.
+
+    Returns:
+        The path without its leading ``/``, with ``/`` replaced by ``_``.
+    """
+    return table.strip("/").replace("/", "_")
+
+
+ACCESSORS: Mapping[str, str] = {accessor_name(t.path): t.path for t in TABLES}
+"""Attribute name -> table path (``trace.pricing_offers`` is ``trace.table("/pricing/offers")``)."""
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes | np.bytes_):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray) and value.dtype.kind in "OS":
+        return [_plain(v) for v in value.tolist()]
+    return value
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _yaml_field(text: str, section: str, key: str) -> str | None:
+    """``section.key`` of a block-style YAML mapping, by a line scan (no YAML dependency)."""
+    in_section = False
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if not line[0].isspace():
+            in_section = line.split("#", 1)[0].strip() == f"{section}:"
+            continue
+        if in_section:
+            m = re.match(rf"\s+{re.escape(key)}:\s*(.*)$", line)
+            if m:
+                value = m.group(1).split(" #", 1)[0].strip().strip("'\"")
+                return value or None
+    return None
+
+
+class Trace:
+    """A trace opened for analysis; tables are read on first use and cached.
+
+    Access a table as ``trace.table("/migration/transfers")``, ``trace["migration/transfers"]``
+    or ``trace.migration_transfers`` (see :data:`ACCESSORS`). The file is opened only for the
+    duration of each read, so a :class:`Trace` holds no file handle and may outlive the file
+    being rewritten.
+
+    Attributes:
+        path: The trace file.
+        attrs: Root attributes as plain Python values (``status``, ``seed``, ...).
+        names: Default of ``names`` in :meth:`table`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, names: bool = False,
+                 allow_failed: bool = False) -> None:
+        """Open ``path`` and check it is a readable uavtwin trace. See :func:`open_trace`."""
+        self.path = Path(path)
+        self.names = bool(names)
+        self._cache: dict[str, dict[str, np.ndarray]] = {}
+        self._n_rows: dict[str, int] = {}
+        if not self.path.is_file():
+            raise TraceError(f"{self.path}: no such trace file")
+        try:
+            with h5py.File(self.path, "r", locking=False) as f:
+                self.attrs: dict[str, Any] = {k: _plain(v) for k, v in f.attrs.items()}
+        except OSError as exc:
+            raise TraceError(f"{self.path}: not an HDF5 file ({_one_line(str(exc))})") from None
+        version = self.attrs.get("schema_version")
+        if version is None:
+            raise TraceError(f"{self.path}: not a uavtwin trace (no schema_version attribute)")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise TraceError(f"{self.path}: invalid schema_version {version!r}")
+        if version > SCHEMA_VERSION:
+            raise TraceError(
+                f"{self.path}: trace schema version {version} is newer than this uavtwin "
+                f"supports ({SCHEMA_VERSION}); upgrade uavtwin to read it"
+            )
+        status = self.status
+        if status == "failed" and not allow_failed:
+            error = _one_line(self.attrs.get("error", "")) or "no error text recorded"
+            raise TraceError(f"{self.path}: the run failed: {error}")
+        if status == "partial":
+            why = _one_line(self.attrs.get("error", "")) or "killed or still running"
+            warnings.warn(
+                f"{self.path}: partial trace ({why}); tables hold the rows flushed so far",
+                PartialTraceWarning, stacklevel=3,
+            )
+
+    # -- metadata --------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return f"Trace({str(self.path)!r}, status={self.status!r})"
+
+    @property
+    def status(self) -> str:
+        """``complete``, ``partial`` or ``failed`` (``unknown`` if absent)."""
+        return str(self.attrs.get("status", "unknown"))
+
+    @property
+    def schema_version(self) -> int:
+        """The file's schema version."""
+        return int(self.attrs["schema_version"])
+
+    @property
+    def scenario_yaml(self) -> str:
+        """The resolved scenario stored in the trace (empty string if absent)."""
+        return str(self.attrs.get("scenario_yaml", ""))
+
+    @property
+    def scenario_name(self) -> str | None:
+        """``simulation.name`` of the stored scenario, if present."""
+        return _yaml_field(self.scenario_yaml, "simulation", "name")
+
+    @property
+    def duration_s(self) -> float | None:
+        """``simulation.duration_s`` of the stored scenario (simulated seconds), if present."""
+        value = _yaml_field(self.scenario_yaml, "simulation", "duration_s")
+        try:
+            return float(value) if value is not None else None
+        except ValueError:
+            return None
+
+    @property
+    def cached_tables(self) -> list[str]:
+        """Paths of the tables read so far (in schema order)."""
+        return [t.path for t in TABLES if t.path in self._cache]
+
+    def tables(self) -> list[str]:
+        """Paths of the schema tables present in the file, in schema order.
+
+        Returns:
+            Table paths such as ``"/migration/transfers"``.
+        """
+        with self._open() as f:
+            return [t.path for t in TABLES if isinstance(f.get(t.path), h5py.Group)]
+
+    def n_rows(self, table: str) -> int:
+        """Row count of a table, from dataset shapes only (no data is read).
+
+        Args:
+            table: Table path (leading ``/`` optional) or accessor name.
+
+        Returns:
+            The number of rows (0 if the table is absent from a partial file).
+
+        Raises:
+            TraceError: Unknown table, or a column missing from a complete trace.
+        """
+        spec = self._spec(table)
+        if spec.path not in self._n_rows:
+            with self._open() as f:
+                self._n_rows[spec.path] = self._length(f, spec)
+        return self._n_rows[spec.path]
+
+    def units(self, table: str) -> dict[str, str]:
+        """Column -> unit of a table (from the schema)."""
+        return {c.name: c.unit for c in self._spec(table).columns}
+
+    # -- data ------------------------------------------------------------------------------
+    def table(self, table: str, columns: Iterable[str] | None = None, *,
+              names: bool | None = None) -> pd.DataFrame:
+        """One table as a DataFrame.
+
+        Args:
+            table: Table path (``"/pricing/offers"``, leading ``/`` optional) or accessor name
+                (``"pricing_offers"``).
+            columns: Columns to read (default: all, in schema order). Only these datasets are
+                read from the file.
+            names: Add a label column next to each id column (``uav_id`` -> ``uav`` with
+                values ``"UAV 7"``); default: the ``names`` given to :func:`open_trace`.
+
+        Returns:
+            The table with schema dtypes, enum columns as categoricals; ``df.attrs`` holds
+            ``path``, ``description``, ``units`` and ``descriptions``.
+
+        Raises:
+            TraceError: Unknown table or column, or a column that cannot be read.
+        """
+        spec = self._spec(table)
+        wanted = list(spec.column_names) if columns is None else list(columns)
+        for name in wanted:
+            try:
+                spec.column(name)
+            except ValueError as exc:
+                raise TraceError(f"{self.path}: {exc}") from None
+        cached = self._cache.setdefault(spec.path, {})
+        missing = [c for c in wanted if c not in cached]
+        if missing:
+            cached.update(self._read(spec, missing))
+        frame = {}
+        for name in wanted:
+            col = spec.column(name)
+            values = cached[name]
+            frame[name] = _categorical(values, col.codes) if col.codes is not None else values
+        df = pd.DataFrame(frame, columns=wanted)
+        if names if names is not None else self.names:
+            df = self._add_labels(df)
+        df.attrs["path"] = spec.path
+        df.attrs["description"] = spec.description
+        df.attrs["units"] = {c: spec.column(c).unit for c in wanted}
+        df.attrs["descriptions"] = {c: spec.column(c).description for c in wanted}
+        return df
+
+    def __getitem__(self, table: str) -> pd.DataFrame:
+        return self.table(table)
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        if name.startswith("_") or name not in ACCESSORS:
+            raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
+        return self.table(ACCESSORS[name])
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(ACCESSORS))
+
+    # -- internals -------------------------------------------------------------------------
+    def _open(self) -> h5py.File:
+        try:
+            return h5py.File(self.path, "r", locking=False)
+        except OSError as exc:
+            raise TraceError(f"{self.path}: cannot open trace ({_one_line(str(exc))})") from None
+
+    def _spec(self, table: str) -> Table:
+        try:
+            return get_table(ACCESSORS.get(table, table))
+        except ValueError as exc:
+            raise TraceError(f"{self.path}: {exc}") from None
+
+    def _length(self, f: h5py.File, spec: Table) -> int:
+        group = f.get(spec.path)
+        if not isinstance(group, h5py.Group):
+            if self.status == "complete":
+                raise TraceError(f"{self.path}: table {spec.path} is missing from a complete trace")
+            return 0
+        absent = [c.name for c in spec.columns if not isinstance(group.get(c.name), h5py.Dataset)]
+        if absent:
+            if self.status == "complete":
+                raise TraceError(
+                    f"{self.path}: {spec.path} is missing column(s) {', '.join(absent)}"
+                )
+            return 0
+        lengths = [group[c.name].shape[0] for c in spec.columns]
+        if len(set(lengths)) > 1:
+            warnings.warn(
+                f"{self.path}: {spec.path} has columns of unequal length {sorted(set(lengths))};"
+                f" truncated to {min(lengths)} rows (the run was cut off mid-write)",
+                PartialTraceWarning, stacklevel=4,
+            )
+        return min(lengths)
+
+    def _read(self, spec: Table, names: list[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        with self._open() as f:
+            n = self._n_rows.get(spec.path)
+            if n is None:
+                n = self._n_rows[spec.path] = self._length(f, spec)
+            for name in names:
+                dtype = spec.column(name).np_dtype
+                if n == 0:
+                    out[name] = np.zeros(0, dtype=dtype)
+                    continue
+                try:
+                    out[name] = np.asarray(f[spec.path][name][:n], dtype=dtype)
+                except (OSError, KeyError, ValueError, TypeError) as exc:
+                    raise TraceError(
+                        f"{self.path}: cannot read {spec.path}/{name} ({_one_line(str(exc))})"
+                    ) from None
+        return out
+
+    def _add_labels(self, df: pd.DataFrame) -> pd.DataFrame:
+        for id_col, (label_col, lookup) in _ID_LABELS.items():
+            if id_col not in df.columns or label_col in df.columns:
+                continue
+            ids = df[id_col].to_numpy(dtype=np.int64)
+            size = max(self.n_rows(lookup), int(ids.max()) + 1 if ids.size else 0)
+            categories = [f"{_LABEL_PREFIX[lookup]} {k}" for k in range(size)]
+            codes = np.where(ids >= 0, ids, -1)
+            labels = pd.Categorical.from_codes(codes, categories=categories)
+            df.insert(int(df.columns.get_loc(id_col)) + 1, label_col, labels)
+        return df
+
+
+def _categorical(values: np.ndarray, codes: Mapping[int, str]) -> pd.Categorical:
+    """Enum codes -> categorical with the schema labels (unknown codes become NaN)."""
+    keys = np.array(list(codes), dtype=np.int64)
+    lut = np.full(int(keys.max()) + 1, -1, dtype=np.int64)
+    lut[keys] = np.arange(len(keys))
+    v = values.astype(np.int64)
+    inside = (v >= 0) & (v < len(lut))
+    idx = np.where(inside, lut[np.clip(v, 0, len(lut) - 1)], -1)
+    return pd.Categorical.from_codes(idx, categories=list(codes.values()))
+
+
+def open_trace(path: str | os.PathLike[str], *, names: bool = False,
+               allow_failed: bool = False) -> Trace:
+    """Open a uavtwin trace for analysis.
+
+    Args:
+        path: A trace file (``NAME.h5``, or ``NAME.partial.h5`` of an unfinished run).
+        names: Add ``"UAV 7"``/``"RSU 3"``/``"VSP 1"`` label columns next to id columns in
+            every table returned (can be overridden per :meth:`Trace.table` call).
+        allow_failed: Open the trace of a failed run anyway (its rows up to the failure).
+
+    Returns:
+        A :class:`Trace`; no table data has been read yet.
+
+    Raises:
+        TraceError: Missing file, not HDF5, not a uavtwin trace, a newer schema version, or
+            a failed run (the message carries the run's error text) unless ``allow_failed``.
+
+    Warns:
+        PartialTraceWarning: The run did not finish; tables hold the rows flushed so far.
+    """
+    return Trace(path, names=names, allow_failed=allow_failed)

@@ -1,0 +1,407 @@
+"""Run metrics as pure functions over trace tables (pandas DataFrames).
+
+Each function takes the frames returned by :class:`analysis.loaders.Trace` (only the columns
+it names are needed, so hand-built frames work too) and returns numbers, arrays or frames;
+none reads files or keeps state. Definitions, with units:
+
+- *handover*: a UAV leaving an RSU's coverage disc (a ``leave`` row of ``/coverage/events``),
+  whether or not that RSU hosted its twins; the *handover rate* is cell exits per UAV per
+  hour of flight (flight time from ``/mobility/segments``).
+- *migration time*: duration of one twin transfer, ``t_end_s - t_start_s`` (s); unfinished
+  transfers (NaN end) are left out. *Service interruption*: ``interruption_s`` of
+  ``/migration/service`` (s), one per served request.
+- *market*: per RSU, the prices it posted, the bandwidth it sold (MHz), the bandwidth-weighted
+  mean price paid (price/MHz), its revenue, cost and profit (price units).
+- *immersion*: MODEL A1 immersion of each served request, per UAV and binned over time.
+- *optimality ratio*: a solver's mean RSU utility divided by the equilibrium's; see
+  :func:`optimality_gap`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from simulator.trace.schema import SOLVER_CODES
+
+__all__ = [
+    "agent_rewards",
+    "ecdf",
+    "handover_rate",
+    "handovers_per_uav",
+    "immersion_over_time",
+    "immersion_per_uav",
+    "interruptions",
+    "market_per_round",
+    "market_per_rsu",
+    "migration_times",
+    "optimality_gap",
+    "positions_at",
+    "reward_path_curve",
+    "sensing_trajectory",
+    "summary_stats",
+    "training_curves",
+]
+
+SECONDS_PER_HOUR = 3600.0
+
+
+def ecdf(values: np.ndarray | pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Empirical CDF of the finite values.
+
+    Args:
+        values: Samples (NaN and infinities are dropped).
+
+    Returns:
+        ``(x, p)``: the sorted samples and ``p[k] = (k + 1) / n``, the fraction of samples
+        ``<= x[k]`` (both empty when there are no finite samples).
+    """
+    v = np.asarray(values, dtype=float)
+    x = np.sort(v[np.isfinite(v)])
+    return x, np.arange(1, x.size + 1, dtype=float) / max(x.size, 1)
+
+
+def summary_stats(values: np.ndarray | pd.Series) -> dict[str, float]:
+    """Count, mean, median, 95th percentile and max of the finite values (NaN if none).
+
+    Args:
+        values: Samples.
+
+    Returns:
+        ``{"n", "mean", "median", "p95", "max"}``.
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        nan = float("nan")
+        return {"n": 0, "mean": nan, "median": nan, "p95": nan, "max": nan}
+    return {"n": int(v.size), "mean": float(v.mean()), "median": float(np.median(v)),
+            "p95": float(np.percentile(v, 95)), "max": float(v.max())}
+
+
+def _leaves(events: pd.DataFrame) -> pd.DataFrame:
+    kind = events["kind"]
+    is_leave = (kind == "leave") if isinstance(kind.dtype, pd.CategoricalDtype) else (kind == 0)
+    return events[is_leave.to_numpy(dtype=bool)]
+
+
+def handovers_per_uav(events: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
+    """Cell exits and flight time of every UAV.
+
+    Args:
+        events: ``/coverage/events`` (``uav_id``, ``kind``; kind categorical or code 0=leave).
+        segments: ``/mobility/segments`` (``uav_id``, ``t_start_s``, ``t_end_s``).
+
+    Returns:
+        One row per UAV seen in either table, indexed by ``uav_id``: ``handovers`` (count),
+        ``flight_time_h`` (last segment end - first segment start, hours) and ``rate_per_h``
+        (handovers / flight_time_h; NaN for zero flight time).
+    """
+    leaves = _leaves(events)
+    counts = leaves.groupby("uav_id", observed=True).size()
+    span = segments.groupby("uav_id").agg(t0=("t_start_s", "min"), t1=("t_end_s", "max"))
+    hours = (span["t1"] - span["t0"]) / SECONDS_PER_HOUR
+    index = counts.index.union(hours.index)
+    out = pd.DataFrame({
+        "handovers": counts.reindex(index, fill_value=0).astype(np.int64),
+        "flight_time_h": hours.reindex(index, fill_value=0.0).astype(float),
+    })
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = out["handovers"].to_numpy(float) / out["flight_time_h"].to_numpy(float)
+    out["rate_per_h"] = np.where(out["flight_time_h"] > 0, rate, np.nan)
+    out.index.name = "uav_id"
+    out.attrs["units"] = {"handovers": "1", "flight_time_h": "h", "rate_per_h": "1/h"}
+    return out
+
+
+def handover_rate(events: pd.DataFrame, segments: pd.DataFrame) -> float:
+    """Cell exits per UAV per hour over the whole fleet.
+
+    Args:
+        events: ``/coverage/events``.
+        segments: ``/mobility/segments``.
+
+    Returns:
+        Total handovers / total flight hours (1/h); NaN if no UAV flew.
+    """
+    per = handovers_per_uav(events, segments)
+    hours = float(per["flight_time_h"].sum())
+    return float(per["handovers"].sum()) / hours if hours > 0 else float("nan")
+
+
+def migration_times(transfers: pd.DataFrame) -> np.ndarray:
+    """Durations of the finished twin transfers, s (``t_end_s - t_start_s``, NaN ends dropped).
+
+    Args:
+        transfers: ``/migration/transfers``.
+
+    Returns:
+        1-D float array in table order.
+    """
+    d = transfers["t_end_s"].to_numpy(float) - transfers["t_start_s"].to_numpy(float)
+    return d[np.isfinite(d)]
+
+
+def interruptions(service: pd.DataFrame) -> np.ndarray:
+    """Service interruptions of the served requests, s (NaN = never resumed, dropped).
+
+    Args:
+        service: ``/migration/service``.
+
+    Returns:
+        1-D float array in table order.
+    """
+    v = service["interruption_s"].to_numpy(float)
+    return v[np.isfinite(v)]
+
+
+def market_per_rsu(offers: pd.DataFrame, revenue: pd.DataFrame) -> pd.DataFrame:
+    """Prices, bandwidth sold and money of every RSU that took part in a round.
+
+    Args:
+        offers: ``/pricing/offers`` (``round_id``, ``rsu_id``, ``price``, ``bandwidth_mhz``).
+        revenue: ``/pricing/revenue`` (``round_id``, ``rsu_id``, ``revenue``, ``cost_total``).
+
+    Returns:
+        Indexed by ``rsu_id``: ``rounds`` (rounds played), ``mean_price`` (mean posted price,
+        price/MHz), ``paid_price`` (bandwidth-weighted mean price of what was sold, NaN if
+        nothing), ``bandwidth_mhz`` (total sold, MHz), ``revenue``, ``cost``, ``profit``
+        (revenue - cost, price units).
+    """
+    o = offers.assign(_spend=offers["price"].to_numpy(float)
+                      * offers["bandwidth_mhz"].to_numpy(float))
+    by = o.groupby("rsu_id")
+    posted = by["price"].mean()
+    sold = by["bandwidth_mhz"].sum()
+    spend = by["_spend"].sum()
+    money = revenue.groupby("rsu_id").agg(
+        rounds=("round_id", "nunique"), revenue=("revenue", "sum"), cost=("cost_total", "sum"))
+    index = posted.index.union(money.index)
+    out = pd.DataFrame({
+        "rounds": money["rounds"].reindex(index, fill_value=0).astype(np.int64),
+        "mean_price": posted.reindex(index).astype(float),
+        "bandwidth_mhz": sold.reindex(index, fill_value=0.0).astype(float),
+        "revenue": money["revenue"].reindex(index, fill_value=0.0).astype(float),
+        "cost": money["cost"].reindex(index, fill_value=0.0).astype(float),
+    })
+    sp = spend.reindex(index, fill_value=0.0).to_numpy(float)
+    bw = out["bandwidth_mhz"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out.insert(2, "paid_price", np.where(bw > 0, sp / bw, np.nan))
+    out["profit"] = out["revenue"] - out["cost"]
+    out.index.name = "rsu_id"
+    out.attrs["units"] = {"rounds": "1", "mean_price": "price/MHz", "paid_price": "price/MHz",
+                          "bandwidth_mhz": "MHz", "revenue": "price", "cost": "price",
+                          "profit": "price"}
+    return out
+
+
+def market_per_round(offers: pd.DataFrame, rounds: pd.DataFrame) -> pd.DataFrame:
+    """Mean posted price and total bandwidth bought in every round, with the round time.
+
+    Args:
+        offers: ``/pricing/offers``.
+        rounds: ``/pricing/rounds`` (``round_id``, ``t_s``).
+
+    Returns:
+        Indexed by ``round_id`` in time order: ``t_s`` (s), ``mean_price`` (price/MHz),
+        ``bandwidth_mhz`` (MHz, summed over pairs), ``pairs`` (offers in the round).
+    """
+    agg = offers.groupby("round_id").agg(mean_price=("price", "mean"),
+                                         bandwidth_mhz=("bandwidth_mhz", "sum"),
+                                         pairs=("price", "size"))
+    t = rounds.set_index("round_id")["t_s"]
+    out = agg.join(t, how="left")[["t_s", "mean_price", "bandwidth_mhz", "pairs"]]
+    return out.sort_values(["t_s"], kind="stable")
+
+
+def immersion_per_uav(service: pd.DataFrame) -> pd.DataFrame:
+    """Immersion and bought bandwidth of every UAV over its served requests.
+
+    Args:
+        service: ``/migration/service``.
+
+    Returns:
+        Indexed by ``uav_id``: ``migrations`` (served requests), ``mean_immersion``,
+        ``total_immersion`` (dimensionless), ``mean_bandwidth_mhz`` (MHz), ``mean_rate_mbps``
+        (Mbit/s), ``total_interruption_s`` (s).
+    """
+    out = service.groupby("uav_id").agg(
+        migrations=("request_id", "size"), mean_immersion=("immersion", "mean"),
+        total_immersion=("immersion", "sum"), mean_bandwidth_mhz=("bandwidth_mhz", "mean"),
+        mean_rate_mbps=("rate_mbps", "mean"), total_interruption_s=("interruption_s", "sum"))
+    out.attrs["units"] = {"migrations": "1", "mean_immersion": "1", "total_immersion": "1",
+                          "mean_bandwidth_mhz": "MHz", "mean_rate_mbps": "Mbit/s",
+                          "total_interruption_s": "s"}
+    return out
+
+
+def immersion_over_time(service: pd.DataFrame, *, bins: int = 20,
+                        t_end_s: float | None = None) -> pd.DataFrame:
+    """Mean immersion of the requests made in each of ``bins`` equal time bins.
+
+    Args:
+        service: ``/migration/service`` (``t_request_s``, ``immersion``).
+        bins: Number of bins over [0, t_end_s] (>= 1).
+        t_end_s: End of the time axis (default: the last request time).
+
+    Returns:
+        One row per non-empty bin: ``t_s`` (bin centre, s), ``mean_immersion``, ``count``.
+
+    Raises:
+        ValueError: If ``bins < 1``.
+    """
+    if bins < 1:
+        raise ValueError(f"bins must be >= 1, got {bins}")
+    t = service["t_request_s"].to_numpy(float)
+    v = service["immersion"].to_numpy(float)
+    if t.size == 0:
+        return pd.DataFrame({"t_s": [], "mean_immersion": [], "count": []})
+    end = float(t.max()) if t_end_s is None else float(t_end_s)
+    edges = np.linspace(0.0, end if end > 0 else 1.0, bins + 1)
+    k = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, bins - 1)
+    count = np.bincount(k, minlength=bins)
+    total = np.bincount(k, weights=v, minlength=bins)
+    keep = count > 0
+    centres = 0.5 * (edges[:-1] + edges[1:])
+    return pd.DataFrame({"t_s": centres[keep], "mean_immersion": total[keep] / count[keep],
+                         "count": count[keep]})
+
+
+def positions_at(segments: pd.DataFrame, uav_id: np.ndarray | pd.Series,
+                 t_s: np.ndarray | pd.Series) -> pd.DataFrame:
+    """Positions of UAVs at given times, interpolated on their exact trajectory segments.
+
+    Args:
+        segments: ``/mobility/segments``.
+        uav_id: UAV of each query.
+        t_s: Time of each query (s); clamped to the UAV's segments.
+
+    Returns:
+        ``x_m``, ``y_m``, ``z_m`` per query, in query order (NaN for a UAV with no segment).
+    """
+    q = pd.DataFrame({"uav_id": np.asarray(uav_id, dtype=np.int64),
+                      "t_s": np.asarray(t_s, dtype=float)})
+    q["_order"] = np.arange(len(q))
+    seg = segments.assign(uav_id=segments["uav_id"].astype(np.int64)).sort_values("t_start_s")
+    m = pd.merge_asof(q.sort_values("t_s"), seg, left_on="t_s", right_on="t_start_s",
+                      by="uav_id", direction="backward")
+    first = seg.groupby("uav_id").head(1).set_index("uav_id")  # before the first segment
+    miss = m["t_start_s"].isna().to_numpy()
+    if miss.any():
+        fill = first.reindex(m.loc[miss, "uav_id"])
+        for c in seg.columns.drop("uav_id"):
+            m.loc[miss, c] = fill[c].to_numpy()
+    m = m.sort_values("_order")
+    t0, t1 = m["t_start_s"].to_numpy(float), m["t_end_s"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.clip(np.where(t1 > t0, (m["t_s"].to_numpy(float) - t0) / (t1 - t0), 0.0), 0, 1)
+    out = {}
+    for axis in "xyz":
+        a, b = m[f"{axis}0_m"].to_numpy(float), m[f"{axis}1_m"].to_numpy(float)
+        out[f"{axis}_m"] = a + frac * (b - a)
+    return pd.DataFrame(out)
+
+
+def sensing_trajectory(state: pd.DataFrame, value: str = "share") -> pd.DataFrame:
+    """One sensing quantity over time, one column per VSP.
+
+    Args:
+        state: ``/sensing/state``.
+        value: ``share``, ``twin_value``, ``intensity``, ``payoff_rate`` or
+            ``cumulative_payoff``.
+
+    Returns:
+        Wide frame indexed by ``t_s`` with one column per ``vsp_id``.
+
+    Raises:
+        ValueError: If ``value`` is not a column of ``state``.
+    """
+    if value not in state.columns or value in ("t_s", "vsp_id"):
+        raise ValueError(f"sensing value {value!r}: expected one of "
+                         f"{[c for c in state.columns if c not in ('t_s', 'vsp_id')]}")
+    return state.pivot_table(index="t_s", columns="vsp_id", values=value, aggfunc="mean",
+                             observed=True)
+
+
+def optimality_gap(rounds: pd.DataFrame, reference: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Each solver's mean RSU utility against the Stackelberg equilibrium's.
+
+    The *optimality ratio* of a solver is the mean over its rounds of ``mean_rsu_utility``
+    divided by the mean over the *equilibrium* rounds of ``mean_rsu_utility``; the *gap* is
+    ``1 - ratio`` (0: as good as the equilibrium for the RSUs, > 0: worse, < 0: the RSUs earn
+    more than at equilibrium, e.g. by colluding). Equilibrium rounds are the rows of
+    ``reference`` whose solver is ``equilibrium`` - pass the rounds of a run of the same
+    scenario and seed solved exactly - or, by default, those of ``rounds`` itself (a trace
+    whose rounds mix solvers). The comparison is of averages over the run, because two runs
+    with different solvers diverge after their first round.
+
+    Args:
+        rounds: ``/pricing/rounds`` (``solver``, ``mean_rsu_utility``).
+        reference: ``/pricing/rounds`` holding the equilibrium rounds (default ``rounds``).
+
+    Returns:
+        Indexed by solver label: ``rounds``, ``mean_rsu_utility`` (price),
+        ``equilibrium_utility`` (price; NaN without equilibrium rounds), ``ratio``, ``gap``.
+    """
+    ref = rounds if reference is None else reference
+    eq = ref[_solver_labels(ref) == "equilibrium"]["mean_rsu_utility"].to_numpy(float)
+    eq_mean = float(eq.mean()) if eq.size else float("nan")
+    labels = _solver_labels(rounds)
+    out = rounds.assign(_solver=labels).groupby("_solver", sort=True).agg(
+        rounds=("mean_rsu_utility", "size"), mean_rsu_utility=("mean_rsu_utility", "mean"))
+    out.index.name = "solver"
+    out["equilibrium_utility"] = eq_mean
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["ratio"] = out["mean_rsu_utility"] / eq_mean if eq_mean != 0 else np.nan
+    out["gap"] = 1.0 - out["ratio"]
+    return out
+
+
+def _solver_labels(rounds: pd.DataFrame) -> np.ndarray:
+    s = rounds["solver"]
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.astype(object).to_numpy()
+    return np.array([SOLVER_CODES.get(int(c), str(c)) for c in s.to_numpy()], dtype=object)
+
+
+def reward_path_curve(paths: pd.DataFrame) -> pd.DataFrame:
+    """Mean RSU utility against solver iteration, averaged over rounds.
+
+    Args:
+        paths: ``/pricing/paths`` (``round_id``, ``iteration``, ``mean_rsu_utility``).
+
+    Returns:
+        Indexed by ``iteration``: ``mean`` and ``std`` over the rounds that reached that
+        iteration (price), ``rounds`` (how many did).
+    """
+    out = paths.groupby("iteration").agg(mean=("mean_rsu_utility", "mean"),
+                                         std=("mean_rsu_utility", "std"),
+                                         rounds=("round_id", "nunique"))
+    out["std"] = out["std"].fillna(0.0)
+    return out
+
+
+def training_curves(iterations: pd.DataFrame) -> pd.DataFrame:
+    """Training updates in iteration order (the ``/training/iterations`` columns).
+
+    Args:
+        iterations: ``/training/iterations``.
+
+    Returns:
+        The same rows indexed by ``iteration``, sorted.
+    """
+    return iterations.sort_values("iteration", kind="stable").set_index("iteration")
+
+
+def agent_rewards(agents: pd.DataFrame) -> pd.DataFrame:
+    """Per-agent reward of each update, one column per agent.
+
+    Args:
+        agents: ``/training/agents``.
+
+    Returns:
+        Wide frame indexed by ``iteration`` with one column per ``agent``.
+    """
+    return agents.pivot_table(index="iteration", columns="agent", values="reward",
+                              aggfunc="mean")

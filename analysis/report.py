@@ -1,0 +1,260 @@
+"""The run report behind ``uavtwin report``: a one-screen summary and the figures.
+
+:func:`build_report` opens a trace, computes the headline metrics of :mod:`analysis.metrics`
+(:func:`run_metrics`, also the per-run row of a sweep), lays them out as plain text with
+units, and, when given a directory, writes every figure the trace has data for. Figures whose
+tables are empty (no sensing, no training) are skipped and the text says which and why.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from analysis import metrics
+from analysis.figures import FIGURES, FORMATS, write_figures
+from analysis.loaders import Trace, open_trace
+
+__all__ = ["Report", "build_report", "render_text", "run_metrics"]
+
+
+@dataclass(frozen=True)
+class Report:
+    """What ``uavtwin report`` shows.
+
+    Attributes:
+        text: The summary table (printed as is by the CLI).
+        figures: Files written, in report order (empty without a figures directory).
+        skipped: ``(figure name, reason)`` for the figures the trace has no data for.
+        stats: The headline numbers of :func:`run_metrics`.
+    """
+
+    text: str
+    figures: list[Path] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def _table(trace: Trace, path: str, columns: Sequence[str]) -> Any:
+    return trace.table(path, columns=list(columns))
+
+
+def run_metrics(trace: Trace) -> dict[str, Any]:
+    """Headline numbers of a run (JSON-ready; NaN where there is nothing to measure).
+
+    Args:
+        trace: The run.
+
+    Returns:
+        Flat dict: counts (``rsus``, ``uavs``, ``handovers``, ``requests``, ``rounds``, ...),
+        ``handover_rate_per_h`` (1/h), ``migration_time_{mean,median,p95,max}_s``,
+        ``interruption_{mean,median,p95,max}_s`` (s), ``paid_price`` (price/MHz, bandwidth-
+        weighted), ``bandwidth_mhz`` (MHz), ``revenue``/``profit`` (price), ``immersion_mean``,
+        ``converged_fraction``, ``solver_iterations_mean``, ``optimality_ratio``.
+    """
+    n = trace.n_rows
+    out: dict[str, Any] = {
+        "rsus": n("/rsus"), "uavs": n("/uavs"), "coverage_events": n("/coverage/events"),
+        "requests": n("/migration/requests"), "transfers": n("/migration/transfers"),
+        "migrations": n("/migration/service"), "rounds": n("/pricing/rounds"),
+        "sensing_samples": n("/sensing/state"), "training_updates": n("/training/iterations"),
+    }
+    events = _table(trace, "/coverage/events", ["uav_id", "kind"])
+    segments = _table(trace, "/mobility/segments", ["uav_id", "t_start_s", "t_end_s"])
+    out["handovers"] = int((events["kind"] == "leave").sum())
+    out["handover_rate_per_h"] = metrics.handover_rate(events, segments)
+    mig = metrics.summary_stats(metrics.migration_times(
+        _table(trace, "/migration/transfers", ["t_start_s", "t_end_s"])))
+    service = trace.table("/migration/service")
+    intr = metrics.summary_stats(metrics.interruptions(service))
+    for key in ("mean", "median", "p95", "max"):
+        out[f"migration_time_{key}_s"] = mig[key]
+        out[f"interruption_{key}_s"] = intr[key]
+    out["immersion_mean"] = float(service["immersion"].mean()) if len(service) else math.nan
+    market = metrics.market_per_rsu(trace.table("/pricing/offers"), trace.table("/pricing/revenue"))
+    bw = float(market["bandwidth_mhz"].sum())
+    spend = float((market["paid_price"].fillna(0.0) * market["bandwidth_mhz"]).sum())
+    out["bandwidth_mhz"] = bw
+    out["paid_price"] = spend / bw if bw > 0 else math.nan
+    out["revenue"] = float(market["revenue"].sum())
+    out["profit"] = float(market["profit"].sum())
+    rounds = trace.table("/pricing/rounds")
+    out["converged_fraction"] = float(rounds["converged"].mean()) if len(rounds) else math.nan
+    out["solver_iterations_mean"] = (float(rounds["iterations"].mean()) if len(rounds)
+                                     else math.nan)
+    gap = metrics.optimality_gap(rounds) if len(rounds) else None
+    out["optimality_ratio"] = (float(gap["ratio"].iloc[0]) if gap is not None and len(gap) == 1
+                               else math.nan)
+    return out
+
+
+def _fmt(value: float, unit: str = "", digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    text = f"{value:.{digits}g}"
+    return f"{text} {unit}".rstrip()
+
+
+def _stats_line(prefix: str, stats: dict[str, Any], unit: str) -> str:
+    if not (isinstance(stats[f"{prefix}_mean_s"], float) and math.isfinite(
+            stats[f"{prefix}_mean_s"])):
+        return "n/a"
+    return ", ".join(f"{k} {_fmt(stats[f'{prefix}_{k}_s'], unit)}"
+                     for k in ("mean", "median", "p95", "max"))
+
+
+def _counts_by(values: Any) -> str:
+    counts = values.value_counts(sort=False)
+    return ", ".join(f"{int(c)} {label}" for label, c in counts.items() if c)
+
+
+def render_text(trace: Trace, stats: dict[str, Any], skipped: list[tuple[str, str]],
+                figures: list[Path], figures_dir: Path | None, *, top_rsus: int = 10) -> str:
+    """Lay out the summary of a run as plain text (the body of ``uavtwin report``).
+
+    Args:
+        trace: The run.
+        stats: :func:`run_metrics` of the run.
+        skipped: Figures left out, with reasons.
+        figures: Figures written.
+        figures_dir: Where figures went (``None``: none requested).
+        top_rsus: RSUs listed in the per-RSU table (by revenue).
+
+    Returns:
+        The text, lines separated by ``\\n`` with no trailing newline.
+    """
+    a = trace.attrs
+    lines = [f"uavtwin report: {trace.path}"]
+    row = "  {:<38}{}".format
+    lines += [
+        row("scenario", f"{trace.scenario_name or 'unknown'} (seed {a.get('seed', '?')})"),
+        row("status", trace.status + (f": {' '.join(str(a['error']).split())}"
+                                      if a.get("error") else "")),
+        row("schema / uavtwin version", f"{a.get('schema_version')} / "
+            f"{a.get('uavtwin_version', '?')}"),
+        row("created", str(a.get("created", "?"))),
+        row("wall time", _fmt(float(a.get("wall_time_s", math.nan)), "s")),
+        row("simulated time", _fmt(trace.duration_s or math.nan, "s")),
+        "", "Counts",
+    ]
+    requests = trace.table("/migration/requests", columns=["outcome"])
+    rounds = trace.table("/pricing/rounds", columns=["solver", "converged"])
+    lines += [
+        row("RSUs / UAVs", f"{stats['rsus']} / {stats['uavs']}"),
+        row("coverage events", f"{stats['coverage_events']} ({stats['handovers']} cell exits)"),
+        row("migration requests", f"{stats['requests']}"
+            + (f" ({_counts_by(requests['outcome'])})" if len(requests) else "")),
+        row("pricing rounds", f"{stats['rounds']}"
+            + (f" ({int(rounds['converged'].sum())} converged; solver "
+               f"{', '.join(sorted(rounds['solver'].astype(str).unique()))})"
+               if len(rounds) else "")),
+        row("served migrations / twin transfers", f"{stats['migrations']} / {stats['transfers']}"),
+        row("sensing samples / training updates",
+            f"{stats['sensing_samples']} / {stats['training_updates']}"),
+        "", "Key statistics",
+        row("handover rate", _fmt(stats["handover_rate_per_h"], "cell exits per UAV per h")),
+        row("migration time per twin", _stats_line("migration_time", stats, "s")),
+        row("service interruption", _stats_line("interruption", stats, "s")),
+        row("price paid (bandwidth-weighted)", _fmt(stats["paid_price"], "price/MHz")),
+        row("bandwidth sold", _fmt(stats["bandwidth_mhz"], "MHz")),
+        row("RSU revenue / profit", f"{_fmt(stats['revenue'])} / {_fmt(stats['profit'])} price"),
+        row("mean immersion per migration", _fmt(stats["immersion_mean"])),
+        row("solver iterations (mean)", _fmt(stats["solver_iterations_mean"])),
+        row("rounds converged", _fmt(100 * stats["converged_fraction"], "%")),
+        row("utility ratio vs equilibrium", _fmt(stats["optimality_ratio"])
+            + ("" if math.isfinite(stats["optimality_ratio"]) else
+               " (no equilibrium rounds to compare with)")),
+    ]
+    lines += _rsu_lines(trace, top_rsus) + _sensing_lines(trace) + _training_lines(trace)
+    lines += ["", "Figures"]
+    if figures_dir is None:
+        lines.append("  none written (give a figures directory, e.g. --figures DIR)")
+    else:
+        lines.append(f"  {len(figures)} written to {figures_dir}")
+    lines += [f"  skipped {name}: {reason}" for name, reason in skipped]
+    return "\n".join(lines)
+
+
+def _rsu_lines(trace: Trace, top: int) -> list[str]:
+    if trace.n_rows("/pricing/revenue") == 0:
+        return []
+    m = metrics.market_per_rsu(trace.table("/pricing/offers"), trace.table("/pricing/revenue"))
+    m = m.sort_values("revenue", ascending=False, kind="stable")
+    head = f"Per RSU (top {min(top, len(m))} of {len(m)} by revenue; prices in price/MHz)"
+    lines = ["", head, "  {:>5} {:>7} {:>11} {:>11} {:>14} {:>10} {:>10}".format(
+        "RSU", "rounds", "mean price", "paid price", "bandwidth MHz", "revenue", "profit")]
+    for rsu, r in m.head(top).iterrows():
+        lines.append("  {:>5} {:>7} {:>11} {:>11} {:>14} {:>10} {:>10}".format(
+            rsu, int(r["rounds"]), _fmt(r["mean_price"]), _fmt(r["paid_price"]),
+            _fmt(r["bandwidth_mhz"]), _fmt(r["revenue"]), _fmt(r["profit"])))
+    return lines
+
+
+def _sensing_lines(trace: Trace) -> list[str]:
+    if trace.n_rows("/sensing/state") == 0:
+        return []
+    state = trace.table("/sensing/state")
+    last = state[state["t_s"] == state["t_s"].max()].sort_values("vsp_id")
+    lines = ["", f"Sensing market at t = {_fmt(float(last['t_s'].iloc[0]), 's')}",
+             "  {:>5} {:>8} {:>12} {:>10} {:>18}".format(
+                 "VSP", "share", "twin value", "intensity", "cumulative payoff")]
+    for _, r in last.iterrows():
+        lines.append("  {:>5} {:>8} {:>12} {:>10} {:>18}".format(
+            int(r["vsp_id"]), _fmt(r["share"]), _fmt(r["twin_value"]), _fmt(r["intensity"]),
+            _fmt(r["cumulative_payoff"])))
+    return lines
+
+
+def _training_lines(trace: Trace) -> list[str]:
+    if trace.n_rows("/training/iterations") == 0:
+        return []
+    tc = metrics.training_curves(trace.table("/training/iterations"))
+    last = tc.iloc[-1]
+    best = float(np.nanmax(tc["reward_ratio"].to_numpy(float))) if len(tc) else math.nan
+    row = "  {:<38}{}".format
+    return ["", "Training", row("updates / env steps", f"{len(tc)} / {int(last['step'])}"),
+            row("last reward / equilibrium reward",
+                f"{_fmt(last['mean_reward'])} / {_fmt(last['se_reward'])} price "
+                f"(ratio {_fmt(last['reward_ratio'])}, best {_fmt(best)})"),
+            row("last sparsity / live parameters",
+                f"{_fmt(last['sparsity'])} / {int(last['live_params'])}")]
+
+
+def build_report(trace_path: str | os.PathLike[str], figures_dir: str | os.PathLike[str] | None
+                 = None, fmt: str = "png") -> Report:
+    """Summarise a run and optionally write its figures.
+
+    Args:
+        trace_path: The trace file.
+        figures_dir: Directory for the figures (created if needed); ``None`` writes none.
+        fmt: Figure format: ``png`` (default), ``pdf`` or ``svg``.
+
+    Returns:
+        The :class:`Report` (text, figures written, figures skipped, headline numbers).
+
+    Raises:
+        TraceError: The file is not a readable trace (see :func:`analysis.open_trace`).
+        ValueError: Unknown figure format.
+
+    Warns:
+        PartialTraceWarning: The run did not finish.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"figure format {fmt!r}: expected one of {list(FORMATS)}")
+    trace = open_trace(trace_path)
+    stats = run_metrics(trace)
+    if figures_dir is None:
+        written: list[Path] = []
+        skipped = [(s.name, r) for s in FIGURES if (r := s.missing(trace)) is not None]
+        out_dir = None
+    else:
+        out_dir = Path(figures_dir)
+        written, skipped = write_figures(trace, out_dir, fmt)
+    text = render_text(trace, stats, skipped, written, out_dir)
+    return Report(text=text, figures=written, skipped=skipped, stats=stats)

@@ -1,0 +1,185 @@
+"""Benchmark: exact vectorised pricing-equilibrium solver vs a generic scipy solver.
+
+Both solvers compute the Stackelberg equilibrium of the same Table II instances (MODEL A3)
+by Gauss-Seidel best-response iteration over the RSUs:
+
+- fast: ``agents.pricing_game.solve_equilibrium`` (closed-form follower response and exact
+  candidate best responses, vectorised over UAVs);
+- generic: every follower response is ``scipy.optimize.minimize(method="SLSQP")`` on the UAV's
+  problem and every best response is ``scipy.optimize.minimize_scalar(method="bounded")``
+  on the RSU's revenue from that UAV, one UAV-RSU pair at a time.
+
+The game splits exactly into one independent sub-game per UAV (MODEL A3), so the generic
+solver's cost is linear in the number of UAVs: it is run on a few UAVs' sub-games only and
+its full-instance time is extrapolated (marked ``*``).  For 100x20 even one UAV's generic
+solve takes minutes (SLSQP on 20 variables inside every revenue evaluation), so it runs one
+sweep started from the fast equilibrium (its price change there is the accuracy check) and
+its time is that sweep's times the fast solver's sweep count (same iteration, same start).
+Accuracy of both: the largest relative unilateral gain of any RSU (``max_unilateral_gain``),
+and the largest price difference between the two solutions.
+
+Usage: ``python benchmarks/bench_game.py [--quick]``; writes benchmarks/results/bench_game.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import minimize, minimize_scalar
+
+from agents.pricing_game import (
+    PricingGame,
+    draw_game,
+    initial_prices,
+    max_unilateral_gain,
+    solve_equilibrium,
+)
+
+RESULTS = Path(__file__).resolve().parent / "results" / "bench_game.json"
+
+
+def generic_demand(a: np.ndarray, q: np.ndarray, p: np.ndarray, budget: float) -> np.ndarray:
+    """One UAV's demand by SLSQP (generic constrained optimiser).
+
+    The variables are the amounts spent ``x = p b`` (better scaled than ``b``: the budget
+    constraint becomes ``sum x <= R``); the demand is ``x / p``.
+    """
+    k = q / p
+    res = minimize(lambda x: -(a @ np.log1p(x * k) - x.sum()), np.full(a.size, budget / a.size),
+                   jac=lambda x: -(a * k / (1 + x * k) - 1.0), method="SLSQP",
+                   bounds=[(0.0, None)] * a.size,
+                   constraints=[{"type": "ineq", "fun": lambda x: budget - x.sum(),
+                                 "jac": lambda x: -np.ones_like(x)}],
+                   options={"ftol": 1e-14, "maxiter": 500})
+    return np.maximum(res.x, 0.0) / p
+
+
+def generic_equilibrium(game: PricingGame, *, tol: float = 1e-6, max_iter: int = 30,
+                        start: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """Best-response iteration with a scipy optimiser for every follower and leader move."""
+    a, q = game.weight, game.spectral_efficiency
+    prices = initial_prices(game) if start is None else start.copy()
+    for sweep in range(1, max_iter + 1):
+        previous = prices.copy()
+        for j in range(game.n_rsus):
+            c, pbar = float(game.cost[j]), float(game.price_cap[j])
+            for i in range(game.n_uavs):
+                def neg_revenue(pj: float, i: int = i, j: int = j, c: float = c) -> float:
+                    p = prices[i].copy()
+                    p[j] = pj
+                    return -(pj - c) * generic_demand(a[i], q[i], p, game.budget[i])[j]
+
+                res = minimize_scalar(neg_revenue, bounds=(c, pbar), method="bounded",
+                                      options={"xatol": 1e-10})
+                prices[i, j] = res.x
+        if np.max(np.abs(prices - previous)) <= tol:
+            return prices, sweep
+    return prices, max_iter
+
+
+def sub_game(game: PricingGame, rows: np.ndarray) -> PricingGame:
+    """The sub-game of the UAVs in ``rows`` (exactly independent of the others)."""
+    per_uav = ("delta", "ssim", "ssim_threshold", "spectral_efficiency", "budget")
+    return dataclasses.replace(game, **{k: getattr(game, k)[rows] for k in per_uav})
+
+
+def bench_size(n_uavs: int, n_rsus: int, seeds: list[int], generic_seeds: list[int],
+               generic_uavs: int | None, repeats: int, warm: bool = False) -> list[dict]:
+    """Time both solvers on ``n_uavs`` x ``n_rsus`` instances.
+
+    ``warm``: the generic solver runs one sweep from the fast equilibrium (accuracy check)
+    and its time is extrapolated to the fast solver's number of sweeps (both run the same
+    Gauss-Seidel iteration from the same start).
+    """
+    rows_out = []
+    for seed in seeds:
+        game = draw_game(np.random.default_rng(seed), n_uavs, n_rsus)
+        t0 = time.perf_counter()
+        for _ in range(repeats):
+            eq = solve_equilibrium(game)
+        t_fast = (time.perf_counter() - t0) / repeats
+        row = {"size": f"{n_uavs}x{n_rsus}", "seed": seed, "fast_s": t_fast,
+               "fast_sweeps": eq.iterations, "fast_converged": eq.converged,
+               "fast_max_gain": float(max_unilateral_gain(game, eq.prices).max())}
+        if seed in generic_seeds:
+            rows = np.arange(n_uavs if generic_uavs is None else generic_uavs)
+            sub = sub_game(game, rows)
+            t0 = time.perf_counter()
+            if warm:
+                p_gen, sweeps = generic_equilibrium(sub, max_iter=1, start=eq.prices[rows])
+            else:
+                p_gen, sweeps = generic_equilibrium(sub)
+            t_gen = time.perf_counter() - t0
+            scale = n_uavs / rows.size * (eq.iterations if warm else 1)
+            row.update({
+                "generic_uavs_solved": int(rows.size), "generic_s_measured": t_gen,
+                "generic_s": t_gen * scale, "generic_extrapolated": bool(scale != 1),
+                "generic_sweeps": sweeps, "generic_warm_start_one_sweep": warm,
+                "generic_max_gain": float(max_unilateral_gain(sub, p_gen).max()),
+                "fast_max_gain_same_uavs": float(max_unilateral_gain(sub, eq.prices[rows])
+                                                 .max()),
+                "max_price_diff": float(np.abs(p_gen - eq.prices[rows]).max()),
+                "speedup": t_gen * scale / t_fast,
+            })
+        rows_out.append(row)
+        print(format_row(row), flush=True)
+    return rows_out
+
+
+def format_row(r: dict) -> str:
+    s = (f"{r['size']:>7} seed {r['seed']}  fast {r['fast_s'] * 1e3:8.2f} ms "
+         f"({r['fast_sweeps']:2d} sweeps, gain {r['fast_max_gain']:.1e})")
+    if "generic_s" in r:
+        star = "*" if r["generic_extrapolated"] else " "
+        s += (f" | generic {r['generic_s']:9.2f} s{star} ({r['generic_sweeps']:2d} sweeps, "
+              f"gain {r['generic_max_gain']:.1e}, |dp| {r['max_price_diff']:.1e}) "
+              f"speed-up {r['speedup']:,.0f}x")
+    return s
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer instances (smoke run)")
+    args = parser.parse_args()
+    seeds = [0, 1] if args.quick else [0, 1, 2, 3, 4]
+    # generic side bounded in time: (seeds, UAVs solved per instance; None = all)
+    small = ([0], 2) if args.quick else ([0, 1], 5)
+    large = ([0], 1)
+    print("* generic time extrapolated from the UAVs solved (the game splits per UAV);")
+    print("  100x20: one generic sweep from the fast equilibrium, times the fast sweep count")
+    rows = bench_size(15, 5, seeds, *small, repeats=20)
+    rows += bench_size(100, 20, seeds, *large, repeats=3, warm=True)
+    summary = {}
+    for size in ("15x5", "100x20"):
+        sel = [r for r in rows if r["size"] == size]
+        gen = [r for r in sel if "speedup" in r]
+        summary[size] = {
+            "fast_mean_s": float(np.mean([r["fast_s"] for r in sel])),
+            "fast_worst_gain": float(max(r["fast_max_gain"] for r in sel)),
+            "generic_mean_s": float(np.mean([r["generic_s"] for r in gen])),
+            "generic_worst_gain": float(max(r["generic_max_gain"] for r in gen)),
+            "max_price_diff": float(max(r["max_price_diff"] for r in gen)),
+            "speedup_mean": float(np.mean([r["speedup"] for r in gen])),
+            "speedup_min": float(min(r["speedup"] for r in gen)),
+        }
+        m = summary[size]
+        print(f"{size}: fast {m['fast_mean_s'] * 1e3:.2f} ms/solve, generic "
+              f"{m['generic_mean_s']:.2f} s/solve, speed-up {m['speedup_mean']:,.0f}x "
+              f"(min {m['speedup_min']:,.0f}x); worst gain fast {m['fast_worst_gain']:.1e}, "
+              f"generic {m['generic_worst_gain']:.1e}; max |dp| {m['max_price_diff']:.1e}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({
+        "benchmark": "bench_game", "python": platform.python_version(),
+        "machine": platform.machine(), "quick": args.quick, "summary": summary,
+        "runs": rows}, indent=2))
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,455 @@
+"""The RSU backhaul: a graph of wired links, latency routing, and fluid bandwidth sharing.
+
+RSUs are nodes of an undirected ``networkx`` graph whose edges carry ``capacity_bps`` and
+``latency_s``. A twin transfer follows the minimum-latency route. Concurrent transfers share
+links as fluids: a link's capacity is split *equally* among the transfers crossing it (in
+either direction), and a transfer moves at the smallest share along its path. Rates only
+change when a transfer starts or ends, so between those instants every transfer drains at a
+constant rate and its completion time is exact. The propagation latency of the path is added
+once at the end.
+
+:class:`FluidLinks` is the pure model (no clock of its own); :class:`BackhaulNetwork` drives it
+from SimPy with one process that sleeps until the next completion and is woken when a
+transfer starts.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import math
+from collections.abc import Generator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import simpy
+from scipy.spatial import cKDTree
+
+__all__ = ["BackhaulNetwork", "FluidLinks", "Router", "TransferRecord", "build_backhaul"]
+
+log = logging.getLogger(__name__)
+
+TOPOLOGIES = ("grid", "knn", "complete", "edges")
+
+
+def _link(u: int, v: int) -> tuple[int, int]:
+    return (u, v) if u <= v else (v, u)
+
+
+def build_backhaul(positions_m: np.ndarray, *, topology: str, k: int = 3, capacity_bps: float,
+                   latency_s: float,
+                   edges: Sequence[tuple[int, int, float | None, float | None]] | None = None,
+                   grid_shape: tuple[int, int] | None = None) -> nx.Graph:
+    """The backhaul graph over RSUs ``0..J-1``.
+
+    Args:
+        positions_m: ``[J, 2|3]`` RSU positions (m) (used by ``knn``).
+        topology: ``grid`` (4-neighbour on ``grid_shape``, row-major ids; a square grid is
+            assumed when ``grid_shape`` is None), ``knn`` (each RSU to its ``k`` nearest,
+            symmetric, then components joined by their closest pairs), ``complete``, or
+            ``edges`` (the explicit ``edges`` list).
+        k: neighbours for ``knn``.
+        capacity_bps: default link capacity (bit/s), ``> 0``.
+        latency_s: default link latency (s), ``> 0``.
+        edges: ``(a, b, capacity_bps or None, latency_s or None)``; None = the default.
+        grid_shape: ``(rows, cols)`` with ``rows * cols == J``.
+
+    Returns:
+        A connected ``nx.Graph`` with edge attributes ``capacity_bps`` and ``latency_s``.
+
+    Raises:
+        ValueError: unknown topology, bad parameters, or (``edges``) a disconnected graph,
+            naming the RSUs unreachable from RSU 0.
+    """
+    pos = np.asarray(positions_m, dtype=float)
+    if pos.ndim != 2 or pos.shape[1] not in (2, 3) or not np.isfinite(pos).all():
+        raise ValueError(f"build_backhaul: positions_m must be finite [J, 2|3], got {pos.shape}")
+    n = pos.shape[0]
+    _check_link("capacity_bps", capacity_bps)
+    _check_link("latency_s", latency_s)
+    g = nx.Graph()
+    g.add_nodes_from(range(n))
+
+    def add(a: int, b: int, cap: float | None = None, lat: float | None = None) -> None:
+        g.add_edge(int(a), int(b), capacity_bps=float(capacity_bps if cap is None else cap),
+                   latency_s=float(latency_s if lat is None else lat))
+
+    if topology == "grid":
+        if grid_shape is None:
+            side = math.isqrt(n)
+            if side * side != n:
+                raise ValueError(f"build_backhaul: grid topology needs grid_shape for {n} RSUs "
+                                 "(not a square number)")
+            grid_shape = (side, side)
+        rows, cols = int(grid_shape[0]), int(grid_shape[1])
+        if rows * cols != n or rows < 1:
+            raise ValueError(f"build_backhaul: grid_shape {grid_shape} does not hold {n} RSUs")
+        for r, c in itertools.product(range(rows), range(cols)):
+            if c + 1 < cols:
+                add(r * cols + c, r * cols + c + 1)
+            if r + 1 < rows:
+                add(r * cols + c, (r + 1) * cols + c)
+    elif topology == "knn":
+        if k < 1:
+            raise ValueError(f"build_backhaul: k must be >= 1, got {k}")
+        if n > 1:
+            _, nbr = cKDTree(pos).query(pos, k=min(k, n - 1) + 1)
+            for a in range(n):
+                for b in nbr[a]:
+                    if int(b) != a:
+                        add(a, int(b))
+            _join_components(g, pos, add)
+    elif topology == "complete":
+        for a, b in itertools.combinations(range(n), 2):
+            add(a, b)
+    elif topology == "edges":
+        if not edges:
+            if n > 1:
+                raise ValueError("build_backhaul: topology 'edges' needs a non-empty edge list")
+        for i, (a, b, cap, lat) in enumerate(edges or ()):
+            if not (0 <= a < n and 0 <= b < n) or a == b:
+                raise ValueError(f"build_backhaul: edges[{i}] = ({a}, {b}): ids must be "
+                                 f"distinct RSUs in 0..{n - 1}")
+            if cap is not None:
+                _check_link(f"edges[{i}].capacity_bps", cap)
+            if lat is not None:
+                _check_link(f"edges[{i}].latency_s", lat)
+            add(a, b, cap, lat)
+    else:
+        raise ValueError(f"build_backhaul: unknown topology {topology!r}; expected one of "
+                         f"{', '.join(TOPOLOGIES)}")
+    if n and not nx.is_connected(g):
+        reach = nx.node_connected_component(g, 0)
+        missing = sorted(set(range(n)) - reach)
+        raise ValueError(f"build_backhaul: backhaul graph is disconnected; RSUs {missing} are "
+                         "unreachable from RSU 0")
+    return g
+
+
+def _check_link(name: str, value: float) -> None:
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"build_backhaul: {name} must be a positive finite number, got {value}")
+
+
+def _join_components(g: nx.Graph, pos: np.ndarray, add: Any) -> None:
+    """Join components by their closest node pair, repeatedly, until connected."""
+    while True:
+        comps = [sorted(c) for c in nx.connected_components(g)]
+        if len(comps) == 1:
+            return
+        comps.sort(key=lambda c: c[0])
+        base = np.array(comps[0])
+        rest = np.array([v for c in comps[1:] for v in c])
+        d = np.linalg.norm(pos[base][:, None] - pos[rest][None], axis=2)
+        i, j = np.unravel_index(np.argmin(d), d.shape)
+        add(int(base[i]), int(rest[j]))
+
+
+class Router:
+    """Minimum-latency routes over the backhaul graph.
+
+    Among equal-latency routes the lexicographically smallest node sequence is chosen (so the
+    answer never depends on graph insertion order). Distances come from networkx Dijkstra,
+    once per destination, cached; routes are cached too.
+
+    Args:
+        graph: the backhaul graph (edge attribute ``latency_s`` > 0).
+    """
+
+    def __init__(self, graph: nx.Graph) -> None:
+        self.graph = graph
+        self._dist: dict[int, dict[int, float]] = {}
+        self._routes: dict[tuple[int, int], tuple[int, ...]] = {}
+
+    def latency(self, src: int, dst: int) -> float:
+        """Total latency (s) of the best route."""
+        return self._dist_to(dst)[src]
+
+    def _dist_to(self, dst: int) -> dict[int, float]:
+        if dst not in self.graph:
+            raise ValueError(f"Router: unknown RSU {dst}")
+        if dst not in self._dist:
+            self._dist[dst] = nx.single_source_dijkstra_path_length(self.graph, dst,
+                                                                    weight="latency_s")
+        return self._dist[dst]
+
+    def route(self, src: int, dst: int) -> tuple[int, ...]:
+        """Node sequence ``(src, ..., dst)`` of the minimum-latency route.
+
+        Raises:
+            ValueError: an unknown RSU or no route.
+        """
+        key = (int(src), int(dst))
+        if key in self._routes:
+            return self._routes[key]
+        dist = self._dist_to(key[1])
+        if key[0] not in self.graph or key[0] not in dist:
+            raise ValueError(f"Router: no route from RSU {src} to RSU {dst}")
+        path = [key[0]]
+        u = key[0]
+        while u != key[1]:
+            du = dist[u]
+            best = None
+            for v in sorted(self.graph.adj[u]):
+                w = self.graph.adj[u][v]["latency_s"]
+                if v in dist and math.isclose(w + dist[v], du, rel_tol=1e-12, abs_tol=1e-15):
+                    best = v
+                    break
+            assert best is not None, "Dijkstra distances inconsistent"
+            path.append(best)
+            u = best
+        self._routes[key] = tuple(path)
+        return self._routes[key]
+
+
+class FluidLinks:
+    """Flows on paths of links, each link's capacity shared equally among its flows.
+
+    A flow's rate is ``min over its links of capacity / (flows on the link)``, so adding or
+    removing a flow changes the rates of the flows that share a link with it and of no
+    other. The model is updated incrementally: each flow keeps the bits it had left at its
+    last rate change, and a heap holds every flow's projected completion time (entries made
+    stale by a later rate change are skipped when popped). A change costs
+    O(flows sharing a link x path length + log flows), independent of the total number of
+    flows in the network.
+
+    Args:
+        capacities: ``{(u, v): capacity_bps}`` per undirected link (``(u, v)`` and ``(v, u)``
+            are the same link).
+    """
+
+    def __init__(self, capacities: Mapping[tuple[int, int], float]) -> None:
+        self.capacity: dict[tuple[int, int], float] = {}
+        for (u, v), cap in capacities.items():
+            if not (cap > 0 and math.isfinite(cap)):
+                raise ValueError(f"FluidLinks: link ({u}, {v}) capacity must be > 0, got {cap}")
+            self.capacity[_link(u, v)] = float(cap)
+        self.now = 0.0
+        self._links: dict[int, tuple[tuple[int, int], ...]] = {}
+        self._size: dict[int, float] = {}
+        self._left: dict[int, float] = {}  # bits left at time self._since[f]
+        self._since: dict[int, float] = {}
+        self._rate: dict[int, float] = {}
+        self._version: dict[int, int] = {}
+        self._users: dict[tuple[int, int], set[int]] = {}
+        self._heap: list[tuple[float, int, int]] = []  # (completion time, flow, version)
+
+    def __len__(self) -> int:
+        return len(self._links)
+
+    def add(self, flow_id: int, links: Sequence[tuple[int, int]], size_bits: float,
+            now: float) -> None:
+        """Start a flow of ``size_bits`` over ``links`` at time ``now``.
+
+        Raises:
+            ValueError: duplicate id, empty path, unknown link, negative size, or time going
+                backwards.
+        """
+        if flow_id in self._links:
+            raise ValueError(f"FluidLinks: flow {flow_id} already exists")
+        path = tuple(_link(u, v) for u, v in links)
+        if not path:
+            raise ValueError(f"FluidLinks: flow {flow_id} has an empty path")
+        unknown = [lk for lk in path if lk not in self.capacity]
+        if unknown:
+            raise ValueError(f"FluidLinks: flow {flow_id} uses unknown link {unknown[0]}")
+        if not (size_bits >= 0 and math.isfinite(size_bits)):
+            raise ValueError(f"FluidLinks: flow {flow_id} size must be >= 0, got {size_bits}")
+        self.advance(now)
+        affected = self._neighbours(path)
+        self._settle(affected)
+        self._links[flow_id] = path
+        self._size[flow_id] = float(size_bits)
+        self._left[flow_id] = float(size_bits)
+        self._since[flow_id] = self.now
+        self._version[flow_id] = 0
+        for lk in set(path):
+            self._users.setdefault(lk, set()).add(flow_id)
+        affected.add(flow_id)
+        self._rerate(affected)
+
+    def remove(self, flow_id: int, now: float) -> float:
+        """Stop a flow at ``now``; returns the bits it had left."""
+        if flow_id not in self._links:
+            raise ValueError(f"FluidLinks: unknown flow {flow_id}")
+        self.advance(now)
+        left = self.remaining(flow_id)
+        path = self._links.pop(flow_id)
+        for lk in set(path):
+            self._users[lk].discard(flow_id)
+        for table in (self._size, self._left, self._since, self._rate, self._version):
+            del table[flow_id]
+        affected = self._neighbours(path)
+        self._settle(affected)
+        self._rerate(affected)
+        return left
+
+    def advance(self, now: float) -> None:
+        """Move the model's clock to ``now`` (flows drain lazily at their current rates)."""
+        if now < self.now:
+            raise ValueError(f"FluidLinks: time goes backwards ({now} < {self.now})")
+        self.now = float(now)
+
+    def _neighbours(self, path: tuple[tuple[int, int], ...]) -> set[int]:
+        """Flows crossing any link of ``path``."""
+        out: set[int] = set()
+        for lk in path:
+            out |= self._users.get(lk, set())
+        return out
+
+    def _settle(self, flows: set[int]) -> None:
+        """Book the bits drained by ``flows`` up to now (before their rates change)."""
+        for f in flows:
+            self._left[f] = self.remaining(f)
+            self._since[f] = self.now
+
+    def _rerate(self, flows: set[int]) -> None:
+        """New rates and projected completion times for ``flows`` (all settled to now)."""
+        for f in sorted(flows):
+            rate = min(self.capacity[lk] / len(self._users[lk]) for lk in self._links[f])
+            self._rate[f] = rate
+            self._version[f] += 1
+            heapq.heappush(self._heap, (self.now + self._left[f] / rate, f, self._version[f]))
+
+    def rate(self, flow_id: int) -> float:
+        """Current rate (bit/s) of a flow."""
+        return self._rate[flow_id]
+
+    def remaining(self, flow_id: int) -> float:
+        """Bits a flow still has to send at the model's current time."""
+        drained = self._rate.get(flow_id, 0.0) * (self.now - self._since[flow_id])
+        return max(0.0, self._left[flow_id] - drained)
+
+    def link_load(self) -> dict[tuple[int, int], float]:
+        """Sum of the rates (bit/s) of the flows on each link (never above its capacity)."""
+        load = dict.fromkeys(self.capacity, 0.0)
+        for f, path in self._links.items():
+            for lk in set(path):
+                load[lk] += self._rate[f]
+        return load
+
+    def _top(self) -> tuple[float, int] | None:
+        """The earliest current heap entry, dropping stale ones."""
+        heap = self._heap
+        while heap:
+            t, f, version = heap[0]
+            if self._version.get(f) == version:
+                return t, f
+            heapq.heappop(heap)
+        return None
+
+    def next_completion(self) -> tuple[float, int] | None:
+        """``(time, flow_id)`` of the earliest completion at current rates (smallest id on
+        ties), or None without flows."""
+        return self._top()
+
+    def pop_completed(self, now: float, rel_tol: float = 1e-9) -> list[int]:
+        """Advance to ``now`` and remove every flow with at most ``rel_tol * size`` bits left.
+
+        Returns:
+            The finished flow ids, ascending.
+        """
+        self.advance(now)
+        slack = 1e-12 * max(1.0, abs(now))
+        done = []
+        while (top := self._top()) is not None:
+            t, f = top
+            if t > now + slack and self.remaining(f) > rel_tol * self._size[f]:
+                break
+            heapq.heappop(self._heap)
+            done.append(f)
+            self._version[f] = -1  # no longer scheduled
+        for f in sorted(done):
+            self.remove(f, now)
+        return sorted(done)
+
+
+@dataclass(frozen=True)
+class TransferRecord:
+    """One finished twin transfer.
+
+    Attributes:
+        src, dst: RSU ids.
+        path: the route's node sequence.
+        size_bytes: bytes moved.
+        t_start: when the transfer started (s).
+        t_end: when the last bit arrived, propagation latency included (s).
+    """
+
+    src: int
+    dst: int
+    path: tuple[int, ...]
+    size_bytes: float
+    t_start: float
+    t_end: float
+
+
+class BackhaulNetwork:
+    """Twin transfers over the backhaul inside a SimPy environment.
+
+    Args:
+        env: the simulation environment.
+        graph: a backhaul graph from :func:`build_backhaul`.
+    """
+
+    def __init__(self, env: simpy.Environment, graph: nx.Graph) -> None:
+        self.env = env
+        self.graph = graph
+        self.router = Router(graph)
+        self.links = FluidLinks({(u, v): d["capacity_bps"] for u, v, d in graph.edges(data=True)})
+        self._pending: dict[int, tuple[simpy.Event, int, int, tuple[int, ...], float, float]] = {}
+        self._ids = itertools.count()
+        self._wake = env.event()
+        env.process(self._run(env))
+
+    def transfer(self, src: int, dst: int, size_bytes: float) -> simpy.Event:
+        """Start copying ``size_bytes`` from RSU ``src`` to RSU ``dst`` now.
+
+        Returns:
+            An event that succeeds with a :class:`TransferRecord` when the last bit arrives
+            (route latency included); immediately if ``src == dst``.
+
+        Raises:
+            ValueError: unknown RSU or negative size.
+        """
+        if not (size_bytes >= 0 and math.isfinite(size_bytes)):
+            raise ValueError(f"BackhaulNetwork.transfer: size_bytes must be >= 0, got {size_bytes}")
+        for rsu in (src, dst):
+            if rsu not in self.graph:
+                raise ValueError(f"BackhaulNetwork.transfer: unknown RSU {rsu}")
+        now = self.env.now
+        done = self.env.event()
+        if src == dst:
+            done.succeed(TransferRecord(int(src), int(dst), (int(src),), float(size_bytes), now,
+                                        now))
+            return done
+        path = self.router.route(src, dst)
+        fid = next(self._ids)
+        self._pending[fid] = (done, int(src), int(dst), path, float(size_bytes), now)
+        self.links.add(fid, list(itertools.pairwise(path)), 8.0 * float(size_bytes), now)
+        if not self._wake.triggered:
+            self._wake.succeed()
+        return done
+
+    def _run(self, env: simpy.Environment) -> Generator[simpy.Event, Any, None]:
+        while True:
+            nxt = self.links.next_completion()
+            if nxt is None:
+                yield self._wake
+            else:
+                yield env.any_of([self._wake, env.timeout(max(0.0, nxt[0] - env.now))])
+            if self._wake.triggered:
+                self._wake = env.event()
+            for fid in self.links.pop_completed(env.now):
+                self._finish(fid)
+
+    def _finish(self, fid: int) -> None:
+        done, src, dst, path, size, t_start = self._pending.pop(fid)
+        latency = sum(self.graph.edges[u, v]["latency_s"] for u, v in itertools.pairwise(path))
+        record = TransferRecord(src, dst, path, size, t_start, self.env.now + latency)
+        log.debug("transfer %d->%d %.0f B done at %.6f", src, dst, size, record.t_end)
+        timer = self.env.timeout(latency)
+        timer.callbacks.append(lambda _ev: done.succeed(record))

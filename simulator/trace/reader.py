@@ -1,0 +1,235 @@
+"""Read uavtwin traces back as NumPy columns.
+
+The reader is the trace's gatekeeper for everything downstream (``uavtwin inspect``,
+``uavtwin report``, the analysis loaders): it refuses files that are missing, are not HDF5,
+are HDF5 but not uavtwin traces, or were written by a newer schema version, each with one
+line a user can act on. It then serves tables as ``{column: ndarray}`` dicts. It is pure
+h5py + NumPy; turning columns into pandas frames is the analysis layer's job.
+
+Partial traces (runs that crashed or are still running) are readable too: a table missing
+from such a file reads as zero rows, and a table whose columns were cut at different lengths
+by a crash is truncated to its shortest column.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import h5py
+import numpy as np
+
+from simulator.errors import TraceError
+from simulator.trace.schema import SCHEMA_VERSION, TABLES, Table, get_table
+
+__all__ = ["TraceReader"]
+
+log = logging.getLogger(__name__)
+
+
+def _plain(value: Any) -> Any:
+    """Attribute value as plain Python: bytes -> str, NumPy scalars -> int/float/bool."""
+    if isinstance(value, bytes | np.bytes_):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray) and value.dtype.kind in "OS":
+        return [_plain(v) for v in value.tolist()]
+    return value
+
+
+class TraceReader:
+    """Open a trace for reading; use as a context manager (or call :meth:`close`).
+
+    Attributes:
+        path: The trace file.
+        attrs: Root attributes as plain Python values (``status``, ``seed``, ...).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        """Open and validate ``path``.
+
+        Args:
+            path: A ``.h5`` trace (complete or ``.partial.h5``).
+
+        Raises:
+            TraceError: Missing file, not an HDF5 file, not a uavtwin trace, or a schema
+                version newer than :data:`~simulator.trace.schema.SCHEMA_VERSION`.
+        """
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise TraceError(f"{self.path}: no such trace file")
+        try:
+            # locking=False lets `uavtwin inspect` look at the partial file of a live run.
+            self._file: h5py.File | None = h5py.File(self.path, "r", locking=False)
+        except OSError as exc:
+            raise TraceError(f"{self.path}: not an HDF5 file ({exc})") from None
+        try:
+            self.attrs: dict[str, Any] = {k: _plain(v) for k, v in self._file.attrs.items()}
+            version = self.attrs.get("schema_version")
+            if version is None:
+                raise TraceError(
+                    f"{self.path}: not a uavtwin trace (no schema_version attribute)"
+                )
+            if not isinstance(version, int) or version < 1:
+                raise TraceError(f"{self.path}: invalid schema_version {version!r}")
+            if version > SCHEMA_VERSION:
+                raise TraceError(
+                    f"{self.path}: trace schema version {version} is newer than this uavtwin "
+                    f"supports ({SCHEMA_VERSION}); upgrade uavtwin to read it"
+                )
+        except BaseException:
+            self._file.close()
+            raise
+
+    # -- context manager -------------------------------------------------------------------
+    def __enter__(self) -> TraceReader:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    # -- metadata --------------------------------------------------------------------------
+    @property
+    def status(self) -> str:
+        """``complete``, ``partial`` or ``failed`` (``unknown`` if the attribute is absent)."""
+        return str(self.attrs.get("status", "unknown"))
+
+    @property
+    def schema_version(self) -> int:
+        """The file's schema version."""
+        return int(self.attrs["schema_version"])
+
+    def tables(self) -> list[str]:
+        """Paths of the schema tables present in the file, in schema order.
+
+        Returns:
+            Table paths such as ``"/migration/transfers"``.
+        """
+        f = self._open()
+        return [t.path for t in TABLES if t.path in f and isinstance(f[t.path], h5py.Group)]
+
+    def columns(self, table: str) -> list[tuple[str, str, str]]:
+        """Describe a table's columns as stored in the file.
+
+        Args:
+            table: Table path.
+
+        Returns:
+            ``(name, unit, description)`` per column, in the table's column order.
+
+        Raises:
+            TraceError: Unknown table.
+        """
+        spec = self._spec(table)
+        group = self._group(spec)
+        out = []
+        for col in spec.columns:
+            if group is not None and col.name in group:
+                a = group[col.name].attrs
+                out.append((col.name, str(_plain(a.get("unit", ""))),
+                            str(_plain(a.get("description", "")))))
+            else:
+                out.append((col.name, col.unit, col.description))
+        return out
+
+    def group_attrs(self, path: str) -> dict[str, Any]:
+        """Attributes of any group (root, subsystem or table) as plain Python values.
+
+        Args:
+            path: Group path, e.g. ``"/sensing/state"``.
+
+        Returns:
+            Attribute dict (empty if the group is absent).
+        """
+        f = self._open()
+        if path not in f:
+            return {}
+        return {k: _plain(v) for k, v in f[path].attrs.items()}
+
+    # -- data ------------------------------------------------------------------------------
+    def n_rows(self, table: str) -> int:
+        """Number of rows of a table (0 if absent from a partial file).
+
+        Args:
+            table: Table path.
+
+        Returns:
+            The row count.
+
+        Raises:
+            TraceError: Unknown table.
+        """
+        spec = self._spec(table)
+        group = self._group(spec)
+        if group is None:
+            return 0
+        lengths = [group[c.name].shape[0] for c in spec.columns if c.name in group]
+        return min(lengths) if len(lengths) == len(spec.columns) else 0
+
+    def read(self, table: str, columns: list[str] | None = None) -> dict[str, np.ndarray]:
+        """Read a table as one NumPy array per column.
+
+        Args:
+            table: Table path (leading ``/`` optional).
+            columns: Subset of columns to read (default: all, in schema order).
+
+        Returns:
+            ``{column name: 1-D array}``, all of length :meth:`n_rows`.
+
+        Raises:
+            TraceError: Unknown table or column.
+        """
+        spec = self._spec(table)
+        names = list(spec.column_names) if columns is None else list(columns)
+        cols = []
+        for name in names:
+            try:
+                cols.append(spec.column(name))
+            except ValueError as exc:
+                raise TraceError(f"{self.path}: {exc}") from None
+        n = self.n_rows(spec.path)
+        group = self._group(spec)
+        if group is not None and n < max(
+            (group[c.name].shape[0] for c in spec.columns if c.name in group), default=0
+        ):
+            log.warning("%s: %s has columns of unequal length; truncated to %d rows "
+                        "(the run was cut off mid-write)", self.path, spec.path, n)
+        out = {}
+        for col in cols:
+            if n == 0 or group is None:
+                out[col.name] = np.zeros(0, dtype=col.np_dtype)
+            else:
+                out[col.name] = group[col.name][:n]
+        return out
+
+    # -- internals -------------------------------------------------------------------------
+    def _open(self) -> h5py.File:
+        if self._file is None:
+            raise TraceError(f"{self.path}: trace reader is closed")
+        return self._file
+
+    def _spec(self, table: str) -> Table:
+        try:
+            return get_table(table)
+        except ValueError as exc:
+            raise TraceError(f"{self.path}: {exc}") from None
+
+    def _group(self, spec: Table) -> h5py.Group | None:
+        f = self._open()
+        obj = f.get(spec.path)
+        return obj if isinstance(obj, h5py.Group) else None

@@ -1,0 +1,547 @@
+"""Buffered, crash-tolerant writer of uavtwin traces.
+
+A simulation emits many small events (coverage crossings, offers, transfer hops). Writing each
+one to HDF5 would dominate the run time, so :class:`TraceWriter` keeps rows in per-table
+buffers (Python lists of rows or of NumPy blocks, amortised O(1) per row) and appends them to
+extendable, chunked, compressed column datasets in blocks. Every table of the schema is
+created up front (empty), so even a crashed run's file holds every table.
+
+Robustness follows one rule: *a file named like the requested path is always complete*. The
+run writes ``<stem>.partial.h5`` and flushes it every ``flush_interval_s`` wall-clock seconds
+(so a crash leaves a readable partial trace whose rows are valid up to the last flush). On
+``close("complete")`` the data is copied, in schema order, into a fresh file that atomically
+replaces the requested path; the partial file is then removed. Because that final copy is
+canonical, the complete file does not depend on when flushes happened: the same appends give
+a byte-identical file apart from the ``created`` and ``wall_time_s`` attributes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import importlib.metadata
+import logging
+import os
+import time
+import traceback
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import h5py
+import numpy as np
+
+from simulator.trace.schema import (
+    GROUP_DESCRIPTIONS,
+    SCHEMA_VERSION,
+    TABLES,
+    Column,
+    Table,
+    get_table,
+)
+
+__all__ = ["CHUNK_ROWS", "ROOT_ATTRS", "STATUSES", "TraceWriter", "partial_path_for"]
+
+log = logging.getLogger(__name__)
+
+CHUNK_ROWS = 8192
+"""Rows per HDF5 chunk of every column dataset (64 KiB for float64 before compression)."""
+STATUSES = ("complete", "partial", "failed")
+"""Values of the root ``status`` attribute."""
+ROOT_ATTRS = (
+    "schema_version", "uavtwin_version", "scenario_yaml", "seed", "created", "wall_time_s",
+    "status", "error", "traceback",
+)
+"""Root attributes owned by the writer (``extra_attrs`` may not use these names)."""
+
+_COMPRESSION: Mapping[str, Mapping[str, Any]] = {
+    "gzip": {"compression": "gzip", "compression_opts": 4, "shuffle": True},
+    "lzf": {"compression": "lzf", "shuffle": True},
+    "none": {},
+}
+# Source dtype kinds that may be stored in a column of each target kind (ints range-checked).
+_KINDS_OK = {"f": "biuf", "i": "biu", "u": "biu", "b": "b"}
+_INT_TYPES = (int, bool, np.bool_, np.int8, np.int16, np.int32, np.int64,
+              np.uint8, np.uint16, np.uint32, np.uint64)
+_SCALAR_TYPES = {
+    "f": frozenset((float, np.float16, np.float32, np.float64, *_INT_TYPES)),
+    "i": frozenset(_INT_TYPES),
+    "u": frozenset(_INT_TYPES),
+    "b": frozenset((bool, np.bool_)),
+}
+
+
+def partial_path_for(path: str | os.PathLike[str]) -> Path:
+    """Return the in-progress file name of a trace: ``out/run.h5`` -> ``out/run.partial.h5``.
+
+    Args:
+        path: Final trace path.
+
+    Returns:
+        The path the writer writes to until the run completes.
+    """
+    p = Path(path)
+    return p.with_name(p.stem + ".partial.h5")
+
+
+def _utc_now_iso() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def _wall_clock() -> float:
+    return time.perf_counter()
+
+
+def _package_version() -> str:
+    try:
+        return importlib.metadata.version("uavtwin")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def _cast(values: np.ndarray, table: Table, col: Column) -> np.ndarray:
+    """Convert ``values`` to the column dtype, refusing lossy kinds and out-of-range ints."""
+    target = col.np_dtype
+    if values.dtype.kind not in _KINDS_OK[target.kind]:
+        raise ValueError(
+            f"{table.path}/{col.name}: cannot store values of dtype {values.dtype} "
+            f"in a {target} column (e.g. {values.reshape(-1)[:1].tolist()})"
+        )
+    if target.kind in "iu" and values.dtype != target and values.size:
+        info = np.iinfo(target)
+        lo, hi = values.min(), values.max()
+        if lo < info.min or hi > info.max:
+            bad = lo if lo < info.min else hi
+            raise ValueError(
+                f"{table.path}/{col.name}: value {bad} out of range for {target}"
+            )
+    return values.astype(target, copy=True)
+
+
+class _TableBuffer:
+    """Rows of one table waiting to be written: a list of row-lists and column blocks."""
+
+    __slots__ = ("table", "names", "name_set", "scalar_types", "blocks", "open_rows", "n")
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.names = table.column_names
+        self.name_set = frozenset(self.names)
+        self.scalar_types = tuple(_SCALAR_TYPES[c.np_dtype.kind] for c in table.columns)
+        self.blocks: list[list[tuple[Any, ...]] | tuple[np.ndarray, ...]] = []
+        self.open_rows: list[tuple[Any, ...]] | None = None
+        self.n = 0
+
+    def add_row(self, row: tuple[Any, ...]) -> None:
+        if self.open_rows is None:
+            self.open_rows = []
+            self.blocks.append(self.open_rows)
+        self.open_rows.append(row)
+        self.n += 1
+
+    def add_columns(self, values: list[Any]) -> int:
+        arrays = [np.asarray(v) for v in values]
+        lengths = {a.shape[0] for a in arrays if a.ndim == 1}
+        for a, name in zip(arrays, self.names, strict=True):
+            if a.ndim > 1:
+                raise ValueError(
+                    f"{self.table.path}/{name}: expected a scalar or 1-D array, "
+                    f"got shape {a.shape}"
+                )
+        if len(lengths) > 1:
+            shapes = ", ".join(f"{n}={len(a)}" for n, a in zip(self.names, arrays, strict=True)
+                               if a.ndim == 1)
+            raise ValueError(f"{self.table.path}: columns have different lengths ({shapes})")
+        n = lengths.pop() if lengths else 1
+        block = []
+        for a, col in zip(arrays, self.table.columns, strict=True):
+            cast = _cast(a.reshape(-1), self.table, col)
+            block.append(cast if a.ndim == 1 else np.repeat(cast, n))
+        if n:
+            self.open_rows = None
+            self.blocks.append(tuple(block))
+            self.n += n
+        return n
+
+    def take(self) -> list[np.ndarray]:
+        """Return the buffered rows as one array per column and empty the buffer."""
+        per_column: list[list[np.ndarray]] = [[] for _ in self.names]
+        for block in self.blocks:
+            if isinstance(block, list):
+                for k, (values, col) in enumerate(
+                    zip(zip(*block, strict=True), self.table.columns, strict=True)
+                ):
+                    per_column[k].append(_cast(np.asarray(values), self.table, col))
+            else:
+                for k, a in enumerate(block):
+                    per_column[k].append(a)
+        self.blocks, self.open_rows, self.n = [], None, 0
+        return [parts[0] if len(parts) == 1 else np.concatenate(parts) for parts in per_column]
+
+
+class TraceWriter:
+    """Write one run's trace; use as a context manager.
+
+    Example:
+        >>> with TraceWriter("out/run.h5", scenario_yaml=text, seed=7) as tw:  # doctest: +SKIP
+        ...     tw.append("/coverage/events", t_s=1.5, uav_id=0, rsu_id=3, kind=1)
+
+    Leaving the ``with`` block normally closes with status ``complete``; an exception closes
+    with ``failed`` (``partial`` for KeyboardInterrupt), keeps ``<stem>.partial.h5`` and
+    propagates.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        scenario_yaml: str,
+        seed: int,
+        flush_interval_s: float = 30.0,
+        compression: str = "gzip",
+        extra_attrs: Mapping[str, Any] | None = None,
+        buffer_rows: int = 65_536,
+    ) -> None:
+        """Create ``<stem>.partial.h5`` with every table (empty) and the root attributes.
+
+        Args:
+            path: Final trace path (``.h5``); written only when the run completes.
+            scenario_yaml: The resolved scenario as YAML text (stored as an attribute).
+            seed: The run's seed (0 <= seed < 2**63).
+            flush_interval_s: Wall-clock seconds between flushes to disk (>= 0).
+            compression: ``"gzip"`` (level 4), ``"lzf"`` or ``"none"``; shuffle is on.
+            extra_attrs: Further root attributes (e.g. the solver name of a sweep run).
+            buffer_rows: A table's buffer is written as soon as it holds this many rows.
+
+        Raises:
+            ValueError: On a bad argument (the message names it and its value).
+            OSError: If the partial file cannot be created.
+        """
+        self.path = Path(path)
+        if self.path.name.endswith(".partial.h5"):
+            raise ValueError(f"trace path {str(self.path)!r} must not end in .partial.h5")
+        if compression not in _COMPRESSION:
+            raise ValueError(f"compression {compression!r}: expected one of {list(_COMPRESSION)}")
+        if not isinstance(scenario_yaml, str):
+            raise ValueError(f"scenario_yaml: expected str, got {type(scenario_yaml).__name__}")
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+            raise ValueError(f"seed: expected an integer, got {seed!r}")
+        if not 0 <= int(seed) < 2**63:
+            raise ValueError(f"seed {seed} out of range [0, 2**63)")
+        if not flush_interval_s >= 0:
+            raise ValueError(f"flush_interval_s must be >= 0, got {flush_interval_s}")
+        if buffer_rows < 1:
+            raise ValueError(f"buffer_rows must be >= 1, got {buffer_rows}")
+        extra = dict(extra_attrs or {})
+        clash = sorted(set(extra) & set(ROOT_ATTRS))
+        if clash:
+            raise ValueError(f"extra_attrs may not set reserved root attributes {clash}")
+
+        self.partial_path = partial_path_for(self.path)
+        self._flush_interval_s = float(flush_interval_s)
+        self._buffer_rows = int(buffer_rows)
+        self._dataset_options = dict(_COMPRESSION[compression])
+        self._start = _wall_clock()
+        self._last_flush = time.monotonic()
+        self._root_attrs: dict[str, Any] = {
+            "schema_version": np.int64(SCHEMA_VERSION),
+            "uavtwin_version": _package_version(),
+            "scenario_yaml": scenario_yaml,
+            "seed": np.int64(seed),
+            "created": _utc_now_iso(),
+            "wall_time_s": 0.0,
+            "status": "partial",
+        }
+        self._extra_attrs = extra
+        self._user_attrs: dict[str, dict[str, Any]] = {}
+        self._buffers: dict[str, _TableBuffer] = {}
+        self._rows: dict[str, int] = {t.path: 0 for t in TABLES}
+
+        self.partial_path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: h5py.File | None = h5py.File(self.partial_path, "w", track_order=True)
+        try:
+            _write_root_attrs(self._file, {**self._root_attrs, **extra})
+            _create_layout(self._file, self._dataset_options)
+            self._file.flush()
+        except BaseException:
+            self._file.close()
+            self._file = None
+            raise
+        log.debug("trace %s: writing %s", self.path, self.partial_path)
+
+    # -- context manager -------------------------------------------------------------------
+    def __enter__(self) -> TraceWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        if exc_type is None:
+            self.close("complete")
+            return False
+        if self._file is None:  # already closed explicitly inside the block
+            return False
+        status = "partial" if issubclass(exc_type, KeyboardInterrupt) else "failed"
+        text = "".join(traceback.format_exception_only(exc_type, exc)).strip()
+        try:
+            self._finish_partial(status, text, "".join(traceback.format_exception(exc)))
+        except Exception:  # never mask the run's own exception
+            log.exception("trace %s: could not record status %r", self.partial_path, status)
+        return False
+
+    # -- public API ------------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` has been called (or the with-block was left)."""
+        return self._file is None
+
+    def n_rows(self, table: str) -> int:
+        """Rows appended to ``table`` so far (written or still buffered).
+
+        Args:
+            table: Table path.
+
+        Returns:
+            The row count.
+
+        Raises:
+            ValueError: If the schema has no such table.
+        """
+        return self._rows[get_table(table).path]
+
+    def append(self, table: str, **columns: Any) -> None:
+        """Append rows to a table.
+
+        Every column of the table must be given, each either a scalar or a 1-D array-like;
+        arrays must have equal lengths and scalars are repeated to that length (all scalars =
+        one row). Values are converted to the schema dtype: floats never go into integer or
+        boolean columns and integers must fit the column's range.
+
+        Args:
+            table: Table path, e.g. ``"/coverage/events"`` (leading ``/`` optional).
+            **columns: One keyword per column of the table.
+
+        Raises:
+            ValueError: Unknown table, unknown or missing column, unequal lengths, or values
+                that do not fit the column dtype (the message names table and column).
+            RuntimeError: If the writer is closed.
+        """
+        buf = self._buffers.get(table)
+        if buf is None:
+            buf = self._buffer_for(table)
+        if self._file is None:
+            raise RuntimeError(f"trace {self.path}: append({table!r}) after close")
+        if columns.keys() != buf.name_set:
+            self._column_error(buf.table, columns)
+        values = [columns[name] for name in buf.names]
+        if all(type(v) in ok for v, ok in zip(values, buf.scalar_types, strict=True)):
+            buf.add_row(tuple(values))
+            n = 1
+        else:
+            n = buf.add_columns(values)
+        self._rows[buf.table.path] += n
+        if buf.n >= self._buffer_rows:
+            self._write_table(buf)
+        if time.monotonic() - self._last_flush >= self._flush_interval_s:
+            self.flush()
+
+    def set_attrs(self, path: str, **attrs: Any) -> None:
+        """Attach metadata attributes to the root, a subsystem group or a table group.
+
+        Args:
+            path: ``"/"``, a subsystem group (``"/sensing"``) or a table (``"/sensing/state"``).
+            **attrs: Attribute values (str, numbers, or numeric/string arrays).
+
+        Raises:
+            ValueError: Unknown path, a reserved attribute name (``description``, ``columns``
+                on tables, writer-owned root attributes) or a value HDF5 cannot store.
+            RuntimeError: If the writer is closed.
+        """
+        if self._file is None:
+            raise RuntimeError(f"trace {self.path}: set_attrs({path!r}) after close")
+        key = path if path.startswith("/") else "/" + path
+        if key == "/":
+            reserved = set(ROOT_ATTRS) | set(self._extra_attrs)
+        elif key in GROUP_DESCRIPTIONS:
+            reserved = {"description"}
+        else:
+            key = get_table(key).path
+            reserved = {"description", "columns"}
+        clash = sorted(set(attrs) & reserved)
+        if clash:
+            raise ValueError(f"set_attrs({path!r}): attribute names {clash} are reserved")
+        target = self._file[key]
+        for name, value in attrs.items():
+            try:
+                target.attrs[name] = value
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"set_attrs({path!r}): attribute {name!r} = {value!r} cannot be stored "
+                    f"in HDF5 ({exc})"
+                ) from exc
+        self._user_attrs.setdefault(key, {}).update(attrs)
+
+    def flush(self) -> None:
+        """Write every buffered row and flush the partial file to disk.
+
+        Raises:
+            RuntimeError: If the writer is closed.
+        """
+        if self._file is None:
+            raise RuntimeError(f"trace {self.path}: flush after close")
+        for buf in self._buffers.values():
+            if buf.n:
+                self._write_table(buf)
+        self._file.attrs["wall_time_s"] = _wall_clock() - self._start
+        self._file.flush()
+        self._last_flush = time.monotonic()
+
+    def close(self, status: str = "complete", error: str | None = None) -> None:
+        """Finish the trace. Calling it again does nothing.
+
+        ``"complete"`` writes the canonical file at ``path`` (atomically replacing an existing
+        one) and removes the partial file; ``"partial"`` and ``"failed"`` keep
+        ``<stem>.partial.h5`` with that status and the ``error`` text.
+
+        Args:
+            status: One of :data:`STATUSES`.
+            error: Why the run stopped (recorded for ``partial``/``failed``).
+
+        Raises:
+            ValueError: If ``status`` is unknown.
+        """
+        if status not in STATUSES:
+            raise ValueError(f"status {status!r}: expected one of {list(STATUSES)}")
+        if self._file is None:
+            return
+        if status != "complete":
+            self._finish_partial(status, error or f"run stopped with status {status}")
+            return
+        try:
+            self.flush()
+            self._root_attrs["wall_time_s"] = _wall_clock() - self._start
+            self._root_attrs["status"] = "complete"
+            self._file.close()
+            self._file = None
+            self._write_canonical()
+        except BaseException as exc:
+            text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            with contextlib.suppress(Exception):
+                self._finish_partial("failed", f"could not complete trace: {text}")
+            raise
+        log.info("trace written to %s", self.path)
+
+    # -- internals -------------------------------------------------------------------------
+    def _buffer_for(self, table: str) -> _TableBuffer:
+        spec = get_table(table)
+        buf = self._buffers.get(spec.path)
+        if buf is None:
+            buf = self._buffers[spec.path] = _TableBuffer(spec)
+        self._buffers[table] = buf
+        return buf
+
+    @staticmethod
+    def _column_error(table: Table, columns: Mapping[str, Any]) -> None:
+        for name in columns:
+            table.column(name)  # raises for an unknown column, with a suggestion
+        missing = [n for n in table.column_names if n not in columns]
+        raise ValueError(f"append({table.path!r}): missing columns {missing}")
+
+    def _write_table(self, buf: _TableBuffer, f: h5py.File | None = None) -> None:
+        """Append a table's buffered rows to its datasets (one resize + write per column)."""
+        f = self._file if f is None else f
+        assert f is not None
+        arrays = buf.take()
+        group = f[buf.table.path]
+        n = len(arrays[0])
+        for col, values in zip(buf.table.columns, arrays, strict=True):
+            ds = group[col.name]
+            old = ds.shape[0]
+            ds.resize((old + n,))
+            ds[old:] = values
+
+    def _finish_partial(self, status: str, error: str, tb_text: str | None = None) -> None:
+        """Record a non-complete status in the partial file and close it."""
+        f = self._file if self._file is not None else h5py.File(self.partial_path, "r+")
+        self._file = None
+        try:
+            for buf in self._buffers.values():
+                if buf.n:
+                    try:  # a row that cannot be stored must not hide the status
+                        self._write_table(buf, f)
+                    except Exception:
+                        log.exception("trace %s: dropped %d buffered rows of %s",
+                                      self.partial_path, buf.n, buf.table.path)
+            f.attrs["status"] = status
+            f.attrs["error"] = error
+            if tb_text:
+                f.attrs["traceback"] = tb_text
+            f.attrs["wall_time_s"] = _wall_clock() - self._start
+            f.flush()
+        finally:
+            f.close()
+        log.warning("trace left as %s (status %s: %s)", self.partial_path, status, error)
+
+    def _write_canonical(self) -> None:
+        """Copy the partial file in schema order into ``path`` (atomic) and remove it."""
+        tmp = self.path.with_name(self.path.stem + ".writing.h5")
+        try:
+            with h5py.File(self.partial_path, "r") as src, h5py.File(
+                tmp, "w", track_order=True
+            ) as dst:
+                _write_root_attrs(dst, {**self._root_attrs, **self._extra_attrs})
+                dst.attrs.update(self._user_attrs.get("/", {}))
+                for group_path, description in GROUP_DESCRIPTIONS.items():
+                    g = dst.create_group(group_path, track_order=True)
+                    g.attrs["description"] = description
+                    g.attrs.update(self._user_attrs.get(group_path, {}))
+                for table in TABLES:
+                    g = dst.create_group(table.path, track_order=True)
+                    _set_table_attrs(g, table)
+                    g.attrs.update(self._user_attrs.get(table.path, {}))
+                    for col in table.columns:
+                        src.copy(src[table.path][col.name], g, name=col.name)
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        self.partial_path.unlink()
+
+
+def _write_root_attrs(f: h5py.File, attrs: Mapping[str, Any]) -> None:
+    for name, value in attrs.items():
+        f.attrs[name] = value
+
+
+def _set_table_attrs(group: h5py.Group, table: Table) -> None:
+    group.attrs["description"] = table.description
+    group.attrs["columns"] = list(table.column_names)
+
+
+def _set_column_attrs(ds: h5py.Dataset, col: Column) -> None:
+    """The one place that describes a column dataset: unit, description, enum codes."""
+    ds.attrs["unit"] = col.unit
+    ds.attrs["description"] = col.description
+    if col.codes is not None:
+        ds.attrs["codes"] = np.array(list(col.codes), dtype=col.np_dtype)
+        ds.attrs["labels"] = list(col.codes.values())
+
+
+def _create_layout(f: h5py.File, options: Mapping[str, Any]) -> None:
+    """Create every subsystem group and every table with empty extendable columns."""
+    for group_path, description in GROUP_DESCRIPTIONS.items():
+        f.create_group(group_path, track_order=True).attrs["description"] = description
+    for table in TABLES:
+        g = f.create_group(table.path, track_order=True)
+        _set_table_attrs(g, table)
+        for col in table.columns:
+            ds = g.create_dataset(
+                col.name, shape=(0,), maxshape=(None,), dtype=col.np_dtype,
+                chunks=(CHUNK_ROWS,), track_times=False, **options,
+            )
+            _set_column_attrs(ds, col)

@@ -1,0 +1,38 @@
+"""Shared fixtures: small real scenarios and runs of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+
+from simulator.config import load_scenario, parse_scenario
+from simulator.engine import RunResult, run_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+
+#: Overrides that shrink the default scenario to a couple of seconds of wall time.
+SMALL = ("simulation.duration_s=120", "uavs.count=8")
+
+
+@pytest.fixture
+def small_scenario():
+    """The default scenario, shortened to 120 s with 8 UAVs."""
+    return load_scenario(SCENARIOS / "default.yaml", SMALL)
+
+
+@pytest.fixture
+def run_small(tmp_path: Path) -> Callable[..., RunResult]:
+    """Run the small default scenario (plus overrides) to a trace under ``tmp_path``."""
+    def run(*overrides: str, name: str = "trace.h5", seed: int | None = None) -> RunResult:
+        scenario = load_scenario(SCENARIOS / "default.yaml", (*SMALL, *overrides))
+        return run_scenario(scenario, trace_path=tmp_path / name, seed=seed)
+
+    return run
+
+
+def scenario_from_text(text: str, overrides: Sequence[str] = ()):
+    """Parse an inline YAML scenario (for tests that need a hand-built world)."""
+    return parse_scenario(text, source="<test>", overrides=overrides)

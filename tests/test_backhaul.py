@@ -1,0 +1,219 @@
+"""Backhaul: topologies, latency routing vs networkx, fluid sharing vs closed forms and
+invariants, and the SimPy wrapper's exact completion times."""
+
+from __future__ import annotations
+
+import itertools
+
+import networkx as nx
+import numpy as np
+import pytest
+import simpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simulator.backhaul import (
+    BackhaulNetwork,
+    FluidLinks,
+    Router,
+    TransferRecord,
+    build_backhaul,
+)
+
+CAP, LAT = 1e6, 0.002
+
+
+def grid_positions(rows: int, cols: int) -> np.ndarray:
+    return np.array([(c * 100.0, r * 100.0) for r in range(rows) for c in range(cols)])
+
+
+def test_grid_topology() -> None:
+    g = build_backhaul(grid_positions(2, 3), topology="grid", grid_shape=(2, 3),
+                       capacity_bps=CAP, latency_s=LAT)
+    assert sorted(g.edges) == [(0, 1), (0, 3), (1, 2), (1, 4), (2, 5), (3, 4), (4, 5)]
+    assert all(d == {"capacity_bps": CAP, "latency_s": LAT} for *_, d in g.edges(data=True))
+    sq = build_backhaul(grid_positions(3, 3), topology="grid", capacity_bps=CAP, latency_s=LAT)
+    assert sq.number_of_edges() == 12
+    with pytest.raises(ValueError, match="grid_shape"):
+        build_backhaul(grid_positions(2, 3), topology="grid", capacity_bps=CAP, latency_s=LAT)
+
+
+def test_knn_symmetric_and_connected() -> None:
+    rng = np.random.default_rng(1)
+    pos = np.concatenate([rng.uniform(0, 100, (6, 2)), rng.uniform(5000, 5100, (5, 2))])
+    g = build_backhaul(pos, topology="knn", k=2, capacity_bps=CAP, latency_s=LAT)
+    assert nx.is_connected(g)
+    d = np.linalg.norm(pos[:, None] - pos[None], axis=2)
+    for a in range(len(pos)):
+        for b in np.argsort(d[a])[1:3]:
+            assert g.has_edge(a, int(b))
+    # exactly one bridge between the clusters, between their closest pair
+    bridges = [(a, b) for a, b in g.edges if (a < 6) != (b < 6)]
+    assert len(bridges) == 1
+    cross = d[:6, 6:]
+    i, j = np.unravel_index(np.argmin(cross), cross.shape)
+    assert set(bridges[0]) == {int(i), int(j) + 6}
+
+
+def test_complete_and_explicit_edges() -> None:
+    pos = grid_positions(1, 4)
+    g = build_backhaul(pos, topology="complete", capacity_bps=CAP, latency_s=LAT)
+    assert g.number_of_edges() == 6
+    g = build_backhaul(pos, topology="edges", capacity_bps=CAP, latency_s=LAT,
+                       edges=[(0, 1, 5e6, None), (1, 2, None, 0.5), (2, 3, None, None)])
+    assert g.edges[0, 1] == {"capacity_bps": 5e6, "latency_s": LAT}
+    assert g.edges[1, 2] == {"capacity_bps": CAP, "latency_s": 0.5}
+    with pytest.raises(ValueError, match=r"RSUs \[2, 3\] are unreachable"):
+        build_backhaul(pos, topology="edges", capacity_bps=CAP, latency_s=LAT,
+                       edges=[(0, 1, None, None), (2, 3, None, None)])
+    with pytest.raises(ValueError, match="edges\\[0\\]"):
+        build_backhaul(pos, topology="edges", capacity_bps=CAP, latency_s=LAT,
+                       edges=[(0, 7, None, None)])
+    with pytest.raises(ValueError, match="unknown topology 'ring'"):
+        build_backhaul(pos, topology="ring", capacity_bps=CAP, latency_s=LAT)
+    with pytest.raises(ValueError, match="latency_s"):
+        build_backhaul(pos, topology="complete", capacity_bps=CAP, latency_s=0.0)
+
+
+def test_router_matches_dijkstra_and_breaks_ties() -> None:
+    rng = np.random.default_rng(4)
+    pos = rng.uniform(0, 1000, (25, 2))
+    g = build_backhaul(pos, topology="knn", k=3, capacity_bps=CAP, latency_s=LAT)
+    for a, b in g.edges:
+        g.edges[a, b]["latency_s"] = float(rng.uniform(0.001, 0.01))
+    router = Router(g)
+    for s, t in itertools.product(range(0, 25, 3), range(25)):
+        p = router.route(s, t)
+        assert p[0] == s and p[-1] == t
+        assert all(g.has_edge(u, v) for u, v in itertools.pairwise(p))
+        lat = sum(g.edges[u, v]["latency_s"] for u, v in itertools.pairwise(p))
+        assert lat == pytest.approx(nx.dijkstra_path_length(g, s, t, weight="latency_s"),
+                                    rel=1e-12)
+    # equal latencies on a square: the lexicographically smallest route, whatever the order
+    sq = build_backhaul(grid_positions(2, 2), topology="grid", capacity_bps=CAP, latency_s=LAT)
+    rev = nx.Graph()
+    rev.add_edges_from(reversed(list(sq.edges(data=True))))
+    assert Router(sq).route(0, 3) == Router(rev).route(0, 3) == (0, 1, 3)
+    assert Router(sq).route(3, 0) == (3, 1, 0)
+    assert Router(sq).route(2, 2) == (2,)
+
+
+def test_fluid_closed_forms() -> None:
+    c, size = 10.0, 100.0
+    fl = FluidLinks({(0, 1): c})
+    fl.add(1, [(0, 1)], size, 0.0)
+    assert fl.next_completion() == (pytest.approx(10.0), 1)
+    # two equal flows: both at 2 * size / c
+    fl.add(2, [(1, 0)], size, 0.0)
+    assert fl.rate(1) == fl.rate(2) == 5.0
+    assert fl.next_completion()[0] == pytest.approx(20.0)
+    assert fl.pop_completed(20.0) == [1, 2]
+    # staggered: A at 0, B at 4 -> A alone 40 bits, shares: A ends at 4 + 2*60/10 = 16,
+    # B has 40 bits left then, alone: ends at 20
+    fl = FluidLinks({(0, 1): c})
+    fl.add(10, [(0, 1)], size, 0.0)
+    fl.add(11, [(0, 1)], size, 4.0)
+    assert fl.remaining(10) == pytest.approx(60.0)
+    t, f = fl.next_completion()
+    assert (t, f) == (pytest.approx(16.0), 10)
+    assert fl.pop_completed(t) == [10]
+    assert fl.remaining(11) == pytest.approx(40.0)
+    assert fl.next_completion()[0] == pytest.approx(20.0)
+
+
+def test_fluid_two_link_path_with_different_contention() -> None:
+    fl = FluidLinks({(0, 1): 10.0, (1, 2): 10.0})
+    fl.add(0, [(0, 1), (1, 2)], 100.0, 0.0)   # A over both links
+    fl.add(1, [(0, 1)], 100.0, 0.0)           # B shares link (0, 1) with A
+    fl.add(2, [(1, 2)], 100.0, 0.0)           # C and D share link (1, 2) with A
+    fl.add(3, [(2, 1)], 100.0, 0.0)
+    assert fl.rate(0) == pytest.approx(10 / 3) and fl.rate(1) == 5.0
+    assert fl.rate(2) == fl.rate(3) == pytest.approx(10 / 3)
+    # B ends at 20; A, C, D have 100 - 200/3 left and keep 10/3 -> end at 30
+    assert fl.pop_completed(20.0) == [1]
+    assert fl.rate(0) == pytest.approx(10 / 3)
+    assert fl.next_completion()[0] == pytest.approx(30.0)
+    assert fl.remove(0, 25.0) == pytest.approx(100 - 25 * 10 / 3)
+    assert fl.rate(2) == 5.0
+    with pytest.raises(ValueError, match="unknown link"):
+        fl.add(9, [(0, 2)], 1.0, 25.0)
+    with pytest.raises(ValueError, match="backwards"):
+        fl.advance(1.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4), st.floats(1.0, 1e4),
+                          st.floats(0.0, 50.0)), min_size=1, max_size=12))
+def test_fluid_invariants(flows: list[tuple[int, int, float, float]]) -> None:
+    g = build_backhaul(grid_positions(1, 5), topology="knn", k=2, capacity_bps=100.0,
+                       latency_s=0.001)
+    for i, (a, b) in enumerate(g.edges):
+        g.edges[a, b]["capacity_bps"] = 50.0 + 40.0 * i
+    router = Router(g)
+    fl = FluidLinks({(a, b): d["capacity_bps"] for a, b, d in g.edges(data=True)})
+    arrivals = sorted((t, i) for i, (s, d, _, t) in enumerate(flows) if s != d)
+    sent = {i: 0.0 for _, i in arrivals}
+    done: dict[int, float] = {}
+    active: set[int] = set()
+    now, k = 0.0, 0
+    while k < len(arrivals) or len(fl):
+        nc = fl.next_completion()
+        t_arr = arrivals[k][0] if k < len(arrivals) else np.inf
+        t_next = min(t_arr, nc[0] if nc else np.inf)
+        for f in active:
+            sent[f] += fl.rate(f) * (t_next - now)
+        now = t_next
+        for f in fl.pop_completed(now):
+            done[f] = now
+            active.discard(f)
+        if k < len(arrivals) and arrivals[k][0] <= now:
+            i = arrivals[k][1]
+            s, d, size, _ = flows[i]
+            fl.add(i, list(itertools.pairwise(router.route(s, d))), size, now)
+            active.add(i)
+            k += 1
+        for lk, load in fl.link_load().items():
+            assert load <= fl.capacity[lk] * (1 + 1e-12)
+    assert set(done) == set(sent)
+    for i in done:
+        assert sent[i] == pytest.approx(flows[i][2], rel=1e-6)
+
+
+def run_transfers(graph: nx.Graph, jobs: list[tuple[float, int, int, float]]
+                  ) -> list[TransferRecord]:
+    env = simpy.Environment()
+    net = BackhaulNetwork(env, graph)
+    out: list[TransferRecord] = []
+
+    def job(t: float, s: int, d: int, size: float):
+        yield env.timeout(t)
+        rec = yield net.transfer(s, d, size)
+        assert env.now == pytest.approx(rec.t_end, abs=1e-12)
+        out.append(rec)
+
+    for j in jobs:
+        env.process(job(*j))
+    env.run()
+    return out
+
+
+def test_backhaul_network_exact_times() -> None:
+    g = build_backhaul(grid_positions(1, 3), topology="grid", grid_shape=(1, 3),
+                       capacity_bps=8e6, latency_s=0.01)
+    # one flow over two links: size / capacity + 2 latencies
+    (rec,) = run_transfers(g, [(1.0, 0, 2, 1e6)])
+    assert rec.path == (0, 1, 2) and rec.t_start == 1.0
+    assert rec.t_end == pytest.approx(1.0 + 1.0 + 0.02, rel=1e-12)
+    # two equal concurrent flows on one link: both after 2 * size / capacity
+    recs = run_transfers(g, [(0.0, 0, 1, 1e6), (0.0, 1, 0, 1e6)])
+    assert [r.t_end for r in recs] == [pytest.approx(2.01), pytest.approx(2.01)]
+    # staggered start (hand computed as in test_fluid_closed_forms, scaled)
+    recs = run_transfers(g, [(0.0, 0, 1, 1e6), (0.4, 0, 1, 1e6)])
+    ends = sorted(r.t_end for r in recs)
+    assert ends == [pytest.approx(1.6 + 0.01), pytest.approx(2.0 + 0.01)]
+    # src == dst completes at once; zero bytes only pay the latency
+    recs = run_transfers(g, [(3.0, 1, 1, 5e6), (3.0, 0, 2, 0.0)])
+    assert sorted((r.src, r.t_end) for r in recs) == [(0, pytest.approx(3.02)), (1, 3.0)]
+    env = simpy.Environment()
+    with pytest.raises(ValueError, match="unknown RSU 9"):
+        BackhaulNetwork(env, g).transfer(0, 9, 1.0)

@@ -1,0 +1,92 @@
+"""The ``uavtwin`` command line: exit codes, one-line errors, outputs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import h5py
+import pytest
+from conftest import SCENARIOS
+
+from simulator.cli import main
+
+
+def test_run_prints_summary_and_writes_trace(tmp_path, capsys) -> None:
+    out = tmp_path / "t.h5"
+    code = main(["run", str(SCENARIOS / "default.yaml"), "-o", str(out), "--seed", "4",
+                 "--set", "simulation.duration_s=60", "--set", "uavs.count=5"])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "UAVs / RSUs            5 / 9" in text
+    assert str(out) in text
+    with h5py.File(out) as f:
+        assert f.attrs["status"] == "complete"
+        assert f.attrs["seed"] == 4
+        assert "seed: 4" in f.attrs["scenario_yaml"]
+
+
+def test_bad_scenario_is_one_line_exit_1(tmp_path, capsys) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("simulation:\n  duration_s: 10\nrsus:\n  grid:\n    spacing_m: -5\n")
+    assert main(["validate", str(bad)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert err.startswith(f"uavtwin: error: {bad}:5: rsus.grid.spacing_m:")
+    assert "-5" in err
+    assert main(["run", str(bad), "-o", str(tmp_path / "t.h5")]) == 1
+    assert not (tmp_path / "t.h5").exists() and not (tmp_path / "t.partial.h5").exists()
+
+
+def test_bad_override_names_the_key(capsys) -> None:
+    assert main(["validate", str(SCENARIOS / "default.yaml"), "--set", "pricing.solvr=x"]) == 1
+    err = capsys.readouterr().err
+    assert "solvr" in err and "did you mean 'solver'" in err
+
+
+def test_usage_error_exits_2() -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["run"])
+    assert exc.value.code == 2
+
+
+def test_game_solve_json_and_bad_instance(tmp_path, capsys) -> None:
+    inst = {"delta": [15.0], "ssim": [[0.9, 0.8]], "ssim_threshold": [0.5],
+            "spectral_efficiency": [[30.0, 35.0]], "budget": [50.0], "cost": [2.0, 3.0],
+            "price_cap": [30.0, 30.0]}
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps(inst))
+    assert main(["game", "solve", str(path)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["converged"] is True
+    assert len(result["prices"]) == 1 and len(result["prices"][0]) == 2
+    inst["budget"] = [-1.0]
+    path.write_text(json.dumps(inst))
+    assert main(["game", "solve", str(path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "budget" in err
+
+
+def test_schema_and_inspect(tmp_path, capsys) -> None:
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert "simulation" in schema["properties"]
+    out = tmp_path / "t.h5"
+    main(["run", str(SCENARIOS / "default.yaml"), "-o", str(out), "-q",
+          "--set", "simulation.duration_s=30", "--set", "uavs.count=3"])
+    capsys.readouterr()
+    assert main(["inspect", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "/coverage/events" in text
+    assert main(["inspect", str(tmp_path / "missing.h5")]) == 1
+
+
+def test_console_script_shows_no_traceback(tmp_path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("uavs:\n  cuont: 3\n")
+    proc = subprocess.run([sys.executable, "-m", "simulator.cli", "validate", str(bad)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert "did you mean 'count'" in proc.stderr

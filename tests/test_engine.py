@@ -1,0 +1,195 @@
+"""End-to-end runs: exact handover times, migration timing, market correctness, determinism."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+from conftest import SCENARIOS, scenario_from_text
+
+from agents.pricing_game import PricingGame, follower_demand
+from simulator.config import load_scenario
+from simulator.engine import run_scenario
+from simulator.trace.reader import TraceReader
+from simulator.trace.schema import WALL_CLOCK_COLUMNS
+
+CORRIDOR = """
+simulation: {duration_s: 70, seed: 3, sample_interval_s: 1}
+area: {width_m: 1000, height_m: 200}
+rsus:
+  placement: explicit
+  explicit: [{x_m: 0, y_m: 100}, {x_m: 600, y_m: 100}]
+  coverage_radius_m: 400
+  height_m: 10
+  cost: 2
+  price_cap: 30
+backhaul:
+  topology: edges
+  capacity_mbps: 1000
+  latency_ms: 2
+  edges: [{a: 0, b: 1}]
+uavs:
+  count: 1
+  twins: {count: 1, size_mb: 100}
+  mobility:
+    model: waypoints
+    waypoints:
+      - uav: 0
+        points:
+          - {x_m: 0, y_m: 100, z_m: 50}
+          - {x_m: 600, y_m: 100, z_m: 50, speed_mps: 10}
+pricing: {solver: equilibrium}
+"""
+
+
+def test_corridor_handover_and_transfer_times_are_exact(tmp_path) -> None:
+    # One UAV flies x = 0 -> 600 at 10 m/s between two RSUs of radius 400 m: it enters RSU 1's
+    # cell at x = 200 (t = 20 s) and leaves RSU 0's at x = 400 (t = 40 s). Its one 100 MB twin
+    # then crosses a 1000 Mbit/s link of 2 ms: 0.8 s + 2 ms.
+    result = run_scenario(scenario_from_text(CORRIDOR), trace_path=tmp_path / "c.h5")
+    with TraceReader(result.trace_path) as r:
+        cov = r.read("/coverage/events")
+        req = r.read("/migration/requests")
+        tr = r.read("/migration/transfers")
+        svc = r.read("/migration/service")
+    assert cov["t_s"].tolist() == pytest.approx([0.0, 20.0, 40.0])
+    assert cov["rsu_id"].tolist() == [0, 1, 0]
+    assert cov["kind"].tolist() == [1, 1, 0]
+    assert req["t_s"].tolist() == pytest.approx([40.0])
+    assert (tr["src_rsu_id"].tolist(), tr["dst_rsu_id"].tolist()) == ([0], [1])
+    assert tr["t_end_s"][0] - tr["t_start_s"][0] == pytest.approx(100e6 * 8 / 1e9 + 0.002)
+    assert svc["interruption_s"][0] == pytest.approx(0.802)
+
+
+def test_waypoint_example_crossings_match_the_geometry(tmp_path) -> None:
+    scenario = load_scenario(SCENARIOS / "examples" / "waypoints.yaml")
+    result = run_scenario(scenario, trace_path=tmp_path / "w.h5")
+    with TraceReader(result.trace_path) as r:
+        cov = r.read("/coverage/events")
+    mine = cov["uav_id"] == 0
+    # East along y = 250 from x = 100 at 10 m/s; cells [-50,550], [450,1050], [950,1550].
+    assert cov["t_s"][mine].tolist() == pytest.approx([0.0, 35.0, 45.0, 85.0, 95.0])
+    assert cov["rsu_id"][mine].tolist() == [0, 1, 0, 2, 1]
+
+
+def _tables(path):
+    with TraceReader(path) as r:
+        return {t: r.read(t) for t in r.tables()}
+
+
+def test_market_rounds_are_exact_equilibria_of_the_recorded_games(run_small) -> None:
+    result = run_small()
+    t = _tables(result.trace_path)
+    offers, uavs, rsus = t["/pricing/offers"], t["/uavs"], t["/rsus"]
+    assert len(offers["round_id"]) > 20
+    checked = 0
+    for rnd in np.unique(offers["round_id"])[:25]:
+        sel = offers["round_id"] == rnd
+        u_ids, u_idx = np.unique(offers["uav_id"][sel], return_inverse=True)
+        r_ids, r_idx = np.unique(offers["rsu_id"][sel], return_inverse=True)
+        shape = (len(u_ids), len(r_ids))
+        grid = {k: np.full(shape, np.nan) for k in ("price", "bandwidth_mhz",
+                                                    "spectral_efficiency", "ssim")}
+        for k in grid:
+            grid[k][u_idx, r_idx] = offers[k][sel]
+        available = ~np.isnan(grid["price"])
+        game = PricingGame(
+            delta=uavs["delta"][u_ids], ssim=np.where(available, grid["ssim"], 1.0),
+            ssim_threshold=uavs["ssim_threshold"][u_ids],
+            spectral_efficiency=np.where(available, grid["spectral_efficiency"], 1.0),
+            budget=uavs["budget"][u_ids], cost=rsus["cost"][r_ids],
+            price_cap=rsus["price_cap"][r_ids], available=available,
+        )
+        prices = np.where(available, grid["price"], rsus["price_cap"][r_ids][None, :])
+        demand = follower_demand(game, prices)
+        # The recorded bandwidth is the followers' exact best response to recorded prices...
+        np.testing.assert_allclose(demand[available], grid["bandwidth_mhz"][available],
+                                   rtol=1e-7, atol=1e-9)
+        # ... within budget, and prices inside [c_j, pbar_j].
+        spend = np.nansum(grid["price"] * grid["bandwidth_mhz"], axis=1)
+        assert np.all(spend <= uavs["budget"][u_ids] * (1 + 1e-9) + 1e-9)
+        assert np.all(grid["price"][available] >= np.broadcast_to(
+            rsus["cost"][r_ids], shape)[available] - 1e-9)
+        checked += 1
+    assert checked > 0
+
+
+def test_run_invariants(run_small) -> None:
+    t = _tables(run_small().trace_path)
+    cov, req, tr, svc = (t["/coverage/events"], t["/migration/requests"],
+                         t["/migration/transfers"], t["/migration/service"])
+    # Per (UAV, RSU) the events alternate enter, leave, enter, ... in time order.
+    for u in np.unique(cov["uav_id"]):
+        for j in np.unique(cov["rsu_id"][cov["uav_id"] == u]):
+            sel = (cov["uav_id"] == u) & (cov["rsu_id"] == j)
+            kinds = cov["kind"][sel]
+            assert np.all(kinds[::2] == 1) and np.all(kinds[1::2] == 0)
+            assert np.all(np.diff(cov["t_s"][sel]) > 0)
+    # Every request happens at a coverage event of its UAV (no polling).
+    for u, ts in zip(req["uav_id"], req["t_s"], strict=True):
+        assert np.any((cov["uav_id"] == u) & np.isclose(cov["t_s"], ts, atol=1e-9))
+    # Transfers take time (latency > 0) and go between different RSUs over a route.
+    assert np.all(tr["t_end_s"] > tr["t_start_s"])
+    assert np.all(tr["src_rsu_id"] != tr["dst_rsu_id"])
+    hops = t["/migration/transfer_hops"]
+    for tid, src, dst in zip(tr["transfer_id"], tr["src_rsu_id"], tr["dst_rsu_id"], strict=True):
+        path = hops["rsu_id"][hops["transfer_id"] == tid]
+        assert path[0] == src and path[-1] == dst
+    # Interruption ends when the last twin of the migration has arrived.
+    for rid, end in zip(svc["request_id"], svc["t_interrupt_end_s"], strict=True):
+        ends = tr["t_end_s"][tr["request_id"] == rid]
+        assert end == pytest.approx(ends.max() if ends.size else end)
+
+
+def _dataset_bytes(path):
+    out = {}
+    with h5py.File(path, "r") as f:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset) and name.lstrip("/") not in {
+                c.lstrip("/") for c in WALL_CLOCK_COLUMNS
+            }:
+                out[name] = obj[()].tobytes()
+        f.visititems(visit)
+        attrs = {k: v for k, v in f.attrs.items() if k not in ("created", "wall_time_s")}
+    return out, attrs
+
+
+def test_same_scenario_and_seed_give_identical_traces(run_small) -> None:
+    a = _dataset_bytes(run_small(name="a.h5").trace_path)
+    b = _dataset_bytes(run_small(name="b.h5").trace_path)
+    c = _dataset_bytes(run_small(name="c.h5", seed=99).trace_path)
+    assert a[0].keys() == b[0].keys()
+    assert all(a[0][k] == b[0][k] for k in a[0])
+    assert repr(a[1]) == repr(b[1])
+    assert a[0]["mobility/segments/x0_m"] != c[0]["mobility/segments/x0_m"]
+
+
+def test_failed_run_leaves_only_a_partial_trace(tmp_path, small_scenario, monkeypatch) -> None:
+    import simulator.world as world_mod
+
+    original = world_mod.Market._round
+
+    def boom(self, batch):
+        if self.env.now > 30:
+            raise RuntimeError("solver exploded")
+        return original(self, batch)
+
+    monkeypatch.setattr(world_mod.Market, "_round", boom)
+    path = tmp_path / "x.h5"
+    with pytest.raises(RuntimeError, match="solver exploded"):
+        run_scenario(small_scenario, trace_path=path)
+    assert not path.exists()
+    partial = tmp_path / "x.partial.h5"
+    with h5py.File(partial, "r") as f:
+        assert f.attrs["status"] == "failed"
+        assert "solver exploded" in f.attrs["error"]
+        assert f["/coverage/events/t_s"].shape[0] > 0
+
+
+@pytest.mark.parametrize("solver", ["greedy", "random"])
+def test_baseline_solvers_run_in_the_simulator(run_small, solver) -> None:
+    t = _tables(run_small(f"pricing.solver={solver}", "pricing.iterations=20").trace_path)
+    rounds = t["/pricing/rounds"]
+    assert np.all(rounds["iterations"] == 20)
+    paths = t["/pricing/paths"]
+    assert len(paths["round_id"]) == 20 * len(rounds["round_id"])

@@ -1,0 +1,142 @@
+"""Tests of agents.marl.checkpoint and agents.marl.policy (learned pricing rounds)."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from agents.marl.checkpoint import AgentCheckpoint, load_checkpoint, save_checkpoint
+from agents.marl.env import n_features
+from agents.marl.networks import MaskedMLP, compact_mlp
+from agents.marl.policy import DEFAULT_CHECKPOINTS, learned_round, load_learned_policy
+from agents.marl.pruning import update_masks
+from agents.policies import make_policy
+from agents.pricing_game import draw_game, follower_demand, solve_equilibrium
+
+
+def _checkpoint(history: int = 3) -> AgentCheckpoint:
+    torch.manual_seed(4)
+    net = MaskedMLP([n_features(history), 16, 12, 1])
+    update_masks(net, torch.randn(64, n_features(history)), 0.5)
+    return AgentCheckpoint(name="tiny_madrl", actor=compact_mlp(net), history=history,
+                           n_features=n_features(history), log_std=-1.2,
+                           dense_actor_parameters=net.dense_parameters(),
+                           config={"seed": 7, "hidden": (16, 12)},
+                           summary={"ratio": 0.99})
+
+
+def test_checkpoint_round_trip(tmp_path: Path) -> None:
+    ckpt = _checkpoint()
+    path = tmp_path / "a.pt"
+    save_checkpoint(path, ckpt)
+    raw = torch.load(path, weights_only=True)  # plain data only
+    assert raw["format"] == "uavtwin-pricing-agents"
+    back = load_checkpoint(path)
+    x = torch.randn(10, ckpt.n_features)
+    with torch.no_grad():
+        assert torch.equal(back.actor(x), ckpt.actor(x))
+    assert back.actor.sizes == ckpt.actor.sizes == [13, 8, 6, 1]
+    assert (back.name, back.history, back.log_std) == ("tiny_madrl", 3, -1.2)
+    assert back.config == {"seed": 7, "hidden": [16, 12]} and back.summary == {"ratio": 0.99}
+    assert path.stat().st_size < 20_000
+
+
+def test_save_refuses_masked_actor(tmp_path: Path) -> None:
+    net = MaskedMLP([13, 8, 1])
+    net.mask(0)[0] = 0.0
+    bad = AgentCheckpoint("ppo", net, 3, 13, 0.0, 100)
+    with pytest.raises(ValueError, match="compact it first"):
+        save_checkpoint(tmp_path / "x.pt", bad)
+
+
+def _one_line(err: pytest.ExceptionInfo[ValueError], path: Path) -> str:
+    msg = str(err.value)
+    assert "\n" not in msg and str(path) in msg
+    return msg
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+def test_wrong_truncated_and_foreign_files_give_one_clear_line(tmp_path: Path) -> None:
+    good = tmp_path / "good.pt"
+    save_checkpoint(good, _checkpoint())
+    data = good.read_bytes()
+    truncated = tmp_path / "trunc.pt"
+    truncated.write_bytes(data[: len(data) // 2])
+    text = tmp_path / "notes.pt"
+    text.write_text("hello, I am not a checkpoint\n")
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"state_dict": {"w": torch.zeros(2)}}, foreign)
+    evil = tmp_path / "evil.pt"
+    evil.write_bytes(pickle.dumps(Path("/etc")))  # an object, refused by weights_only
+    cases = {truncated: "cannot read", text: "cannot read", foreign: "format marker",
+             evil: "cannot read", tmp_path / "missing.pt": "not found"}
+    for path, words in cases.items():
+        with pytest.raises(ValueError) as err:
+            load_checkpoint(path)
+        assert words in _one_line(err, path)
+    # right marker, wrong contents
+    payload = torch.load(good, weights_only=True)
+    for key, value, words in [("version", 99, "format version"),
+                              ("actor_sizes", [13, 9, 6, 1], "shape"),
+                              ("history", 5, "inconsistent layout")]:
+        broken = tmp_path / f"broken_{key}.pt"
+        torch.save({**payload, key: value}, broken)
+        with pytest.raises(ValueError) as err:
+            load_checkpoint(broken)
+        assert words in _one_line(err, broken)
+
+
+def test_learned_round_matches_follower_response_and_bounds() -> None:
+    ckpt = _checkpoint()
+    game = draw_game(np.random.default_rng(0), 4, 3)
+    prices, demand, rewards = learned_round(ckpt.actor, game, ckpt.history, 6)
+    assert prices.shape == demand.shape == (6, 4, 3) and rewards.shape == (6, 3)
+    assert np.all(prices >= game.cost - 1e-12) and np.all(prices <= game.price_cap + 1e-12)
+    for k in range(6):
+        np.testing.assert_allclose(demand[k], follower_demand(game, prices[k]))
+        np.testing.assert_allclose(rewards[k], ((prices[k] - game.cost) * demand[k]).sum(0))
+
+
+def test_policy_respects_availability(tmp_path: Path) -> None:
+    path = tmp_path / "a.pt"
+    save_checkpoint(path, _checkpoint())
+    policy = load_learned_policy("tiny_madrl", str(path), 5)
+    base = draw_game(np.random.default_rng(3), 4, 2)
+    avail = np.array([[True, False], [True, True], [False, True], [True, True]])
+    game = type(base)(**{**base.__dict__, "available": avail})
+    out = policy.run_round(game, np.random.default_rng(0))
+    assert np.all(out.demand[~avail] == 0.0)
+    assert out.reward_path.shape == (5,) and out.iterations == 5
+    assert out.price_path is not None and out.price_path.shape == (5, 4, 2)
+
+
+def test_load_learned_policy_errors(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown learned policy"):
+        load_learned_policy("greedy", None, 5)
+    with pytest.raises(ValueError, match="iterations"):
+        load_learned_policy("ppo", None, 0)
+    with pytest.raises(ValueError, match="not found"):
+        load_learned_policy("ppo", str(tmp_path / "none.pt"), 5)
+
+
+@pytest.mark.parametrize("name", ["tiny_madrl", "ppo"])
+def test_shipped_agents_price_held_out_fig3_games_near_equilibrium(name: str) -> None:
+    """The shipped checkpoints, run through make_policy on held-out 5 RSU x 15 UAV games."""
+    assert DEFAULT_CHECKPOINTS[name].is_file()
+    policy = make_policy(name, iterations=40)
+    rng = np.random.default_rng(20240611)  # not a training seed stream
+    games = [draw_game(rng, 15, 5) for _ in range(8)]
+    learned = [policy.run_round(g, rng).rsu_utility.mean() for g in games]
+    se = [solve_equilibrium(g).rsu_utility.mean() for g in games]
+    ratio = float(np.sum(learned) / np.sum(se))
+    assert 0.95 <= ratio <= 1.05
+    ckpt = load_checkpoint(DEFAULT_CHECKPOINTS[name])
+    compact = ckpt.actor.dense_parameters()
+    if name == "tiny_madrl":
+        assert compact <= 0.3 * ckpt.dense_actor_parameters
+    else:
+        assert compact == ckpt.dense_actor_parameters

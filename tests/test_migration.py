@@ -1,0 +1,42 @@
+"""Twin placement: proportional allocation of twins to RSUs by bandwidth bought."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from simulator.migration import allocate_twins
+
+
+def test_allocation_follows_bandwidth_shares() -> None:
+    # 3 twins, bandwidth 2:1 -> 2 twins on the first RSU, 1 on the second.
+    assert allocate_twins(np.array([2.0, 1.0]), 3).tolist() == [0, 0, 1]
+    # Unbought RSUs get nothing; a single seller takes every twin.
+    assert allocate_twins(np.array([0.0, 5.0, 0.0]), 4).tolist() == [1, 1, 1, 1]
+
+
+def test_allocation_ties_go_to_lower_index() -> None:
+    assert allocate_twins(np.array([1.0, 1.0]), 1).tolist() == [0]
+
+
+def test_allocation_rejects_nothing_bought() -> None:
+    with pytest.raises(ValueError, match="Cannot place"):
+        allocate_twins(np.zeros(3), 2)
+
+
+@given(
+    st.lists(st.floats(0.0, 100.0), min_size=1, max_size=8).filter(lambda b: sum(b) > 1e-6),
+    st.integers(1, 12),
+)
+def test_allocation_is_largest_remainder(bandwidth: list[float], n: int) -> None:
+    b = np.array(bandwidth)
+    placed = allocate_twins(b, n)
+    counts = np.bincount(placed, minlength=len(b))
+    quota = b / b.sum() * n
+    assert counts.sum() == n
+    # Largest remainder: every count is floor or ceil of its quota; zero bandwidth gets 0.
+    assert np.all(counts >= np.floor(quota) - 1e-9)
+    assert np.all(counts <= np.ceil(quota) + 1e-9)
+    assert np.all(counts[b == 0] == 0)

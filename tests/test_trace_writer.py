@@ -1,0 +1,345 @@
+"""Tests of simulator.trace.writer: round trips, schema conformance, crashes, determinism."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import simulator.trace.writer as writer_mod
+from simulator.trace.reader import TraceReader
+from simulator.trace.schema import GROUP_DESCRIPTIONS, SCHEMA_VERSION, TABLES
+from simulator.trace.writer import TraceWriter, partial_path_for
+
+REPO = Path(__file__).resolve().parents[1]
+YAML = "simulation:\n  duration_s: 10\n"
+
+
+def _events(n: int, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {
+        "t_s": np.sort(rng.random(n) * 100),
+        "uav_id": rng.integers(0, 40, n),
+        "rsu_id": rng.integers(0, 9, n),
+        "kind": rng.integers(0, 2, n),
+    }
+
+
+def _write_in_blocks(tw: TraceWriter, cols: dict[str, np.ndarray], cuts: list[int]) -> None:
+    """Append ``cols`` split at ``cuts``; odd blocks go row by row as Python scalars."""
+    bounds = [0, *sorted(set(cuts)), len(cols["t_s"])]
+    for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        if k % 2:
+            for i in range(a, b):
+                tw.append("/coverage/events", **{c: v[i].item() for c, v in cols.items()})
+        else:
+            tw.append("coverage/events", **{c: v[a:b] for c, v in cols.items()})
+
+
+def test_round_trip_across_blocks_and_flushes(tmp_path: Path) -> None:
+    cols = _events(5000)
+    out = tmp_path / "run.h5"
+    with TraceWriter(out, scenario_yaml=YAML, seed=11, buffer_rows=700) as tw:
+        _write_in_blocks(tw, cols, [1, 900, 901, 2500, 2600, 4999])
+        tw.flush()
+        # scalars broadcast against arrays: one pricing round with 3 offers
+        tw.append("/pricing/offers", round_id=4, request_id=9, uav_id=[0, 1, 2], rsu_id=1,
+                  price=np.array([2.0, 3.0, 4.0]), bandwidth_mhz=[1.5, 0.0, 2], ssim=0.9,
+                  spectral_efficiency=np.float32(3.5))
+        tw.append("/pricing/rounds", round_id=4, t_s=1.0, solver=0, n_uavs=3, n_rsus=1,
+                  iterations=7, converged=True, residual=1e-10, wall_time_s=0.01,
+                  mean_rsu_utility=5.5)
+        assert tw.n_rows("/coverage/events") == 5000
+    assert out.exists() and not partial_path_for(out).exists()
+    with TraceReader(out) as tr:
+        got = tr.read("/coverage/events")
+        for name, values in cols.items():
+            np.testing.assert_array_equal(got[name], values)
+            assert got[name].dtype == np.dtype(
+                {"t_s": "<f8", "uav_id": "<i4", "rsu_id": "<i4", "kind": "u1"}[name])
+        offers = tr.read("/pricing/offers")
+        np.testing.assert_array_equal(offers["uav_id"], [0, 1, 2])
+        np.testing.assert_array_equal(offers["rsu_id"], [1, 1, 1])
+        np.testing.assert_array_equal(offers["bandwidth_mhz"], [1.5, 0.0, 2.0])
+        np.testing.assert_array_equal(offers["spectral_efficiency"], [3.5, 3.5, 3.5])
+        rounds = tr.read("/pricing/rounds")
+        assert rounds["converged"].dtype == np.bool_ and rounds["converged"].tolist() == [True]
+        assert tr.status == "complete" and tr.attrs["seed"] == 11
+        assert tr.attrs["scenario_yaml"] == YAML
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(n=st.integers(0, 300), cuts=st.lists(st.integers(0, 300), max_size=6),
+       buffer_rows=st.integers(1, 120))
+def test_round_trip_any_partition(tmp_path: Path, n: int, cuts: list[int],
+                                  buffer_rows: int) -> None:
+    cols = _events(n, seed=n)
+    out = tmp_path / f"p{n}_{buffer_rows}.h5"
+    with TraceWriter(out, scenario_yaml="", seed=0, buffer_rows=buffer_rows) as tw:
+        _write_in_blocks(tw, cols, [c for c in cuts if c <= n])
+    with TraceReader(out) as tr:
+        got = tr.read("/coverage/events")
+    for name, values in cols.items():
+        np.testing.assert_array_equal(got[name], values)
+
+
+def _walk(f: h5py.File) -> tuple[set[str], set[str]]:
+    groups: set[str] = set()
+    datasets: set[str] = set()
+    f.visititems(lambda name, obj: (datasets if isinstance(obj, h5py.Dataset) else groups)
+                 .add("/" + name))
+    return groups, datasets
+
+
+def test_file_layout_equals_schema(tmp_path: Path) -> None:
+    out = tmp_path / "empty.h5"
+    with TraceWriter(out, scenario_yaml=YAML, seed=1):
+        pass
+    with h5py.File(out, "r") as f:
+        groups, datasets = _walk(f)
+        assert groups == {t.path for t in TABLES} | set(GROUP_DESCRIPTIONS)
+        assert datasets == {f"{t.path}/{c.name}" for t in TABLES for c in t.columns}
+        for path, description in GROUP_DESCRIPTIONS.items():
+            assert f[path].attrs["description"] == description
+        for t in TABLES:
+            g = f[t.path]
+            assert g.attrs["description"] == t.description
+            assert list(g.attrs["columns"]) == list(t.column_names)
+            for c in t.columns:
+                ds = g[c.name]
+                assert ds.shape == (0,) and ds.maxshape == (None,), c.name
+                assert ds.dtype == np.dtype(c.dtype), c.name
+                assert ds.chunks is not None and ds.compression == "gzip" and ds.shuffle
+                assert ds.attrs["unit"] == c.unit and ds.attrs["description"] == c.description
+                if c.codes is None:
+                    assert set(ds.attrs) == {"unit", "description"}
+                else:
+                    assert ds.attrs["codes"].tolist() == list(c.codes)
+                    assert list(ds.attrs["labels"]) == list(c.codes.values())
+
+
+def test_root_attributes(tmp_path: Path) -> None:
+    out = tmp_path / "r.h5"
+    with TraceWriter(out, scenario_yaml=YAML, seed=2**40, extra_attrs={"sweep_run": 3}):
+        pass
+    with h5py.File(out, "r") as f:
+        a = f.attrs
+        assert a["schema_version"] == SCHEMA_VERSION and a["seed"] == 2**40
+        assert a["status"] == "complete" and "error" not in a and a["sweep_run"] == 3
+        assert isinstance(a["uavtwin_version"], str) and a["uavtwin_version"]
+        created = dt.datetime.fromisoformat(a["created"])
+        assert abs((dt.datetime.now(dt.UTC) - created).total_seconds()) < 600
+        assert 0.0 <= a["wall_time_s"] < 600
+
+
+@pytest.mark.parametrize("compression", ["lzf", "none"])
+def test_other_compressions(tmp_path: Path, compression: str) -> None:
+    out = tmp_path / f"{compression}.h5"
+    cols = _events(100)
+    with TraceWriter(out, scenario_yaml="", seed=0, compression=compression) as tw:
+        tw.append("/coverage/events", **cols)
+    with h5py.File(out, "r") as f:
+        ds = f["/coverage/events/t_s"]
+        assert ds.compression == (None if compression == "none" else compression)
+        np.testing.assert_array_equal(ds[()], cols["t_s"])
+
+
+def test_exception_leaves_failed_partial_and_keeps_old_file(tmp_path: Path) -> None:
+    out = tmp_path / "run.h5"
+    out.write_bytes(b"previous complete run")
+    with pytest.raises(ZeroDivisionError):
+        with TraceWriter(out, scenario_yaml=YAML, seed=5) as tw:
+            tw.append("/coverage/events", t_s=1.0, uav_id=0, rsu_id=0, kind=1)
+            _ = 1 / 0
+    assert out.read_bytes() == b"previous complete run"
+    part = tmp_path / "run.partial.h5"
+    with TraceReader(part) as tr:
+        assert tr.status == "failed"
+        assert tr.attrs["error"] == "ZeroDivisionError: division by zero"
+        assert "1 / 0" in tr.attrs["traceback"]
+        assert tr.n_rows("/coverage/events") == 1  # buffered rows are saved
+        assert tr.tables() == [t.path for t in TABLES]
+
+
+def test_keyboard_interrupt_gives_partial_status(tmp_path: Path) -> None:
+    out = tmp_path / "run.h5"
+    with pytest.raises(KeyboardInterrupt):
+        with TraceWriter(out, scenario_yaml=YAML, seed=5):
+            raise KeyboardInterrupt
+    assert not out.exists()
+    with TraceReader(partial_path_for(out)) as tr:
+        assert tr.status == "partial" and "KeyboardInterrupt" in tr.attrs["error"]
+
+
+def test_close_partial_and_failed_keep_partial_name(tmp_path: Path) -> None:
+    for status in ("partial", "failed"):
+        out = tmp_path / f"{status}.h5"
+        tw = TraceWriter(out, scenario_yaml="", seed=0)
+        tw.close(status, error="stopped by the test")
+        tw.close()  # idempotent
+        assert tw.closed and not out.exists()
+        with TraceReader(partial_path_for(out)) as tr:
+            assert tr.status == status and tr.attrs["error"] == "stopped by the test"
+    with pytest.raises(ValueError, match="status 'done'"):
+        TraceWriter(tmp_path / "x.h5", scenario_yaml="", seed=0).close("done")
+
+
+def test_crash_after_flush_leaves_readable_partial(tmp_path: Path) -> None:
+    out = tmp_path / "crash.h5"
+    script = textwrap.dedent(f"""
+        import os
+        import numpy as np
+        from simulator.trace.writer import TraceWriter
+        tw = TraceWriter({str(out)!r}, scenario_yaml="x: 1", seed=9, flush_interval_s=1e9)
+        tw.append("/coverage/events", t_s=np.arange(10.0), uav_id=np.arange(10),
+                  rsu_id=np.zeros(10, int), kind=np.ones(10, int))
+        tw.set_attrs("/sensing/state", controller="pid")
+        tw.flush()
+        tw.append("/coverage/events", t_s=99.0, uav_id=0, rsu_id=0, kind=0)  # never flushed
+        os._exit(3)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 3, proc.stderr
+    assert not out.exists()
+    with TraceReader(partial_path_for(out)) as tr:
+        assert tr.status == "partial" and "error" not in tr.attrs
+        assert tr.attrs["seed"] == 9
+        ev = tr.read("/coverage/events")
+        np.testing.assert_array_equal(ev["t_s"], np.arange(10.0))
+        assert tr.group_attrs("/sensing/state")["controller"] == "pid"
+        assert tr.tables() == [t.path for t in TABLES]
+
+
+def test_unknown_table_and_column_errors(tmp_path: Path) -> None:
+    with TraceWriter(tmp_path / "e.h5", scenario_yaml="", seed=0) as tw:
+        with pytest.raises(ValueError, match="unknown trace table '/coverage/event'"):
+            tw.append("/coverage/event", t_s=1.0)
+        with pytest.raises(ValueError, match="no column 'uav'.*did you mean 'uav_id'"):
+            tw.append("/coverage/events", t_s=1.0, uav=0, rsu_id=0, kind=0)
+        with pytest.raises(ValueError, match=r"missing columns \['kind'\]"):
+            tw.append("/coverage/events", t_s=1.0, uav_id=0, rsu_id=0)
+        with pytest.raises(ValueError, match=r"different lengths \(t_s=2, uav_id=3"):
+            tw.append("/coverage/events", t_s=[1.0, 2.0], uav_id=[0, 1, 2], rsu_id=0, kind=0)
+        with pytest.raises(ValueError, match="coverage/events/uav_id: cannot store values "
+                                             "of dtype float64"):
+            tw.append("/coverage/events", t_s=1.0, uav_id=1.5, rsu_id=0, kind=0)
+        with pytest.raises(ValueError, match="kind: value 300 out of range for uint8"):
+            tw.append("/coverage/events", t_s=1.0, uav_id=0, rsu_id=0, kind=[0, 300])
+        with pytest.raises(ValueError, match="converged: cannot store values of dtype int64"):
+            tw.append("/pricing/rounds", round_id=0, t_s=0.0, solver=0, n_uavs=1, n_rsus=1,
+                      iterations=1, converged=1, residual=0.0, wall_time_s=0.0,
+                      mean_rsu_utility=0.0)
+        with pytest.raises(ValueError, match=r"expected a scalar or 1-D array, got shape"):
+            tw.append("/coverage/events", t_s=np.zeros((2, 2)), uav_id=0, rsu_id=0, kind=0)
+        with pytest.raises(ValueError, match="cannot store values of dtype <U1"):
+            tw.append("/coverage/events", t_s="a", uav_id=0, rsu_id=0, kind=0)
+        assert tw.n_rows("/coverage/events") == 0
+    with pytest.raises(RuntimeError, match="after close"):
+        tw.append("/coverage/events", t_s=1.0, uav_id=0, rsu_id=0, kind=0)
+
+
+def test_scalar_out_of_range_is_caught_at_flush(tmp_path: Path) -> None:
+    out = tmp_path / "range.h5"
+    with pytest.raises(ValueError, match="kind: value -1 out of range"):
+        with TraceWriter(out, scenario_yaml="", seed=0) as tw:
+            tw.append("/coverage/events", t_s=1.0, uav_id=0, rsu_id=0, kind=-1)
+    assert not out.exists()
+    with TraceReader(partial_path_for(out)) as tr:
+        assert tr.status == "failed" and "out of range" in tr.attrs["error"]
+
+
+def test_bad_constructor_arguments(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="compression 'zstd'"):
+        TraceWriter(tmp_path / "a.h5", scenario_yaml="", seed=0, compression="zstd")
+    with pytest.raises(ValueError, match="seed -1 out of range"):
+        TraceWriter(tmp_path / "a.h5", scenario_yaml="", seed=-1)
+    with pytest.raises(ValueError, match=r"reserved root attributes \['status'\]"):
+        TraceWriter(tmp_path / "a.h5", scenario_yaml="", seed=0, extra_attrs={"status": "x"})
+    with pytest.raises(ValueError, match="must not end in .partial.h5"):
+        TraceWriter(tmp_path / "a.partial.h5", scenario_yaml="", seed=0)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_set_attrs(tmp_path: Path) -> None:
+    out = tmp_path / "a.h5"
+    with TraceWriter(out, scenario_yaml="", seed=0) as tw:
+        tw.set_attrs("/", note="hello")
+        tw.set_attrs("sensing", mode="stackelberg")
+        tw.set_attrs("/sensing/state", gains=np.array([0.5, 2.0]), converged=True)
+        with pytest.raises(ValueError, match=r"\['columns'\] are reserved"):
+            tw.set_attrs("/sensing/state", columns="x")
+        with pytest.raises(ValueError, match=r"\['seed'\] are reserved"):
+            tw.set_attrs("/", seed=3)
+        with pytest.raises(ValueError, match="unknown trace table '/sensing/stat'"):
+            tw.set_attrs("/sensing/stat", x=1)
+        with pytest.raises(ValueError, match="attribute 'obj'"):
+            tw.set_attrs("/sensing", obj=object())
+    with TraceReader(out) as tr:
+        assert tr.attrs["note"] == "hello"
+        assert tr.group_attrs("/sensing")["mode"] == "stackelberg"
+        state = tr.group_attrs("/sensing/state")
+        assert state["gains"].tolist() == [0.5, 2.0] and state["converged"] is True
+
+
+def test_success_replaces_existing_file(tmp_path: Path) -> None:
+    out = tmp_path / "a.h5"
+    out.write_bytes(b"old")
+    with TraceWriter(out, scenario_yaml="", seed=0) as tw:
+        tw.append("/rsus", rsu_id=0, x_m=1.0, y_m=2.0, z_m=10.0, coverage_radius_m=300.0,
+                  tx_power_dbm=23.0, noise_dbm=-114.0, cost=2.0, price_cap=20.0)
+    with TraceReader(out) as tr:
+        assert tr.read("/rsus")["coverage_radius_m"].tolist() == [300.0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.h5"]
+
+
+def _deterministic_run(path: Path, flush_interval_s: float, buffer_rows: int) -> None:
+    cols = _events(3000, seed=7)
+    with TraceWriter(path, scenario_yaml=YAML, seed=42, flush_interval_s=flush_interval_s,
+                     buffer_rows=buffer_rows) as tw:
+        tw.set_attrs("/sensing", mode="nash")
+        _write_in_blocks(tw, cols, [100, 150, 1700, 1701])
+        tw.append("/pricing/paths", round_id=0, iteration=np.arange(50),
+                  mean_rsu_utility=np.linspace(0, 1, 50))
+
+
+def _dump(path: Path) -> dict[str, object]:
+    """Every attribute and dataset (dtype, chunks, filters, bytes) except wall-clock attrs."""
+    out: dict[str, object] = {}
+    with h5py.File(path, "r") as f:
+        def visit(name: str, obj: h5py.HLObject) -> None:
+            out[name + "@attrs"] = {k: np.asarray(v).tolist() for k, v in obj.attrs.items()}
+            if isinstance(obj, h5py.Dataset):
+                out[name] = (obj.dtype.str, obj.chunks, obj.compression, obj[()].tobytes())
+        visit("", f)
+        f.visititems(visit)
+    for key in ("created", "wall_time_s"):
+        assert key in out["@attrs"]  # type: ignore[operator]
+        del out["@attrs"][key]  # type: ignore[attr-defined]
+    return out
+
+
+def test_same_appends_give_same_trace_regardless_of_flush_timing(tmp_path: Path) -> None:
+    a, b = tmp_path / "a" / "t.h5", tmp_path / "b" / "t.h5"
+    _deterministic_run(a, flush_interval_s=1e9, buffer_rows=65_536)
+    _deterministic_run(b, flush_interval_s=0.05, buffer_rows=333)
+    assert _dump(a) == _dump(b)
+
+
+def test_byte_identical_with_frozen_clock(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(writer_mod, "_utc_now_iso", lambda: "2030-01-01T00:00:00+00:00")
+    monkeypatch.setattr(writer_mod, "_wall_clock", lambda: 0.0)
+    a, b = tmp_path / "a" / "t.h5", tmp_path / "b" / "t.h5"
+    _deterministic_run(a, flush_interval_s=1e9, buffer_rows=65_536)
+    _deterministic_run(b, flush_interval_s=0.0, buffer_rows=97)
+    assert a.read_bytes() == b.read_bytes()
