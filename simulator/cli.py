@@ -112,9 +112,7 @@ def cmd_game_solve(args: argparse.Namespace) -> int:
 
 def cmd_sync_solve(args: argparse.Namespace) -> int:
     """``uavtwin sync solve PARAMS.json``: one synchronisation game, JSON out."""
-    from agents.sync_instance import load_sync_params, solve_sync
-
-    from agents.sync_instance import parse_leaders
+    from agents.sync_instance import load_sync_params, parse_leaders, solve_sync
 
     try:
         params = load_sync_params(args.params)
@@ -123,6 +121,30 @@ def cmd_sync_solve(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as err:
         raise InputError(str(err)) from None
     print(_dump(result))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """``uavtwin train SCENARIO -o agents.pt``: train learned pricing agents."""
+    from tqdm import tqdm
+
+    from simulator.config import load_scenario
+    from simulator.training import describe, ppo_config, train_agents
+
+    scenario = load_scenario(args.scenario, args.set or ())
+    prune = False if args.no_prune else None
+    cfg = ppo_config(scenario, prune=prune, iterations=args.iterations, seed=args.seed)
+    out = Path(args.output)
+    trace = Path(args.trace) if args.trace else out.with_suffix(".h5")
+    with tqdm(total=cfg.iterations, desc="training", unit="it", file=sys.stderr,
+              disable=args.quiet, leave=False) as bar:
+        def progress(m: Any) -> None:
+            bar.update(1)
+            bar.set_postfix(ratio=f"{m.reward_ratio:.3f}", live=m.live_params)
+
+        result = train_agents(scenario, out, trace_path=trace, prune=prune,
+                              iterations=args.iterations, seed=args.seed, progress=progress)
+    print(describe(result, out, trace))
     return 0
 
 
@@ -185,6 +207,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("inspect", cmd_inspect, "list a trace's tables with row counts and units")
     p.add_argument("trace")
 
+    p = add("train", cmd_train, "train learned pricing agents (tiny_madrl; --no-prune = ppo)")
+    p.add_argument("scenario", help="scenario YAML (its training and pricing sections)")
+    p.add_argument("-o", "--output", required=True, help="checkpoint file to write (.pt)")
+    p.add_argument("--no-prune", action="store_true", help="plain PPO without pruning")
+    p.add_argument("--iterations", type=int, help="override training.iterations")
+    p.add_argument("--seed", type=int, help="override the training seed")
+    p.add_argument("--trace", help="training trace (default: the checkpoint path with .h5)")
+    p.add_argument("--set", action="append", metavar="KEY.PATH=VALUE")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
     p = add("report", cmd_report, "print a trace's summary and write its figures")
     p.add_argument("trace")
     p.add_argument("--figures", metavar="DIR", help="write figures into DIR")
@@ -227,6 +259,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"uavtwin: error: {err}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # e.g. `uavtwin inspect T.h5 | head`
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         if args.debug:
             raise
