@@ -25,6 +25,10 @@ import numpy as np
 import yaml
 from pydantic import Field, model_validator
 
+from agents.sync_params import DEFAULT_SCALARS as SYNC_DEFAULT_SCALARS
+from agents.sync_params import DEFAULT_THETA as SYNC_DEFAULT_THETA
+from agents.sync_params import DEFAULT_VSP as SYNC_DEFAULT_VSP
+from agents.sync_params import DEFAULT_WEIGHTS as SYNC_DEFAULT_WEIGHTS
 from simulator.config_types import (
     FrozenModel,
     IntRange,
@@ -88,16 +92,22 @@ __all__ = [
 
 _n = fmt_number  # compact number formatting in messages
 
-# --- Sensing defaults (MODEL.md Part B; the calibration case of B2). Revise them here only. ---
+# --- Sensing defaults (MODEL.md Part B): the calibrated 2-VSP game of
+# agents.sync_params.SyncParams.paper_defaults(M=2), derived from its constants so the two
+# never drift apart (docs/sync-games.md explains the values). ---
 SENSING_DEFAULTS: dict[str, Any] = {
-    "population": 500, "data_per_uav": 1.0, "revision_rate": 0.05, "discount": 1.0,
-    "horizon_s": 300.0, "g0": 1.0, "g1": 10.0, "weights": (1.0, 1.0, 0.01, 0.001),
-    "step_s": 1.0,
+    "population": int(SYNC_DEFAULT_SCALARS["N"]), "data_per_uav": SYNC_DEFAULT_SCALARS["b"],
+    "revision_rate": SYNC_DEFAULT_SCALARS["delta"], "discount": SYNC_DEFAULT_SCALARS["rho"],
+    "horizon_s": SYNC_DEFAULT_SCALARS["T"], "g0": SYNC_DEFAULT_SCALARS["g0"],
+    "g1": SYNC_DEFAULT_SCALARS["g1"], "weights": tuple(SYNC_DEFAULT_WEIGHTS), "step_s": 1.0,
 }
 VSP_DEFAULTS: dict[str, Any] = {
-    "twins": 80, "alpha": 1.0, "k": 1.0, "v": 60.0, "c": 0.1, "z0": 40.0, "intensity": 1.0,
+    "twins": int(SYNC_DEFAULT_VSP["d"]), "alpha": SYNC_DEFAULT_VSP["alpha"],
+    "k": SYNC_DEFAULT_VSP["k"], "v": SYNC_DEFAULT_VSP["v"], "c": SYNC_DEFAULT_VSP["c"],
+    "z0": SYNC_DEFAULT_VSP["z0"], "intensity": 1.0,
 }
-DEFAULT_VSPS: tuple[dict[str, float], ...] = ({"theta": 0.05, "x0": 0.5}, {"theta": 0.1, "x0": 0.5})
+DEFAULT_VSPS: tuple[dict[str, float], ...] = tuple(
+    {"theta": th, "x0": 1.0 / len(SYNC_DEFAULT_THETA[2])} for th in SYNC_DEFAULT_THETA[2])
 
 Solver = Literal["equilibrium", "tiny_madrl", "ppo", "greedy", "random"]
 
@@ -134,13 +144,24 @@ class PricingConfig(FrozenModel):
                                                           "requests, s; 0 = one round per request.")
     iterations: int = Field(50, ge=1, description="K: iterations of the repeated-game solvers "
                                                   "per round.")
-    history: int = Field(4, ge=1, description="L: observation length of the learned agents.")
+    history: int = Field(3, ge=1, description="L: own past prices and demands seen by "
+                         "learned agents when training (a checkpoint carries its own).")
     checkpoint: str | None = Field(None, description="Agent checkpoint, relative to the scenario "
                                    "file; null = scenarios/agents/<solver>.pt.")
     tolerance: float = Field(1e-9, gt=0, description="Equilibrium price tolerance.")
     max_iterations: int = Field(500, ge=1, description="Best-response iterations of equilibrium.")
     prediction_margin_s: float = Field(0.0, ge=0, description="Request migration this long "
                                                               "before leaving the cell, s.")
+
+
+def _check_weights(weights: tuple[float, ...], loc: tuple[str | int, ...]) -> None:
+    """Payoff weights: all >= 0 and w4 > 0 (it makes the VSP's Hamiltonian strictly concave)."""
+    for n, w in enumerate(weights):
+        if w < 0:
+            raise field_error((*loc, n), f"must be >= 0, got {_n(w)}")
+    if weights[3] <= 0:
+        raise field_error((*loc, 3), f"w4 must be > 0 (strictly concave payoff in the "
+                                     f"intensity), got {_n(weights[3])}")
 
 
 class VspConfig(FrozenModel):
@@ -156,6 +177,15 @@ class VspConfig(FrozenModel):
     z0: float = Field(VSP_DEFAULTS["z0"], ge=0, description="Initial twin value z_m(0).")
     intensity: float = Field(VSP_DEFAULTS["intensity"], ge=0,
                              description="eta_m of the constant controller.")
+    weights: TupleOf[float, float, float, float] | None = Field(
+        None, description="[w1, w2, w3, w4] of this VSP's payoff; null = sensing.weights "
+                          "(paper Fig. 12 changes w3 of VSP 1 only).")
+
+    @model_validator(mode="after")
+    def _check(self) -> VspConfig:
+        if self.weights is not None:
+            _check_weights(self.weights, ("weights",))
+        return self
 
 
 class SensingConfig(FrozenModel):
@@ -177,7 +207,8 @@ class SensingConfig(FrozenModel):
                                                      "dynamics: ODE or agent-based imitation.")
     controller: Literal["nash", "stackelberg", "static", "constant"] = Field(
         "nash", description="VSP intensities: open-loop Nash, Stackelberg, static, constant.")
-    leaders: TupleOf[int, ...] = Field((), description="Leader VSP indices (stackelberg).")
+    leaders: TupleOf[int, ...] = Field((), description="0-based indices of the leader VSPs "
+                                       "(stackelberg; the paper's VSP 3 is 2).")
     vsps: TupleOf[VspConfig, ...] = Field(
         tuple(VspConfig(**v) for v in DEFAULT_VSPS), min_length=1,
         description="The VSPs; default: " + "; ".join(
@@ -186,9 +217,12 @@ class SensingConfig(FrozenModel):
 
     @model_validator(mode="after")
     def _check(self) -> SensingConfig:
-        for n, w in enumerate(self.weights):
-            if w < 0:
-                raise field_error(("weights", n), f"must be >= 0, got {_n(w)}")
+        _check_weights(self.weights, ("weights",))
+        for n, vsp in enumerate(self.vsps):
+            g = self.g0 + self.g1 * vsp.theta
+            if g <= 0:
+                raise field_error(("vsps", n, "theta"), f"incentive weight g0 + g1 theta must "
+                                  f"be > 0, got {_n(g)}", related=(("g0",), ("g1",)))
         total = sum(v.x0 for v in self.vsps)
         if abs(total - 1.0) > 1e-6:
             raise field_error(("vsps",), f"initial shares x0 must sum to 1, got {total:.6g}")
@@ -198,6 +232,9 @@ class SensingConfig(FrozenModel):
                                                   f", got {lead}")
             if lead in self.leaders[:n]:
                 raise field_error(("leaders", n), f"duplicate leader {lead}")
+        if self.leaders and len(self.leaders) >= len(self.vsps):
+            raise field_error(("leaders",), f"at least one VSP must be a follower, got "
+                              f"{len(self.leaders)} leaders of {len(self.vsps)} VSPs")
         if self.controller == "stackelberg" and not self.leaders:
             raise field_error(("leaders",), "controller 'stackelberg' needs at least one leader",
                               related=(("controller",),))
@@ -212,9 +249,9 @@ class PruneConfig(FrozenModel):
 
     enabled: bool = Field(True, description="Prune hidden neurons (false = plain PPO).")
     initial_sparsity: float = Field(0.0, ge=0, lt=1, description="w_init.")
-    final_sparsity: float = Field(0.75, ge=0, lt=1, description="w_final.")
-    start_iteration: int = Field(20, ge=0, description="t0, PPO update of the first step.")
-    frequency: int = Field(10, ge=1, description="dt, updates between pruning steps.")
+    final_sparsity: float = Field(0.625, ge=0, lt=1, description="w_final.")
+    start_iteration: int = Field(10, ge=0, description="t0, PPO update of the first step.")
+    frequency: int = Field(5, ge=1, description="dt, updates between pruning steps.")
     steps: int = Field(10, ge=1, description="n, number of pruning steps.")
 
     @model_validator(mode="after")
@@ -228,12 +265,12 @@ class PruneConfig(FrozenModel):
 class TrainingConfig(FrozenModel):
     """Training of the learned pricing agents on randomly drawn games."""
 
-    iterations: int = Field(300, ge=1, description="PPO updates.")
-    episodes_per_iteration: int = Field(8, ge=1, description="Episodes per update.")
-    episode_length: int = Field(50, ge=1, description="Pricing iterations per episode.")
+    iterations: int = Field(120, ge=1, description="PPO updates.")
+    games_per_iteration: int = Field(16, ge=1, description="Games (episodes) per update.")
+    round_iterations: int = Field(12, ge=1, description="Pricing iterations per training game.")
     rsus: PositiveIntRange = range_default(1, 6, "RSUs per training game.", kind=IntRange)
     uavs: PositiveIntRange = range_default(1, 20, "UAVs per training game.", kind=IntRange)
-    learning_rate: float = Field(3e-4, gt=0, description="Adam step size.")
+    learning_rate: float = Field(3e-3, gt=0, description="Adam step size.")
     hidden: int = Field(64, ge=1, description="Hidden neurons per layer.")
     prune: PruneConfig = Field(default_factory=PruneConfig, description="Pruning schedule.")
     seed: int | None = Field(None, ge=0, description="Training seed; null = simulation.seed.")

@@ -22,7 +22,14 @@ from simulator.mobility import sample_positions
 from simulator.summary import summarise
 from simulator.trace.reader import TraceReader
 from simulator.trace.writer import TraceWriter
-from simulator.world import MemoryRecorder, Recorder, World, build_world, spawn_rngs
+from simulator.world import (
+    CoalescingRecorder,
+    MemoryRecorder,
+    Recorder,
+    World,
+    build_world,
+    spawn_rngs,
+)
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +114,17 @@ def simulate(world: World, duration_s: float, *, progress: bool = False,
 
 def _populate(scenario: Any, recorder: Recorder, base_dir: Path | None,
               progress: bool) -> World:
-    world = build_world(scenario, spawn_rngs(scenario.simulation.seed), recorder, base_dir)
+    coalesced = CoalescingRecorder(recorder)
+    world = build_world(scenario, spawn_rngs(scenario.simulation.seed), coalesced, base_dir)
     write_static_tables(world)
     duration = scenario.simulation.duration_s
-    simulate(world, duration, progress=progress)
+    try:
+        simulate(world, duration, progress=progress)
+    finally:
+        coalesced.flush()  # what happened before a failure still reaches the trace
     if scenario.output.record_positions:
         write_positions(world, duration, scenario.simulation.sample_interval_s)
+    coalesced.flush()
     return world
 
 

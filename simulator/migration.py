@@ -139,7 +139,6 @@ class Market:
         world = self.world
         now = float(self.env.now)
         uav_ids = np.array([r.uav_id for r in batch], dtype=np.int64)
-        positions = np.array([world.trajectories[u].position(now) for u in uav_ids])
         # Candidates come from the UAVs' exact enter/leave events, not from re-testing the
         # position: at a crossing time the UAV sits on the cell border.
         covering = np.zeros((len(batch), world.rsus.count), dtype=bool)
@@ -154,7 +153,7 @@ class Market:
         game = None
         viable_any = np.zeros(len(batch), dtype=bool)
         if rsu_ids.size:
-            game = self._build_game(uav_ids, positions, rsu_ids, covering[:, rsu_ids])
+            game = self._build_game(uav_ids, rsu_ids, covering[:, rsu_ids])
             viable_any = game.viable.any(axis=1)
         outcome = np.where(
             viable_any, OUTCOME_SERVED, np.where(has_cover, OUTCOME_NO_VIABLE, OUTCOME_NO_COVERAGE)
@@ -175,10 +174,11 @@ class Market:
                 state.waiting_retry = True
         if game is None or not viable_any.any():
             return
-        keep = np.flatnonzero(viable_any)
-        game = _subset_game(game, keep)
-        batch = [batch[k] for k in keep]
-        uav_ids = uav_ids[keep]
+        if not viable_any.all():
+            keep = np.flatnonzero(viable_any)
+            game = _subset_game(game, keep)
+            batch = [batch[k] for k in keep]
+            uav_ids = uav_ids[keep]
 
         round_id = self._next_round_id
         self._next_round_id += 1
@@ -194,14 +194,12 @@ class Market:
         hosts = self.world.uav_states[uav_id].hosts
         return int(np.bincount(hosts).argmax())
 
-    def _build_game(
-        self, uav_ids: np.ndarray, positions: np.ndarray, rsu_ids: np.ndarray,
-        available: np.ndarray,
-    ) -> PricingGame:
+    def _build_game(self, uav_ids: np.ndarray, rsu_ids: np.ndarray, available: np.ndarray
+                    ) -> PricingGame:
         world = self.world
         rsus = world.rsus
         shape = (len(uav_ids), len(rsu_ids))
-        gain_db = world.channel_gain_db(positions, rsu_ids)
+        gain_db = world.channel_gain_db(uav_ids, rsu_ids)
         snr = snr_linear(rsus.tx_power_dbm[rsu_ids][None, :], gain_db,
                          rsus.noise_dbm[rsu_ids][None, :])
         comp = world.scenario.uavs.follower.ssim_component

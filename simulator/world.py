@@ -69,6 +69,71 @@ class MemoryRecorder:
         }
 
 
+_SEQUENCES = (np.ndarray, list, tuple)
+
+
+class CoalescingRecorder:
+    """Collects many small appends per table and hands them to a recorder in blocks.
+
+    The world appends a few rows per event (a coverage event, a request, a transfer); doing
+    the dtype checks and array conversion once per block instead of once per call keeps the
+    trace's cost per event small. Rows are passed on every ``block_rows`` rows per table and
+    on :meth:`flush`, so a crash loses at most one block per table beyond the writer's own
+    buffer.
+
+    Args:
+        target: the recorder that receives the blocks (e.g. the trace writer).
+        block_rows: rows per table collected before they are passed on.
+    """
+
+    def __init__(self, target: Recorder, block_rows: int = 4096) -> None:
+        self.target = target
+        self.block_rows = block_rows
+        self._tables: dict[str, tuple[dict[str, list[Any]], list[int]]] = {}
+
+    def append(self, table: str, **columns: Any) -> None:
+        """Queue one row (scalars) or a block (equal-length sequences) for ``table``."""
+        entry = self._tables.get(table)
+        if entry is None:
+            entry = self._tables[table] = ({name: [] for name in columns}, [0])
+        store, count = entry
+        blocks = [v for v in columns.values() if isinstance(v, _SEQUENCES) and np.ndim(v)]
+        if not blocks:
+            for name, value in columns.items():
+                store[name].append(value)
+            n = 1
+        else:
+            n = len(blocks[0])
+            for name, value in columns.items():
+                if isinstance(value, np.ndarray) and value.ndim:
+                    store[name].extend(value.tolist())
+                elif isinstance(value, list | tuple):
+                    store[name].extend(value)
+                else:
+                    store[name].extend([value] * n)
+        count[0] += n
+        if count[0] >= self.block_rows:
+            self._pass_on(table)
+
+    def _pass_on(self, table: str) -> None:
+        store, count = self._tables[table]
+        if count[0]:
+            self.target.append(table, **{k: np.asarray(v) for k, v in store.items()})
+            for v in store.values():
+                v.clear()
+            count[0] = 0
+
+    def flush(self) -> None:
+        """Pass every queued row on to the target recorder."""
+        for table in self._tables:
+            self._pass_on(table)
+
+    def set_attrs(self, path: str, **attrs: Any) -> None:
+        """Group attributes go straight to the target."""
+        self.flush()
+        self.target.set_attrs(path, **attrs)  # type: ignore[attr-defined]
+
+
 def spawn_rngs(seed: int) -> dict[str, np.random.Generator]:
     """One independent generator per subsystem, derived from the run's single seed.
 
@@ -110,14 +175,19 @@ class World:
         """Generator handed to the pricing policy (exploration of repeated-game solvers)."""
         return self.rngs["market"]
 
-    def channel_gain_db(self, positions: np.ndarray, rsu_ids: np.ndarray) -> np.ndarray:
-        """Channel gain (dB) from each RSU in ``rsu_ids`` to each UAV position ``[I, 3]``."""
+    def channel_gain_db(self, uav_ids: np.ndarray, rsu_ids: np.ndarray) -> np.ndarray:
+        """Channel gain (dB) from each RSU in ``rsu_ids`` to each UAV in ``uav_ids`` now.
+
+        The paper's Table II model draws the gain per pair and round; the path-loss models
+        use the 3-D distance at the current simulation time.
+        """
         cfg = self.scenario.radio
-        shape = (len(positions), len(rsu_ids))
         if cfg.model == "table2":
-            return self.rng_radio.uniform(cfg.gain_db.lo, cfg.gain_db.hi, size=shape)
+            return self.rng_radio.uniform(cfg.gain_db.lo, cfg.gain_db.hi,
+                                          size=(len(uav_ids), len(rsu_ids)))
+        now = float(self.env.now)
+        positions = np.array([self.trajectories[u].position(now) for u in uav_ids])
         d = np.linalg.norm(positions[:, None, :] - self.rsus.positions[rsu_ids][None, :, :], axis=2)
-        d = np.maximum(d, 1.0)
         if cfg.model == "free_space":
             return radio.free_space_gain_db(d, cfg.frequency_hz)
         return radio.log_distance_gain_db(
