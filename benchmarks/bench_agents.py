@@ -8,7 +8,9 @@ Measures, on this machine:
   equilibrium's;
 * decisions per second of the compact (pruned, rebuilt) actor vs the dense masked actor of
   the same run, for one pricing iteration of a 5 x 15 round (75 pair decisions per call) and
-  for single-pair calls; parameter counts and FLOPs per decision.
+  for single-pair calls; parameter counts and FLOPs per decision;
+* a simulator run of scenarios/default.yaml priced by the shipped tiny_madrl agents vs the
+  same run priced at the exact equilibrium: wall time and total RSU revenue ratio.
 
 Usage: ``python benchmarks/bench_agents.py [--seed 7] [--iterations N]``; prints a summary
 and writes ``benchmarks/results/bench_agents.json``.
@@ -68,6 +70,31 @@ def _training_summary(result: TrainResult) -> dict:
     }
 
 
+def _simulator_comparison() -> dict:
+    """The default scenario priced by the shipped tiny_madrl agents vs the equilibrium."""
+    from simulator.config import load_scenario
+    from simulator.engine import run_scenario
+
+    root = Path(__file__).resolve().parents[1]
+    out = {}
+    for solver in ("equilibrium", "tiny_madrl"):
+        scenario = load_scenario(root / "scenarios" / "default.yaml",
+                                 [f"pricing.solver={solver}"])
+        started = time.perf_counter()
+        result = run_scenario(scenario, in_memory=True)
+        out[solver] = {"wall_time_s": time.perf_counter() - started,
+                       "rsu_revenue_total": result.summary["rsu_revenue_total"],
+                       "pricing_rounds": result.summary["pricing_rounds"]}
+    out["revenue_ratio_tiny_madrl_vs_equilibrium"] = (
+        out["tiny_madrl"]["rsu_revenue_total"] / out["equilibrium"]["rsu_revenue_total"])
+    out["wall_time_ratio_tiny_madrl_vs_equilibrium"] = (
+        out["tiny_madrl"]["wall_time_s"] / out["equilibrium"]["wall_time_s"])
+    print(f"simulator default.yaml: equilibrium {out['equilibrium']['wall_time_s']:.2f}s, "
+          f"tiny_madrl {out['tiny_madrl']['wall_time_s']:.2f}s, revenue ratio "
+          f"{out['revenue_ratio_tiny_madrl_vs_equilibrium']:.4f}")
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=7)
@@ -107,6 +134,7 @@ def main() -> int:
     report["flops_per_decision"] = {"dense": flops_per_call(MaskedMLP(dense.sizes)),
                                     "compact": flops_per_call(compact)}
     report["n_features"] = n_features(cfg.history)
+    report["simulator"] = _simulator_comparison()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {RESULTS}")
