@@ -1,7 +1,16 @@
-"""Benchmark: solve times of the synchronisation games (open-loop Nash, Stackelberg, static).
+"""Benchmark: solve times of the synchronisation games and the cost of the sensing process.
 
-Run: ``.venv/bin/python benchmarks/bench_sync.py [--repeats 5]``.  Prints a JSON summary and
-saves it to benchmarks/results/bench_sync.json.  Target: 4-VSP open-loop Nash under 2 s.
+Run: ``.venv/bin/python benchmarks/bench_sync.py [--repeats 5] [--duration 300]``.  Prints a
+JSON summary and saves it to benchmarks/results/bench_sync.json.
+
+- Solve times of the 2- and 4-VSP open-loop Nash, the Stackelberg game (Fig. 13) and the
+  static game.  Target: 4-VSP open-loop Nash under 2 s.
+- The sensing process inside a simulator run: scenarios/default.yaml (shortened to
+  ``--duration`` simulated seconds) run in memory with ``simulation.engine.run_scenario``,
+  without and with ``sensing.enabled=true``; wall times, their ratio, and whether
+  ``/sensing/state`` got rows (it only does once ``build_world`` starts the process).
+- The sensing process alone on a bare SimPy clock (solve + stepping, replicator and agent
+  modes), so its cost is visible independently of the world.
 """
 
 from __future__ import annotations
@@ -14,8 +23,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import simpy
+
 from agents.sync_game import solve
 from agents.sync_params import SyncParams
+from simulator.config import load_scenario
+from simulator.engine import run_scenario
+from simulator.sensing import start_sensing
+from simulator.world import MemoryRecorder
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _time(fn: Any, repeats: int) -> dict[str, Any]:
@@ -28,10 +46,73 @@ def _time(fn: Any, repeats: int) -> dict[str, Any]:
             "repeats": repeats, "converged": bool(out.converged), "message": out.message}
 
 
+def _median_wall(fn: Any, repeats: int) -> tuple[float, Any]:
+    times, out = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), out
+
+
+def bench_simulator_runs(duration: float, repeats: int) -> dict[str, Any]:
+    """Default scenario run in memory without and with the sensing process.
+
+    Args:
+        duration: simulated seconds (``simulation.duration_s``).
+        repeats: runs per setting (median wall time reported).
+
+    Returns:
+        JSON-ready dict of wall times, their ratio and the sensing rows recorded.
+    """
+    base = (f"simulation.duration_s={duration}", "output.record_positions=false")
+    out: dict[str, Any] = {"scenario": "scenarios/default.yaml", "duration_s": duration}
+    for label, extra in (("without_sensing", ()), ("with_sensing", ("sensing.enabled=true",))):
+        scen = load_scenario(ROOT / "scenarios" / "default.yaml", overrides=(*base, *extra))
+        wall, res = _median_wall(lambda s=scen: run_scenario(s, in_memory=True), repeats)
+        rows = int(res.tables.get("/sensing/state", {}).get("t_s", np.empty(0)).size)
+        out[label] = {"median_wall_s": wall, "sensing_state_rows": rows}
+    out["ratio_with_over_without"] = (out["with_sensing"]["median_wall_s"]
+                                      / out["without_sensing"]["median_wall_s"])
+    out["sensing_wired_into_world"] = out["with_sensing"]["sensing_state_rows"] > 0
+    return out
+
+
+def bench_sensing_process(duration: float, repeats: int) -> dict[str, Any]:
+    """The sensing process alone (solve + stepping) on a bare SimPy clock.
+
+    Args:
+        duration: simulated seconds (also the sensing horizon).
+        repeats: runs per setting.
+
+    Returns:
+        JSON-ready dict: median wall time and rows per revision model.
+    """
+    out: dict[str, Any] = {}
+    for revision in ("replicator", "agent"):
+        scen = load_scenario(ROOT / "scenarios" / "sync" / "fig4.yaml", overrides=(
+            f"simulation.duration_s={duration}", f"sensing.horizon_s={duration}",
+            f"sensing.revision={revision}"))
+
+        def one(s: Any = scen) -> int:
+            env, rec = simpy.Environment(), MemoryRecorder()
+            proc = start_sensing(env, s, np.random.default_rng(0), rec)
+            assert proc is not None
+            env.run(until=s.simulation.duration_s)
+            proc.finish()
+            return int(rec.tables()["/sensing/state"]["t_s"].size)
+
+        wall, rows = _median_wall(one, repeats)
+        out[revision] = {"median_wall_s": wall, "sensing_state_rows": rows}
+    return out
+
+
 def main() -> None:
     """Run the benchmark and save the JSON results."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--duration", type=float, default=300.0,
+                    help="simulated seconds of the simulator-run comparison")
     args = ap.parse_args()
     p2 = SyncParams.paper_defaults(2)
     p4 = SyncParams.paper_defaults(4)
@@ -49,6 +130,11 @@ def main() -> None:
         results["cases"][name] = _time(fn, reps)
         print(name, json.dumps(results["cases"][name]))  # noqa: T201 - script output
     results["target_nash_4vsp_under_2s"] = results["cases"]["nash_4vsp_T300"]["median_s"] < 2.0
+    runs = max(1, args.repeats // 2)
+    results["sensing_process_fig4"] = bench_sensing_process(args.duration, runs)
+    print("sensing_process_fig4", json.dumps(results["sensing_process_fig4"]))  # noqa: T201
+    results["simulator_run"] = bench_simulator_runs(args.duration, runs)
+    print("simulator_run", json.dumps(results["simulator_run"]))  # noqa: T201
     out = Path(__file__).resolve().parent / "results" / "bench_sync.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

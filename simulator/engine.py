@@ -120,6 +120,8 @@ def _populate(scenario: Any, recorder: Recorder, base_dir: Path | None,
     duration = scenario.simulation.duration_s
     try:
         simulate(world, duration, progress=progress)
+        if world.sensing is not None:
+            world.sensing.finish()  # env.run(until=d) stops before the events at d
     finally:
         coalesced.flush()  # what happened before a failure still reaches the trace
     if scenario.output.record_positions:

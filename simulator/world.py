@@ -33,6 +33,7 @@ from simulator.coverage import CoverageMap, CrossingEvents
 from simulator.migration import Market, UavState
 from simulator.mobility import Trajectory
 from simulator.population import RsuTable, UavTable, draw_rsus, draw_trajectories, draw_uavs
+from simulator.sensing import SensingProcess, start_sensing
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +56,17 @@ class MemoryRecorder:
     """Keeps appended rows in memory, as ``{table: {column: array}}`` on :meth:`tables`."""
 
     _chunks: dict[str, dict[str, list[np.ndarray]]] = field(default_factory=dict)
+    attrs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def append(self, table: str, **columns: Any) -> None:
         """Append one row (scalars) or a block (equal-length arrays) to ``table``."""
         store = self._chunks.setdefault(table, {})
         for name, value in columns.items():
             store.setdefault(name, []).append(np.atleast_1d(np.asarray(value)))
+
+    def set_attrs(self, path: str, **attrs: Any) -> None:
+        """Keep group/table attributes as ``{path: {name: value}}``."""
+        self.attrs.setdefault(path, {}).update(attrs)
 
     def tables(self) -> dict[str, dict[str, np.ndarray]]:
         """All tables with their columns concatenated."""
@@ -164,6 +170,7 @@ class World:
     recorder: Recorder
     uav_states: list[UavState] = field(default_factory=list)
     market: Market | None = None
+    sensing: SensingProcess | None = None
 
     @property
     def rng_radio(self) -> np.random.Generator:
@@ -231,6 +238,7 @@ def build_world(scenario: Any, rngs: dict[str, np.random.Generator], recorder: R
         solver_code=POLICY_NAMES.index(pricing.solver), rngs=rngs, recorder=recorder,
     )
     world.market = Market(env, world)
+    world.sensing = start_sensing(env, scenario, rngs["sensing"], recorder)
     starts = np.array([t.position(t.start_time) for t in trajectories])
     covered = coverage.covering(starts)  # [U, J]
     dist = np.linalg.norm(starts[:, None, :2] - rsus.positions[None, :, :2], axis=2)

@@ -302,7 +302,7 @@ def test_scenario_is_frozen() -> None:
 
 def shipped_scenarios() -> list[Path]:
     return sorted(p for p in SCENARIOS.rglob("*.yaml")
-                  if "agents" not in p.relative_to(SCENARIOS).parts)
+                  if "sweeps" not in p.relative_to(SCENARIOS).parts)
 
 
 def test_shipped_scenarios_exist() -> None:
