@@ -29,21 +29,19 @@ Gauss-Seidel over RSUs until the prices stop moving.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, fields
+import weakref
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
+from agents.pricing_draw import GameDistribution, draw_game, max_unilateral_gain
+
 __all__ = [
-    "EquilibriumResult",
-    "GameDistribution",
-    "PricingGame",
-    "best_response",
-    "draw_game",
-    "follower_demand",
-    "max_unilateral_gain",
-    "rsu_utility",
-    "solve_equilibrium",
-    "uav_utility",
+    "EquilibriumResult", "GameDistribution", "PricingGame", "best_response", "check_prices",
+    "draw_game", "follower_demand", "initial_prices", "max_unilateral_gain", "rsu_utility",
+    "solve_equilibrium", "uav_utility",
 ]
 
 logger = logging.getLogger(__name__)
@@ -67,6 +65,22 @@ def _check(name: str, value: object, shape: tuple[int, ...], *, lo: float | None
                          f"in {rng}")
     arr.flags.writeable = False
     return arr
+
+
+# (field, shape, lo, lo_open, hi) in validation order; shape "i" [I], "ij" [I, J], "j" [J]
+_FIELDS = (("delta", "i", 0.0, False, None), ("ssim", "ij", 0.0, True, 1.0),
+           ("ssim_threshold", "i", 0.0, True, 1.0), ("spectral_efficiency", "ij", 0.0, False, None),
+           ("budget", "i", 0.0, False, None), ("cost", "j", 0.0, True, None),
+           ("price_cap", "j", 0.0, False, None))
+
+
+def _ranges_ok(delta: np.ndarray, ssim: np.ndarray, th: np.ndarray, q: np.ndarray,
+               budget: np.ndarray, cost: np.ndarray, cap: np.ndarray) -> bool:
+    """All of :data:`_FIELDS`' range checks and ``cap >= cost`` at once (NaN fails them)."""
+    nonneg = np.concatenate((delta, q.ravel(), budget, cap))
+    unit = np.concatenate((ssim.ravel(), th))
+    return bool(nonneg.min() >= 0.0 and nonneg.max() < np.inf and unit.min() > 0.0
+                and unit.max() <= 1.0 and cost.min() > 0.0 and (cap >= cost).all())
 
 
 @dataclass(frozen=True)
@@ -102,21 +116,22 @@ class PricingGame:
         if n_j < 1:
             raise ValueError(f"PricingGame.cost: expected a non-empty 1-D array, got "
                              f"shape {np.shape(self.cost)}")
+        arrs = [np.array(getattr(self, name), dtype=float) for name, *_ in _FIELDS]
+        shapes = {"i": (n_i,), "ij": (n_i, n_j), "j": (n_j,)}
+        if (any(x.shape != shapes[spec[1]] for x, spec in zip(arrs, _FIELDS, strict=True))
+                or not _ranges_ok(*arrs)):
+            # slow path, only to name the first bad field and value (same checks)
+            for x, (name, shape, lo, lo_open, hi) in zip(arrs, _FIELDS, strict=True):
+                _check(name, x, shapes[shape], lo=lo, lo_open=lo_open, hi=hi)
+            cost, cap = arrs[5], arrs[6]
+            j = int(np.flatnonzero(cap < cost)[0])
+            raise ValueError(f"PricingGame.price_cap[{j}] = {float(cap[j])!r} is "
+                             f"below cost[{j}] = {float(cost[j])!r}")
         set_ = object.__setattr__
-        set_(self, "delta", _check("delta", self.delta, (n_i,), lo=0.0))
-        set_(self, "ssim", _check("ssim", self.ssim, (n_i, n_j), lo=0.0, lo_open=True, hi=1.0))
-        set_(self, "ssim_threshold", _check("ssim_threshold", self.ssim_threshold, (n_i,),
-                                            lo=0.0, lo_open=True, hi=1.0))
-        set_(self, "spectral_efficiency", _check("spectral_efficiency",
-                                                 self.spectral_efficiency, (n_i, n_j), lo=0.0))
-        set_(self, "budget", _check("budget", self.budget, (n_i,), lo=0.0))
-        set_(self, "cost", _check("cost", self.cost, (n_j,), lo=0.0, lo_open=True))
-        set_(self, "price_cap", _check("price_cap", self.price_cap, (n_j,), lo=0.0))
-        below = np.flatnonzero(self.price_cap < self.cost)
-        if below.size:
-            j = int(below[0])
-            raise ValueError(f"PricingGame.price_cap[{j}] = {float(self.price_cap[j])!r} is "
-                             f"below cost[{j}] = {float(self.cost[j])!r}")
+        for x, (name, *_) in zip(arrs, _FIELDS, strict=True):
+            x.flags.writeable = False
+            set_(self, name, x)
+        avail = None
         if self.available is not None:
             avail = np.array(self.available)
             if avail.shape != (n_i, n_j) or avail.dtype != bool:
@@ -138,44 +153,50 @@ class PricingGame:
     @property
     def quality_gain(self) -> np.ndarray:
         """``[I, J]`` ``S_ij = ln(SSIM_ij / SSIM_th_i)``; <= 0 means the pair is not viable."""
-        return np.log(self.ssim / self.ssim_threshold[:, None])
+        return _derived(self).quality_gain
 
     @property
     def weight(self) -> np.ndarray:
         """``[I, J]`` ``a_ij = delta_i S_ij``, the weight of ``ln(1 + b q)`` in ``U_i``."""
-        return self.delta[:, None] * self.quality_gain
+        return _derived(self).weight
 
     @property
     def viable(self) -> np.ndarray:
         """``[I, J]`` bool: pair available, ``S_ij > 0``, ``q_ij > 0`` and ``delta_i > 0``."""
-        ok = (self.weight > 0) & (self.spectral_efficiency > 0)
-        return ok if self.available is None else ok & self.available
+        return _derived(self).viable
+
+
+class _Derived:
+    """Arrays derived from one game, computed once: the solver reads them many times."""
+
+    __slots__ = ("ctx", "quality_gain", "viable", "weight")
+
+    def __init__(self, game: PricingGame) -> None:
+        s = np.log(game.ssim / game.ssim_threshold[:, None])
+        a = game.delta[:, None] * s
+        v = (a > 0) & (game.spectral_efficiency > 0)
+        if game.available is not None:
+            v &= game.available
+        for x in (s, a, v):
+            x.flags.writeable = False
+        self.quality_gain, self.weight, self.viable = s, a, v
+        self.ctx: _Context | None = None
+
+
+# keyed by id(game), dropped when the game is collected; kept off the game itself so that
+# ``PricingGame(**game.__dict__)`` still works
+_DERIVED: dict[int, _Derived] = {}
+
+
+def _derived(game: PricingGame) -> _Derived:
+    d = _DERIVED.get(id(game))
+    if d is None:
+        d = _DERIVED[id(game)] = _Derived(game)
+        weakref.finalize(game, _DERIVED.pop, id(game), None)
+    return d
 
 
 # ---------------------------------------------------------------- Stage II: followers
-
-
-def _demand_core(a: np.ndarray, q: np.ndarray, p: np.ndarray, budget: np.ndarray,
-                 viable: np.ndarray) -> np.ndarray:
-    """Exact follower demand over the last axis (RSUs) of broadcastable arrays.
-
-    ``a, q, p, viable`` have shape ``[..., J]`` and ``budget`` ``[...]``; prices must be > 0.
-    Returns ``b`` of shape ``[..., J]`` (see the module docstring for the formula).
-    """
-    a, q, p, viable = np.broadcast_arrays(a, q, p, viable)
-    a_v = np.where(viable, a, 0.0)
-    w = np.divide(p, q, out=np.zeros(p.shape), where=viable)      # p / q
-    t = np.divide(a_v, w, out=np.zeros(p.shape), where=viable)    # a q / p
-    order = np.argsort(-t, axis=-1, kind="stable")
-    cum_a = np.cumsum(np.take_along_axis(a_v, order, axis=-1), axis=-1)
-    cum_w = np.cumsum(np.take_along_axis(w, order, axis=-1), axis=-1)
-    in_prefix = np.take_along_axis(viable, order, axis=-1)
-    denom = np.asarray(budget, dtype=float)[..., None] + cum_w
-    nu_k = np.divide(cum_a, denom, out=np.zeros(denom.shape), where=in_prefix & (denom > 0))
-    nu = np.maximum(1.0, nu_k.max(axis=-1, initial=1.0))
-    inv_q = np.divide(1.0, q, out=np.zeros(p.shape), where=viable)
-    b = a_v / (p * nu[..., None]) - inv_q
-    return np.where(viable & (b > 0), b, 0.0)
 
 
 def follower_demand(game: PricingGame, prices: np.ndarray) -> np.ndarray:
@@ -191,11 +212,27 @@ def follower_demand(game: PricingGame, prices: np.ndarray) -> np.ndarray:
     Raises:
         ValueError: if ``prices`` has the wrong shape or a non-positive / non-finite entry.
     """
-    p = _check_prices(game, prices)
-    return _demand_core(game.weight, game.spectral_efficiency, p, game.budget, game.viable)
+    return _demand(_context(game), check_prices(game, prices))
 
 
-def _check_prices(game: PricingGame, prices: np.ndarray) -> np.ndarray:
+def _demand(ctx: _Context, p: np.ndarray) -> np.ndarray:
+    """:func:`agents.pricing_draw.demand_core` on one ``[I, J]`` price matrix, faster.
+
+    Non-viable pairs have ``p / inf = 0`` spending and ``0 / 0 = nan`` ratio ``a q / p``,
+    which sorts last like its masked ``0``; ``fmax`` skips the ``0 / 0`` prefixes it masks.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = p / ctx.q_inf
+        order = np.argsort(-(ctx.a_v / w), axis=1, kind="stable")
+        cum_a = np.cumsum(ctx.a_v[ctx.rows, order], axis=1)
+        cum_w = np.cumsum(w[ctx.rows, order], axis=1)
+        nu = np.fmax.reduce(cum_a / (ctx.budget + cum_w), axis=1, initial=1.0)
+    b = ctx.a_v / (p * nu[:, None]) - ctx.inv_q
+    return np.where(ctx.viable & (b > 0), b, 0.0)
+
+
+def check_prices(game: PricingGame, prices: np.ndarray) -> np.ndarray:
+    """``prices`` as a float ``[I, J]`` array; ValueError unless every entry is finite > 0."""
     p = np.asarray(prices, dtype=float)
     if p.shape != (game.n_uavs, game.n_rsus):
         raise ValueError(f"prices: expected shape {(game.n_uavs, game.n_rsus)}, got {p.shape}")
@@ -231,42 +268,110 @@ def best_response(game: PricingGame, prices: np.ndarray, j: int) -> np.ndarray:
         ``[I]`` maximisers of ``(p - c_j) b_ij(p)`` on ``[c_j, pbar_j]``; ``c_j`` where no price
         sells anything at a profit (non-viable pair, ``a q <= c``, zero budget).
     """
-    a_all, q_all, v_all = game.weight, game.spectral_efficiency, game.viable
-    others = np.arange(game.n_rsus) != j
-    a, q, v = a_all[:, j], q_all[:, j], v_all[:, j]
-    c, pbar, budget = float(game.cost[j]), float(game.price_cap[j]), game.budget
-    # rivals sorted by a q / p: prefix sums A_m, W_m for m = 0..J-1 rivals active
-    v_o = v_all[:, others]
-    a_o = np.where(v_o, a_all[:, others], 0.0)
-    w_o = np.divide(prices[:, others], q_all[:, others], out=np.zeros(a_o.shape), where=v_o)
-    t_o = np.divide(a_o, w_o, out=np.zeros(a_o.shape), where=v_o)
-    order = np.argsort(-t_o, axis=1, kind="stable")
-    t_s = np.take_along_axis(t_o, order, axis=1)
-    zero = np.zeros((game.n_uavs, 1))
-    cum_a = np.hstack([zero, np.cumsum(np.take_along_axis(a_o, order, axis=1), axis=1)])
-    cum_w = np.hstack([zero, np.cumsum(np.take_along_axis(w_o, order, axis=1), axis=1)])
-    d_m = budget[:, None] + cum_w                                      # R + W_m
-    a_j = np.where(v, a, 0.0)[:, None]
-    q_j = np.where(v, q, 1.0)[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        nu_rivals = np.where(cum_a[:, 1:] > 0, cum_a[:, 1:] / d_m[:, 1:], 0.0)
-        nu_rivals = np.maximum(1.0, nu_rivals.max(axis=1, initial=1.0))
-        n_m = a_j + cum_a
-        cands = np.hstack([
-            np.full((game.n_uavs, 1), c), np.full((game.n_uavs, 1), pbar),
-            np.sqrt(a_j * q_j * c),                                    # slack optimum (eq. 36)
-            q_j * (n_m - d_m),                                         # budget stops binding
-            np.sqrt(q_j * c * a_j * d_m[:, 1:] / cum_a[:, 1:]),        # binding optimum (eq. 32)
-            q_j * (n_m[:, :-1] / t_s - d_m[:, :-1]),                   # rival m+1 enters
-        ])
-    cands = np.clip(np.nan_to_num(cands, nan=c, posinf=pbar, neginf=c), c, pbar)
-    # exact revenue at every candidate: nu = max(1, rivals alone, j + rival prefixes)
-    nu = np.maximum(nu_rivals[:, None], (n_m[:, None, :] / (
-        d_m[:, None, :] + cands[:, :, None] / q_j[:, :, None])).max(axis=2))
-    b = np.maximum(0.0, a_j / (cands * nu) - 1.0 / q_j)
-    revenue = np.where(v[:, None], (cands - c) * b, 0.0)
-    best = np.argmax(revenue, axis=1)
-    rows = np.arange(game.n_uavs)
+        return _best_response(_context(game), np.asarray(prices, dtype=float), int(j))
+
+
+class _Context(NamedTuple):
+    """Price-independent arrays of one game, built once (:func:`_context`) for the solver.
+
+    ``[I, J]`` unless noted.  ``x_o`` arrays ``[I, J, J-1]`` hold, at ``[:, j]``, RSU ``j``'s
+    rivals ``rivals[j]``.  Non-viable pairs get weight 0 and ``q = inf`` as rivals (spending
+    ``p / q = 0``), ``q = 1`` as the moving RSU (``q_j``).
+    """
+
+    rows: np.ndarray      # [I, 1] row index for per-row fancy indexing
+    viable: np.ndarray
+    a_v: np.ndarray       # a where viable else 0
+    q_inf: np.ndarray     # q where viable else inf
+    inv_q: np.ndarray     # 1 / q where viable else 0
+    budget: np.ndarray    # [I, 1]
+    rivals: np.ndarray    # [J, J-1]
+    a_o: np.ndarray
+    q_o: np.ndarray
+    q_j: np.ndarray       # q where viable else 1
+    inv_qj: np.ndarray    # 1 / q_j
+    qca_j: np.ndarray     # q_j c a_v
+    slack: np.ndarray     # sqrt(a_v q_j c), the slack-budget price (eq. 36)
+    init: np.ndarray      # initial prices: slack clipped to [c, pbar]
+    cost: list[float]
+    cap: list[float]
+
+
+@lru_cache(maxsize=64)
+def _rivals(n_j: int) -> np.ndarray:
+    """``[J, J-1]`` the other RSUs of every RSU, in index order."""
+    return np.array([[k for k in range(n_j) if k != j] for j in range(n_j)],
+                    dtype=np.intp).reshape(n_j, n_j - 1)
+
+
+def _context(game: PricingGame) -> _Context:
+    """The game's :class:`_Context`, built on first use and kept with its derived arrays."""
+    d = _derived(game)
+    if d.ctx is not None:
+        return d.ctx
+    v, q, c = d.viable, game.spectral_efficiency, game.cost
+    a_v = np.where(v, d.weight, 0.0)
+    q_inf = np.where(v, q, np.inf)
+    q_j = np.where(v, q, 1.0)
+    slack = np.sqrt(a_v * q_j * c)
+    rivals = _rivals(game.n_rsus)
+    ctx = _Context(
+        np.arange(game.n_uavs)[:, None], v, a_v, q_inf, 1.0 / q_inf, game.budget[:, None],
+        rivals, a_v[:, rivals], q_inf[:, rivals], q_j, 1.0 / q_j, q_j * c * a_v, slack,
+        np.minimum(np.maximum(slack, c), game.price_cap), c.tolist(), game.price_cap.tolist())
+    d.ctx = ctx
+    return ctx
+
+
+def _best_response(ctx: _Context, prices: np.ndarray, j: int) -> np.ndarray:
+    """:func:`best_response` on the game's context (needs ``np.errstate`` ignoring 0 / 0).
+
+    Candidates (module docstring), in this order: ``c``, ``pbar``, slack ``sqrt(a q c)``,
+    ``q (n_m - d_m)`` (budget stops binding, ``m = 0..J-1`` rivals active), binding
+    ``sqrt(q c a d_m / A_m)`` (``m >= 1``), rival ``m+1`` enters ``q (n_m / t_(m+1) - d_m)``;
+    with ``A_m, W_m`` the rivals' prefix sums sorted by ``t = a q / p``, ``d_m = R + W_m``,
+    ``n_m = a_j + A_m``.  NaN candidates (non-viable rivals, ``0 / 0``) become ``c``, infinite
+    ones ``pbar``; each is scored by its exact revenue and the best kept.
+    """
+    n_i, n_j = prices.shape
+    c, pbar = ctx.cost[j], ctx.cap[j]
+    a_j, q_j = ctx.a_v[:, j, None], ctx.q_j[:, j, None]
+    cands = np.empty((n_i, 3 * n_j + 1))
+    cands[:, 0], cands[:, 1], cands[:, 2] = c, pbar, ctx.slack[:, j]
+    if n_j == 1:    # monopoly: the general formulas with no rivals (A_0 = W_0 = 0)
+        np.multiply(q_j, a_j - ctx.budget, out=cands[:, 3:])
+        np.fmin(np.fmax(cands, c, out=cands), pbar, out=cands)
+        nu = np.maximum(1.0, a_j / (ctx.budget + cands / q_j))
+    else:
+        x_o = np.empty((2, n_i, n_j - 1))               # rivals' a and spending w = p / q
+        x_o[0] = ctx.a_o[:, j]
+        np.divide(prices[:, ctx.rivals[j]], ctx.q_o[:, j], out=x_o[1])
+        t_o = x_o[0] / x_o[1]                           # nan for non-viable: sorts last
+        if n_j > 2:
+            order = np.argsort(-t_o, axis=1, kind="stable")
+            x_o, t_o = x_o[:, ctx.rows, order], t_o[ctx.rows, order]
+        cum = np.zeros((2, n_i, n_j))
+        np.cumsum(x_o, axis=2, out=cum[:, :, 1:])
+        d_m = ctx.budget + cum[1]                       # R + W_m
+        n_m = a_j + cum[0]                              # a_j + A_m
+        nu_rivals = np.fmax.reduce(cum[0, :, 1:] / d_m[:, 1:], axis=1, initial=1.0)
+        mid = cands[:, 3:3 + n_j]                       # budget stops binding
+        np.multiply(q_j, np.subtract(n_m, d_m, out=mid), out=mid)
+        bind = cands[:, 3 + n_j:2 + 2 * n_j]            # binding optimum (eq. 32)
+        np.multiply(ctx.qca_j[:, j, None], d_m[:, 1:], out=bind)
+        np.sqrt(np.divide(bind, cum[0, :, 1:], out=bind), out=bind)
+        entry = cands[:, 2 + 2 * n_j:]                  # rival m+1 enters
+        np.divide(n_m[:, :-1], t_o, out=entry)
+        np.multiply(q_j, np.subtract(entry, d_m[:, :-1], out=entry), out=entry)
+        np.fmin(np.fmax(cands, c, out=cands), pbar, out=cands)
+        # exact revenue at every candidate: nu = max(1, rivals alone, j + rival prefixes)
+        nu = (n_m[:, None, :] / (d_m[:, None, :] + (cands / q_j)[:, :, None])).max(axis=2)
+        np.maximum(nu_rivals[:, None], nu, out=nu)
+    b = a_j / (cands * nu) - ctx.inv_qj[:, j, None]
+    revenue = (cands - c) * np.maximum(0.0, b, out=b)
+    best = revenue.argmax(axis=1)
+    rows = ctx.rows[:, 0]
     return np.where(revenue[rows, best] > 0, cands[rows, best], c)
 
 
@@ -295,8 +400,7 @@ class EquilibriumResult:
 
 def initial_prices(game: PricingGame) -> np.ndarray:
     """``[I, J]`` slack-budget prices ``clip(sqrt(a q c), c, pbar)`` (``c`` if not viable)."""
-    aqc = np.where(game.viable, game.weight * game.spectral_efficiency, 0.0) * game.cost
-    return np.clip(np.sqrt(aqc), game.cost, game.price_cap)
+    return _context(game).init.copy()
 
 
 def solve_equilibrium(game: PricingGame, *, tol: float = 1e-9,
@@ -319,150 +423,30 @@ def solve_equilibrium(game: PricingGame, *, tol: float = 1e-9,
         raise ValueError(f"solve_equilibrium: tol must be > 0, got {tol!r}")
     if max_iter < 1:
         raise ValueError(f"solve_equilibrium: max_iter must be >= 1, got {max_iter!r}")
-    prices = initial_prices(game)
+    ctx = _context(game)
+    prices = ctx.init.copy()
+    n_j = game.n_rsus
     residual, sweep = float("inf"), 0
-    while sweep < max_iter:
-        sweep += 1
-        previous = prices.copy()
-        for j in range(game.n_rsus):
-            prices[:, j] = best_response(game, prices, j)
-        residual = float(np.max(np.abs(prices - previous)))
-        if residual <= tol:
-            break
+    with np.errstate(divide="ignore", invalid="ignore"):
+        while sweep < max_iter:
+            sweep += 1
+            previous = prices.copy()
+            for j in range(n_j):
+                prices[:, j] = _best_response(ctx, prices, j)
+            residual = float(np.max(np.abs(prices - previous)))
+            if residual <= tol:
+                break
+            if n_j == 1 and sweep < max_iter:
+                # a monopolist's best response ignores the prices: the next sweep repeats it
+                sweep, residual = sweep + 1, 0.0
+                break
     converged = residual <= tol
     if not converged:
         logger.warning("pricing equilibrium not converged: %d sweeps, residual %.3g",
                        sweep, residual)
-    demand = follower_demand(game, prices)
+    demand = _demand(ctx, prices)
     prices.flags.writeable = False
     return EquilibriumResult(prices=prices, demand=demand,
                              rsu_utility=rsu_utility(game, prices, demand),
                              uav_utility=uav_utility(game, prices, demand),
                              converged=converged, iterations=sweep, residual=residual)
-
-
-def max_unilateral_gain(game: PricingGame, prices: np.ndarray, *, grid: int = 401,
-                        refine: int = 60) -> np.ndarray:
-    """``[J]`` relative gain of each RSU's best unilateral deviation from ``prices``.
-
-    Independent of the best-response machinery: RSU ``j``'s revenue from every UAV is
-    evaluated with :func:`follower_demand` on a uniform grid of ``grid`` prices in
-    ``[c_j, pbar_j]``, then refined per UAV by golden-section search in the bracket around the
-    best grid point.  The gain is ``(V_j(best) - V_j(prices)) / max(V_j(prices), 1e-12)``.
-
-    Args:
-        game: the pricing round.
-        prices: ``[I, J]`` candidate equilibrium prices.
-        grid: number of grid prices per RSU (>= 3).
-        refine: golden-section iterations.
-
-    Returns:
-        ``[J]`` relative gains (>= 0 up to rounding).
-    """
-    p0 = _check_prices(game, prices)
-    a, q, v, budget = game.weight, game.spectral_efficiency, game.viable, game.budget
-    rows = np.arange(game.n_uavs)
-    gains = np.zeros(game.n_rsus)
-    for j in range(game.n_rsus):
-        c, pbar = float(game.cost[j]), float(game.price_cap[j])
-
-        def revenue(pj: np.ndarray, j: int = j, c: float = c) -> np.ndarray:
-            p = np.broadcast_to(p0, pj.shape + (game.n_rsus,)).copy()
-            p[..., j] = pj
-            return (pj - c) * _demand_core(a, q, p, budget, v)[..., j]
-
-        base = revenue(p0[:, j])
-        levels = np.linspace(c, pbar, max(grid, 3))
-        r_grid = revenue(np.repeat(levels[:, None], game.n_uavs, axis=1))   # [G, I]
-        k = np.argmax(r_grid, axis=0)
-        lo = levels[np.maximum(k - 1, 0)]
-        hi = levels[np.minimum(k + 1, levels.size - 1)]
-        ratio = (np.sqrt(5.0) - 1.0) / 2.0
-        x1, x2 = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
-        f1, f2 = revenue(x1), revenue(x2)
-        for _ in range(refine):
-            left = f1 >= f2
-            hi = np.where(left, x2, hi)
-            lo = np.where(left, lo, x1)
-            x1n, x2n = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
-            f_new = revenue(np.where(left, x1n, x2n))
-            f2, f1 = np.where(left, f1, f_new), np.where(left, f_new, f2)
-            x2, x1 = np.where(left, x1, x2n), np.where(left, x1n, x2)
-        best = np.maximum.reduce([r_grid[k, rows], f1, f2, base])
-        v_j = float(base.sum())
-        gains[j] = (float(best.sum()) - v_j) / max(v_j, 1e-12)
-    return gains
-
-
-# ---------------------------------------------------------------- random instances
-
-
-@dataclass(frozen=True)
-class GameDistribution:
-    """Ranges ``(lo, hi)`` of the paper's Table II, each drawn uniformly by :func:`draw_game`.
-
-    Attributes:
-        noise_dbm: noise power ``sigma_j^2`` per RSU (dBm).
-        gain_db: channel gain ``g_ij`` per UAV-RSU pair (dB); the paper draws it per RSU.
-        power_dbm: transmit power ``m_j`` per RSU (dBm).
-        ssim_component: range of each of ``l, c, s`` per pair; ``SSIM = l c s``.  The paper
-            says ``[0, 1]``; (0.85, 1.0) keeps every pair above the threshold by default.
-        ssim_threshold: ``SSIM_th_i`` per UAV.
-        delta: immersion weight ``delta_i`` per UAV.
-        cost: bandwidth cost ``c_j`` per RSU.
-        price_cap: price cap ``pbar_j`` per RSU (raised to ``c_j`` if drawn below it).
-        budget: budget ``R_i`` per UAV (not in the paper; chosen so that budgets bind for
-            most UAVs with 5 RSUs and are slack for some with 1-2).
-    """
-
-    noise_dbm: tuple[float, float] = (-116.0, -112.0)
-    gain_db: tuple[float, float] = (-25.0, -22.0)
-    power_dbm: tuple[float, float] = (20.0, 25.0)
-    ssim_component: tuple[float, float] = (0.85, 1.0)
-    ssim_threshold: tuple[float, float] = (0.5, 0.55)
-    delta: tuple[float, float] = (10.0, 20.0)
-    cost: tuple[float, float] = (1.0, 4.0)
-    price_cap: tuple[float, float] = (5.0, 35.0)
-    budget: tuple[float, float] = (2.0, 10.0)
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            lo, hi = getattr(self, f.name)
-            if not (np.isfinite(lo) and np.isfinite(hi) and lo <= hi):
-                raise ValueError(f"GameDistribution.{f.name}: expected finite lo <= hi, "
-                                 f"got {(lo, hi)!r}")
-
-
-def draw_game(rng: np.random.Generator, n_uavs: int, n_rsus: int,
-              dist: GameDistribution = GameDistribution()) -> PricingGame:  # noqa: B008
-    """Draw a random pricing round from the Table II ranges of ``dist``.
-
-    Args:
-        rng: the generator to draw from (the caller owns the seed).
-        n_uavs: number of UAVs ``I`` (>= 1).
-        n_rsus: number of RSUs ``J`` (>= 1).
-        dist: the ranges.
-
-    Returns:
-        A :class:`PricingGame` with every pair available; ``q_ij`` from
-        ``SNR = m_j g_ij / sigma_j^2`` in linear units.
-
-    Raises:
-        ValueError: if ``n_uavs`` or ``n_rsus`` < 1 or a drawn value is out of range.
-    """
-    if n_uavs < 1 or n_rsus < 1:
-        raise ValueError(f"draw_game: need n_uavs, n_rsus >= 1, got {n_uavs}, {n_rsus}")
-
-    def u(r: tuple[float, float], shape: tuple[int, ...]) -> np.ndarray:
-        return rng.uniform(r[0], r[1], size=shape)
-
-    i, j = n_uavs, n_rsus
-    snr_db = u(dist.power_dbm, (j,)) + u(dist.gain_db, (i, j)) - u(dist.noise_dbm, (j,))
-    ssim = np.prod(u(dist.ssim_component, (3, i, j)), axis=0)
-    cost = u(dist.cost, (j,))
-    return PricingGame(
-        delta=u(dist.delta, (i,)), ssim=np.clip(ssim, 1e-12, 1.0),
-        ssim_threshold=u(dist.ssim_threshold, (i,)),
-        spectral_efficiency=np.log2(1.0 + 10.0 ** (snr_db / 10.0)),
-        budget=u(dist.budget, (i,)), cost=cost,
-        price_cap=np.maximum(u(dist.price_cap, (j,)), cost))

@@ -19,6 +19,12 @@ Accuracy of both: the largest relative unilateral gain of any RSU (``max_unilate
 and the largest price difference between the two solutions.
 
 Usage: ``python benchmarks/bench_game.py [--quick]``; writes benchmarks/results/bench_game.json.
+
+``--small`` runs only the small-game section instead: the games the simulator solves once per
+migration round (1-3 UAVs x 1-6 RSUs, plus the paper's 15x5), a few hundred ``draw_game``
+instances per size; it reports the median time to build the :class:`PricingGame` (validation)
+and to solve it, the sweep counts and the worst unilateral gain of a sample of the solutions,
+and writes benchmarks/results/bench_game_small.json.
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ from agents.pricing_game import (
 )
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_game.json"
+RESULTS_SMALL = RESULTS.with_name("bench_game_small.json")
+SMALL_SIZES = ((1, 1), (1, 3), (2, 4), (3, 6), (15, 5))
 
 
 def generic_demand(a: np.ndarray, q: np.ndarray, p: np.ndarray, budget: float) -> np.ndarray:
@@ -143,10 +151,61 @@ def format_row(r: dict) -> str:
     return s
 
 
+def bench_small(n_games: int, n_checked: int) -> dict:
+    """Median build / solve time per small game, ``n_games`` draws per size of SMALL_SIZES.
+
+    Each game is built from its raw arrays (``PricingGame(...)``, i.e. validation and the
+    derived arrays), then solved once, as the simulator does; ``n_checked`` solutions per size
+    are verified with :func:`max_unilateral_gain`.
+    """
+    out = {}
+    for n_uavs, n_rsus in SMALL_SIZES:
+        rng = np.random.default_rng(1000 * n_uavs + n_rsus)
+        games = [draw_game(rng, n_uavs, n_rsus) for _ in range(n_games)]
+        raw = [{f.name: getattr(g, f.name) for f in dataclasses.fields(g)} for g in games]
+        for g in games[:20]:                                       # warm-up
+            solve_equilibrium(g)
+        t_build, t_solve, sweeps, gains = [], [], [], []
+        for k, kw in enumerate(raw):
+            t0 = time.perf_counter()
+            game = PricingGame(**kw)
+            t1 = time.perf_counter()
+            eq = solve_equilibrium(game)
+            t2 = time.perf_counter()
+            t_build.append(t1 - t0)
+            t_solve.append(t2 - t1)
+            sweeps.append(eq.iterations)
+            if k < n_checked:
+                gains.append(float(max_unilateral_gain(game, eq.prices).max()))
+        size = f"{n_uavs}x{n_rsus}"
+        out[size] = {
+            "games": n_games, "build_us_median": float(np.median(t_build)) * 1e6,
+            "solve_us_median": float(np.median(t_solve)) * 1e6,
+            "total_us_median": float(np.median(np.add(t_build, t_solve))) * 1e6,
+            "sweeps_mean": float(np.mean(sweeps)), "sweeps_max": int(max(sweeps)),
+            "worst_gain": float(max(gains)), "games_checked": len(gains)}
+        m = out[size]
+        print(f"{size:>5}: build {m['build_us_median']:7.1f} us  solve "
+              f"{m['solve_us_median']:8.1f} us  total {m['total_us_median']:8.1f} us  "
+              f"({m['sweeps_mean']:.1f} sweeps, worst gain {m['worst_gain']:.1e})", flush=True)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer instances (smoke run)")
+    parser.add_argument("--small", action="store_true",
+                        help="only the small-game timing section (bench_game_small.json)")
     args = parser.parse_args()
+    if args.small:
+        n_games = 100 if args.quick else 400
+        sizes = bench_small(n_games, n_checked=10 if args.quick else 25)
+        RESULTS_SMALL.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS_SMALL.write_text(json.dumps({
+            "benchmark": "bench_game_small", "python": platform.python_version(),
+            "machine": platform.machine(), "quick": args.quick, "sizes": sizes}, indent=2))
+        print(f"wrote {RESULTS_SMALL}")
+        return
     seeds = [0, 1] if args.quick else [0, 1, 2, 3, 4]
     # generic side bounded in time: (seeds, UAVs solved per instance; None = all)
     small = ([0], 2) if args.quick else ([0, 1], 5)

@@ -242,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                       "constant"))
     p.add_argument("--leaders", help="comma-separated 1-based VSP numbers of the leaders "
                    "(stackelberg), e.g. 3")
+    from simulator.reproduce import add_reproduce_parser
+
+    add_reproduce_parser(sub)
     return parser
 
 

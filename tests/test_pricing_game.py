@@ -376,3 +376,38 @@ def test_game_arrays_are_read_only_and_prices_checked() -> None:
         follower_demand(game, np.ones((2, 3)))
     with pytest.raises(ValueError, match="prices"):
         follower_demand(game, np.zeros((3, 2)))
+
+
+# ------------------------------------------------------------------ fast paths (small games)
+
+
+def test_fast_demand_matches_generic_core_with_nonviable_pairs() -> None:
+    from agents.pricing_draw import demand_core
+
+    rng = np.random.default_rng(21)
+    for trial in range(40):
+        g = draw_game(rng, int(rng.integers(1, 5)), int(rng.integers(1, 7)))
+        game = dataclasses.replace(g, available=rng.random(g.ssim.shape) < 0.6,
+                                   budget=g.budget * (trial % 3))     # zero budgets too
+        p = rng.uniform(0.5, 40.0, game.ssim.shape)
+        expected = demand_core(game.weight, game.spectral_efficiency, p, game.budget,
+                               game.viable)
+        np.testing.assert_allclose(follower_demand(game, p), expected, rtol=1e-12, atol=0)
+
+
+def test_derived_arrays_cached_read_only_and_monopoly_sweeps() -> None:
+    game = draw_game(np.random.default_rng(4), 6, 1)
+    s = np.log(game.ssim / game.ssim_threshold[:, None])
+    np.testing.assert_array_equal(game.quality_gain, s)
+    np.testing.assert_array_equal(game.weight, game.delta[:, None] * s)
+    assert game.weight is game.weight and not game.viable.flags.writeable
+    eq = solve_equilibrium(game)
+    a, q = game.weight[:, 0], game.spectral_efficiency[:, 0]
+    c, pbar = float(game.cost[0]), float(game.price_cap[0])
+    mono = np.clip(np.maximum(np.sqrt(a * q * c), q * (a - game.budget)), c, pbar)
+    np.testing.assert_allclose(eq.prices[:, 0], mono, rtol=1e-12)
+    # the first sweep reaches the monopoly price; a second (if any) cannot move it
+    assert eq.converged and eq.iterations <= 2 and eq.residual <= 1e-9
+    one = solve_equilibrium(game, max_iter=1)
+    np.testing.assert_array_equal(one.prices, eq.prices)
+    assert one.iterations == 1
