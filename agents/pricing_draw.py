@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from agents.pricing_checks import check_prices
+
 if TYPE_CHECKING:
     from agents.pricing_game import PricingGame
 
@@ -143,8 +145,6 @@ def max_unilateral_gain(game: PricingGame, prices: np.ndarray, *, grid: int = 40
     Returns:
         ``[J]`` relative gains (>= 0 up to rounding).
     """
-    from agents.pricing_game import check_prices
-
     p0 = check_prices(game, prices)
     a, q, v, budget = game.weight, game.spectral_efficiency, game.viable, game.budget
     rows = np.arange(game.n_uavs)

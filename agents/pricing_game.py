@@ -24,6 +24,9 @@ with the right active set), the slack boundary ``q (a_ij + A_m - R_i - W_m)`` (t
 price ``q (a - R)`` when ``m = 0``), the rival-entry kinks and the interval ends.  The best
 response evaluates every candidate exactly and keeps the best; best responses are iterated
 Gauss-Seidel over RSUs until the prices stop moving.
+
+Input validation (shapes, ranges, prices) lives in :mod:`agents.pricing_checks`; random
+instances and the unilateral-deviation check in :mod:`agents.pricing_draw`.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from agents.pricing_checks import _FIELDS, _validated_fields, check_prices
 from agents.pricing_draw import GameDistribution, draw_game, max_unilateral_gain
 
 __all__ = [
@@ -45,42 +49,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-def _check(name: str, value: object, shape: tuple[int, ...], *, lo: float | None = None,
-           lo_open: bool = False, hi: float | None = None) -> np.ndarray:
-    """Coerce ``value`` to a read-only float array of ``shape`` and check its range."""
-    arr = np.array(value, dtype=float)
-    if arr.shape != shape:
-        raise ValueError(f"PricingGame.{name}: expected shape {shape}, got {arr.shape}")
-    bad = ~np.isfinite(arr)
-    if lo is not None:
-        bad |= (arr <= lo) if lo_open else (arr < lo)
-    if hi is not None:
-        bad |= arr > hi
-    if bad.any():
-        idx = tuple(int(k) for k in np.argwhere(bad)[0])
-        rng = f"{'(' if lo_open else '['}{lo}, {hi}]"
-        raise ValueError(f"PricingGame.{name}{list(idx)} = {float(arr[idx])!r} not finite "
-                         f"in {rng}")
-    arr.flags.writeable = False
-    return arr
-
-
-# (field, shape, lo, lo_open, hi) in validation order; shape "i" [I], "ij" [I, J], "j" [J]
-_FIELDS = (("delta", "i", 0.0, False, None), ("ssim", "ij", 0.0, True, 1.0),
-           ("ssim_threshold", "i", 0.0, True, 1.0), ("spectral_efficiency", "ij", 0.0, False, None),
-           ("budget", "i", 0.0, False, None), ("cost", "j", 0.0, True, None),
-           ("price_cap", "j", 0.0, False, None))
-
-
-def _ranges_ok(delta: np.ndarray, ssim: np.ndarray, th: np.ndarray, q: np.ndarray,
-               budget: np.ndarray, cost: np.ndarray, cap: np.ndarray) -> bool:
-    """All of :data:`_FIELDS`' range checks and ``cap >= cost`` at once (NaN fails them)."""
-    nonneg = np.concatenate((delta, q.ravel(), budget, cap))
-    unit = np.concatenate((ssim.ravel(), th))
-    return bool(nonneg.min() >= 0.0 and nonneg.max() < np.inf and unit.min() > 0.0
-                and unit.max() <= 1.0 and cost.min() > 0.0 and (cap >= cost).all())
 
 
 @dataclass(frozen=True)
@@ -108,36 +76,11 @@ class PricingGame:
     available: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        n_i = int(np.size(self.delta)) if np.ndim(self.delta) == 1 else -1
-        n_j = int(np.size(self.cost)) if np.ndim(self.cost) == 1 else -1
-        if n_i < 1:
-            raise ValueError(f"PricingGame.delta: expected a non-empty 1-D array, got "
-                             f"shape {np.shape(self.delta)}")
-        if n_j < 1:
-            raise ValueError(f"PricingGame.cost: expected a non-empty 1-D array, got "
-                             f"shape {np.shape(self.cost)}")
-        arrs = [np.array(getattr(self, name), dtype=float) for name, *_ in _FIELDS]
-        shapes = {"i": (n_i,), "ij": (n_i, n_j), "j": (n_j,)}
-        if (any(x.shape != shapes[spec[1]] for x, spec in zip(arrs, _FIELDS, strict=True))
-                or not _ranges_ok(*arrs)):
-            # slow path, only to name the first bad field and value (same checks)
-            for x, (name, shape, lo, lo_open, hi) in zip(arrs, _FIELDS, strict=True):
-                _check(name, x, shapes[shape], lo=lo, lo_open=lo_open, hi=hi)
-            cost, cap = arrs[5], arrs[6]
-            j = int(np.flatnonzero(cap < cost)[0])
-            raise ValueError(f"PricingGame.price_cap[{j}] = {float(cap[j])!r} is "
-                             f"below cost[{j}] = {float(cost[j])!r}")
+        arrs, avail = _validated_fields(self)
         set_ = object.__setattr__
         for x, (name, *_) in zip(arrs, _FIELDS, strict=True):
-            x.flags.writeable = False
             set_(self, name, x)
-        avail = None
-        if self.available is not None:
-            avail = np.array(self.available)
-            if avail.shape != (n_i, n_j) or avail.dtype != bool:
-                raise ValueError(f"PricingGame.available: expected bool array of shape "
-                                 f"{(n_i, n_j)}, got {avail.dtype} {avail.shape}")
-            avail.flags.writeable = False
+        if avail is not None:
             set_(self, "available", avail)
 
     @property
@@ -229,16 +172,6 @@ def _demand(ctx: _Context, p: np.ndarray) -> np.ndarray:
         nu = np.fmax.reduce(cum_a / (ctx.budget + cum_w), axis=1, initial=1.0)
     b = ctx.a_v / (p * nu[:, None]) - ctx.inv_q
     return np.where(ctx.viable & (b > 0), b, 0.0)
-
-
-def check_prices(game: PricingGame, prices: np.ndarray) -> np.ndarray:
-    """``prices`` as a float ``[I, J]`` array; ValueError unless every entry is finite > 0."""
-    p = np.asarray(prices, dtype=float)
-    if p.shape != (game.n_uavs, game.n_rsus):
-        raise ValueError(f"prices: expected shape {(game.n_uavs, game.n_rsus)}, got {p.shape}")
-    if not np.all(np.isfinite(p) & (p > 0)):
-        raise ValueError(f"prices: every entry must be finite and > 0, got min {p.min()!r}")
-    return p
 
 
 def rsu_utility(game: PricingGame, prices: np.ndarray, demand: np.ndarray) -> np.ndarray:

@@ -15,13 +15,9 @@ from typing import Any
 import numpy as np
 
 from simulator.errors import ScenarioError
-from simulator.mobility import (
-    Trajectory,
-    gauss_markov_many,
-    load_trajectory_csv,
-    random_waypoints,
-    waypoint_trajectory,
-)
+from simulator.mobility import Trajectory
+from simulator.mobility_models import gauss_markov_many, random_waypoints
+from simulator.trajectory_io import load_trajectory_csv, waypoint_trajectory
 
 
 @dataclass(frozen=True)

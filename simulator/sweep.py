@@ -23,6 +23,7 @@ import json
 import logging
 import math
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -38,7 +39,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from simulator.errors import InputError, ScenarioError
 
 __all__ = ["INDEX_COLUMNS", "RunSpec", "Sweep", "SweepResult", "add_sweep_parser", "cmd_sweep",
-           "expand_points", "load_sweep", "plan_runs", "run_point", "run_seed", "run_sweep"]
+           "expand_points", "load_sweep", "plan_runs", "run_point", "run_seed", "run_sweep",
+           "yaml_value"]
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +179,7 @@ def load_sweep(path: str | Path) -> Sweep:
         raise InputError(f"{path}:1: expected a mapping with base, parameters, ..., got "
                          f"{type(data).__name__}")
     lines = _line_map(node, (), {})
-    data.setdefault("name", path.stem)
+    data.setdefault("name", re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem) or "sweep")
     if not isinstance(data.get("base"), str):
         raise InputError(f"{path}:{lines.get(('base',), 1)}: base: expected the path of the "
                          f"base scenario, got {data.get('base')!r}")
@@ -322,22 +324,19 @@ def _write_index(path: Path, params: Sequence[str], rows: dict[int, dict[str, An
     os.replace(tmp, path)
 
 
-def _completed(out: Path, specs: Sequence[RunSpec]) -> set[int]:
-    """Indices of runs the existing index lists as complete with their trace present."""
+def _completed(out: Path, specs: Sequence[RunSpec]) -> dict[int, dict[str, Any]]:
+    """Index rows (by run index) listed as complete whose trace exists; checks the sweep."""
     index = out / "index.csv"
-    if not index.is_file():
-        return set()
     by_id = {s.run_id: s for s in specs}
+    done: dict[int, dict[str, Any]] = {}
     with index.open(newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    done = set()
-    for row in rows:
-        spec = by_id.get(row.get("run_id", ""))
-        if spec is None or str(spec.seed) != row.get("seed"):
-            raise InputError(f"{index}: run {row.get('run_id')!r} (seed {row.get('seed')}) is "
-                             "not part of this sweep; resume with the same sweep file")
-        if row.get("status") == "complete" and Path(spec.trace).is_file():
-            done.add(spec.index)
+        for row in csv.DictReader(f):
+            spec = by_id.get(row.get("run_id", ""))
+            if spec is None or str(spec.seed) != row.get("seed"):
+                raise InputError(f"{index}: run {row.get('run_id')!r} (seed {row.get('seed')}) "
+                                 "is not part of this sweep; resume with the same sweep file")
+            if row.get("status") == "complete" and Path(spec.trace).is_file():
+                done[spec.index] = _row(spec, "complete", float(row["wall_time_s"]), "")
     return done
 
 
@@ -379,16 +378,10 @@ def run_sweep(sweep_path: str | Path, out_dir: str | Path, *, workers: int | Non
         raise InputError(f"{index_path} exists: pass --resume to continue that sweep, "
                          "or choose another directory")
     specs = plan_runs(sweep, out)
-    done = _completed(out, specs) if resume else set()
+    done = _completed(out, specs) if resume and index_path.is_file() else {}
     (out / "runs").mkdir(parents=True, exist_ok=True)
     params = list(sweep.parameters)
-    rows = {s.index: _row(s, "pending", math.nan, "") for s in specs}
-    if done:
-        with index_path.open(newline="", encoding="utf-8") as f:
-            old = {r["run_id"]: r for r in csv.DictReader(f)}
-        for i in done:
-            rows[i].update(status="complete", wall_time_s=float(old[specs[i].run_id]
-                                                                ["wall_time_s"]))
+    rows = {s.index: _row(s, "pending", math.nan, "") for s in specs} | done
     meta = {"name": sweep.name, "source": str(Path(sweep_path).resolve()),
             "definition": sweep.model_dump(mode="json"), "parameters": params,
             "runs": [{"run_id": s.run_id, "index": s.index, "params": s.params,
@@ -400,6 +393,10 @@ def run_sweep(sweep_path: str | Path, out_dir: str | Path, *, workers: int | Non
     todo = [s for s in specs if s.index not in done]
     started = time.perf_counter()
     log.info("sweep %s: %d runs, %d to do", sweep.name, len(specs), len(todo))
+    dask_log = logging.getLogger("distributed")  # its INFO chatter, unless we log INFO too
+    dask_level = dask_log.level
+    if not log.isEnabledFor(logging.INFO):
+        dask_log.setLevel(logging.WARNING)
     cluster = None if scheduler else LocalCluster(
         n_workers=workers or 2, threads_per_worker=1, processes=True, host="127.0.0.1",
         dashboard_address=None)
@@ -421,6 +418,7 @@ def run_sweep(sweep_path: str | Path, out_dir: str | Path, *, workers: int | Non
     finally:
         if cluster is not None:
             cluster.close()
+        dask_log.setLevel(dask_level)
     wall = time.perf_counter() - started
     _atomic_write(out / "sweep.json", json.dumps(dict(meta, finished=_now(),
                                                       wall_time_s=wall), indent=2))

@@ -35,7 +35,7 @@ def game_distribution(scenario: Any) -> GameDistribution:
 
 def ppo_config(scenario: Any, *, prune: bool | None = None, iterations: int | None = None,
                seed: int | None = None) -> Any:
-    """The :class:`agents.marl.ppo.PPOConfig` of a scenario (CLI flags override it).
+    """The :class:`agents.marl.config.PPOConfig` of a scenario (CLI flags override it).
 
     Args:
         scenario: a validated scenario.
@@ -43,7 +43,7 @@ def ppo_config(scenario: Any, *, prune: bool | None = None, iterations: int | No
         iterations: override ``training.iterations``.
         seed: override the training seed (``training.seed`` or ``simulation.seed``).
     """
-    from agents.marl.ppo import PPOConfig
+    from agents.marl.config import PPOConfig
 
     t = scenario.training
     hidden = (t.hidden, t.hidden)
@@ -92,7 +92,7 @@ def train_agents(scenario: Any, out: str | Path, *, trace_path: str | Path | Non
         progress: called with each iteration's metrics.
 
     Returns:
-        The :class:`agents.marl.ppo.TrainResult`.
+        The :class:`agents.marl.config.TrainResult`.
     """
     from agents.marl.checkpoint import checkpoint_from_training, save_checkpoint
     from agents.marl.ppo import train

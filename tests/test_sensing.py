@@ -261,25 +261,19 @@ def test_figure_scenarios_enable_sensing_over_the_horizon(path: Path) -> None:
 
 
 def test_sensing_runs_beside_the_migration_world() -> None:
-    """Same clock as the migration world (built by the engine's own functions); the agent
-    population draws only from the run's ``sensing`` generator, so the migration tables are
-    identical with and without it."""
-    from simulator.engine import simulate as run_world
-    from simulator.world import MemoryRecorder, build_world, spawn_rngs
+    """Same clock as the migration world (run by the engine); the agent population draws
+    only from the run's ``sensing`` generator, so the migration tables are identical with
+    and without it."""
+    from simulator.engine import run_scenario
 
-    s = load_scenario(SYNC / "fig4.yaml", overrides=(
-        "simulation.duration_s=120", "sensing.horizon_s=120", "sensing.revision=agent",
-        "uavs.count=4", "uavs.mobility.speed_mps=[20, 30]"))
+    base = ("simulation.duration_s=120", "sensing.horizon_s=120", "sensing.revision=agent",
+            "uavs.count=4", "uavs.mobility.speed_mps=[20, 30]")
     tables = []
-    for with_sensing in (False, True):
-        rec = MemoryRecorder()
-        world = build_world(s, spawn_rngs(s.simulation.seed), rec)
-        proc = start_sensing(world.env, s, world.rngs["sensing"], rec) if with_sensing else None
-        run_world(world, s.simulation.duration_s)
-        if proc is not None:
-            proc.finish()
-        tables.append(rec.tables())
-    plain, both = tables
+    for enabled in ("false", "true"):
+        s = load_scenario(SYNC / "fig4.yaml", overrides=(*base, f"sensing.enabled={enabled}"))
+        tables.append(run_scenario(s, in_memory=True).tables)
+    plain, both = (dict(t) for t in tables)
+    assert "/sensing/state" not in plain
     state = both.pop("/sensing/state")
     both.pop("/sensing/vsps")
     assert state["t_s"].size == 2 * 121 and state["t_s"][-1] == 120.0

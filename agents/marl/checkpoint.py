@@ -22,7 +22,7 @@ from agents.marl.env import n_features as layout_width
 from agents.marl.networks import MaskedMLP
 
 if TYPE_CHECKING:
-    from agents.marl.ppo import TrainResult
+    from agents.marl.config import TrainResult
 
 __all__ = ["FORMAT", "VERSION", "AgentCheckpoint", "checkpoint_from_training", "load_checkpoint",
            "save_checkpoint"]

@@ -3,8 +3,9 @@
 A simulation emits many small events (coverage crossings, offers, transfer hops). Writing each
 one to HDF5 would dominate the run time, so :class:`TraceWriter` keeps rows in per-table
 buffers (Python lists of rows or of NumPy blocks, amortised O(1) per row) and appends them to
-extendable, chunked, compressed column datasets in blocks. Every table of the schema is
-created up front (empty), so even a crashed run's file holds every table.
+extendable, chunked, compressed column datasets in blocks (buffers and layout live in
+:mod:`simulator.trace.buffer`). Every table of the schema is created up front (empty), so
+even a crashed run's file holds every table.
 
 Robustness follows one rule: *a file named like the requested path is always complete*. The
 run writes ``<stem>.partial.h5`` and flushes it every ``flush_interval_s`` wall-clock seconds
@@ -32,11 +33,17 @@ from typing import Any
 import h5py
 import numpy as np
 
+from simulator.trace.buffer import (
+    CHUNK_ROWS,
+    _create_layout,
+    _set_table_attrs,
+    _TableBuffer,
+    _write_root_attrs,
+)
 from simulator.trace.schema import (
     GROUP_DESCRIPTIONS,
     SCHEMA_VERSION,
     TABLES,
-    Column,
     Table,
     get_table,
 )
@@ -45,8 +52,6 @@ __all__ = ["CHUNK_ROWS", "ROOT_ATTRS", "STATUSES", "TraceWriter", "partial_path_
 
 log = logging.getLogger(__name__)
 
-CHUNK_ROWS = 8192
-"""Rows per HDF5 chunk of every column dataset (64 KiB for float64 before compression)."""
 STATUSES = ("complete", "partial", "failed")
 """Values of the root ``status`` attribute."""
 ROOT_ATTRS = (
@@ -59,16 +64,6 @@ _COMPRESSION: Mapping[str, Mapping[str, Any]] = {
     "gzip": {"compression": "gzip", "compression_opts": 4, "shuffle": True},
     "lzf": {"compression": "lzf", "shuffle": True},
     "none": {},
-}
-# Source dtype kinds that may be stored in a column of each target kind (ints range-checked).
-_KINDS_OK = {"f": "biuf", "i": "biu", "u": "biu", "b": "b"}
-_INT_TYPES = (int, bool, np.bool_, np.int8, np.int16, np.int32, np.int64,
-              np.uint8, np.uint16, np.uint32, np.uint64)
-_SCALAR_TYPES = {
-    "f": frozenset((float, np.float16, np.float32, np.float64, *_INT_TYPES)),
-    "i": frozenset(_INT_TYPES),
-    "u": frozenset(_INT_TYPES),
-    "b": frozenset((bool, np.bool_)),
 }
 
 
@@ -98,87 +93,6 @@ def _package_version() -> str:
         return importlib.metadata.version("uavtwin")
     except importlib.metadata.PackageNotFoundError:
         return "0+unknown"
-
-
-def _cast(values: np.ndarray, table: Table, col: Column) -> np.ndarray:
-    """Convert ``values`` to the column dtype, refusing lossy kinds and out-of-range ints."""
-    target = col.np_dtype
-    if values.dtype.kind not in _KINDS_OK[target.kind]:
-        raise ValueError(
-            f"{table.path}/{col.name}: cannot store values of dtype {values.dtype} "
-            f"in a {target} column (e.g. {values.reshape(-1)[:1].tolist()})"
-        )
-    if target.kind in "iu" and values.dtype != target and values.size:
-        info = np.iinfo(target)
-        lo, hi = values.min(), values.max()
-        if lo < info.min or hi > info.max:
-            bad = lo if lo < info.min else hi
-            raise ValueError(
-                f"{table.path}/{col.name}: value {bad} out of range for {target}"
-            )
-    return values.astype(target, copy=True)
-
-
-class _TableBuffer:
-    """Rows of one table waiting to be written: a list of row-lists and column blocks."""
-
-    __slots__ = ("table", "names", "name_set", "scalar_types", "blocks", "open_rows", "n")
-
-    def __init__(self, table: Table) -> None:
-        self.table = table
-        self.names = table.column_names
-        self.name_set = frozenset(self.names)
-        self.scalar_types = tuple(_SCALAR_TYPES[c.np_dtype.kind] for c in table.columns)
-        self.blocks: list[list[tuple[Any, ...]] | tuple[np.ndarray, ...]] = []
-        self.open_rows: list[tuple[Any, ...]] | None = None
-        self.n = 0
-
-    def add_row(self, row: tuple[Any, ...]) -> None:
-        if self.open_rows is None:
-            self.open_rows = []
-            self.blocks.append(self.open_rows)
-        self.open_rows.append(row)
-        self.n += 1
-
-    def add_columns(self, values: list[Any]) -> int:
-        arrays = [np.asarray(v) for v in values]
-        lengths = {a.shape[0] for a in arrays if a.ndim == 1}
-        for a, name in zip(arrays, self.names, strict=True):
-            if a.ndim > 1:
-                raise ValueError(
-                    f"{self.table.path}/{name}: expected a scalar or 1-D array, "
-                    f"got shape {a.shape}"
-                )
-        if len(lengths) > 1:
-            shapes = ", ".join(f"{n}={len(a)}" for n, a in zip(self.names, arrays, strict=True)
-                               if a.ndim == 1)
-            raise ValueError(f"{self.table.path}: columns have different lengths ({shapes})")
-        n = lengths.pop() if lengths else 1
-        block = []
-        for a, col in zip(arrays, self.table.columns, strict=True):
-            cast = _cast(a.reshape(-1), self.table, col)
-            block.append(cast if a.ndim == 1 else np.repeat(cast, n))
-        if n:
-            self.open_rows = None
-            self.blocks.append(tuple(block))
-            self.n += n
-        return n
-
-    def take(self) -> list[np.ndarray]:
-        """Return the buffered rows as one array per column and empty the buffer."""
-        per_column: list[list[np.ndarray]] = [[] for _ in self.names]
-        for block in self.blocks:
-            if isinstance(block, list):
-                for k, (values, col) in enumerate(
-                    zip(zip(*block, strict=True), self.table.columns, strict=True)
-                ):
-                    per_column[k].append(_cast(np.asarray(values), self.table, col))
-            else:
-                for k, a in enumerate(block):
-                    per_column[k].append(a)
-        self.blocks, self.open_rows, self.n = [], None, 0
-        return [parts[0] if len(parts) == 1 else np.concatenate(parts) for parts in per_column]
-
 
 class TraceWriter:
     """Write one run's trace; use as a context manager.
@@ -511,37 +425,3 @@ class TraceWriter:
                 tmp.unlink()
             raise
         self.partial_path.unlink()
-
-
-def _write_root_attrs(f: h5py.File, attrs: Mapping[str, Any]) -> None:
-    for name, value in attrs.items():
-        f.attrs[name] = value
-
-
-def _set_table_attrs(group: h5py.Group, table: Table) -> None:
-    group.attrs["description"] = table.description
-    group.attrs["columns"] = list(table.column_names)
-
-
-def _set_column_attrs(ds: h5py.Dataset, col: Column) -> None:
-    """The one place that describes a column dataset: unit, description, enum codes."""
-    ds.attrs["unit"] = col.unit
-    ds.attrs["description"] = col.description
-    if col.codes is not None:
-        ds.attrs["codes"] = np.array(list(col.codes), dtype=col.np_dtype)
-        ds.attrs["labels"] = list(col.codes.values())
-
-
-def _create_layout(f: h5py.File, options: Mapping[str, Any]) -> None:
-    """Create every subsystem group and every table with empty extendable columns."""
-    for group_path, description in GROUP_DESCRIPTIONS.items():
-        f.create_group(group_path, track_order=True).attrs["description"] = description
-    for table in TABLES:
-        g = f.create_group(table.path, track_order=True)
-        _set_table_attrs(g, table)
-        for col in table.columns:
-            ds = g.create_dataset(
-                col.name, shape=(0,), maxshape=(None,), dtype=col.np_dtype,
-                chunks=(CHUNK_ROWS,), track_times=False, **options,
-            )
-            _set_column_attrs(ds, col)
