@@ -22,7 +22,7 @@ from analysis import metrics
 from analysis.loaders import ACCESSORS, PartialTraceWarning, Trace, open_trace
 
 __all__ = ["ACCESSORS", "PartialTraceWarning", "Report", "Trace", "build_report", "metrics",
-           "open_trace"]
+           "open_sweep", "open_trace", "summarise_sweep"]
 
 
 def __getattr__(name: str) -> Any:
@@ -30,4 +30,8 @@ def __getattr__(name: str) -> Any:
         from analysis import report
 
         return getattr(report, name)
+    if name in ("open_sweep", "summarise_sweep"):
+        from analysis import sweep
+
+        return getattr(sweep, name)
     raise AttributeError(f"module 'analysis' has no attribute {name!r}")

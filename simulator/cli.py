@@ -243,7 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--leaders", help="comma-separated 1-based VSP numbers of the leaders "
                    "(stackelberg), e.g. 3")
     from simulator.reproduce import add_reproduce_parser
+    from simulator.sweep import add_sweep_parser
 
+    add_sweep_parser(sub)
     add_reproduce_parser(sub)
     return parser
 
