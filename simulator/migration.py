@@ -276,20 +276,25 @@ class Market:
         if transfers:
             yield self.env.all_of([ev for _, ev in transfers])
         end = float(self.env.now)
-        for twin, ev in transfers:
-            rec = ev.value
-            tid = self._next_transfer_id
-            self._next_transfer_id += 1
+        if transfers:
+            records = [ev.value for _, ev in transfers]
+            first = self._next_transfer_id
+            self._next_transfer_id += len(records)
+            ids = list(range(first, first + len(records)))
             world.recorder.append(
                 "/migration/transfers",
-                transfer_id=tid, request_id=req.request_id, uav_id=req.uav_id, twin_id=twin,
-                src_rsu_id=rec.src, dst_rsu_id=rec.dst, n_hops=len(rec.path) - 1,
-                size_bytes=rec.size_bytes, t_start_s=rec.t_start, t_end_s=rec.t_end,
+                transfer_id=ids, request_id=req.request_id, uav_id=req.uav_id,
+                twin_id=[twin for twin, _ in transfers],
+                src_rsu_id=[r.src for r in records], dst_rsu_id=[r.dst for r in records],
+                n_hops=[len(r.path) - 1 for r in records],
+                size_bytes=[r.size_bytes for r in records],
+                t_start_s=[r.t_start for r in records], t_end_s=[r.t_end for r in records],
             )
             world.recorder.append(
                 "/migration/transfer_hops",
-                transfer_id=np.full(len(rec.path), tid), hop=np.arange(len(rec.path)),
-                rsu_id=np.asarray(rec.path, dtype=np.int64),
+                transfer_id=[tid for tid, r in zip(ids, records, strict=True) for _ in r.path],
+                hop=[h for r in records for h in range(len(r.path))],
+                rsu_id=[int(node) for r in records for node in r.path],
             )
         q = game.spectral_efficiency[k]
         rate = float(np.sum(bandwidth * q))

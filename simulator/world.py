@@ -61,8 +61,11 @@ class MemoryRecorder:
     def append(self, table: str, **columns: Any) -> None:
         """Append one row (scalars) or a block (equal-length arrays) to ``table``."""
         store = self._chunks.setdefault(table, {})
+        lengths = [len(v) for v in columns.values() if isinstance(v, _SEQUENCES) and np.ndim(v)]
+        n = lengths[0] if lengths else 1
         for name, value in columns.items():
-            store.setdefault(name, []).append(np.atleast_1d(np.asarray(value)))
+            arr = np.asarray(value)
+            store.setdefault(name, []).append(arr if arr.ndim else np.full(n, arr))
 
     def set_attrs(self, path: str, **attrs: Any) -> None:
         """Keep group/table attributes as ``{path: {name: value}}``."""
@@ -103,20 +106,24 @@ class CoalescingRecorder:
         if entry is None:
             entry = self._tables[table] = ({name: [] for name in columns}, [0])
         store, count = entry
-        blocks = [v for v in columns.values() if isinstance(v, _SEQUENCES) and np.ndim(v)]
-        if not blocks:
+        for value in columns.values():
+            if isinstance(value, _SEQUENCES) and np.ndim(value):
+                n = len(value)
+                break
+        else:  # one row of scalars: the common case, kept cheap
             for name, value in columns.items():
                 store[name].append(value)
-            n = 1
-        else:
-            n = len(blocks[0])
-            for name, value in columns.items():
-                if isinstance(value, np.ndarray) and value.ndim:
-                    store[name].extend(value.tolist())
-                elif isinstance(value, list | tuple):
-                    store[name].extend(value)
-                else:
-                    store[name].extend([value] * n)
+            count[0] += 1
+            if count[0] >= self.block_rows:
+                self._pass_on(table)
+            return
+        for name, value in columns.items():
+            if isinstance(value, np.ndarray) and value.ndim:
+                store[name].extend(value.tolist())
+            elif isinstance(value, list | tuple):
+                store[name].extend(value)
+            else:
+                store[name].extend([value] * n)
         count[0] += n
         if count[0] >= self.block_rows:
             self._pass_on(table)
