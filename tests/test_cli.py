@@ -90,3 +90,37 @@ def test_console_script_shows_no_traceback(tmp_path) -> None:
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert "did you mean 'count'" in proc.stderr
+
+
+def test_sync_solve_json_and_bad_params(tmp_path, capsys) -> None:
+    params = {"N": 500, "b": 0.2, "delta": 0.05, "rho": 1.0, "T": 60, "g0": 2.2, "g1": 10.0,
+              "w": [1, 0.01, 0.02, 0.001], "theta": [0.05, 0.1], "d": [80, 80],
+              "alpha": [0.5, 0.5], "k": [0.3, 0.3], "v": [60, 60], "c": [0.01, 0.01],
+              "x0": [0.5, 0.5], "z0": [40, 40]}
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(params))
+    assert main(["sync", "solve", str(path), "--mode", "nash"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["converged"] is True
+    x = out["x"]
+    assert len(x) == 2 and abs(x[0][-1] + x[1][-1] - 1) < 1e-6
+    params["x0"] = [0.7, 0.7]
+    path.write_text(json.dumps(params))
+    assert main(["sync", "solve", str(path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "x0" in err
+
+
+def test_game_solve_with_learned_agents(tmp_path, capsys) -> None:
+    inst = {"delta": [15.0, 12.0], "ssim": [[0.9, 0.8], [0.85, 0.95]],
+            "ssim_threshold": [0.5, 0.52], "spectral_efficiency": [[36.0, 37.0], [38.0, 35.5]],
+            "budget": [6.0, 4.0], "cost": [2.0, 3.0], "price_cap": [30.0, 30.0]}
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps(inst))
+    assert main(["game", "solve", str(path), "--solver", "equilibrium"]) == 0
+    eq = json.loads(capsys.readouterr().out)
+    assert main(["game", "solve", str(path), "--solver", "tiny_madrl"]) == 0
+    learned = json.loads(capsys.readouterr().out)
+    assert len(learned["reward_path"]) == 50
+    # The shipped agents end within a few per cent of the equilibrium RSU reward.
+    assert sum(learned["rsu_utility"]) >= 0.95 * sum(eq["rsu_utility"])

@@ -23,7 +23,8 @@ def test_plain_h5py_example_needs_no_uavtwin(run_small) -> None:
         f"sys.argv = ['x', {str(trace)!r}]\n"
         f"mod = runpy.run_path({str(EXAMPLES / 'read_plain_h5py.py')!r})\n"
         f"means = mod['describe']({str(trace)!r})\n"
-        "ours = [m for m in sys.modules if m.split('.')[0] in ('simulator', 'analysis', 'agents')]\n"
+        "ours = [m for m in sys.modules\n"
+        "        if m.split('.')[0] in ('simulator', 'analysis', 'agents')]\n"
         "print(json.dumps({'means': means, 'ours': ours}))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
