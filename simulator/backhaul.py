@@ -19,7 +19,7 @@ import heapq
 import itertools
 import logging
 import math
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -402,8 +402,10 @@ class BackhaulNetwork:
         self.links = FluidLinks({(u, v): d["capacity_bps"] for u, v, d in graph.edges(data=True)})
         self._pending: dict[int, tuple[simpy.Event, int, int, tuple[int, ...], float, float]] = {}
         self._ids = itertools.count()
-        self._wake = env.event()
-        env.process(self._run(env))
+        # One pending completion timer at a time (a callback, not a process): a later change
+        # that brings the next completion forward supersedes it by bumping the version.
+        self._timer_version = 0
+        self._timer_at: float | None = None
 
     def transfer(self, src: int, dst: int, size_bytes: float) -> simpy.Event:
         """Start copying ``size_bytes`` from RSU ``src`` to RSU ``dst`` now.
@@ -430,21 +432,30 @@ class BackhaulNetwork:
         fid = next(self._ids)
         self._pending[fid] = (done, int(src), int(dst), path, float(size_bytes), now)
         self.links.add(fid, list(itertools.pairwise(path)), 8.0 * float(size_bytes), now)
-        if not self._wake.triggered:
-            self._wake.succeed()
+        self._reschedule()
         return done
 
-    def _run(self, env: simpy.Environment) -> Generator[simpy.Event, Any, None]:
-        while True:
-            nxt = self.links.next_completion()
-            if nxt is None:
-                yield self._wake
-            else:
-                yield env.any_of([self._wake, env.timeout(max(0.0, nxt[0] - env.now))])
-            if self._wake.triggered:
-                self._wake = env.event()
-            for fid in self.links.pop_completed(env.now):
-                self._finish(fid)
+    def _reschedule(self) -> None:
+        """Make sure a timer fires at (or before) the next projected completion."""
+        nxt = self.links.next_completion()
+        if nxt is None:
+            self._timer_at = None
+            return
+        if self._timer_at is not None and self._timer_at <= nxt[0]:
+            return  # the pending timer fires first and reschedules
+        self._timer_version += 1
+        self._timer_at = nxt[0]
+        version = self._timer_version
+        timer = self.env.timeout(max(0.0, nxt[0] - self.env.now))
+        timer.callbacks.append(lambda _ev: self._on_timer(version))
+
+    def _on_timer(self, version: int) -> None:
+        if version != self._timer_version:
+            return  # superseded by an earlier completion
+        self._timer_at = None
+        for fid in self.links.pop_completed(self.env.now):
+            self._finish(fid)
+        self._reschedule()
 
     def _finish(self, fid: int) -> None:
         done, src, dst, path, size, t_start = self._pending.pop(fid)
