@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.policies import PricingPolicy
 from simulator.mobility import sample_positions
 from simulator.summary import summarise
 from simulator.trace.reader import TraceReader
@@ -28,6 +29,7 @@ from simulator.world import (
     Recorder,
     World,
     build_world,
+    pricing_policy,
     spawn_rngs,
 )
 
@@ -113,9 +115,10 @@ def simulate(world: World, duration_s: float, *, progress: bool = False,
 
 
 def _populate(scenario: Any, recorder: Recorder, base_dir: Path | None,
-              progress: bool) -> World:
+              progress: bool, policy: PricingPolicy) -> World:
     coalesced = CoalescingRecorder(recorder)
-    world = build_world(scenario, spawn_rngs(scenario.simulation.seed), coalesced, base_dir)
+    world = build_world(scenario, spawn_rngs(scenario.simulation.seed), coalesced, base_dir,
+                        policy)
     write_static_tables(world)
     duration = scenario.simulation.duration_s
     try:
@@ -155,9 +158,10 @@ def run_scenario(scenario: Any, *, trace_path: str | Path | None = None,
     base = Path(base_dir) if base_dir is not None else None
     started = time.perf_counter()
     duration = scenario.simulation.duration_s
+    policy = pricing_policy(scenario, base)  # user errors surface before any file is made
     if in_memory:
         memory = MemoryRecorder()
-        _populate(scenario, memory, base, progress)
+        _populate(scenario, memory, base, progress, policy)
         tables = memory.tables()
         summary = summarise(lambda t: tables.get(t, {}))
         return RunResult(scenario.simulation.name, scenario.simulation.seed, duration,
@@ -168,7 +172,7 @@ def run_scenario(scenario: Any, *, trace_path: str | Path | None = None,
     with TraceWriter(path, scenario_yaml=scenario.to_yaml(), seed=scenario.simulation.seed,
                      flush_interval_s=out.flush_interval_s,
                      compression=out.compression) as writer:
-        _populate(scenario, writer, base, progress)
+        _populate(scenario, writer, base, progress, policy)
     wall = time.perf_counter() - started
     with TraceReader(path) as reader:
         summary = summarise(reader.read)

@@ -30,6 +30,7 @@ from agents.policies import POLICY_NAMES, PricingPolicy, make_policy
 from simulator import radio
 from simulator.backhaul import BackhaulNetwork, build_backhaul
 from simulator.coverage import CoverageMap, CrossingEvents
+from simulator.errors import ScenarioError
 from simulator.migration import Market, UavState
 from simulator.mobility import Trajectory
 from simulator.population import RsuTable, UavTable, draw_rsus, draw_trajectories, draw_uavs
@@ -209,8 +210,25 @@ class World:
         )
 
 
+def pricing_policy(scenario: Any, base_dir: Path | None = None) -> PricingPolicy:
+    """The scenario's pricing policy, with a checkpoint path resolved against ``base_dir``.
+
+    Raises:
+        ScenarioError: the policy cannot be created (e.g. a missing or foreign checkpoint).
+    """
+    pricing = scenario.pricing
+    checkpoint = pricing.checkpoint
+    if checkpoint is not None and base_dir is not None:
+        checkpoint = str((base_dir / checkpoint).resolve())
+    try:
+        return make_policy(pricing.solver, iterations=pricing.iterations, checkpoint=checkpoint,
+                           tol=pricing.tolerance, max_iter=pricing.max_iterations)
+    except (ValueError, OSError) as err:
+        raise ScenarioError(f"pricing: {err}") from None
+
+
 def build_world(scenario: Any, rngs: dict[str, np.random.Generator], recorder: Recorder,
-                base_dir: Path | None = None) -> World:
+                base_dir: Path | None = None, policy: PricingPolicy | None = None) -> World:
     """Create the SimPy environment and every entity of ``scenario``.
 
     Args:
@@ -218,6 +236,7 @@ def build_world(scenario: Any, rngs: dict[str, np.random.Generator], recorder: R
         rngs: the run's generators from :func:`spawn_rngs`.
         recorder: sink for trace rows.
         base_dir: directory that relative paths in the scenario are resolved against.
+        policy: the pricing policy (default: :func:`pricing_policy` of the scenario).
 
     Returns:
         The world, processes registered but not started.
@@ -234,11 +253,8 @@ def build_world(scenario: Any, rngs: dict[str, np.random.Generator], recorder: R
         edges=_edges(bh), grid_shape=rsus.grid_shape,
     )
     pricing = scenario.pricing
-    checkpoint = pricing.checkpoint
-    if checkpoint is not None and base_dir is not None:
-        checkpoint = str((base_dir / checkpoint).resolve())
-    policy = make_policy(pricing.solver, iterations=pricing.iterations, checkpoint=checkpoint,
-                         tol=pricing.tolerance, max_iter=pricing.max_iterations)
+    if policy is None:
+        policy = pricing_policy(scenario, base_dir)
     world = World(
         env=env, scenario=scenario, rsus=rsus, uavs=uavs, trajectories=trajectories,
         coverage=coverage, backhaul=BackhaulNetwork(env, graph), policy=policy,

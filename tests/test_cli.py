@@ -124,3 +124,14 @@ def test_game_solve_with_learned_agents(tmp_path, capsys) -> None:
     assert len(learned["reward_path"]) == 50
     # The shipped agents end within a few per cent of the equilibrium RSU reward.
     assert sum(learned["rsu_utility"]) >= 0.95 * sum(eq["rsu_utility"])
+
+
+def test_missing_checkpoint_is_a_user_error_before_any_trace(tmp_path, capsys) -> None:
+    out = tmp_path / "t.h5"
+    code = main(["run", str(SCENARIOS / "default.yaml"), "-o", str(out),
+                 "--set", "pricing.solver=tiny_madrl",
+                 "--set", f"pricing.checkpoint={tmp_path / 'none.pt'}"])
+    assert code == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "none.pt" in err and "not found" in err
+    assert list(tmp_path.iterdir()) == []
