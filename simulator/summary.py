@@ -45,7 +45,13 @@ def summarise(read: TableReader) -> dict[str, Any]:
     mig_mean, mig_p95 = _stats(durations)
     int_mean, int_p95 = _stats(np.asarray(service.get("interruption_s", []), dtype=float))
     prices = np.asarray(offers.get("price", []), dtype=float)[bought]
+    sensing = read("/sensing/state")
+    t_sense = np.asarray(sensing.get("t_s", []), dtype=float)
+    last = t_sense == t_sense.max() if t_sense.size else np.zeros(0, dtype=bool)
     return {
+        "sensing_final_shares": np.asarray(sensing.get("share", []), dtype=float)[last].tolist(),
+        "sensing_final_intensity": np.asarray(sensing.get("intensity", []),
+                                              dtype=float)[last].tolist(),
         "uavs": int(len(read("/uavs").get("uav_id", []))),
         "rsus": int(len(read("/rsus").get("rsu_id", []))),
         "coverage_events": int(kind.size),
@@ -96,6 +102,10 @@ def format_summary(summary: Mapping[str, Any], *, title: str) -> str:
         f"  immersion              mean {num('immersion_mean')}",
         f"  RSU revenue            {num('rsu_revenue_total', '{:.1f}')}",
     ]
+    if summary.get("sensing_final_shares"):
+        shares = ", ".join(f"{x:.3f}" for x in summary["sensing_final_shares"])
+        etas = ", ".join(f"{x:.2f}" for x in summary["sensing_final_intensity"])
+        lines.append(f"  sensing (end)          shares {shares}; intensities {etas}")
     if "wall_time_s" in summary:
         lines.append(f"  wall time              {summary['wall_time_s']:.2f} s "
                      f"(simulated {summary.get('sim_time_s', 0):.0f} s)")

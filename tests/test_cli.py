@@ -20,6 +20,9 @@ def test_run_prints_summary_and_writes_trace(tmp_path, capsys) -> None:
     assert code == 0
     text = capsys.readouterr().out
     assert "UAVs / RSUs            5 / 9" in text
+    shares = [float(x) for x in text.split("sensing (end)          shares ")[1]
+              .split(";")[0].split(", ")]
+    assert sum(shares) == pytest.approx(1.0, abs=1e-6)  # the sensing population is on
     assert str(out) in text
     with h5py.File(out) as f:
         assert f.attrs["status"] == "complete"
