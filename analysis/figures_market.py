@@ -118,8 +118,8 @@ def plot_sensing(trace: Trace) -> Figure:
     fig, axes = new_figure(f"Twin synchronisation market ({run_label(trace)})", 3, 1,
                            sharex=True)
     panels = (("share", "population share (fraction)"),
-              ("intensity", "sync intensity (dimensionless)"),
-              ("twin_value", "twin value (price)"))
+              ("intensity", "sync intensity eta (1/s)"),
+              ("twin_value", "twin value z (dimensionless)"))
     for ax, (value, label) in zip(axes, panels, strict=True):
         wide = metrics.sensing_trajectory(state, value)
         for k, vsp in enumerate(wide.columns):

@@ -93,7 +93,7 @@ def fig_sync_paths(path: Path, out: Path, key: str) -> list[Finding]:
         for ax, q in zip(axes, ("x", "z", "eta"), strict=True):
             ax.plot(run["t"], run[q][0, n], color=colour(n),
                     label=f"VSP {n + 1} (theta {run['theta'][0, n]:g})")
-    for ax, lab in zip(axes, ("share x (1)", "twin value z (price)", "intensity eta (1)"),
+    for ax, lab in zip(axes, ("share x (1)", "twin value z (1)", "intensity eta (1/s)"),
                        strict=True):
         ax.set(ylabel=lab)
     axes[2].set(xlabel="time (s)")
