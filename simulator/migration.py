@@ -26,16 +26,17 @@ import simpy
 
 from agents.pricing_game import PricingGame
 from simulator.radio import snr_linear, spectral_efficiency
+from simulator.trace.schema import REQUEST_OUTCOME, code_of
 
 if TYPE_CHECKING:
     from simulator.world import World
 
 log = logging.getLogger(__name__)
 
-#: Outcome codes of ``/migration/requests`` (kept in step with the trace schema).
-OUTCOME_SERVED = 0
-OUTCOME_NO_VIABLE = 1
-OUTCOME_NO_COVERAGE = 2
+#: Outcome codes of ``/migration/requests`` (from the trace schema).
+OUTCOME_SERVED = code_of(REQUEST_OUTCOME, "served")
+OUTCOME_NO_VIABLE = code_of(REQUEST_OUTCOME, "no_viable_rsu")
+OUTCOME_NO_COVERAGE = code_of(REQUEST_OUTCOME, "no_coverage")
 
 
 @dataclass

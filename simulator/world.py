@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 import simpy
 
-from agents.policies import POLICY_NAMES, PricingPolicy, make_policy
+from agents.policies import PricingPolicy, make_policy
 from simulator import radio
 from simulator.backhaul import BackhaulNetwork, build_backhaul
 from simulator.coverage import CoverageMap, CrossingEvents
@@ -35,6 +35,7 @@ from simulator.migration import Market, UavState
 from simulator.mobility import Trajectory
 from simulator.population import RsuTable, UavTable, draw_rsus, draw_trajectories, draw_uavs
 from simulator.sensing import SensingProcess, start_sensing
+from simulator.trace.schema import SOLVER_CODES, code_of
 
 log = logging.getLogger(__name__)
 
@@ -258,7 +259,7 @@ def build_world(scenario: Any, rngs: dict[str, np.random.Generator], recorder: R
     world = World(
         env=env, scenario=scenario, rsus=rsus, uavs=uavs, trajectories=trajectories,
         coverage=coverage, backhaul=BackhaulNetwork(env, graph), policy=policy,
-        solver_code=POLICY_NAMES.index(pricing.solver), rngs=rngs, recorder=recorder,
+        solver_code=code_of(SOLVER_CODES, pricing.solver), rngs=rngs, recorder=recorder,
     )
     world.market = Market(env, world)
     world.sensing = start_sensing(env, scenario, rngs["sensing"], recorder)
