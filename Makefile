@@ -27,7 +27,7 @@ bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 lint: $(STAMP)
-	$(BIN)/ruff check simulator agents analysis tests benchmarks
+	$(BIN)/ruff check simulator agents analysis tests benchmarks docs/examples
 
 agents: $(STAMP)
 	$(BIN)/uavtwin train scenarios/agents/train.yaml -o scenarios/agents/tiny-madrl.pt --seed 7
