@@ -99,7 +99,6 @@ class Market:
         self._next_request_id = 0
         self._next_round_id = 0
         self._next_transfer_id = 0
-        self.rounds_run = 0
         env.process(self._run())
 
     # -- requests -------------------------------------------------------------------------
@@ -183,7 +182,6 @@ class Market:
 
         round_id = self._next_round_id
         self._next_round_id += 1
-        self.rounds_run += 1
         started = time.perf_counter()
         result = world.policy.run_round(game, world.rng_market)
         wall = time.perf_counter() - started
@@ -203,9 +201,8 @@ class Market:
         gain_db = world.channel_gain_db(uav_ids, rsu_ids)
         snr = snr_linear(rsus.tx_power_dbm[rsu_ids][None, :], gain_db,
                          rsus.noise_dbm[rsu_ids][None, :])
-        comp = world.scenario.uavs.follower.ssim_component
-        lo, hi = comp.lo, comp.hi
-        ssim = np.prod(world.rng_radio.uniform(lo, hi, size=(3, *shape)), axis=0)
+        components = world.scenario.uavs.follower.ssim_component  # l, c, s per pair
+        ssim = np.prod(components.draw(world.rng_radio, (3, *shape)), axis=0)
         uavs = world.uavs
         return PricingGame(
             delta=uavs.delta[uav_ids],

@@ -53,11 +53,6 @@ class UavTable:
         return int(self.twin_size_bytes.shape[1])
 
 
-def draw(rng: np.random.Generator, value: Any, size: int | tuple[int, ...]) -> np.ndarray:
-    """Uniform draws from a scenario range (an object with ``lo`` and ``hi``)."""
-    return rng.uniform(value.lo, value.hi, size=size)
-
-
 def rsu_positions(scenario: Any, rng: np.random.Generator
                   ) -> tuple[np.ndarray, tuple[int, int] | None]:
     """Horizontal RSU positions ``[J, 2]`` for the scenario's placement, and the grid shape."""
@@ -96,10 +91,10 @@ def draw_rsus(scenario: Any, rng: np.random.Generator) -> RsuTable:
     return RsuTable(
         positions=positions,
         coverage_radius_m=np.full(n, float(sec.coverage_radius_m)),
-        tx_power_dbm=draw(rng, sec.tx_power_dbm, n),
-        noise_dbm=draw(rng, sec.noise_dbm, n),
-        cost=draw(rng, sec.cost, n),
-        price_cap=draw(rng, sec.price_cap, n),
+        tx_power_dbm=sec.tx_power_dbm.draw(rng, n),
+        noise_dbm=sec.noise_dbm.draw(rng, n),
+        cost=sec.cost.draw(rng, n),
+        price_cap=sec.price_cap.draw(rng, n),
         grid_shape=shape,
     )
 
@@ -110,10 +105,10 @@ def draw_uavs(scenario: Any, rng: np.random.Generator) -> UavTable:
     n = sec.count
     follower = sec.follower
     return UavTable(
-        delta=draw(rng, follower.delta, n),
-        ssim_threshold=draw(rng, follower.ssim_threshold, n),
-        budget=draw(rng, follower.budget, n),
-        twin_size_bytes=draw(rng, sec.twins.size_mb, (n, sec.twins.count)) * 1e6,
+        delta=follower.delta.draw(rng, n),
+        ssim_threshold=follower.ssim_threshold.draw(rng, n),
+        budget=follower.budget.draw(rng, n),
+        twin_size_bytes=sec.twins.size_mb.draw(rng, (n, sec.twins.count)) * 1e6,
     )
 
 

@@ -199,8 +199,7 @@ class World:
         """
         cfg = self.scenario.radio
         if cfg.model == "table2":
-            return self.rng_radio.uniform(cfg.gain_db.lo, cfg.gain_db.hi,
-                                          size=(len(uav_ids), len(rsu_ids)))
+            return cfg.gain_db.draw(self.rng_radio, (len(uav_ids), len(rsu_ids)))
         now = float(self.env.now)
         positions = np.array([self.trajectories[u].position(now) for u in uav_ids])
         d = np.linalg.norm(positions[:, None, :] - self.rsus.positions[rsu_ids][None, :, :], axis=2)
