@@ -25,6 +25,24 @@ log = logging.getLogger("uavtwin")
 Handler = Callable[[argparse.Namespace], int]
 
 
+def _count(minimum: int) -> Callable[[str], int]:
+    """argparse type: an integer >= ``minimum`` (otherwise a usage error, exit 2)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+SEED = _count(0)
+POSITIVE = _count(1)
+
+
 def _json_default(value: Any) -> Any:
     """Make numpy scalars/arrays JSON-serialisable."""
     if hasattr(value, "tolist"):
@@ -192,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", help="scenario YAML file")
     p.add_argument("-o", "--output", help="trace path (default: output.trace or "
                    "traces/NAME-seedN.h5)")
-    p.add_argument("--seed", type=int, help="override simulation.seed")
+    p.add_argument("--seed", type=SEED, help="override simulation.seed")
     p.add_argument("--set", action="append", metavar="KEY.PATH=VALUE",
                    help="override a scenario value (repeatable), e.g. --set uavs.count=50")
     p.add_argument("-q", "--quiet", action="store_true",
@@ -211,8 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", help="scenario YAML (its training and pricing sections)")
     p.add_argument("-o", "--output", required=True, help="checkpoint file to write (.pt)")
     p.add_argument("--no-prune", action="store_true", help="plain PPO without pruning")
-    p.add_argument("--iterations", type=int, help="override training.iterations")
-    p.add_argument("--seed", type=int, help="override the training seed")
+    p.add_argument("--iterations", type=POSITIVE, help="override training.iterations")
+    p.add_argument("--seed", type=SEED, help="override the training seed")
     p.add_argument("--trace", help="training trace (default: the checkpoint path with .h5)")
     p.add_argument("--set", action="append", metavar="KEY.PATH=VALUE")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -228,9 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_game_solve)
     p.add_argument("instance", help="instance JSON file")
     p.add_argument("--solver", default="equilibrium", choices=POLICY_NAMES)
-    p.add_argument("--seed", type=int, default=0, help="seed of randomised solvers")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of randomised solvers")
     p.add_argument("--checkpoint", help="agents file for tiny_madrl/ppo")
-    p.add_argument("--iterations", type=int, default=50,
+    p.add_argument("--iterations", type=POSITIVE, default=50,
                    help="iterations K of repeated-game solvers")
 
     sync = sub.add_parser("sync", help="synchronisation game tools").add_subparsers(
@@ -267,6 +285,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `uavtwin inspect T.h5 | head`
         sys.stderr.close()
         return 0
+    except OSError as err:  # unwritable output directory, missing file, full disk, ...
+        if args.debug:
+            raise
+        print(f"uavtwin: error: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         if args.debug:
             raise

@@ -138,3 +138,26 @@ def test_missing_checkpoint_is_a_user_error_before_any_trace(tmp_path, capsys) -
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "none.pt" in err and "not found" in err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "scenarios/default.yaml", "--seed", "-3"],
+    ["train", "scenarios/agents/train.yaml", "-o", "x.pt", "--iterations", "0"],
+    ["game", "solve", "g.json", "--iterations", "zero"],
+])
+def test_bad_numeric_flags_are_usage_errors(argv, capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "must be >= " in err or "expected an integer" in err
+
+
+def test_unwritable_output_is_one_line(tmp_path, capsys) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    code = main(["run", str(SCENARIOS / "default.yaml"), "-o", str(blocker / "t.h5"),
+                 "--set", "simulation.duration_s=10", "-q"])
+    assert code == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("uavtwin: error:")
