@@ -139,8 +139,9 @@ def plot_training(trace: Trace) -> Figure:
 
     Returns:
         Four axes against the update index: mean reward and equilibrium reward (price),
-        reward ratio, losses, and sparsity with entropy; line labels name the columns of
-        ``training_curves()`` they plot.
+        reward ratio (with the held-out ``eval_ratio`` points and the 2% band), losses,
+        and sparsity with entropy; line labels name the columns of ``training_curves()``
+        they plot.
     """
     tc = metrics.training_curves(trace.table("/training/iterations"))
     it = tc.index.to_numpy(float)
@@ -157,6 +158,12 @@ def plot_training(trace: Trace) -> Figure:
             ax.plot(it, tc[col].to_numpy(float), color=colour(k), linewidth=1.4, label=col)
         ax.set_ylabel(ylabel)
         ax.legend(loc="best", fontsize="small")
+    if "eval_ratio" in tc:  # held-out evaluations (traces written since the column exists)
+        held = tc["eval_ratio"].dropna()
+        axes[1].plot(held.index.to_numpy(float), held.to_numpy(float), "o", markersize=3,
+                     color=colour(1), label="eval_ratio (held-out)")
+        axes[1].axhspan(0.98, 1.02, color="#cccccc", alpha=0.4, label="± 2% band")
+        axes[1].legend(loc="best", fontsize="small")
     axes[1].axhline(1.0, color="#777777", linestyle=":", linewidth=1.0)
     for ax in axes[2:]:
         ax.set_xlabel("training update")

@@ -223,7 +223,22 @@ def _training_lines(trace: Trace) -> list[str]:
                 f"{_fmt(last['mean_reward'])} / {_fmt(last['se_reward'])} price "
                 f"(ratio {_fmt(last['reward_ratio'])}, best {_fmt(best)})"),
             row("last sparsity / live parameters",
-                f"{_fmt(last['sparsity'])} / {int(last['live_params'])}")]
+                f"{_fmt(last['sparsity'])} / {int(last['live_params'])}")] + _held_out_lines(tc)
+
+
+def _held_out_lines(tc: Any) -> list[str]:
+    """Last held-out ratio and the first update from which it stays in the 2% band."""
+    if "eval_ratio" not in tc:
+        return []
+    held = tc["eval_ratio"].dropna()
+    if held.empty:
+        return []
+    inside = (held - 1.0).abs() <= 0.02
+    outside = held.index[~inside.to_numpy()]
+    later = held.index[held.index > outside.max()] if len(outside) else held.index
+    entry = str(int(later[0])) if len(later) else "never"
+    return ["  {:<38}{}".format("held-out ratio (last) / 2% band from",
+                                f"{_fmt(float(held.iloc[-1]))} / update {entry}")]
 
 
 def build_report(trace_path: str | os.PathLike[str], figures_dir: str | os.PathLike[str] | None

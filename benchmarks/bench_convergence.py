@@ -14,9 +14,12 @@ changed) and records per run:
 The held-out evaluation does not consume any training randomness, so ``eval_interval`` only
 changes the resolution of ``iterations_to_band`` (and the wall time), not the trajectory.
 
-Variants: ``tiny_madrl`` (defaults, ``prune=True``), ``ppo`` (``prune=False``) and
-``tiny_madrl_early`` (``prune=True, prune_start=5, prune_frequency=3``: an earlier, faster
-schedule, measured here, not a default).
+Variants (``VARIANTS``): ``tiny_madrl`` (defaults, ``prune=True``), ``ppo``
+(``prune=False``), ``tiny_madrl_early`` (``prune_start=5, prune_frequency=3``: an earlier,
+faster schedule), ``tiny_madrl_compensated`` (``prune_compensate=True``: a pruned neuron's
+mean activation is folded into the next layer's bias) and ``tiny_madrl_output`` (the same
+plus ``prune_importance="output"``). Only the first two are defaults; the others are
+measurements.
 
 Summary per variant: mean / median iterations to band (runs that never reach it are counted
 as ``iterations`` — censored — and reported separately), and per pruned variant against
@@ -55,6 +58,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "tiny_madrl": {"prune": True},
     "ppo": {"prune": False},
     "tiny_madrl_early": {"prune": True, "prune_start": 5, "prune_frequency": 3},
+    "tiny_madrl_compensated": {"prune": True, "prune_compensate": True},
+    "tiny_madrl_output": {"prune": True, "prune_importance": "output",
+                          "prune_compensate": True},
 }
 
 
@@ -64,6 +70,19 @@ def _config(variant: str, seed: int, eval_interval: int) -> PPOConfig:
         raise ValueError(f"bench_convergence: unknown variant {variant!r}, "
                          f"expected one of {sorted(VARIANTS)}")
     return replace(PPOConfig(), seed=seed, eval_interval=eval_interval, **VARIANTS[variant])
+
+
+def _same_config(stored: str, cfg: PPOConfig) -> bool:
+    """Whether a stored run's config signature describes ``cfg``.
+
+    A field that ``cfg`` has and the stored run lacks (added to ``PPOConfig`` after the run)
+    matches when ``cfg`` holds its default, which is the behaviour the run was trained with.
+    """
+    old = json.loads(stored)
+    new = json.loads(_signature(cfg))
+    default = json.loads(_signature(PPOConfig()))
+    return all(k in new and new[k] == v for k, v in old.items()) and all(
+        new[k] == default[k] for k in new.keys() - old.keys())
 
 
 def _signature(cfg: PPOConfig) -> str:
@@ -179,8 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[tuple[str, int], dict[str, Any]] = {}
     if args.reuse and RESULTS.exists():
         for r in json.loads(RESULTS.read_text())["runs"]:
-            if r["variant"] in variants and r["seed"] in seeds and r["config"] == _signature(
-                    _config(r["variant"], r["seed"], args.eval_interval)):
+            if r["variant"] in variants and r["seed"] in seeds and _same_config(
+                    r["config"], _config(r["variant"], r["seed"], args.eval_interval)):
                 runs[(r["variant"], r["seed"])] = r
     todo = [(v, s) for s in seeds for v in variants if (v, s) not in runs]
     print(f"{len(runs)} runs reused, {len(todo)} to train (2 workers)", flush=True)

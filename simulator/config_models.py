@@ -253,6 +253,11 @@ class PruneConfig(FrozenModel):
     start_iteration: int = Field(10, ge=0, description="t0, PPO update of the first step.")
     frequency: int = Field(5, ge=1, description="dt, updates between pruning steps.")
     steps: int = Field(10, ge=1, description="n, number of pruning steps.")
+    importance: Literal["activation", "output"] = Field(
+        "activation", description="Neuron importance: activation = incoming-weight norm x "
+        "mean |activation|; output = outgoing-weight norm x activation std.")
+    compensate: bool = Field(False, description="Fold a pruned neuron's mean activation "
+                             "into the next layer's bias.")
 
     @model_validator(mode="after")
     def _check(self) -> PruneConfig:

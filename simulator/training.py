@@ -59,7 +59,8 @@ def ppo_config(scenario: Any, *, prune: bool | None = None, iterations: int | No
         prune=t.prune.enabled if prune is None else prune,
         prune_start=t.prune.start_iteration, prune_frequency=t.prune.frequency,
         prune_steps=t.prune.steps, initial_sparsity=t.prune.initial_sparsity,
-        final_sparsity=t.prune.final_sparsity,
+        final_sparsity=t.prune.final_sparsity, prune_importance=t.prune.importance,
+        prune_compensate=t.prune.compensate,
     )
 
 
@@ -69,6 +70,7 @@ def write_training_trace(writer: Any, metrics: Any) -> None:
     writer.append(
         "/training/iterations", iteration=m.iteration, step=m.iteration,
         mean_reward=m.mean_reward, se_reward=m.se_reward, reward_ratio=m.reward_ratio,
+        eval_ratio=m.eval_ratio,
         policy_loss=m.policy_loss, value_loss=m.value_loss, entropy=m.entropy,
         approx_kl=m.approx_kl, clip_fraction=m.clip_fraction, sparsity=m.sparsity,
         live_params=m.live_params,

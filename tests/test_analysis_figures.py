@@ -152,6 +152,9 @@ def test_training_panels(trace: Trace, tmp_path: Path) -> None:
     np.testing.assert_array_equal(_line(rewards, "mean_reward").get_ydata(), [1.0, 2.0, 3.0])
     np.testing.assert_array_equal(_line(rewards, "se_reward").get_ydata(), [4.0, 4.0, 4.0])
     np.testing.assert_array_equal(_line(ratio, "reward_ratio").get_ydata(), [0.25, 0.5, 0.75])
+    held = _line(ratio, "eval_ratio (held-out)")  # NaN rows (no evaluation) are left out
+    np.testing.assert_array_equal(held.get_xdata(), [1.0, 2.0])
+    np.testing.assert_array_equal(held.get_ydata(), [0.97, 0.99])
     np.testing.assert_array_equal(_line(losses, "value_loss").get_ydata(), [1.0, 0.5, 0.25])
     np.testing.assert_array_equal(_line(sparsity, "sparsity").get_xdata(), [0.0, 1.0, 2.0])
 

@@ -80,7 +80,8 @@ def write_small_trace(path: Path, *, sensing: bool = True, training: bool = True
         if training:
             tw.append("/training/iterations", iteration=[0, 1, 2], step=[100, 200, 300],
                       mean_reward=[1.0, 2.0, 3.0], se_reward=[4.0, 4.0, 4.0],
-                      reward_ratio=[0.25, 0.5, 0.75], policy_loss=[0.3, 0.2, 0.1],
+                      reward_ratio=[0.25, 0.5, 0.75], eval_ratio=[np.nan, 0.97, 0.99],
+                      policy_loss=[0.3, 0.2, 0.1],
                       value_loss=[1.0, 0.5, 0.25], entropy=[1.2, 1.1, 1.0],
                       approx_kl=[0.01] * 3, clip_fraction=[0.1] * 3,
                       sparsity=[0.0, 0.25, 0.5], live_params=[1000, 800, 600])

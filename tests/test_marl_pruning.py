@@ -137,3 +137,45 @@ def test_errors_name_the_problem() -> None:
         net.mask(0).zero_()
     with pytest.raises(ValueError, match="every neuron masked"):
         compact_mlp(net)
+
+
+def test_output_importance_closed_form_and_ranking() -> None:
+    """``output`` importance = ||W_{h+1}[:, n]|| * std(a_n); for one hidden layer and a scalar
+    output it is exactly the RMS output change of replacing neuron n by its batch mean."""
+    net = _net([4, 12, 1], seed=3)
+    x = torch.randn(512, 4) + 0.7  # non-zero-mean inputs: activations have non-zero means
+    a = net.hidden_activations(x)[0].detach()
+    phi = neuron_importance(net, x, method="output")[0]
+    expected = net.layers[1].weight[0].abs() * a.std(dim=0, unbiased=False)
+    assert torch.allclose(phi, expected, atol=1e-6)
+    y0 = net(x).detach()
+    changes = []
+    for n in range(12):
+        probe = _net([4, 12, 1], seed=3)
+        with torch.no_grad():
+            probe.layers[1].bias += probe.layers[1].weight[:, n] * a[:, n].mean()
+            probe.mask(0)[n] = 0.0
+            changes.append(float((probe(x) - y0).pow(2).mean().sqrt()))
+    assert torch.allclose(torch.tensor(changes), phi, atol=1e-5)
+    assert int(torch.argmin(phi)) == min(range(12), key=changes.__getitem__)
+
+
+def test_compensation_keeps_the_batch_mean_output() -> None:
+    """One hidden layer: folding the pruned neurons' means into the output bias keeps the
+    batch mean of the output exactly; without it the mean moves."""
+    x = torch.randn(256, 5) + 0.5
+    plain, comp = _net([5, 16, 2], seed=1), _net([5, 16, 2], seed=1)
+    y0 = plain(x)
+    update_masks(plain, x, 0.5)
+    update_masks(comp, x, 0.5, compensate=True)
+    assert plain.masks()[0].tolist() == comp.masks()[0].tolist()
+    assert torch.allclose(comp(x).mean(dim=0), y0.mean(dim=0), atol=1e-5)
+    assert not torch.allclose(plain(x).mean(dim=0), y0.mean(dim=0), atol=1e-3)
+    assert (comp(x) - y0).pow(2).mean() < (plain(x) - y0).pow(2).mean()
+    compact = compact_mlp(comp)  # still exactly compactable
+    assert torch.allclose(compact(x), comp(x), atol=1e-6)
+
+
+def test_unknown_importance_method_is_rejected() -> None:
+    with pytest.raises(ValueError, match="method must be one of"):
+        neuron_importance(_net([3, 4, 1]), torch.randn(4, 3), method="taylor")

@@ -48,8 +48,8 @@ CONTRACT = {
     "/pricing/paths": "round_id iteration mean_rsu_utility",
     "/sensing/vsps": "vsp_id theta twins alpha k v c role",
     "/sensing/state": "t_s vsp_id share twin_value intensity payoff_rate cumulative_payoff",
-    "/training/iterations": "iteration step mean_reward se_reward reward_ratio policy_loss "
-    "value_loss entropy approx_kl clip_fraction sparsity live_params",
+    "/training/iterations": "iteration step mean_reward se_reward reward_ratio eval_ratio "
+    "policy_loss value_loss entropy approx_kl clip_fraction sparsity live_params",
     "/training/agents": "iteration agent reward",
 }
 

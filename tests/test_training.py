@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 from conftest import SCENARIOS
 
 from agents.marl.checkpoint import load_checkpoint
@@ -47,3 +48,6 @@ def test_train_cli_writes_checkpoint_and_training_trace(tmp_path, capsys) -> Non
     assert np.all(it["se_reward"] > 0)
     np.testing.assert_allclose(it["reward_ratio"], it["mean_reward"] / it["se_reward"])
     assert set(agents["iteration"].tolist()) == {0, 1, 2}
+    # the held-out evaluation runs after the last update only (eval_interval 5 > 3)
+    assert np.isnan(it["eval_ratio"][:2]).all()
+    assert it["eval_ratio"][2] == pytest.approx(ckpt.summary["final_eval_ratio"])

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from agents.marl.networks import PricingActorCritic
-from agents.marl.pruning import PruningSchedule
+from agents.marl.pruning import IMPORTANCE_METHODS, PruningSchedule
 from agents.pricing_game import GameDistribution
 
 __all__ = ["IterationMetrics", "PPOConfig", "TrainResult"]
@@ -87,6 +87,12 @@ class PPOConfig:
     """Pruning schedule ``w_init``: fraction of each hidden layer off at ``t0``."""
     final_sparsity: float = 0.625
     """Pruning schedule ``w_final``: fraction of each hidden layer off at the end."""
+    prune_importance: str = "activation"
+    """Neuron importance (``agents.marl.pruning.IMPORTANCE_METHODS``): ``activation``
+    (incoming-weight norm x mean |activation|) or ``output`` (outgoing-weight norm x
+    activation standard deviation)."""
+    prune_compensate: bool = False
+    """Fold a pruned neuron's mean activation into the next layer's bias."""
     eval_rsus: int = 5
     """RSUs of the held-out evaluation games (Fig. 3 setting)."""
     eval_uavs: int = 15
@@ -113,6 +119,9 @@ class PPOConfig:
         if not (0.0 <= self.gamma <= 1.0 and 0.0 <= self.gae_lambda <= 1.0):
             raise ValueError(f"PPOConfig: gamma/gae_lambda must be in [0, 1], got "
                              f"{self.gamma}, {self.gae_lambda}")
+        if self.prune_importance not in IMPORTANCE_METHODS:
+            raise ValueError(f"PPOConfig.prune_importance must be one of "
+                             f"{IMPORTANCE_METHODS}, got {self.prune_importance!r}")
         if self.prune:
             _ = self.schedule  # validates the schedule fields
 

@@ -258,9 +258,9 @@ def _train(cfg: PPOConfig, progress: Callable[[IterationMetrics], None] | None) 
             sparsity = schedule.sparsity(it)
             if schedule.is_update_step(it):
                 sample = batch["obs"].reshape(-1, batch["obs"].shape[-1])
-                update_masks(model.actor, sample, sparsity)
-                if cfg.prune_critic:
-                    update_masks(model.critic, sample, sparsity)
+                for net in (model.actor, model.critic) if cfg.prune_critic else (model.actor,):
+                    update_masks(net, sample, sparsity, cfg.prune_importance,
+                                 cfg.prune_compensate)
         se_avg, se_utils = _se_average(games)
         final = batch["rsu_rewards"][-1]
         rsu_game = batch["rsu_game"]

@@ -300,6 +300,8 @@ _TABLE_SPECS: tuple[tuple[str, str, tuple[tuple, ...]], ...] = (
         ("mean_reward", _F8, "price", "Mean RSU reward over the rollout."),
         ("se_reward", _F8, "price", "Mean RSU reward at the Stackelberg equilibrium."),
         ("reward_ratio", _F8, "1", "mean_reward / se_reward."),
+        ("eval_ratio", _F8, "1", "Greedy policy's final-iteration reward / equilibrium reward "
+         "on the held-out Fig. 3 games (NaN between evaluations)."),
         ("policy_loss", _F8, "1", "Clipped surrogate loss."),
         ("value_loss", _F8, "1", "Value-function loss."),
         ("entropy", _F8, "1", "Mean policy entropy."),
