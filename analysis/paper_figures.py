@@ -45,9 +45,9 @@ from analysis.paper_figures_sync import (
 from analysis.paper_figures_sync import SYNC_TREND_TOL as SYNC_TREND_TOL
 
 __all__ = [
-    "SOLVER_ORDER", "Finding", "band_entry", "draw_all", "opposite_fraction",
-    "pricing_curves", "settle_index", "sweep_means", "sync_runs", "trend_label", "verdict",
-    "write_report",
+    "SOLVER_ORDER", "Finding", "agent_training_paths", "band_entry", "draw_all",
+    "opposite_fraction", "pricing_curves", "settle_index", "sweep_means", "sync_runs",
+    "trend_label", "verdict", "write_report",
 ]
 
 SOLVER_ORDER: tuple[str, ...] = ("tiny_madrl", "ppo", "greedy", "random", "equilibrium")
@@ -93,10 +93,35 @@ def sweep_means(path: Path) -> tuple[str, np.ndarray, dict[str, np.ndarray]]:
 
 
 # ------------------------------------------------------------------------- seed 000
+def agent_training_paths(path: Path) -> dict[str, np.ndarray]:
+    """Fig. 3 (b) data: held-out ratio to the SE vs PPO iteration of the shipped agents.
+
+    Args:
+        path: a ``tiny-fig3`` trace.
+
+    Returns:
+        ``{solver: [n, 2] array of (PPO iteration, ratio)}`` for the learned solvers whose
+        checkpoints recorded their evaluations (empty for older traces).
+    """
+    attrs = _group_attrs(path, "/pricing")
+    return {s: np.asarray(attrs[f"training_eval_{s}"], dtype=float).reshape(-1, 2)
+            for s in ("tiny_madrl", "ppo") if f"training_eval_{s}" in attrs}
+
+
+def _training_band_entry(evals: np.ndarray) -> int | None:
+    """PPO iteration from which the held-out ratio stays within 2% of the SE (None: never)."""
+    k = band_entry(evals[:, 1], 1.0)
+    return None if k is None else int(evals[k - 1, 0])
+
+
 def fig_pricing_convergence(path: Path, out: Path) -> list[Finding]:
-    """Seed 000 Fig. 3: average RSU reward per iteration of every solver vs the SE."""
+    """Seed 000 Fig. 3: (a) average RSU reward per repeated-game iteration of every solver vs
+    the SE; (b) the learned agents' held-out ratio to the SE over their PPO training."""
     curves, se = pricing_curves(path)
-    fig, (ax,) = new_figure("Seed 000 Fig. 3: average RSU reward per iteration (5 RSUs, 15 UAVs)")
+    training = agent_training_paths(path)
+    fig, axes = new_figure("Seed 000 Fig. 3: convergence (5 RSUs, 15 UAVs)", 1,
+                           2 if training else 1)
+    ax = axes[0]
     ratio, band = {}, {}
     for k, s in enumerate(s for s in SOLVER_ORDER if s in curves):
         c = curves[s]
@@ -104,8 +129,18 @@ def fig_pricing_convergence(path: Path, out: Path) -> list[Finding]:
         ratio[s], band[s] = float(c[-1] / se), band_entry(c, se)
     ax.axhline(se, color="black", linestyle="--", label="equilibrium (SE)")
     ax.axhspan(0.98 * se, 1.02 * se, color="#cccccc", alpha=0.4, label="SE ± 2%")
-    ax.set(xlabel="iteration", ylabel="average RSU reward (price units)")
+    ax.set(xlabel="iteration of the pricing round", ylabel="average RSU reward (price units)",
+           title="(a) held-out rounds")
     ax.legend()
+    trained = {s: _training_band_entry(e) for s, e in training.items()}
+    if training:
+        for k, (s, e) in enumerate(training.items()):
+            axes[1].plot(e[:, 0], e[:, 1], marker="o", markersize=3, color=colour(k), label=s)
+        axes[1].axhline(1.0, color="black", linestyle="--", label="SE")
+        axes[1].axhspan(0.98, 1.02, color="#cccccc", alpha=0.4, label="SE ± 2%")
+        axes[1].set(xlabel="PPO training iteration", ylabel="held-out reward / SE reward",
+                    title="(b) training of the shipped agents")
+        axes[1].legend()
     save_figure(fig, out)
     learned = [s for s in ("tiny_madrl", "ppo", "greedy", "random") if s in ratio]
     closest = min(learned, key=lambda s: abs(1 - ratio[s]))
@@ -113,14 +148,26 @@ def fig_pricing_convergence(path: Path, out: Path) -> list[Finding]:
     faster = bt is not None and (bp is None or bt < bp)
     text = "; ".join(f"{s}: final/SE {ratio[s]:.4f}, 2% band from iteration "
                      f"{band[s] if band[s] is not None else 'never'}" for s in learned)
-    nums = {"se": se, "ratio": ratio, "band_iteration": band, "closest": closest}
-    return [
+    nums = {"se": se, "ratio": ratio, "band_iteration": band, "closest": closest,
+            "training_band_iteration": trained}
+    found = [
         Finding("tiny-fig3", "seed 000 Fig. 3", "tiny_madrl ends closest to the SE",
                 f"SE average reward {se:.4f}; {text}; closest: {closest}",
                 verdict(closest == "tiny_madrl"), out, nums),
-        Finding("tiny-fig3", "seed 000 Fig. 3", "tiny_madrl converges faster than ppo",
+        Finding("tiny-fig3", "seed 000 Fig. 3",
+                "tiny_madrl converges faster than ppo (iterations of a pricing round)",
                 f"2% band from iteration tiny_madrl {bt if bt else 'never'} vs ppo "
                 f"{bp if bp else 'never'}", verdict(faster), out, nums)]
+    if {"tiny_madrl", "ppo"} <= trained.keys():
+        tt, tp = trained["tiny_madrl"], trained["ppo"]
+        found.append(Finding(
+            "tiny-fig3", "seed 000 Fig. 3",
+            "tiny_madrl converges faster than ppo (PPO training iterations)",
+            f"held-out ratio stays in the 2% band from training iteration tiny_madrl "
+            f"{tt if tt is not None else 'never'} vs ppo {tp if tp is not None else 'never'} "
+            f"(shipped agents, one seed; multi-seed study in docs/tiny-madrl.md)",
+            verdict(tt is not None and (tp is None or tt < tp)), out, nums))
+    return found
 
 
 def fig_price_demand_paths(path: Path, out: Path) -> list[Finding]:

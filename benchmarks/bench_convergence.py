@@ -14,12 +14,12 @@ changed) and records per run:
 The held-out evaluation does not consume any training randomness, so ``eval_interval`` only
 changes the resolution of ``iterations_to_band`` (and the wall time), not the trajectory.
 
-Variants (``VARIANTS``): ``tiny_madrl`` (defaults, ``prune=True``), ``ppo``
-(``prune=False``), ``tiny_madrl_early`` (``prune_start=5, prune_frequency=3``: an earlier,
-faster schedule), ``tiny_madrl_compensated`` (``prune_compensate=True``: a pruned neuron's
-mean activation is folded into the next layer's bias) and ``tiny_madrl_output`` (the same
-plus ``prune_importance="output"``). Only the first two are defaults; the others are
-measurements.
+Variants (``VARIANTS``): ``tiny_madrl`` (defaults: ``prune=True`` with mean compensation),
+``ppo`` (``prune=False``), ``tiny_madrl_uncompensated`` (``prune_compensate=False``: the
+pruning of the first release), ``tiny_madrl_early`` (uncompensated, ``prune_start=5,
+prune_frequency=3``: an earlier, faster schedule) and ``tiny_madrl_output``
+(``prune_importance="output"``). Only the first two are the shipped configurations; the
+others are measurements.
 
 Summary per variant: mean / median iterations to band (runs that never reach it are counted
 as ``iterations`` — censored — and reported separately), and per pruned variant against
@@ -28,7 +28,9 @@ as ``iterations`` — censored — and reported separately), and per pruned vari
 
 Runs go to a ``ProcessPoolExecutor(max_workers=2)``; ``train`` runs torch single-threaded.
 With ``--reuse`` runs already in the JSON file with the same config are not trained again
-(so a variant can be added later and paired with the same baseline runs).
+(so a variant or seeds can be added later and paired with the same baseline runs), and
+stored runs of other variants or seeds are kept in the file; the summary covers the
+variants and seeds of the invocation.
 
 Usage: ``python benchmarks/bench_convergence.py [--seeds 8] [--eval-interval 2]
 [--variants tiny_madrl,ppo] [--reuse]``; prints a table and a summary and writes
@@ -57,11 +59,14 @@ BASELINE = "ppo"
 VARIANTS: dict[str, dict[str, Any]] = {
     "tiny_madrl": {"prune": True},
     "ppo": {"prune": False},
-    "tiny_madrl_early": {"prune": True, "prune_start": 5, "prune_frequency": 3},
-    "tiny_madrl_compensated": {"prune": True, "prune_compensate": True},
-    "tiny_madrl_output": {"prune": True, "prune_importance": "output",
-                          "prune_compensate": True},
+    "tiny_madrl_uncompensated": {"prune": True, "prune_compensate": False},
+    "tiny_madrl_early": {"prune": True, "prune_start": 5, "prune_frequency": 3,
+                         "prune_compensate": False},
+    "tiny_madrl_output": {"prune": True, "prune_importance": "output"},
 }
+# Fields that only matter when ``prune`` is on (ignored when comparing plain-PPO configs).
+PRUNE_FIELDS = ("prune_critic", "prune_start", "prune_frequency", "prune_steps",
+                "initial_sparsity", "final_sparsity", "prune_importance", "prune_compensate")
 
 
 def _config(variant: str, seed: int, eval_interval: int) -> PPOConfig:
@@ -72,17 +77,16 @@ def _config(variant: str, seed: int, eval_interval: int) -> PPOConfig:
     return replace(PPOConfig(), seed=seed, eval_interval=eval_interval, **VARIANTS[variant])
 
 
-def _same_config(stored: str, cfg: PPOConfig) -> bool:
-    """Whether a stored run's config signature describes ``cfg``.
+def _normalised(config: dict[str, Any]) -> dict[str, Any]:
+    """A config dict without the pruning fields when pruning is off (they do nothing)."""
+    if config.get("prune"):
+        return config
+    return {k: v for k, v in config.items() if k not in PRUNE_FIELDS}
 
-    A field that ``cfg`` has and the stored run lacks (added to ``PPOConfig`` after the run)
-    matches when ``cfg`` holds its default, which is the behaviour the run was trained with.
-    """
-    old = json.loads(stored)
-    new = json.loads(_signature(cfg))
-    default = json.loads(_signature(PPOConfig()))
-    return all(k in new and new[k] == v for k, v in old.items()) and all(
-        new[k] == default[k] for k in new.keys() - old.keys())
+
+def _same_config(stored: str, cfg: PPOConfig) -> bool:
+    """Whether a stored run's config signature describes the same training as ``cfg``."""
+    return _normalised(json.loads(stored)) == _normalised(json.loads(_signature(cfg)))
 
 
 def _signature(cfg: PPOConfig) -> str:
@@ -196,8 +200,11 @@ def main(argv: list[str] | None = None) -> int:
     iterations = PPOConfig().iterations
 
     runs: dict[tuple[str, int], dict[str, Any]] = {}
+    kept: list[dict[str, Any]] = []  # stored runs outside this invocation, written back
     if args.reuse and RESULTS.exists():
-        for r in json.loads(RESULTS.read_text())["runs"]:
+        stored = json.loads(RESULTS.read_text())["runs"]
+        kept = [r for r in stored if r["variant"] not in variants or r["seed"] not in seeds]
+        for r in stored:
             if r["variant"] in variants and r["seed"] in seeds and _same_config(
                     r["config"], _config(r["variant"], r["seed"], args.eval_interval)):
                 runs[(r["variant"], r["seed"])] = r
@@ -213,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"final {r['final_ratio']:.4f}, {r['wall_time_s']:.1f} s", flush=True)
     elapsed = time.perf_counter() - start
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    raw = {"runs": [runs[(v, s)] for s in seeds for v in variants]}
+    raw = {"runs": [runs[(v, s)] for s in seeds for v in variants] + kept}
     RESULTS.write_text(json.dumps(raw, indent=2) + "\n")  # runs first, in case summary fails
 
     _print_table(runs, variants, seeds)
@@ -237,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         "band": PPOConfig().band, "workers": 2, "elapsed_s": round(elapsed, 1),
         "note": "iterations_to_band None (never) counted as `iterations` in means/tests",
         "summary": summary,
-        "runs": [runs[(v, s)] for s in seeds for v in variants],
+        "runs": [runs[(v, s)] for s in seeds for v in variants] + kept,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")

@@ -81,6 +81,25 @@ def agents(d: dict) -> list[str]:
     return [*out, ""]
 
 
+def convergence(d: dict) -> list[str]:
+    out = ["## Convergence over seeds (`benchmarks/bench_convergence.py`)", "",
+           f"`{d['command']}`: seeds 0..{len(d['seeds']) - 1}, held-out evaluation every "
+           f"{d['eval_interval']} PPO iterations; iterations until the held-out ratio stays in "
+           f"the {100 * d['band']:.0f}% band.", "",
+           "| variant | reached band | mean iterations | median | mean final ratio | "
+           "vs ppo: first / ppo first / ties | Wilcoxon p |", "|---|---|---|---|---|---|---|"]
+    paired = d["summary"]["paired_vs_ppo"]
+    for name, st in d["summary"]["per_variant"].items():
+        pv = paired.get(name)
+        vs = f"{pv['pruned_first']} / {pv['ppo_first']} / {pv['ties']}" if pv else "—"
+        w = pv["wilcoxon"] if pv else None
+        pval = f"{w['p_value']:.3f}" if isinstance(w, dict) else "—"
+        out.append(f"| {name} | {st['reached_band']}/{st['runs']} | "
+                   f"{st['mean_iterations_to_band']:.1f} | {st['median_iterations_to_band']} | "
+                   f"{st['mean_final_ratio']:.4f} | {vs} | {pval} |")
+    return [*out, ""]
+
+
 def sync(d: dict) -> list[str]:
     out = ["## Synchronisation games (`benchmarks/bench_sync.py`)", "",
            "| case | median (s) | converged |", "|---|---|---|"]
@@ -113,7 +132,8 @@ def main() -> None:
              "`python benchmarks/summary.py > docs/benchmarks.md`. Ratios measured in one run "
              "are more trustworthy than absolute times on a shared machine.", ""]
     for name, render in (("bench_world", world), ("bench_agents", agents),
-                         ("bench_sync", sync), ("bench_sweep", sweep)):
+                         ("bench_convergence", convergence), ("bench_sync", sync),
+                         ("bench_sweep", sweep)):
         d = load(name)
         if d is not None:
             parts += render(d)

@@ -256,7 +256,7 @@ class PruneConfig(FrozenModel):
     importance: Literal["activation", "output"] = Field(
         "activation", description="Neuron importance: activation = incoming-weight norm x "
         "mean |activation|; output = outgoing-weight norm x activation std.")
-    compensate: bool = Field(False, description="Fold a pruned neuron's mean activation "
+    compensate: bool = Field(True, description="Fold a pruned neuron's mean activation "
                              "into the next layer's bias.")
 
     @model_validator(mode="after")

@@ -12,7 +12,9 @@ Trace layouts (the schema is unchanged; experiment bookkeeping lives in group at
 * pricing sweeps: ``/pricing/rounds`` has one row per (sweep value, game, solver), written in
   sweep order; ``/pricing`` attributes ``sweep_parameter``, ``sweep_values`` and
   ``sweep_round_offsets`` (rounds ``offsets[v] <= round_id < offsets[v+1]`` belong to value
-  ``v``). Fig. 3 adds ``/pricing/paths`` (reward per iteration of every round).
+  ``v``). Fig. 3 adds ``/pricing/paths`` (reward per iteration of every round) and the
+  attributes ``training_eval_tiny_madrl`` / ``training_eval_ppo`` ([n, 2]: PPO iteration,
+  held-out ratio to the SE), copied from the shipped checkpoints' training summaries.
 * Fig. 4: round ``k < K`` is iteration ``k`` of one tiny_madrl repeated game (its 6 offers in
   ``/pricing/offers``), round ``K`` the Stackelberg equilibrium of the same game.
 * sync: one trace per paper figure; run ``r`` (a sweep value or a controller) of an ``M``-VSP
@@ -34,6 +36,8 @@ from typing import Any
 import numpy as np
 import yaml
 
+from agents.marl.checkpoint import load_checkpoint
+from agents.marl.policy import DEFAULT_CHECKPOINTS
 from agents.policies import POLICY_NAMES, make_policy
 from agents.pricing_game import PricingGame, draw_game
 from agents.sync_game import SyncParams, solve
@@ -219,6 +223,12 @@ def _run_pricing(name: str, path: Path, budget: Budget) -> None:
                      sweep_values=np.asarray(values, dtype=float),
                      sweep_round_offsets=np.asarray(offsets, dtype=np.int64),
                      iterations=k_iter, games_per_value=n_games)
+        if name == "tiny-fig3":  # the agents' own convergence, from their training records
+            for solver, ckpt in DEFAULT_CHECKPOINTS.items():
+                evals = load_checkpoint(ckpt).summary.get("eval_path")
+                if evals:
+                    tw.set_attrs("/pricing", **{f"training_eval_{solver}": np.asarray(
+                        evals, dtype=float)})
 
 
 def _fig4_rounds(tw: TraceWriter, game: PricingGame, policies: dict[str, Any]) -> None:

@@ -148,3 +148,23 @@ def test_targets_and_errors(tmp_path: Path) -> None:
         experiments_for("fig3")
     with pytest.raises(ValueError, match="unknown experiments"):
         reproduce("sync", tmp_path, progress=False, only=("tiny-fig4",))
+
+
+def test_fig3_training_panel_matches_the_shipped_checkpoints(tmp_path: Path) -> None:
+    from agents.marl.checkpoint import load_checkpoint
+    from agents.marl.policy import DEFAULT_CHECKPOINTS
+
+    res = reproduce("tiny-madrl", tmp_path, progress=False, budget=TINY, only=("tiny-fig3",))
+    summaries = {s: load_checkpoint(p).summary for s, p in DEFAULT_CHECKPOINTS.items()}
+    with h5py.File(tmp_path / "traces" / "tiny-fig3.h5", "r") as f:
+        for s, summary in summaries.items():
+            np.testing.assert_allclose(f["/pricing"].attrs[f"training_eval_{s}"],
+                                       np.asarray(summary["eval_path"], dtype=float))
+    training = [f for f in res.findings if "PPO training iterations" in f.claim]
+    assert len(training) == 1
+    entry = training[0].numbers["training_band_iteration"]
+    # the analysis side's band entry equals the trainer's own TrainResult.iterations_to_band
+    assert entry == {s: summaries[s]["iterations_to_band"] for s in ("tiny_madrl", "ppo")}
+    faster = entry["tiny_madrl"] < entry["ppo"]
+    assert training[0].verdict == verdict(faster)
+    assert len(res.findings) == 3 and res.figures[0].stat().st_size > 5000

@@ -211,6 +211,10 @@ def checkpoint_from_training(result: TrainResult, name: str) -> AgentCheckpoint:
         "compact_actor_parameters": result.compact_actor.dense_parameters(),
         "live_neurons": result.model.actor.live_neurons(),
         "wall_time_s": result.wall_time_s,
+        "band": cfg.band,
+        # held-out evaluations during training: [[iteration, greedy ratio to the SE], ...]
+        "eval_path": [[m.iteration, m.eval_ratio] for m in result.metrics
+                      if not math.isnan(m.eval_ratio)],
     }
     return AgentCheckpoint(name=name, actor=result.compact_actor, history=cfg.history,
                            n_features=layout_width(cfg.history),
