@@ -156,9 +156,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     trace = Path(args.trace) if args.trace else out.with_suffix(".h5")
     with tqdm(total=cfg.iterations, desc="training", unit="it", file=sys.stderr,
               disable=args.quiet, leave=False) as bar:
+        held_out = "n/a"  # greedy ratio on the held-out games, as of the last evaluation
+
         def progress(m: Any) -> None:
+            nonlocal held_out
+            if m.eval_ratio == m.eval_ratio:  # evaluated this iteration (else NaN)
+                held_out = f"{m.eval_ratio:.3f}"
             bar.update(1)
-            bar.set_postfix(ratio=f"{m.reward_ratio:.3f}", live=m.live_params)
+            bar.set_postfix(ratio=f"{m.reward_ratio:.3f}", held_out=held_out,
+                            live=m.live_params)
 
         result = train_agents(scenario, out, trace_path=trace, prune=prune,
                               iterations=args.iterations, seed=args.seed, progress=progress)

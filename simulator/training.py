@@ -131,14 +131,16 @@ def describe(result: Any, out: Path, trace: Path) -> str:
     last = result.metrics[-1]
     band = result.iterations_to_band()
     ratio = last.eval_ratio if not math.isnan(last.eval_ratio) else last.reward_ratio
-    return "\n".join([
-        f"uavtwin train: {'tiny_madrl' if result.config.prune else 'ppo'} "
-        f"(seed {result.config.seed}, {result.config.iterations} iterations)",
-        f"  held-out reward / equilibrium   {ratio:.4f}",
-        f"  iterations to the {result.config.band:.0%} band   {band if band is not None else '-'}",
-        f"  actor parameters dense/compact  {result.model.actor.dense_parameters()} / "
-        f"{result.compact_actor.dense_parameters()}",
-        f"  wall time                       {result.wall_time_s:.1f} s",
-        f"  checkpoint                      {out}",
-        f"  training trace                  {trace}",
-    ])
+    rows = [
+        ("held-out reward / equilibrium", f"{ratio:.4f}"),
+        (f"iterations to the {result.config.band:.0%} band",
+         "never" if band is None else str(band)),
+        ("actor parameters dense/compact", f"{result.model.actor.dense_parameters()} / "
+                                           f"{result.compact_actor.dense_parameters()}"),
+        ("wall time", f"{result.wall_time_s:.1f} s"),
+        ("checkpoint", str(out)),
+        ("training trace", str(trace)),
+    ]
+    head = (f"uavtwin train: {'tiny_madrl' if result.config.prune else 'ppo'} "
+            f"(seed {result.config.seed}, {result.config.iterations} iterations)")
+    return "\n".join([head, *(f"  {k:<32}{v}" for k, v in rows)])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import replace
 
 import numpy as np
@@ -37,7 +39,11 @@ def test_train_cli_writes_checkpoint_and_training_trace(tmp_path, capsys) -> Non
     code = main(["train", str(SCENARIOS / "agents" / "train.yaml"), "-o", str(out),
                  "--iterations", "3", "--seed", "1", "-q"])
     assert code == 0
-    assert "uavtwin train: tiny_madrl" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "uavtwin train: tiny_madrl" in printed
+    # three iterations cannot reach the band; every value starts in the same column
+    assert re.search(r"^  iterations to the 2% band +never$", printed, re.M)
+    assert len({ln.index(ln.split()[-1]) for ln in printed.splitlines()[1:3]}) == 1
     ckpt = load_checkpoint(out)
     assert ckpt.name == "tiny_madrl"
     with TraceReader(out.with_suffix(".h5")) as r:
