@@ -17,9 +17,10 @@ Trace layouts (the schema is unchanged; experiment bookkeeping lives in group at
   held-out ratio to the SE), copied from the shipped checkpoints' training summaries.
 * Fig. 4: round ``k < K`` is iteration ``k`` of one tiny_madrl repeated game (its 6 offers in
   ``/pricing/offers``), round ``K`` the Stackelberg equilibrium of the same game.
-* sync: one trace per paper figure; run ``r`` (a sweep value or a controller) of an ``M``-VSP
-  game uses ``vsp_id = r * M + m``; ``/sensing`` attributes give the sweep, ``n_vsps`` and
-  the exact discounted payoffs (``payoff``, [runs * M]).
+* sync (:mod:`simulator.reproduce_sync`): one trace per paper figure; run ``r`` (a sweep
+  value or a controller) of an ``M``-VSP game uses ``vsp_id = r * M + m``; ``/sensing``
+  attributes give the sweep, ``n_vsps`` and the exact discounted payoffs (``payoff``,
+  [runs * M]).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import argparse
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ from agents.marl.checkpoint import load_checkpoint
 from agents.marl.policy import DEFAULT_CHECKPOINTS
 from agents.policies import POLICY_NAMES, make_policy
 from agents.pricing_game import PricingGame, draw_game
-from agents.sync_game import SyncParams, solve
+from simulator.reproduce_sync import SYNC_EXPERIMENTS, run_sync
 from simulator.trace.schema import SOLVER_CODES, code_of
 from simulator.trace.writer import TraceWriter
 
@@ -53,7 +54,6 @@ log = logging.getLogger(__name__)
 
 TARGETS: tuple[str, ...] = ("all", "tiny-madrl", "sync")
 SEED: int = 20250  # held-out games: a seed stream distinct from the agents' training (seed 7)
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
@@ -86,40 +86,6 @@ PRICING_EXPERIMENTS: dict[str, tuple[str, tuple[float, ...]]] = {
     "tiny-fig5-pbar": ("price_cap", (5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0)),
     "tiny-fig6-rsus": ("n_rsus", (2.0, 3.0, 4.0, 5.0, 6.0)),
     "tiny-fig6-uavs": ("n_uavs", (5.0, 10.0, 15.0, 20.0, 25.0)),
-}
-
-
-def _set_vsp(name: str, row: int | None = None) -> Callable[[SyncParams, float], SyncParams]:
-    """A setter of a scalar (``row`` None) or of VSP 1's entry of a per-VSP field."""
-    def setter(p: SyncParams, value: float) -> SyncParams:
-        if name == "x0":
-            return dataclasses.replace(p, x0=np.array([value, 1.0 - value]))
-        if name == "w3":
-            w = np.array(p.w, dtype=float).copy()
-            w[2, 0] = value
-            return dataclasses.replace(p, w=w)
-        if row is None:
-            return dataclasses.replace(p, **{name: value})
-        arr = np.array(getattr(p, name), dtype=float).copy()
-        arr[row] = value
-        return dataclasses.replace(p, **{name: arr})
-    return setter
-
-
-# figure -> (M for the fallback defaults, label, values, setter); values as in
-# scenarios/sync/figN.yaml ("Varies:" comment); the base game comes from that file.
-SYNC_EXPERIMENTS: dict[str, tuple[int, str, tuple[Any, ...], Any]] = {
-    "sync-fig3": (2, "x1(0)", (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8), _set_vsp("x0")),
-    "sync-fig4": (2, "none", (0.0,), None),
-    "sync-fig5": (4, "none", (0.0,), None),
-    "sync-fig6": (4, "delta", (0.02, 0.05, 0.1), _set_vsp("delta")),
-    "sync-fig7": (4, "theta_1", (0.05, 0.1, 0.15), _set_vsp("theta", 0)),
-    "sync-fig8": (4, "rho", (0.5, 1.0, 2.0), _set_vsp("rho")),
-    "sync-fig9": (4, "N", (350.0, 500.0, 550.0), _set_vsp("N")),
-    "sync-fig10": (4, "alpha_1", (0.01, 0.5, 1.0), _set_vsp("alpha", 0)),
-    "sync-fig11": (4, "k_1", (0.1, 0.3, 0.5), _set_vsp("k", 0)),
-    "sync-fig12": (4, "w3_1", (0.01, 0.02, 0.03), _set_vsp("w3")),
-    "sync-fig13": (3, "controller", ("stackelberg", "nash", "static"), None),
 }
 
 
@@ -253,63 +219,6 @@ def _fig4_rounds(tw: TraceWriter, game: PricingGame, policies: dict[str, Any]) -
                 game.spectral_efficiency), ssim=np.ravel(game.ssim))
 
 
-# ------------------------------------------------------------------------- sync
-def _sync_base(name: str, m_default: int) -> tuple[SyncParams, str]:
-    """Base game of a sync figure: scenarios/sync/figN.yaml if present, else paper defaults."""
-    scen = REPO_ROOT / "scenarios" / "sync" / f"{name.split('-', 1)[1]}.yaml"
-    if scen.is_file():
-        from simulator.config import load_scenario
-        from simulator.sensing import sync_params_from_config
-
-        return sync_params_from_config(load_scenario(scen).sensing), scen.read_text()
-    params = SyncParams.paper_defaults(M=4 if m_default == 3 else m_default)
-    if m_default == 3:  # Fig. 13: VSPs 1-3 of the 4-VSP setting, delta 0.02, leader VSP 3
-        params = dataclasses.replace(
-            params, theta=params.theta[:3], d=params.d[:3], alpha=params.alpha[:3],
-            k=params.k[:3], v=params.v[:3], c=params.c[:3], x0=np.full(3, 1 / 3),
-            z0=params.z0[:3], w=np.asarray(params.w)[:, :3], intensity=None, delta=0.02,
-            leaders=(2,))
-    return params, yaml.safe_dump({"defaults": f"SyncParams.paper_defaults(M={m_default})"})
-
-
-def _run_sync(name: str, path: Path) -> None:
-    """Solve every run of one sync figure and write them into a trace at ``path``."""
-    m_default, param, values, setter = SYNC_EXPERIMENTS[name]
-    base, text = _sync_base(name, m_default)
-    m = base.M
-    payoff, converged = [], []
-    with TraceWriter(path, scenario_yaml=text, seed=0) as tw:
-        for r, value in enumerate(values):
-            params = setter(base, value) if setter is not None else base
-            mode = value if param == "controller" else "nash"
-            lead = (params.leaders or None) if mode == "stackelberg" else None
-            sol = solve(params, mode, leaders=lead)
-            tr = sol.trajectory
-            if not sol.converged:
-                log.warning("%s: run %s did not converge: %s", name, value, sol.message)
-            payoff.extend(np.asarray(sol.payoff, dtype=float).tolist())
-            converged.append(bool(sol.converged))
-            disc = np.exp(-params.rho * tr.t)[None, :] * tr.payoff_rate
-            cum = np.concatenate([np.zeros((m, 1)), np.cumsum(
-                0.5 * (disc[:, 1:] + disc[:, :-1]) * np.diff(tr.t)[None, :], axis=1)], axis=1)
-            ids = (r * m + np.arange(m)).astype(np.int32)
-            n = tr.t.size
-            tw.append("/sensing/state", t_s=np.repeat(tr.t, m), vsp_id=np.tile(ids, n),
-                      share=tr.x.T.ravel(), twin_value=tr.z.T.ravel(),
-                      intensity=tr.eta.T.ravel(), payoff_rate=tr.payoff_rate.T.ravel(),
-                      cumulative_payoff=cum.T.ravel())
-            role = np.full(m, 2, dtype=np.uint8)
-            if mode == "stackelberg":
-                role[:] = 0
-                role[list(sol.leaders)] = 1
-            tw.append("/sensing/vsps", vsp_id=ids, theta=params.theta, twins=params.d.astype(
-                np.int32), alpha=params.alpha, k=params.k, v=params.v, c=params.c, role=role)
-        tw.set_attrs("/sensing", experiment=name, sweep_parameter=param,
-                     sweep_values=np.asarray([str(v) for v in values], dtype="S"), n_vsps=m,
-                     horizon_s=float(base.T), payoff=np.asarray(payoff),
-                     converged=np.asarray(converged))
-
-
 # ------------------------------------------------------------------------- driver
 def experiments_for(target: str) -> list[str]:
     """Experiment names run for a target (``all``, ``tiny-madrl`` or ``sync``).
@@ -377,7 +286,7 @@ def reproduce(target: str, out_dir: str | Path, quick: bool = False, progress: b
         if name in PRICING_EXPERIMENTS:
             _run_pricing(name, path, bud)
         else:
-            _run_sync(name, path)
+            run_sync(name, path)
         log.info("reproduce: %s in %.1f s -> %s", name, time.perf_counter() - t0, path)
         traces[name] = path
         if bar is not None:
