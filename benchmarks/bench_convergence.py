@@ -32,9 +32,9 @@ With ``--reuse`` runs already in the JSON file with the same config are not trai
 stored runs of other variants or seeds are kept in the file; the summary covers the
 variants and seeds of the invocation.
 
-Usage: ``python benchmarks/bench_convergence.py [--seeds 8] [--eval-interval 2]
-[--variants tiny_madrl,ppo] [--reuse]``; prints a table and a summary and writes
-``benchmarks/results/bench_convergence.json``.
+Usage: ``python benchmarks/bench_convergence.py [--seeds 8] [--first-seed 0]
+[--eval-interval 2] [--variants tiny_madrl,ppo] [--reuse] [--out FILE]``; prints a table and
+a summary and writes ``benchmarks/results/bench_convergence.json`` (or ``FILE``).
 """
 
 from __future__ import annotations
@@ -64,6 +64,16 @@ VARIANTS: dict[str, dict[str, Any]] = {
                          "prune_compensate": False},
     "tiny_madrl_output": {"prune": True, "prune_importance": "output"},
 }
+# The screening that led to mean compensation (seeds 100-103, docs/tiny-madrl.md): wider
+# actors and larger learning rates, pruned runs without compensation as they were then.
+for _w in (128, 256):
+    VARIANTS[f"ppo_wide{_w}"] = {"prune": False, "actor_hidden": (_w, _w)}
+    VARIANTS[f"tiny_madrl_wide{_w}"] = {"prune": True, "actor_hidden": (_w, _w),
+                                        "final_sparsity": 0.75, "prune_compensate": False}
+for _lr in ("6e-3", "1e-2"):
+    VARIANTS[f"ppo_lr{_lr}"] = {"prune": False, "learning_rate": float(_lr)}
+    VARIANTS[f"tiny_madrl_lr{_lr}"] = {"prune": True, "learning_rate": float(_lr),
+                                       "prune_compensate": False}
 # Fields that only matter when ``prune`` is on (ignored when comparing plain-PPO configs).
 PRUNE_FIELDS = ("prune_critic", "prune_start", "prune_frequency", "prune_steps",
                 "initial_sparsity", "final_sparsity", "prune_importance", "prune_compensate")
@@ -187,7 +197,9 @@ def _print_table(runs: dict[tuple[str, int], dict[str, Any]], variants: list[str
 def main(argv: list[str] | None = None) -> int:
     """Train the variants over the seeds, print a table and summary, write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=8, help="N: seeds 0..N-1")
+    parser.add_argument("--seeds", type=int, default=8, help="N: seeds S..S+N-1")
+    parser.add_argument("--first-seed", type=int, default=0, help="S (default 0)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="JSON file to write/reuse")
     parser.add_argument("--eval-interval", type=int, default=2,
                         help="iterations between held-out evaluations (1 = every one)")
     parser.add_argument("--variants", default="tiny_madrl,ppo",
@@ -196,13 +208,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="reuse runs with identical configs from the existing JSON")
     args = parser.parse_args(argv)
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    seeds = list(range(args.seeds))
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    results = args.out
     iterations = PPOConfig().iterations
 
     runs: dict[tuple[str, int], dict[str, Any]] = {}
     kept: list[dict[str, Any]] = []  # stored runs outside this invocation, written back
-    if args.reuse and RESULTS.exists():
-        stored = json.loads(RESULTS.read_text())["runs"]
+    if args.reuse and results.exists():
+        stored = json.loads(results.read_text())["runs"]
         kept = [r for r in stored if r["variant"] not in variants or r["seed"] not in seeds]
         for r in stored:
             if r["variant"] in variants and r["seed"] in seeds and _same_config(
@@ -219,9 +232,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {r['variant']:>17} seed {r['seed']}: band at {r['iterations_to_band']}, "
                   f"final {r['final_ratio']:.4f}, {r['wall_time_s']:.1f} s", flush=True)
     elapsed = time.perf_counter() - start
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    results.parent.mkdir(parents=True, exist_ok=True)
     raw = {"runs": [runs[(v, s)] for s in seeds for v in variants] + kept}
-    RESULTS.write_text(json.dumps(raw, indent=2) + "\n")  # runs first, in case summary fails
+    results.write_text(json.dumps(raw, indent=2) + "\n")  # runs first, in case summary fails
 
     _print_table(runs, variants, seeds)
     summary = _summarise(runs, variants, seeds, iterations)
@@ -246,9 +259,9 @@ def main(argv: list[str] | None = None) -> int:
         "summary": summary,
         "runs": [runs[(v, s)] for s in seeds for v in variants] + kept,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {results}")
     return 0
 
 

@@ -92,9 +92,10 @@ class PPOConfig:
     (incoming-weight norm x mean |activation|) or ``output`` (outgoing-weight norm x
     activation standard deviation)."""
     prune_compensate: bool = True
-    """Fold a pruned neuron's mean activation into the next layer's bias, so a pruning step
-    perturbs the policy by the neuron's fluctuation only (the multi-seed study in
-    docs/tiny-madrl.md: without it pruning does not converge faster than plain PPO)."""
+    """Fold a pruned neuron's batch-mean activation into the next layer's bias (the next
+    layer's input then loses only the neuron's fluctuation). Measured in docs/tiny-madrl.md:
+    with it, pruned agents converge in fewer iterations than plain PPO over 24 seeds;
+    without it they do not."""
     eval_rsus: int = 5
     """RSUs of the held-out evaluation games (Fig. 3 setting)."""
     eval_uavs: int = 15

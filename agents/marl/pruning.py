@@ -18,8 +18,8 @@ Structured pruning removes whole neurons, so the pruned network is a smaller den
   neurons are switched off until ``round(w(t) * width)`` neurons are off. Masks are monotone
   (a pruned neuron never comes back: its weights stopped receiving gradients when it was
   masked) and at least one neuron per layer is kept. Optionally (``compensate``) a masked
-  neuron's batch-mean activation is folded into the next layer's bias, so that pruning
-  perturbs the network by the neuron's fluctuation only.
+  neuron's batch-mean activation is folded into the next layer's bias, so that the next
+  layer's input loses only the neuron's fluctuation around its mean.
 """
 
 from __future__ import annotations
@@ -152,9 +152,10 @@ def update_masks(mlp: MaskedMLP, x: torch.Tensor, sparsity: float,
         sparsity: target fraction of each hidden layer that is off, in [0, 1).
         method: importance measure, one of ``IMPORTANCE_METHODS``.
         compensate: fold each newly masked neuron's batch-mean activation into the next
-            layer's bias (``b_{h+1} += W_{h+1}[:, n] * mean(a_n)``), so that the network's
-            output moves only by the neuron's fluctuation around its mean. The masked
-            network stays exactly compactable.
+            layer's bias (``b_{h+1} += W_{h+1}[:, n] * mean(a_n)``), so that the next
+            layer's pre-activation moves only by the neuron's fluctuation around its mean
+            (deeper layers see that change through their nonlinearity). The masked network
+            stays exactly compactable.
 
     Returns:
         Number of live neurons per hidden layer after the update.
