@@ -100,6 +100,18 @@ def convergence(d: dict) -> list[str]:
     return [*out, ""]
 
 
+def pruning_jumps(d: dict) -> list[str]:
+    out = ["## Policy change per pruning step (`benchmarks/bench_pruning_jumps.py`)", "",
+           f"`{d['command']}`: RMS change of the actor's output at each mask update during "
+           "training, summed over the run (mean over seeds).", "",
+           "| pruning | mean total jump | mean largest jump | mean iterations to band |",
+           "|---|---|---|---|"]
+    for name, st in d["summary"].items():
+        out.append(f"| {name} | {st['mean_total_jump']:.3f} | {st['mean_max_jump']:.3f} | "
+                   f"{st['mean_iterations_to_band']:.1f} |")
+    return [*out, ""]
+
+
 def sync(d: dict) -> list[str]:
     out = ["## Synchronisation games (`benchmarks/bench_sync.py`)", "",
            "| case | median (s) | converged |", "|---|---|---|"]
@@ -132,7 +144,8 @@ def main() -> None:
              "`python benchmarks/summary.py > docs/benchmarks.md`. Ratios measured in one run "
              "are more trustworthy than absolute times on a shared machine.", ""]
     for name, render in (("bench_world", world), ("bench_agents", agents),
-                         ("bench_convergence", convergence), ("bench_sync", sync),
+                         ("bench_convergence", convergence),
+                         ("bench_pruning_jumps", pruning_jumps), ("bench_sync", sync),
                          ("bench_sweep", sweep)):
         d = load(name)
         if d is not None:
