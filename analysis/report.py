@@ -20,6 +20,7 @@ import numpy as np
 from analysis import metrics
 from analysis.figures import FIGURES, FORMATS, write_figures
 from analysis.loaders import Trace, open_trace
+from analysis.paper_claims import band_entry
 
 __all__ = ["Report", "build_report", "render_text", "run_metrics"]
 
@@ -233,10 +234,8 @@ def _held_out_lines(tc: Any) -> list[str]:
     held = tc["eval_ratio"].dropna()
     if held.empty:
         return []
-    inside = (held - 1.0).abs() <= 0.02
-    outside = held.index[~inside.to_numpy()]
-    later = held.index[held.index > outside.max()] if len(outside) else held.index
-    entry = str(int(later[0])) if len(later) else "never"
+    k = band_entry(held.to_numpy(float), 1.0)  # 1-based position among the evaluations
+    entry = "never" if k is None else str(int(held.index[k - 1]))
     return ["  {:<38}{}".format("held-out ratio (last) / 2% band from",
                                 f"{_fmt(float(held.iloc[-1]))} / update {entry}")]
 
