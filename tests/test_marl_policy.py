@@ -133,10 +133,30 @@ def test_shipped_agents_price_held_out_fig3_games_near_equilibrium(name: str) ->
     learned = [policy.run_round(g, rng).rsu_utility.mean() for g in games]
     se = [solve_equilibrium(g).rsu_utility.mean() for g in games]
     ratio = float(np.sum(learned) / np.sum(se))
-    assert 0.95 <= ratio <= 1.05
+    assert abs(ratio - 1.0) <= 0.02  # issue 3's target: within 2% of the equilibrium
     ckpt = load_checkpoint(DEFAULT_CHECKPOINTS[name])
     compact = ckpt.actor.dense_parameters()
     if name == "tiny_madrl":
         assert compact <= 0.3 * ckpt.dense_actor_parameters
     else:
         assert compact == ckpt.dense_actor_parameters
+
+
+def test_shipped_training_records_meet_the_fig3_targets() -> None:
+    """The shipped agents were trained with the same budget and config apart from pruning;
+    by their own held-out records tiny_madrl ends within 2% of the equilibrium and stays in
+    that band from an earlier PPO iteration than ppo (one seed; the multi-seed study is
+    benchmarks/bench_convergence.py)."""
+    tiny = load_checkpoint(DEFAULT_CHECKPOINTS["tiny_madrl"])
+    ppo = load_checkpoint(DEFAULT_CHECKPOINTS["ppo"])
+    differing = {k for k in tiny.config if tiny.config[k] != ppo.config[k]}
+    assert differing == {"prune"} and tiny.config["prune"] and not ppo.config["prune"]
+    for ckpt in (tiny, ppo):
+        evals = np.asarray(ckpt.summary["eval_path"], dtype=float)
+        assert evals[-1, 1] == pytest.approx(ckpt.summary["final_eval_ratio"])
+        # the recorded band entry is the first evaluation after the last one outside
+        outside = np.flatnonzero(np.abs(evals[:, 1] - 1.0) > ckpt.summary["band"])
+        first = int(evals[outside[-1] + 1, 0]) if outside.size else int(evals[0, 0])
+        assert ckpt.summary["iterations_to_band"] == first
+    assert abs(tiny.summary["final_eval_ratio"] - 1.0) <= 0.02
+    assert tiny.summary["iterations_to_band"] < ppo.summary["iterations_to_band"]
