@@ -83,6 +83,31 @@ class PricingGame:
         if avail is not None:
             set_(self, "available", avail)
 
+    @classmethod
+    def from_trusted(cls, *, delta: np.ndarray, ssim: np.ndarray, ssim_threshold: np.ndarray,
+                     spectral_efficiency: np.ndarray, budget: np.ndarray, cost: np.ndarray,
+                     price_cap: np.ndarray, available: np.ndarray | None = None
+                     ) -> PricingGame:
+        """A game from arrays the caller guarantees valid, without the checks.
+
+        For the simulator's market, which builds one game per pricing round from scenario
+        tables that were validated once at load time (the checks cost as much as a small
+        equilibrium solve). The arrays must be fresh float64 arrays (bool for
+        ``available``) of the right shapes and ranges; they are made read-only, not copied.
+        Anything else must use the normal constructor.
+        """
+        game = object.__new__(cls)
+        set_ = object.__setattr__
+        for name, x in (("delta", delta), ("ssim", ssim), ("ssim_threshold", ssim_threshold),
+                        ("spectral_efficiency", spectral_efficiency), ("budget", budget),
+                        ("cost", cost), ("price_cap", price_cap), ("available", available)):
+            if x is not None:
+                if x.dtype != (bool if name == "available" else np.float64):
+                    raise TypeError(f"PricingGame.from_trusted: {name} has dtype {x.dtype}")
+                x.flags.writeable = False
+            set_(game, name, x)
+        return game
+
     @property
     def n_uavs(self) -> int:
         """Number of UAVs ``I``."""

@@ -204,7 +204,8 @@ class Market:
         components = world.scenario.uavs.follower.ssim_component  # l, c, s per pair
         ssim = np.prod(components.draw(world.rng_radio, (3, *shape)), axis=0)
         uavs = world.uavs
-        return PricingGame(
+        # fancy indexing gives fresh arrays of scenario values validated at load time
+        return PricingGame.from_trusted(
             delta=uavs.delta[uav_ids],
             ssim=ssim,
             ssim_threshold=uavs.ssim_threshold[uav_ids],
@@ -313,7 +314,7 @@ class Market:
 
 def _subset_game(game: PricingGame, keep: np.ndarray) -> PricingGame:
     """The same game restricted to the UAVs (rows) in ``keep``."""
-    return PricingGame(
+    return PricingGame.from_trusted(
         delta=game.delta[keep], ssim=game.ssim[keep], ssim_threshold=game.ssim_threshold[keep],
         spectral_efficiency=game.spectral_efficiency[keep], budget=game.budget[keep],
         cost=game.cost, price_cap=game.price_cap,

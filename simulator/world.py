@@ -109,7 +109,9 @@ class CoalescingRecorder:
             entry = self._tables[table] = ({name: [] for name in columns}, [0])
         store, count = entry
         for value in columns.values():
-            if isinstance(value, _SEQUENCES) and np.ndim(value):
+            # a block: any list/tuple, or an array with at least one dimension
+            if isinstance(value, list | tuple) or (isinstance(value, np.ndarray)
+                                                   and value.ndim):
                 n = len(value)
                 break
         else:  # one row of scalars: the common case, kept cheap

@@ -411,3 +411,22 @@ def test_derived_arrays_cached_read_only_and_monopoly_sweeps() -> None:
     one = solve_equilibrium(game, max_iter=1)
     np.testing.assert_array_equal(one.prices, eq.prices)
     assert one.iterations == 1
+
+
+def test_trusted_constructor_gives_the_same_game_and_equilibrium() -> None:
+    """``PricingGame.from_trusted`` (the market's fast path) skips the checks, nothing else."""
+    game = draw_game(np.random.default_rng(5), 6, 3)
+    fields = {f.name: None if getattr(game, f.name) is None else np.array(getattr(game, f.name))
+              for f in dataclasses.fields(game)}
+    fields["available"] = np.ones((6, 3), dtype=bool)
+    fields["available"][0, 1] = False
+    checked = PricingGame(**{k: v.copy() for k, v in fields.items()})
+    trusted = PricingGame.from_trusted(**fields)
+    for f in dataclasses.fields(game):
+        np.testing.assert_array_equal(getattr(trusted, f.name), getattr(checked, f.name))
+        assert not getattr(trusted, f.name).flags.writeable
+    a, b = solve_equilibrium(checked), solve_equilibrium(trusted)
+    np.testing.assert_array_equal(a.prices, b.prices)
+    np.testing.assert_array_equal(a.demand, b.demand)
+    with pytest.raises(TypeError, match="budget has dtype int64"):
+        PricingGame.from_trusted(**{**fields, "budget": np.arange(6)})
