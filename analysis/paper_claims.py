@@ -19,8 +19,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-__all__ = ["Finding", "band_entry", "opposite_fraction", "settle_index", "trend_label",
-           "verdict"]
+__all__ = ["Finding", "band_entry", "band_entry_at", "opposite_fraction", "settle_index",
+           "trend_label", "verdict"]
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,15 @@ def band_entry(curve: Sequence[float], target: float, tol: float = 0.02) -> int 
         return None
     outside = np.flatnonzero(~inside)
     return int(outside[-1]) + 2 if outside.size else 1
+
+
+def band_entry_at(iterations: Sequence[float], curve: Sequence[float], target: float,
+                  tol: float = 0.02) -> int | None:
+    """Like :func:`band_entry` for a curve sampled at the given iterations (e.g. held-out
+    evaluations every few training updates): the iteration label from which ``curve`` stays
+    within ``tol`` of ``target``, or None if its last value is outside the band."""
+    k = band_entry(curve, target, tol)
+    return None if k is None else int(np.asarray(iterations)[k - 1])
 
 
 def settle_index(paths: np.ndarray, rel: float = 1e-3) -> int | None:

@@ -28,6 +28,7 @@ from analysis.paper_claims import (
     _fmt,
     _group_attrs,
     band_entry,
+    band_entry_at,
     opposite_fraction,
     settle_index,
     trend_label,
@@ -108,12 +109,6 @@ def agent_training_paths(path: Path) -> dict[str, np.ndarray]:
             for s in ("tiny_madrl", "ppo") if f"training_eval_{s}" in attrs}
 
 
-def _training_band_entry(evals: np.ndarray) -> int | None:
-    """PPO iteration from which the held-out ratio stays within 2% of the SE (None: never)."""
-    k = band_entry(evals[:, 1], 1.0)
-    return None if k is None else int(evals[k - 1, 0])
-
-
 def fig_pricing_convergence(path: Path, out: Path) -> list[Finding]:
     """Seed 000 Fig. 3: (a) average RSU reward per repeated-game iteration of every solver vs
     the SE; (b) the learned agents' held-out ratio to the SE over their PPO training."""
@@ -132,7 +127,7 @@ def fig_pricing_convergence(path: Path, out: Path) -> list[Finding]:
     ax.set(xlabel="iteration of the pricing round", ylabel="average RSU reward (price units)",
            title="(a) held-out rounds")
     ax.legend()
-    trained = {s: _training_band_entry(e) for s, e in training.items()}
+    trained = {s: band_entry_at(e[:, 0], e[:, 1], 1.0) for s, e in training.items()}
     if training:
         for k, (s, e) in enumerate(training.items()):
             axes[1].plot(e[:, 0], e[:, 1], marker="o", markersize=3, color=colour(k), label=s)

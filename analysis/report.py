@@ -20,7 +20,7 @@ import numpy as np
 from analysis import metrics
 from analysis.figures import FIGURES, FORMATS, write_figures
 from analysis.loaders import Trace, open_trace
-from analysis.paper_claims import band_entry
+from analysis.paper_claims import band_entry_at
 
 __all__ = ["Report", "build_report", "render_text", "run_metrics"]
 
@@ -234,8 +234,8 @@ def _held_out_lines(tc: Any) -> list[str]:
     held = tc["eval_ratio"].dropna()
     if held.empty:
         return []
-    k = band_entry(held.to_numpy(float), 1.0)  # 1-based position among the evaluations
-    entry = "never" if k is None else str(int(held.index[k - 1]))
+    k = band_entry_at(held.index.to_numpy(), held.to_numpy(float), 1.0)
+    entry = "never" if k is None else str(k)
     return ["  {:<38}{}".format("held-out ratio (last) / 2% band from",
                                 f"{_fmt(float(held.iloc[-1]))} / update {entry}")]
 

@@ -83,7 +83,7 @@ def agents(d: dict) -> list[str]:
 
 def convergence(d: dict) -> list[str]:
     out = ["## Convergence over seeds (`benchmarks/bench_convergence.py`)", "",
-           f"`{d['command']}`: seeds 0..{len(d['seeds']) - 1}, held-out evaluation every "
+           f"`{d['command']}`: seeds {d['seeds'][0]}..{d['seeds'][-1]}, held-out evaluation every "
            f"{d['eval_interval']} PPO iterations; iterations until the held-out ratio stays in "
            f"the {100 * d['band']:.0f}% band.", "",
            "| variant | reached band | mean iterations | median | mean final ratio | "

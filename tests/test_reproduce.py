@@ -20,6 +20,7 @@ from analysis.figures_style import DPI, FIGSIZE_IN
 from analysis.paper_figures import (
     Finding,
     band_entry,
+    band_entry_at,
     opposite_fraction,
     settle_index,
     trend_label,
@@ -118,6 +119,9 @@ def test_band_entry_and_settle_index() -> None:
     assert band_entry(curve, 10.0, tol=0.005) == 6
     assert band_entry([5.0, 9.0, 10.1, 9.7, 9.9, 10.0], 10.0) == 5  # 9.7 leaves the band
     assert band_entry([10.0, 5.0], 10.0) is None  # left the band at the end
+    # sampled every 5 iterations: the label of the 5th sample (9.7 at label 19 leaves it)
+    assert band_entry_at([4, 9, 14, 19, 24, 29], [5.0, 9.0, 10.1, 9.7, 9.9, 10.0], 10.0) == 24
+    assert band_entry_at([4, 9], [10.0, 5.0], 10.0) is None
     paths = np.array([[1.0, 2.0], [1.5, 2.0], [1.5001, 2.0], [1.5001, 2.0]])
     assert settle_index(paths) == 2
     assert settle_index(np.array([[1.0], [2.0], [3.0]])) is None
