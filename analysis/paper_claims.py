@@ -148,11 +148,11 @@ def opposite_fraction(prices: np.ndarray, demands: np.ndarray, rel: float = 1e-6
 
 
 # ------------------------------------------------------------------------- helpers
-def _group_attrs(path: Path, group: str) -> dict[str, Any]:
+def group_attrs(path: Path, group: str) -> dict[str, Any]:
     with h5py.File(path, "r") as f:
         return {k: (v.tolist() if isinstance(v, np.ndarray) else v)
                 for k, v in f[group].attrs.items()}
 
 
-def _fmt(values: Sequence[float], digits: int = 4) -> str:
+def fmt_value(values: Sequence[float], digits: int = 4) -> str:
     return ", ".join(f"{v:.{digits}g}" for v in values)

@@ -1,6 +1,6 @@
 """The seed papers' figures, redrawn from reproduction traces, with claims and verdicts.
 
-``simulator.reproduce`` writes one trace per experiment (layouts in its module docstring);
+``simulator.app.reproduce`` writes one trace per experiment (layouts in its module docstring);
 this module reads only those traces (``analysis.open_trace`` for tables, h5py for the
 experiment attributes on ``/pricing`` and ``/sensing``), draws each figure of seed 000
 (Tiny MADRL pricing, Figs. 3-6) and seed 004 (synchronisation games, Figs. 3-13), measures
@@ -25,17 +25,17 @@ from analysis.figures_style import colour, new_figure, save_figure
 from analysis.loaders import open_trace
 from analysis.paper_claims import (
     Finding,
-    _fmt,
-    _group_attrs,
     band_entry,
     band_entry_at,
+    fmt_value,
+    group_attrs,
     opposite_fraction,
     settle_index,
     trend_label,
     verdict,
 )
 from analysis.paper_figures_sync import (
-    _SYNC_SWEEPS,
+    SYNC_SWEEPS,
     fig_sync_delta,
     fig_sync_modes,
     fig_sync_paths,
@@ -82,7 +82,7 @@ def sweep_means(path: Path) -> tuple[str, np.ndarray, dict[str, np.ndarray]]:
     Returns:
         ``(parameter, values [V], {solver: means [V]})``.
     """
-    attrs = _group_attrs(path, "/pricing")
+    attrs = group_attrs(path, "/pricing")
     rounds = open_trace(path).pricing_rounds
     offsets = np.asarray(attrs["sweep_round_offsets"])
     idx = np.searchsorted(offsets, rounds.round_id.to_numpy(), side="right") - 1
@@ -104,7 +104,7 @@ def agent_training_paths(path: Path) -> dict[str, np.ndarray]:
         ``{solver: [n, 2] array of (PPO iteration, ratio)}`` for the learned solvers whose
         checkpoints recorded their evaluations (empty for older traces).
     """
-    attrs = _group_attrs(path, "/pricing")
+    attrs = group_attrs(path, "/pricing")
     return {s: np.asarray(attrs[f"training_eval_{s}"], dtype=float).reshape(-1, 2)
             for s in ("tiny_madrl", "ppo") if f"training_eval_{s}" in attrs}
 
@@ -229,10 +229,10 @@ def fig_pricing_sweeps(paths: Sequence[Path], out: Path, title: str,
             trends[s] = trend_label(m)
         ax.set(xlabel=f"{label}", ylabel="average RSU reward (price units)")
         ax.legend(fontsize="small")
-        text = "; ".join(f"{s}: [{_fmt(m)}] ({trends[s]})" for s, m in means.items())
+        text = "; ".join(f"{s}: [{fmt_value(m)}] ({trends[s]})" for s, m in means.items())
         ok = all(t == claimed for t in trends.values())
         findings.append(Finding(key, title.split(":")[0].replace("Seed", "seed"), claim,
-                                f"{label} = [{_fmt(values)}]: {text}", verdict(ok), out,
+                                f"{label} = [{fmt_value(values)}]: {text}", verdict(ok), out,
                                 {"parameter": param, "values": values.tolist(),
                                  "means": {s: m.tolist() for s, m in means.items()},
                                  "trends": trends}))
@@ -245,7 +245,7 @@ def draw_all(traces: Mapping[str, Path], fig_dir: str | os.PathLike[str]
     """Draw every figure whose traces are present and collect the findings.
 
     Args:
-        traces: experiment name (as in ``simulator.reproduce``) -> trace path.
+        traces: experiment name (as in ``simulator.app.reproduce``) -> trace path.
         fig_dir: directory for the PNG figures.
 
     Returns:
@@ -277,7 +277,7 @@ def draw_all(traces: Mapping[str, Path], fig_dir: str | os.PathLike[str]
             found += fig_sync_paths(traces[key], png(key), key)
     if "sync-fig6" in traces:
         found += fig_sync_delta(traces["sync-fig6"], png("sync-fig6"))
-    for key in _SYNC_SWEEPS:
+    for key in SYNC_SWEEPS:
         if key in traces:
             found += fig_sync_sweep(traces[key], png(key), key)
     if "sync-fig13" in traces:

@@ -1,6 +1,6 @@
 """Seed 004 (synchronisation games, Figs. 3-13) redrawn from reproduction traces, with verdicts.
 
-``simulator.reproduce`` writes one ``sync-fig*`` trace per experiment: the sensing state of
+``simulator.app.reproduce`` writes one ``sync-fig*`` trace per experiment: the sensing state of
 every VSP over time (share ``x``, twin value ``z``, intensity ``eta``) for each value of the
 swept parameter, with the sweep and the payoffs as attributes on ``/sensing``.
 :func:`sync_runs` turns such a trace into ``[run, VSP, time]`` arrays; each ``fig_sync_*``
@@ -19,7 +19,7 @@ import numpy as np
 
 from analysis.figures_style import colour, new_figure, save_figure
 from analysis.loaders import open_trace
-from analysis.paper_claims import Finding, _fmt, _group_attrs, trend_label, verdict
+from analysis.paper_claims import Finding, fmt_value, group_attrs, trend_label, verdict
 
 __all__ = ["SYNC_TREND_TOL", "fig_sync_delta", "fig_sync_modes", "fig_sync_paths",
            "fig_sync_starts", "fig_sync_sweep", "sync_runs"]
@@ -38,7 +38,7 @@ def sync_runs(path: Path) -> dict[str, Any]:
     Returns:
         The dict described above.
     """
-    attrs = _group_attrs(path, "/sensing")
+    attrs = group_attrs(path, "/sensing")
     tr = open_trace(path)
     st = tr.sensing_state.sort_values(["vsp_id", "t_s"], kind="stable")
     m = int(attrs["n_vsps"])
@@ -78,7 +78,8 @@ def fig_sync_starts(path: Path, out: Path) -> list[Finding]:
     dev = float(np.max(np.abs(mid - 0.33)))
     return [Finding("sync-fig3", "seed 004 Fig. 3", "shares converge to (0.33, 0.67) from "
                     "every x1(0) in [0.2, 0.8] (± 0.02)",
-                    f"x1(T/2) = [{_fmt(mid)}], x1(T) = [{_fmt(end)}]; max |x1(T/2) - 0.33| "
+                    f"x1(T/2) = [{fmt_value(mid)}], x1(T) = [{fmt_value(end)}]; "
+                    f"max |x1(T/2) - 0.33| "
                     f"= {dev:.4f}", verdict(dev <= 0.02), out,
                     {"x1_mid": mid.tolist(), "x1_end": end.tolist(), "max_dev": dev})]
 
@@ -111,11 +112,11 @@ def fig_sync_paths(path: Path, out: Path, key: str) -> list[Finding]:
     return [
         Finding(key, f"seed 004 Fig. {key[-1]}", f"with {m} VSPs all paths converge",
                 f"largest relative change of x, z, eta over the 30 s before T/2: {change:.2e}; "
-                f"x(T/2) = [{_fmt(nums['x_mid'])}], z(T/2) = [{_fmt(nums['z_mid'])}]",
+                f"x(T/2) = [{fmt_value(nums['x_mid'])}], z(T/2) = [{fmt_value(nums['z_mid'])}]",
                 verdict(change < 1e-3), out, nums),
         Finding(key, f"seed 004 Fig. {key[-1]}", "a higher decay rate gives a higher "
-                "synchronisation intensity", f"eta(T/2) = [{_fmt(eta_mid)}] for theta = "
-                f"[{_fmt(run['theta'][0])}]", verdict(rising), out, nums)]
+                "synchronisation intensity", f"eta(T/2) = [{fmt_value(eta_mid)}] for theta = "
+                f"[{fmt_value(run['theta'][0])}]", verdict(rising), out, nums)]
 
 
 def fig_sync_delta(path: Path, out: Path) -> list[Finding]:
@@ -140,11 +141,11 @@ def fig_sync_delta(path: Path, out: Path) -> list[Finding]:
     ok = bool(np.all(np.diff(settle) < 0)) and spread < 0.02
     return [Finding("sync-fig6", "seed 004 Fig. 6", "larger delta converges faster, same ESS",
                     f"delta = [{', '.join(run['values'])}]: time to stay within 0.01 of "
-                    f"x(T/2) = [{_fmt(settle)}] s; ESS spread across delta {spread:.4f}",
+                    f"x(T/2) = [{fmt_value(settle)}] s; ESS spread across delta {spread:.4f}",
                     verdict(ok), out, {"settle_s": settle, "ess_spread": spread})]
 
 
-_SYNC_SWEEPS: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
+SYNC_SWEEPS: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
     # key -> (claim, [(quantity, which VSPs: "1" | "others" | "all", direction)])
     "sync-fig7": ("raising theta_1 raises eta_1 and x_1 and lowers the others",
                   [("eta", "1", "rises"), ("x", "1", "rises"), ("eta", "others", "falls"),
@@ -160,7 +161,7 @@ _SYNC_SWEEPS: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
 def fig_sync_sweep(path: Path, out: Path, key: str) -> list[Finding]:
     """Seed 004 Figs. 7-12: eta_1 paths per parameter value and mid-horizon eta per VSP."""
     run = sync_runs(path)
-    claim, checks = _SYNC_SWEEPS[key]
+    claim, checks = SYNC_SWEEPS[key]
     i_mid = _mid(run)
     par = run["parameter"]
     vals = np.array([float(v) for v in run["values"]])
@@ -184,14 +185,14 @@ def fig_sync_sweep(path: Path, out: Path, key: str) -> list[Finding]:
         for n in vsps:
             lab = trend_label(series[:, n], SYNC_TREND_TOL)
             ok &= lab == direction
-            parts.append(f"{q}_{n + 1}(T/2) = [{_fmt(series[:, n])}] ({lab})")
+            parts.append(f"{q}_{n + 1}(T/2) = [{fmt_value(series[:, n])}] ({lab})")
     if key == "sync-fig12":
         inc = np.diff(mid[:, 0])
         nums["increments"] = inc.tolist()
-        parts.append(f"increments of eta_1: [{_fmt(inc)}] ("
+        parts.append(f"increments of eta_1: [{fmt_value(inc)}] ("
                      f"{'shrinking' if np.all(np.diff(inc) < 0) else 'not shrinking'})")
     return [Finding(key, f"seed 004 Fig. {key.split('fig')[1]}", claim,
-                    f"{par} = [{_fmt(vals)}]: " + "; ".join(parts), verdict(ok), out, nums)]
+                    f"{par} = [{fmt_value(vals)}]: " + "; ".join(parts), verdict(ok), out, nums)]
 
 
 def fig_sync_modes(path: Path, out: Path) -> list[Finding]:

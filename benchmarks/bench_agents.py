@@ -72,8 +72,8 @@ def _training_summary(result: TrainResult) -> dict:
 
 def _simulator_comparison() -> dict:
     """The default scenario priced by the shipped tiny_madrl agents vs the equilibrium."""
-    from simulator.config import load_scenario
-    from simulator.engine import run_scenario
+    from simulator.app.run import run_scenario
+    from simulator.config.loader import load_scenario
 
     root = Path(__file__).resolve().parents[1]
     out = {}

@@ -3,7 +3,7 @@
 Both solvers compute the Stackelberg equilibrium of the same Table II instances (MODEL A3)
 by Gauss-Seidel best-response iteration over the RSUs:
 
-- fast: ``agents.pricing_game.solve_equilibrium`` (closed-form follower response and exact
+- fast: ``agents.pricing.game.solve_equilibrium`` (closed-form follower response and exact
   candidate best responses, vectorised over UAVs);
 - generic: every follower response is ``scipy.optimize.minimize(method="SLSQP")`` on the UAV's
   problem and every best response is ``scipy.optimize.minimize_scalar(method="bounded")``
@@ -39,13 +39,8 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
-from agents.pricing_game import (
-    PricingGame,
-    draw_game,
-    initial_prices,
-    max_unilateral_gain,
-    solve_equilibrium,
-)
+from agents.pricing.draw import draw_game, max_unilateral_gain
+from agents.pricing.game import PricingGame, initial_prices, solve_equilibrium
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_game.json"
 RESULTS_SMALL = RESULTS.with_name("bench_game_small.json")

@@ -4,7 +4,7 @@ Sweep: the default scenario with equilibrium pricing, ``--uavs`` UAVs (default 2
 ``--duration`` simulated seconds (default 900), 8 repetitions (8 runs of a few seconds each,
 each with its own seed), the same runs in every measurement:
 
-* ``direct``: :func:`simulator.sweep.run_point` called in this process, one run after the
+* ``direct``: :func:`simulator.app.sweep.run_point` called in this process, one run after the
   other (no dask, no index): the floor.
 * ``dask_1`` / ``dask_2``: ``run_sweep(workers=1|2)`` end to end, as ``uavtwin sweep`` runs it
   (LocalCluster start-up and shutdown, task submission, index writes included).
@@ -53,7 +53,7 @@ def measure(args: argparse.Namespace, attempt: int) -> dict[str, float]:
     """One round of every measurement (wall-clock seconds)."""
     from dask.distributed import LocalCluster
 
-    from simulator.sweep import load_sweep, plan_runs, run_point, run_sweep
+    from simulator.app.sweep import load_sweep, plan_runs, run_point, run_sweep
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)

@@ -26,12 +26,12 @@ from typing import Any
 import numpy as np
 import simpy
 
-from agents.sync_game import solve
-from agents.sync_params import SyncParams
-from simulator.config import load_scenario
-from simulator.engine import run_scenario
-from simulator.sensing import start_sensing
-from simulator.world import MemoryRecorder
+from agents.sync.game import solve
+from agents.sync.params import SyncParams
+from simulator.app.run import run_scenario
+from simulator.config.loader import load_scenario
+from simulator.trace.recorders import MemoryRecorder
+from simulator.world.sensing import start_sensing
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -42,8 +42,8 @@ def measure_one(n_uavs: int, hours: float) -> dict:
     """One traced run in this process: wall time, events, memory, trace size."""
     import simpy
 
-    from simulator.config import load_scenario
-    from simulator.engine import run_scenario
+    from simulator.app.run import run_scenario
+    from simulator.config.loader import load_scenario
 
     count = {"events": 0}
     step = simpy.Environment.step

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from simulator.config import load_scenario, parse_scenario
-from simulator.engine import RunResult, run_scenario
+from simulator.app.run import RunResult, run_scenario
+from simulator.config.loader import load_scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

@@ -9,8 +9,6 @@ segments), UAV 1 along x = 0 from y = 50 to -50 m, two cell exits, two pricing r
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -250,16 +248,3 @@ def test_partial_trace_warns_and_is_readable(tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(trace.rsus) == 0
-
-
-def test_analysis_imports_no_simulator_engine_simpy_or_torch() -> None:
-    code = (
-        "import sys, analysis, analysis.report, analysis.figures, analysis.metrics\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('simpy', 'torch', 'agents')"
-        " or (m.startswith('simulator') and m not in ('simulator', 'simulator.trace',"
-        " 'simulator.trace.schema', 'simulator.errors')) or m == 'matplotlib.pyplot')\n"
-        "print(','.join(bad))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=Path(__file__).resolve().parents[1])
-    assert out.stdout.strip() == ""

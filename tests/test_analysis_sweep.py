@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import h5py
@@ -23,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def sweep_dir(tmp_path_factory) -> Path:
     """A real 12-run sweep (2 densities x 2 solvers x 3 repetitions); density 1e-4 fails."""
-    from simulator.sweep import run_sweep
+    from simulator.app.sweep import run_sweep
 
     tmp = tmp_path_factory.mktemp("sweep")
     path = tmp / "s.yaml"
@@ -108,11 +106,3 @@ def test_errors() -> None:
                         confidence=95)
     with pytest.raises(TraceError, match="not a sweep directory"):
         open_sweep(ROOT / "scenarios")
-
-
-def test_analysis_sweep_imports_no_simulator_engine() -> None:
-    code = ("import sys, analysis.sweep, analysis.report; "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('simpy', 'torch') "
-            "or (m.startswith('simulator.') and m not in ('simulator.errors', "
-            "'simulator.trace', 'simulator.trace.schema'))]; print(bad); assert not bad")
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

@@ -12,7 +12,7 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.backhaul import (
+from simulator.world.backhaul import (
     BackhaulNetwork,
     FluidLinks,
     Router,

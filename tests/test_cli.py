@@ -10,7 +10,7 @@ import h5py
 import pytest
 from conftest import SCENARIOS
 
-from simulator.cli import main
+from simulator.app.cli import main
 
 
 def test_run_prints_summary_and_writes_trace(tmp_path, capsys) -> None:
@@ -88,7 +88,7 @@ def test_schema_and_inspect(tmp_path, capsys) -> None:
 def test_console_script_shows_no_traceback(tmp_path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("uavs:\n  cuont: 3\n")
-    proc = subprocess.run([sys.executable, "-m", "simulator.cli", "validate", str(bad)],
+    proc = subprocess.run([sys.executable, "-m", "simulator.app.cli", "validate", str(bad)],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
@@ -161,3 +161,10 @@ def test_unwritable_output_is_one_line(tmp_path, capsys) -> None:
     assert code == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and err.startswith("uavtwin: error:")
+
+
+def test_reproduce_targets_of_the_parser_are_the_library_targets() -> None:
+    from simulator.app.cli import REPRODUCE_TARGETS
+    from simulator.app.reproduce import TARGETS
+
+    assert REPRODUCE_TARGETS == TARGETS

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from simulator.config import load_scenario, main, parse_scenario, scenario_json_schema
-from simulator.config_docs import scenario_docs
-from simulator.config_models import (
+from simulator.config.docs import main, scenario_docs
+from simulator.config.loader import load_scenario, parse_scenario, scenario_json_schema
+from simulator.config.models import (
     DEFAULT_VSPS,
     SENSING_DEFAULTS,
     VSP_DEFAULTS,
@@ -341,13 +341,13 @@ def test_schema_json_is_fresh() -> None:
     expected = json.dumps(scenario_json_schema(), indent=2) + "\n"
     actual = (SCENARIOS / "schema.json").read_text()
     assert actual == expected, ("scenarios/schema.json is stale: regenerate it with "
-                                "`python -m simulator.config schema > scenarios/schema.json`")
+                                "`python -m simulator.config.docs schema > scenarios/schema.json`")
 
 
 def test_scenario_format_doc_is_fresh() -> None:
     actual = (ROOT / "docs" / "scenario-format.md").read_text()
     assert actual == scenario_docs(), ("docs/scenario-format.md is stale: regenerate it with "
-                                       "`python -m simulator.config docs > "
+                                       "`python -m simulator.config.docs docs > "
                                        "docs/scenario-format.md`")
 
 

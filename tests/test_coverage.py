@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.coverage import CoverageMap, CrossingEvents
-from simulator.mobility import Trajectory, gauss_markov_many, random_waypoints
+from simulator.world.coverage import CoverageMap, CrossingEvents
+from simulator.world.mobility.generators import gauss_markov_many, random_waypoints
+from simulator.world.mobility.trajectory import Trajectory
 
 
 def path(times: list[float], xy: list[tuple[float, float]]) -> Trajectory:

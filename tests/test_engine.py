@@ -7,15 +7,10 @@ import numpy as np
 import pytest
 from conftest import SCENARIOS, scenario_from_text
 
-from agents.pricing_game import (
-    PricingGame,
-    follower_demand,
-    max_unilateral_gain,
-    rsu_utility,
-    solve_equilibrium,
-)
-from simulator.config import load_scenario
-from simulator.engine import run_scenario
+from agents.pricing.draw import max_unilateral_gain
+from agents.pricing.game import PricingGame, follower_demand, rsu_utility, solve_equilibrium
+from simulator.app.run import run_scenario
+from simulator.config.loader import load_scenario
 from simulator.trace.reader import TraceReader
 from simulator.trace.schema import WALL_CLOCK_COLUMNS
 
@@ -188,7 +183,7 @@ def test_same_scenario_and_seed_give_identical_traces(run_small) -> None:
 
 
 def test_failed_run_leaves_only_a_partial_trace(tmp_path, small_scenario, monkeypatch) -> None:
-    import simulator.world as world_mod
+    import simulator.world.world as world_mod
 
     original = world_mod.Market._round
 
@@ -219,7 +214,7 @@ def test_baseline_solvers_run_in_the_simulator(run_small, solver) -> None:
 
 
 def test_every_pricing_policy_has_a_trace_solver_code() -> None:
-    from agents.policies import POLICY_NAMES
+    from agents.pricing.registry import POLICY_NAMES
     from simulator.trace.schema import SOLVER_CODES
 
     assert sorted(SOLVER_CODES.values()) == sorted(POLICY_NAMES)

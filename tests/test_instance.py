@@ -1,4 +1,4 @@
-"""Tests of agents.instance: JSON pricing instances for `uavtwin game solve`."""
+"""Tests of agents.pricing.instance: JSON pricing instances for `uavtwin game solve`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents.instance import load_instance, solve_instance
-from agents.pricing_game import draw_game, solve_equilibrium
+from agents.pricing.draw import draw_game
+from agents.pricing.game import solve_equilibrium
+from agents.pricing.instance import load_instance, solve_instance
 
 GOOD = {
     "delta": [12.0, 15.0, 18.0],

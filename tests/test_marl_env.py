@@ -15,7 +15,8 @@ from agents.marl.env import (
     squash_price,
     stack_games,
 )
-from agents.pricing_game import PricingGame, draw_game, follower_demand, rsu_utility
+from agents.pricing.draw import draw_game
+from agents.pricing.game import PricingGame, follower_demand, rsu_utility
 
 
 def test_parallel_api_conformance() -> None:

@@ -14,8 +14,9 @@ from agents.marl.env import n_features
 from agents.marl.networks import MaskedMLP, compact_mlp
 from agents.marl.policy import DEFAULT_CHECKPOINTS, learned_round, load_learned_policy
 from agents.marl.pruning import update_masks
-from agents.policies import make_policy
-from agents.pricing_game import draw_game, follower_demand, solve_equilibrium
+from agents.pricing.draw import draw_game
+from agents.pricing.game import follower_demand, solve_equilibrium
+from agents.pricing.registry import make_policy
 
 
 def _checkpoint(history: int = 3) -> AgentCheckpoint:

@@ -12,7 +12,7 @@ import torch
 from agents.marl.networks import PricingActorCritic
 from agents.marl.policy import learned_round
 from agents.marl.ppo import PPOConfig, compute_gae, ppo_loss, train
-from agents.pricing_game import PricingGame, follower_demand
+from agents.pricing.game import PricingGame, follower_demand
 
 
 def _brute_gae(r: np.ndarray, v: np.ndarray, d: np.ndarray, nv: np.ndarray, g: float,

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulator.migration import allocate_twins
+from simulator.world.market import allocate_twins
 
 
 def test_allocation_follows_bandwidth_shares() -> None:

@@ -10,16 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.mobility import (
-    Trajectory,
+from simulator.world.mobility.files import load_trajectory_csv, waypoint_trajectory
+from simulator.world.mobility.generators import (
     gauss_markov,
     gauss_markov_many,
-    load_trajectory_csv,
     random_waypoint,
     random_waypoints,
-    sample_positions,
-    waypoint_trajectory,
 )
+from simulator.world.mobility.trajectory import Trajectory, sample_positions
 
 BOX = dict(area_m=(500.0, 300.0), altitude_m=(50.0, 120.0))
 GM = dict(alpha=0.8, mean_speed_mps=10.0, speed_std_mps=0.5, direction_std_rad=0.3,

@@ -1,5 +1,5 @@
-"""Tests of agents.pricing_game (exact follower response, best responses, equilibrium)
-and of agents.pricing_paper (where the paper's closed forms agree with it and where not)."""
+"""Tests of agents.pricing.game (exact follower response, best responses, equilibrium)
+and of agents.pricing.paper (where the paper's closed forms agree with it and where not)."""
 
 from __future__ import annotations
 
@@ -11,18 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
 
-from agents.pricing_game import (
-    GameDistribution,
+from agents.pricing.draw import GameDistribution, draw_game, max_unilateral_gain
+from agents.pricing.game import (
     PricingGame,
     best_response,
-    draw_game,
     follower_demand,
-    max_unilateral_gain,
     rsu_utility,
     solve_equilibrium,
     uav_utility,
 )
-from agents.pricing_paper import (
+from agents.pricing.paper import (
     paper_algorithm1,
     paper_binding_demand,
     paper_binding_price,
@@ -382,7 +380,7 @@ def test_game_arrays_are_read_only_and_prices_checked() -> None:
 
 
 def test_fast_demand_matches_generic_core_with_nonviable_pairs() -> None:
-    from agents.pricing_draw import demand_core
+    from agents.pricing.draw import demand_core
 
     rng = np.random.default_rng(21)
     for trial in range(40):

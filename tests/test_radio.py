@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulator.radio import (
+from simulator.world.radio import (
     SPEED_OF_LIGHT_MPS,
     db_to_linear,
     dbm_to_watt,

@@ -27,7 +27,7 @@ from analysis.paper_figures import (
     verdict,
     write_report,
 )
-from simulator.reproduce import Budget, experiments_for, reproduce
+from simulator.app.reproduce import Budget, experiments_for, reproduce
 
 TINY = Budget(fig3_games=1, sweep_games=1, iterations=5, fig4_iterations=30)
 

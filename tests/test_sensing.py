@@ -1,4 +1,5 @@
-"""Tests of simulator/sensing.py: the sensing game as a SimPy process on the simulator clock."""
+"""Tests of simulator/world/sensing.py: the sensing game as a SimPy process on the simulator
+clock."""
 
 from __future__ import annotations
 
@@ -11,14 +12,14 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.sync_game import simulate, simulate_population
-from agents.sync_params import SyncParams
-from simulator.config import load_scenario, parse_scenario
+from agents.sync.game import simulate, simulate_population
+from agents.sync.params import SyncParams
+from simulator.config.loader import load_scenario, parse_scenario
 from simulator.errors import ScenarioError
-from simulator.sensing import SensingProcess, start_sensing, sync_params_from_config
 from simulator.trace.reader import TraceReader
 from simulator.trace.schema import VSP_ROLE, WALL_CLOCK_COLUMNS
 from simulator.trace.writer import TraceWriter
+from simulator.world.sensing import SensingProcess, start_sensing, sync_params_from_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SYNC = ROOT / "scenarios" / "sync"
@@ -225,7 +226,7 @@ def test_stackelberg_roles_and_trace_file(tmp_path: Path) -> None:
 
 
 def test_recorder_without_set_attrs_is_accepted() -> None:
-    from simulator.world import MemoryRecorder
+    from simulator.trace.recorders import MemoryRecorder
 
     s = parse_scenario(BASE, overrides=("sensing.enabled=true", "sensing.controller=constant",
                                       "simulation.duration_s=5"))
@@ -264,7 +265,7 @@ def test_sensing_runs_beside_the_migration_world() -> None:
     """Same clock as the migration world (run by the engine); the agent population draws
     only from the run's ``sensing`` generator, so the migration tables are identical with
     and without it."""
-    from simulator.engine import run_scenario
+    from simulator.app.run import run_scenario
 
     base = ("simulation.duration_s=120", "sensing.horizon_s=120", "sensing.revision=agent",
             "uavs.count=4", "uavs.mobility.speed_mps=[20, 30]")

@@ -1,8 +1,7 @@
-"""Tests of simulator.sweep: sweep files, points, run seeds, the dask runner, index, resume."""
+"""Tests of simulator.app.sweep: sweep files, points, run seeds, the dask runner, index, resume."""
 
 from __future__ import annotations
 
-import argparse
 import csv
 import itertools
 from pathlib import Path
@@ -14,9 +13,8 @@ from dask.distributed import LocalCluster
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulator.errors import InputError, ScenarioError, UavtwinError
-from simulator.sweep import (
-    add_sweep_parser,
+from simulator.app.cli import build_parser
+from simulator.app.sweep import (
     expand_points,
     load_sweep,
     plan_runs,
@@ -25,6 +23,7 @@ from simulator.sweep import (
     run_sweep,
     yaml_value,
 )
+from simulator.errors import InputError, ScenarioError, UavtwinError
 from simulator.trace.schema import WALL_CLOCK_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,14 +116,14 @@ def test_run_seeds_follow_the_seed_sequence_formula(tmp_path) -> None:
 
 @given(st.integers(-50, 50), st.integers(-50, 50), st.integers(-7, 7).filter(bool))
 def test_integer_range_equals_python_range(start, stop, step) -> None:
-    from simulator.sweep import _expand_values
+    from simulator.app.sweep import expand_values
 
     expected = tuple(range(start, stop, step))
     if not expected:
         with pytest.raises(ValueError, match="gives 0 values"):
-            _expand_values({"range": [start, stop, step]})
+            expand_values({"range": [start, stop, step]})
     else:
-        assert _expand_values({"range": [start, stop, step]}) == expected
+        assert expand_values({"range": [start, stop, step]}) == expected
 
 
 @pytest.mark.parametrize("value", [1e-9, 2.5e20, 0.1 + 0.2, -3.0, 7, True, None, "greedy",
@@ -204,9 +203,8 @@ def test_a_failing_run_is_recorded_and_the_others_complete(tmp_path, scheduler, 
     path = write_sweep(tmp_path, (
         "parameters:\n  rsus.poisson.density_per_km2: [0.0001, 3.0]\n"
         f"overrides:\n  - rsus.placement=poisson\n{TINY}"))
-    parser = argparse.ArgumentParser()
-    add_sweep_parser(parser.add_subparsers())
-    args = parser.parse_args(["sweep", str(path), "-o", str(tmp_path / "out"), "--scheduler",
+    args = build_parser().parse_args(["sweep", str(path), "-o", str(tmp_path / "out"),
+                                      "--scheduler",
                               scheduler, "--quiet"])
     assert args.func(args) == 1
     printed = capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""Tests of agents.sync_dynamics and agents.sync_population (MODEL B2-B3)."""
+"""Tests of agents.sync.dynamics and agents.sync.population (MODEL B2-B3)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 
-from agents.sync_dynamics import (
+from agents.sync.dynamics import (
     constant_control,
     control_from_samples,
     payoff_rate,
@@ -16,8 +16,8 @@ from agents.sync_dynamics import (
     twin_value_step,
     uav_utility,
 )
-from agents.sync_params import SyncParams
-from agents.sync_population import initial_strategies, simulate_population
+from agents.sync.params import SyncParams
+from agents.sync.population import initial_strategies, simulate_population
 
 
 def test_replicator_matches_textbook_form() -> None:

@@ -1,14 +1,14 @@
-"""Tests of agents.sync_game (facade), sync_static and sync_stackelberg (MODEL B5-B6)."""
+"""Tests of agents.sync.game (facade), sync_static and sync_stackelberg (MODEL B5-B6)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from agents.sync_dynamics import constant_control, simulate_batch
-from agents.sync_game import solve, unilateral_gains
-from agents.sync_params import SyncParams
-from agents.sync_static import constant_best_response
+from agents.sync.dynamics import constant_control, simulate_batch
+from agents.sync.game import solve, unilateral_gains
+from agents.sync.params import SyncParams
+from agents.sync.static import constant_best_response
 
 
 @pytest.fixture(scope="module")

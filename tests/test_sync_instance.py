@@ -1,4 +1,4 @@
-"""Tests of agents.sync_instance (JSON parameter files for `uavtwin sync solve`)."""
+"""Tests of agents.sync.instance (JSON parameter files for `uavtwin sync solve`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents.sync_instance import load_sync_params, parse_leaders, solve_sync
+from agents.sync.instance import load_sync_params, parse_leaders, solve_sync
 
 GOOD = {
     "N": 500, "b": 0.2, "delta": 0.05, "rho": 1.0, "T": 30.0, "g0": 2.2, "g1": 10.0,

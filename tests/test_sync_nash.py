@@ -1,14 +1,14 @@
-"""Tests of agents.sync_nash: open-loop Nash (MODEL B4), calibration and paper trends (B7)."""
+"""Tests of agents.sync.nash: open-loop Nash (MODEL B4), calibration and paper trends (B7)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from agents.sync_dynamics import simulate
-from agents.sync_nash import OpenLoopResult, solve_open_loop
-from agents.sync_params import SyncParams
-from agents.sync_verify import unilateral_gains
+from agents.sync.dynamics import simulate
+from agents.sync.nash import OpenLoopResult, solve_open_loop
+from agents.sync.params import SyncParams
+from agents.sync.verify import unilateral_gains
 
 MID = 40.0  # trend tests: horizon 80 s, intensities read at the turnpike, t = 40 s
 

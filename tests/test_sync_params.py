@@ -1,11 +1,11 @@
-"""Tests of agents.sync_params: validation and calibrated defaults."""
+"""Tests of agents.sync.params: validation and calibrated defaults."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from agents.sync_params import SyncParams
+from agents.sync.params import SyncParams
 
 
 def test_paper_defaults_shapes() -> None:

@@ -162,7 +162,7 @@ def test_inspect_failed_run_shows_error(tmp_path: Path) -> None:
 def test_docs_examples_run_on_a_real_trace(trace: Path, monkeypatch: pytest.MonkeyPatch,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     """The h5py and pandas snippets of docs/trace-format.md work as written."""
-    from simulator.trace.inspect import render_markdown
+    from simulator.trace.docs import render_markdown
 
     blocks = render_markdown().split("```python\n")[1:]
     assert len(blocks) == 2

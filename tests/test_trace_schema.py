@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from simulator.trace import schema
-from simulator.trace.inspect import render_markdown
+from simulator.trace.docs import render_markdown
 from simulator.trace.schema import (
     COVERAGE_KIND,
     GROUP_DESCRIPTIONS,
@@ -138,7 +138,7 @@ def test_docs_mention_every_table_column_and_code() -> None:
 def test_module_main_prints_docs_and_schema_does_not_import_h5py() -> None:
     out = subprocess.run(
         [sys.executable, "-c",
-         "import sys, simulator.trace.schema as s; assert 'h5py' not in sys.modules; "
+         "import sys, simulator.trace.docs as s; assert 'h5py' not in sys.modules; "
          "raise SystemExit(s.main())"],
         cwd=REPO, capture_output=True, text=True, check=True,
     )

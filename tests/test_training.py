@@ -11,10 +11,10 @@ from conftest import SCENARIOS
 
 from agents.marl.checkpoint import load_checkpoint
 from agents.marl.ppo import PPOConfig
-from simulator.cli import main
-from simulator.config import load_scenario
+from simulator.app.cli import main
+from simulator.app.train import game_distribution, ppo_config
+from simulator.config.loader import load_scenario
 from simulator.trace.reader import TraceReader
-from simulator.training import game_distribution, ppo_config
 
 
 def test_make_agents_scenario_is_the_shipped_training_configuration() -> None:

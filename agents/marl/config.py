@@ -17,7 +17,7 @@ import torch
 
 from agents.marl.networks import PricingActorCritic
 from agents.marl.pruning import IMPORTANCE_METHODS, PruningSchedule
-from agents.pricing_game import GameDistribution
+from agents.pricing.draw import GameDistribution
 
 __all__ = ["IterationMetrics", "PPOConfig", "TrainResult"]
 

@@ -2,7 +2,7 @@
 
 A pricing round is a repeated game of ``K`` iterations. In each iteration every RSU ``j``
 posts a price ``p_ij`` to every UAV ``i`` it can serve, the UAVs answer with their exact
-Stage-II demands (``agents.pricing_game.follower_demand``), and RSU ``j`` earns
+Stage-II demands (``agents.pricing.game.follower_demand``), and RSU ``j`` earns
 ``V_j = sum_i (p_ij - c_j) b_ij``. An RSU sees only its *own* prices and the demands it
 received -- never the UAVs' private ``delta, S, R`` and never its rivals' prices -- so over
 the iterations it must search for the right price from the demand it observes.
@@ -42,7 +42,8 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
-from agents.pricing_game import GameDistribution, PricingGame, draw_game, follower_demand
+from agents.pricing.draw import GameDistribution, draw_game
+from agents.pricing.game import PricingGame, follower_demand
 
 __all__ = [
     "FEATURE_CLIP",

@@ -20,8 +20,8 @@ import torch
 
 from agents.marl.checkpoint import load_checkpoint
 from agents.marl.env import RepeatedPricingRound, stack_games
-from agents.policies import RoundOutcome
-from agents.pricing_game import PricingGame, rsu_utility, uav_utility
+from agents.pricing.game import PricingGame, rsu_utility, uav_utility
+from agents.pricing.outcome import RoundOutcome
 
 __all__ = [
     "DEFAULT_CHECKPOINTS",

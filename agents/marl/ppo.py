@@ -46,7 +46,8 @@ from agents.marl.env import RepeatedPricingRound, n_features, stack_games
 from agents.marl.networks import PricingActorCritic, compact_mlp
 from agents.marl.policy import evaluate_ratio
 from agents.marl.pruning import update_masks
-from agents.pricing_game import draw_game, solve_equilibrium
+from agents.pricing.draw import draw_game
+from agents.pricing.game import solve_equilibrium
 
 __all__ = ["PPOConfig", "TrainResult", "IterationMetrics", "compute_gae", "ppo_loss", "train",
            "main"]

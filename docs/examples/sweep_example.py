@@ -12,7 +12,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from analysis import open_sweep, summarise_sweep
-from simulator.sweep import run_sweep
+from simulator.app.sweep import run_sweep
 
 HERE = Path(__file__).resolve().parent
 

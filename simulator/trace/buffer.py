@@ -1,9 +1,9 @@
 """Row buffering and on-disk layout of uavtwin traces.
 
 A simulation appends rows one event at a time, but HDF5 is fast only when written in blocks.
-A :class:`_TableBuffer` holds one table's pending rows cheaply: plain scalar rows go into a
+A :class:`TableBuffer` holds one table's pending rows cheaply: plain scalar rows go into a
 list of tuples (amortised O(1) per row), array appends are cast to the schema dtype at once
-and kept as column blocks; :meth:`_TableBuffer.take` turns everything into one array per
+and kept as column blocks; :meth:`TableBuffer.take` turns everything into one array per
 column for a single resize-and-write. :func:`_cast` is the one dtype gate: floats never go
 into integer or boolean columns, and integers must fit the column's range.
 
@@ -58,7 +58,7 @@ def _cast(values: np.ndarray, table: Table, col: Column) -> np.ndarray:
     return values.astype(target, copy=True)
 
 
-class _TableBuffer:
+class TableBuffer:
     """Rows of one table waiting to be written: a list of row-lists and column blocks."""
 
     __slots__ = ("table", "names", "name_set", "scalar_types", "blocks", "open_rows", "n")
@@ -118,12 +118,12 @@ class _TableBuffer:
         self.blocks, self.open_rows, self.n = [], None, 0
         return [parts[0] if len(parts) == 1 else np.concatenate(parts) for parts in per_column]
 
-def _write_root_attrs(f: h5py.File, attrs: Mapping[str, Any]) -> None:
+def write_root_attrs(f: h5py.File, attrs: Mapping[str, Any]) -> None:
     for name, value in attrs.items():
         f.attrs[name] = value
 
 
-def _set_table_attrs(group: h5py.Group, table: Table) -> None:
+def set_table_attrs(group: h5py.Group, table: Table) -> None:
     group.attrs["description"] = table.description
     group.attrs["columns"] = list(table.column_names)
 
@@ -137,13 +137,13 @@ def _set_column_attrs(ds: h5py.Dataset, col: Column) -> None:
         ds.attrs["labels"] = list(col.codes.values())
 
 
-def _create_layout(f: h5py.File, options: Mapping[str, Any]) -> None:
+def create_layout(f: h5py.File, options: Mapping[str, Any]) -> None:
     """Create every subsystem group and every table with empty extendable columns."""
     for group_path, description in GROUP_DESCRIPTIONS.items():
         f.create_group(group_path, track_order=True).attrs["description"] = description
     for table in TABLES:
         g = f.create_group(table.path, track_order=True)
-        _set_table_attrs(g, table)
+        set_table_attrs(g, table)
         for col in table.columns:
             ds = g.create_dataset(
                 col.name, shape=(0,), maxshape=(None,), dtype=col.np_dtype,

@@ -10,19 +10,20 @@ lookup tables ``/rsus`` and ``/uavs``; times are simulation seconds.
 
 This module is the single source of truth. The writer validates appends against it, the
 reader uses it to recognise tables, ``docs/trace-format.md`` is generated from it
-(``python -m simulator.trace.schema > docs/trace-format.md``) and a test diffs all of them.
+(``python -m simulator.trace.docs > docs/trace-format.md``) and a test diffs all of them.
 Bump :data:`SCHEMA_VERSION` whenever a table or column changes meaning, is renamed or removed.
 """
 
 from __future__ import annotations
 
 import difflib
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
+
+from agents.pricing.registry import POLICIES
 
 __all__ = [
     "COVERAGE_KIND",
@@ -240,7 +241,7 @@ _TABLE_SPECS: tuple[tuple[str, str, tuple[tuple, ...]], ...] = (
         ("round_id", _I8, "1", "Round id (unique in the run)."),
         ("t_s", _F8, "s", "Time the round was played (end of the market window)."),
         ("solver", "|u1", "1", "Pricing policy that set the prices.",
-         {0: "equilibrium", 1: "tiny_madrl", 2: "ppo", 3: "greedy", 4: "random"}),
+         {s.code: s.name for s in POLICIES.values()}),
         ("n_uavs", _I4, "1", "UAVs (followers) in the round."),
         ("n_rsus", _I4, "1", "RSUs (leaders) in the round."),
         ("iterations", _I4, "1", "Iterations the solver used."),
@@ -361,7 +362,7 @@ COVERAGE_KIND: Mapping[int, str] = _enum("/coverage/events", "kind")
 REQUEST_OUTCOME: Mapping[int, str] = _enum("/migration/requests", "outcome")
 """Codes of ``/migration/requests/outcome``."""
 SOLVER_CODES: Mapping[int, str] = _enum("/pricing/rounds", "solver")
-"""Codes of ``/pricing/rounds/solver`` (same order as ``agents.policies.POLICY_NAMES``)."""
+"""Codes of ``/pricing/rounds/solver`` (from :data:`agents.pricing.registry.POLICIES`)."""
 VSP_ROLE: Mapping[int, str] = _enum("/sensing/vsps", "role")
 """Codes of ``/sensing/vsps/role``."""
 
@@ -411,19 +412,3 @@ def get_table(table: str) -> Table:
         raise ValueError(
             f"unknown trace table {table!r}{_suggest(normalise_path(table), paths)}"
         ) from None
-
-
-def main() -> int:
-    """Print the generated ``docs/trace-format.md`` to stdout (``python -m ...schema``).
-
-    Returns:
-        The process exit status (0).
-    """
-    from simulator.trace.inspect import render_markdown
-
-    sys.stdout.write(render_markdown())
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

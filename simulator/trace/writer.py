@@ -35,10 +35,10 @@ import numpy as np
 
 from simulator.trace.buffer import (
     CHUNK_ROWS,
-    _create_layout,
-    _set_table_attrs,
-    _TableBuffer,
-    _write_root_attrs,
+    TableBuffer,
+    create_layout,
+    set_table_attrs,
+    write_root_attrs,
 )
 from simulator.trace.schema import (
     GROUP_DESCRIPTIONS,
@@ -169,14 +169,14 @@ class TraceWriter:
         }
         self._extra_attrs = extra
         self._user_attrs: dict[str, dict[str, Any]] = {}
-        self._buffers: dict[str, _TableBuffer] = {}
+        self._buffers: dict[str, TableBuffer] = {}
         self._rows: dict[str, int] = {t.path: 0 for t in TABLES}
 
         self.partial_path.parent.mkdir(parents=True, exist_ok=True)
         self._file: h5py.File | None = h5py.File(self.partial_path, "w", track_order=True)
         try:
-            _write_root_attrs(self._file, {**self._root_attrs, **extra})
-            _create_layout(self._file, self._dataset_options)
+            write_root_attrs(self._file, {**self._root_attrs, **extra})
+            create_layout(self._file, self._dataset_options)
             self._file.flush()
         except BaseException:
             self._file.close()
@@ -350,11 +350,11 @@ class TraceWriter:
         log.info("trace written to %s", self.path)
 
     # -- internals -------------------------------------------------------------------------
-    def _buffer_for(self, table: str) -> _TableBuffer:
+    def _buffer_for(self, table: str) -> TableBuffer:
         spec = get_table(table)
         buf = self._buffers.get(spec.path)
         if buf is None:
-            buf = self._buffers[spec.path] = _TableBuffer(spec)
+            buf = self._buffers[spec.path] = TableBuffer(spec)
         self._buffers[table] = buf
         return buf
 
@@ -365,7 +365,7 @@ class TraceWriter:
         missing = [n for n in table.column_names if n not in columns]
         raise ValueError(f"append({table.path!r}): missing columns {missing}")
 
-    def _write_table(self, buf: _TableBuffer, f: h5py.File | None = None) -> None:
+    def _write_table(self, buf: TableBuffer, f: h5py.File | None = None) -> None:
         """Append a table's buffered rows to its datasets (one resize + write per column)."""
         f = self._file if f is None else f
         assert f is not None
@@ -407,7 +407,7 @@ class TraceWriter:
             with h5py.File(self.partial_path, "r") as src, h5py.File(
                 tmp, "w", track_order=True
             ) as dst:
-                _write_root_attrs(dst, {**self._root_attrs, **self._extra_attrs})
+                write_root_attrs(dst, {**self._root_attrs, **self._extra_attrs})
                 dst.attrs.update(self._user_attrs.get("/", {}))
                 for group_path, description in GROUP_DESCRIPTIONS.items():
                     g = dst.create_group(group_path, track_order=True)
@@ -415,7 +415,7 @@ class TraceWriter:
                     g.attrs.update(self._user_attrs.get(group_path, {}))
                 for table in TABLES:
                     g = dst.create_group(table.path, track_order=True)
-                    _set_table_attrs(g, table)
+                    set_table_attrs(g, table)
                     g.attrs.update(self._user_attrs.get(table.path, {}))
                     for col in table.columns:
                         src.copy(src[table.path][col.name], g, name=col.name)

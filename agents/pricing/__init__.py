@@ -1,0 +1,1 @@
+"""The twin-migration pricing game (MODEL Part A): game, solvers, baselines, policies."""

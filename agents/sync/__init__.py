@@ -1,0 +1,1 @@
+"""Sensing population and twin-synchronisation games (MODEL Part B)."""

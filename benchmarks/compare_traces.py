@@ -1,0 +1,121 @@
+"""Run a fixed set of scenarios and compare their traces dataset by dataset.
+
+Used to prove that a refactoring (or an optimisation) leaves every trace identical apart
+from wall-clock values:
+
+    python benchmarks/compare_traces.py run out/before       # on the old tree
+    python benchmarks/compare_traces.py run out/after        # on the new tree
+    python benchmarks/compare_traces.py compare out/before out/after
+
+The set is the default scenario, every ``scenarios/examples/`` file and two synchronisation
+figures, each with a fixed seed. ``compare`` reads both trees with plain h5py (independent of
+uavtwin's own reader), compares every dataset's dtype, shape and bytes and every attribute,
+skips the wall-clock values (``wall_time_s`` columns and attributes, ``created``,
+``uavtwin_version``, ``solve_time_s``), prints one line per trace and exits 1 on any difference.
+It also writes ``benchmarks/results/compare_traces.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = (
+    ["scenarios/default.yaml"]
+    + sorted(str(p.relative_to(ROOT)) for p in (ROOT / "scenarios/examples").glob("*.yaml"))
+    + ["scenarios/sync/fig4.yaml", "scenarios/sync/fig6.yaml"]
+)
+SEED = 11
+WALL_CLOCK = {"wall_time_s", "created", "uavtwin_version", "solve_time_s"}
+
+
+def trace_name(scenario: str) -> str:
+    return scenario.replace("scenarios/", "").replace("/", "-").removesuffix(".yaml") + ".h5"
+
+
+def run_all(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    exe = Path(sys.executable).with_name("uavtwin")
+    for sc in SCENARIOS:
+        dest = out / trace_name(sc)
+        subprocess.run([str(exe), "run", sc, "--seed", str(SEED), "-o", str(dest)],
+                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        print(f"ran {sc} -> {dest}")
+
+
+def _attrs(obj: h5py.HLObject) -> dict[str, object]:
+    return {k: v for k, v in obj.attrs.items() if k not in WALL_CLOCK}
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.array_equal(np.asarray(a), np.asarray(b))
+    return a == b
+
+
+def diff_files(a: Path, b: Path) -> list[str]:
+    """Every difference between two traces, as text (empty when identical)."""
+    problems: list[str] = []
+    with h5py.File(a, "r") as fa, h5py.File(b, "r") as fb:
+        names_a: list[str] = []
+        names_b: list[str] = []
+        fa.visit(names_a.append)
+        fb.visit(names_b.append)
+        if sorted(names_a) != sorted(names_b):
+            problems.append(f"objects differ: {sorted(set(names_a) ^ set(names_b))}")
+        for name in ["/"] + sorted(set(names_a) & set(names_b)):
+            oa, ob = fa[name], fb[name]
+            aa, ab = _attrs(oa), _attrs(ob)
+            if aa.keys() != ab.keys():
+                problems.append(f"{name}: attributes differ {sorted(aa.keys() ^ ab.keys())}")
+            for k in aa.keys() & ab.keys():
+                if not _same(aa[k], ab[k]):
+                    problems.append(f"{name}@{k} differs")
+            if isinstance(oa, h5py.Dataset):
+                if name.rsplit("/", 1)[-1] in WALL_CLOCK:
+                    continue
+                if oa.dtype != ob.dtype or oa.shape != ob.shape:
+                    problems.append(f"{name}: {oa.dtype}{oa.shape} vs {ob.dtype}{ob.shape}")
+                elif oa[()].tobytes() != ob[()].tobytes():
+                    problems.append(f"{name}: values differ")
+    return problems
+
+
+def compare(before: Path, after: Path) -> int:
+    report = {}
+    for sc in SCENARIOS:
+        name = trace_name(sc)
+        problems = diff_files(before / name, after / name)
+        report[name] = problems
+        print(f"{name}: {'identical' if not problems else '; '.join(problems[:5])}")
+    (ROOT / "benchmarks/results").mkdir(parents=True, exist_ok=True)
+    (ROOT / "benchmarks/results/compare_traces.json").write_text(
+        json.dumps({"seed": SEED, "traces": report}, indent=2) + "\n")
+    return 1 if any(report.values()) else 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="run every scenario of the set into DIR")
+    r.add_argument("out", type=Path)
+    c = sub.add_parser("compare", help="compare two directories written by 'run'")
+    c.add_argument("before", type=Path)
+    c.add_argument("after", type=Path)
+    args = ap.parse_args()
+    if args.cmd == "run":
+        run_all(args.out)
+        return 0
+    return compare(args.before, args.after)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The application layer: the ``uavtwin`` commands and the run orchestration behind them."""

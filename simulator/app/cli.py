@@ -1,0 +1,339 @@
+"""The ``uavtwin`` command line.
+
+One console script with a sub-command per job (``run``, ``validate``, ``schema``,
+``inspect``, ``game solve``, ...). The CLI owns stdout: results and summaries go there,
+progress bars and errors to stderr. A user error (bad scenario, malformed instance file,
+unreadable trace) is printed as one line, ``uavtwin: error: FILE:LINE: key: message``, with
+exit status 1; a usage error exits with 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from simulator.errors import InputError, UavtwinError
+
+log = logging.getLogger("uavtwin")
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    """argparse type: an integer >= ``minimum`` (otherwise a usage error, exit 2)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+SEED = _count(0)
+POSITIVE = _count(1)
+
+
+def _json_default(value: Any) -> Any:
+    """Make numpy scalars/arrays JSON-serialisable."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _dump(obj: Any) -> str:
+    """JSON text of ``obj`` with NaN written as null (strict JSON)."""
+    def clean(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [clean(x) for x in v]
+        return v
+
+    return json.dumps(clean(json.loads(json.dumps(obj, default=_json_default))), indent=2)
+
+
+# -- sub-commands -------------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    """``uavtwin run SCENARIO``: one run with a progress bar and a summary."""
+    from simulator.app.run import default_trace_path, run_scenario, with_seed
+    from simulator.app.summary import format_summary
+    from simulator.config.loader import load_scenario
+
+    scenario = load_scenario(args.scenario, args.set or ())
+    if args.seed is not None:
+        scenario = with_seed(scenario, args.seed)
+    path = Path(args.output) if args.output else default_trace_path(scenario)
+    result = run_scenario(scenario, trace_path=path, progress=not args.quiet,
+                          base_dir=Path(args.scenario).resolve().parent)
+    if args.quiet:
+        print(result.trace_path)
+        return 0
+    summary = dict(result.summary, wall_time_s=result.wall_time_s,
+                   sim_time_s=result.sim_time_s, trace=str(result.trace_path))
+    title = (f"uavtwin run: {result.scenario_name} (seed {result.seed}, "
+             f"solver {scenario.pricing.solver})")
+    print(format_summary(summary, title=title))
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """``uavtwin validate SCENARIO``: check a scenario file without running it."""
+    from simulator.config.loader import load_scenario
+
+    s = load_scenario(args.scenario, args.set or ())
+    print(f"{args.scenario}: ok ({s.uavs.count} UAVs, {s.uavs.mobility.model} mobility, "
+          f"rsus {s.rsus.placement}, solver {s.pricing.solver}, {s.simulation.duration_s:g} s)")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """``uavtwin schema``: print the scenario JSON Schema."""
+    from simulator.config.loader import scenario_json_schema
+
+    print(json.dumps(scenario_json_schema(), indent=2))
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    """``uavtwin inspect TRACE``: tables, row counts and units of a trace."""
+    from simulator.trace.inspect import inspect_trace
+
+    print(inspect_trace(args.trace))
+    return 0
+
+
+def cmd_game_solve(args: argparse.Namespace) -> int:
+    """``uavtwin game solve INSTANCE.json``: one pricing game, JSON out."""
+    from agents.pricing.instance import load_instance, solve_instance
+
+    try:
+        game = load_instance(args.instance)
+        result = solve_instance(game, args.solver, seed=args.seed, checkpoint=args.checkpoint,
+                                iterations=args.iterations)
+    except (ValueError, OSError) as err:
+        raise InputError(str(err)) from None
+    print(_dump(result))
+    return 0
+
+
+def cmd_sync_solve(args: argparse.Namespace) -> int:
+    """``uavtwin sync solve PARAMS.json``: one synchronisation game, JSON out."""
+    from agents.sync.instance import load_sync_params, parse_leaders, solve_sync
+
+    try:
+        params = load_sync_params(args.params)
+        leaders = parse_leaders(args.leaders, params.M) if args.leaders else None
+        result = solve_sync(params, args.mode, leaders=leaders)
+    except (ValueError, OSError) as err:
+        raise InputError(str(err)) from None
+    print(_dump(result))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """``uavtwin train SCENARIO -o agents.pt``: train learned pricing agents."""
+    from tqdm import tqdm
+
+    from simulator.app.train import describe, ppo_config, train_agents
+    from simulator.config.loader import load_scenario
+
+    scenario = load_scenario(args.scenario, args.set or ())
+    prune = False if args.no_prune else None
+    cfg = ppo_config(scenario, prune=prune, iterations=args.iterations, seed=args.seed)
+    out = Path(args.output)
+    trace = Path(args.trace) if args.trace else out.with_suffix(".h5")
+    with tqdm(total=cfg.iterations, desc="training", unit="it", file=sys.stderr,
+              disable=args.quiet, leave=False) as bar:
+        held_out = "n/a"  # greedy ratio on the held-out games, as of the last evaluation
+
+        def progress(m: Any) -> None:
+            nonlocal held_out
+            if m.eval_ratio == m.eval_ratio:  # evaluated this iteration (else NaN)
+                held_out = f"{m.eval_ratio:.3f}"
+            bar.update(1)
+            bar.set_postfix(ratio=f"{m.reward_ratio:.3f}", held_out=held_out,
+                            live=m.live_params)
+
+        result = train_agents(scenario, out, trace_path=trace, prune=prune,
+                              iterations=args.iterations, seed=args.seed, progress=progress)
+    print(describe(result, out, trace))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """``uavtwin report TRACE``: summary table and figures of one trace."""
+    import warnings
+
+    from analysis.report import build_report
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            report = build_report(args.trace, args.figures, args.format)
+        except ValueError as err:
+            raise InputError(f"{args.trace}: {err}") from None
+    for w in caught:
+        print(f"uavtwin: warning: {w.message}", file=sys.stderr)
+    print(report.text)
+    for path in report.figures:
+        print(f"figure: {path}")
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """``uavtwin sweep SWEEP.yaml -o DIR``: many runs on dask (imported only here)."""
+    from simulator.app.sweep import cmd_sweep as run
+
+    return run(args)
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    """``uavtwin reproduce TARGET -o DIR``: the papers' experiments (torch, scipy: only here)."""
+    from simulator.app.reproduce import cmd_reproduce as run
+
+    return run(args)
+
+
+# -- parser -------------------------------------------------------------------------------
+REPRODUCE_TARGETS = ("all", "tiny-madrl", "sync")
+"""``uavtwin reproduce`` targets (equal to :data:`simulator.app.reproduce.TARGETS`, tested)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every sub-command."""
+    from agents.pricing.registry import POLICY_NAMES
+
+    parser = argparse.ArgumentParser(
+        prog="uavtwin",
+        description="Discrete-event simulator for UAV metaverses: twin migration and "
+                    "synchronisation games.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="log more (-v info, -vv debug) on stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, handler: Handler, help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(func=handler)
+        return p
+
+    p = add("run", cmd_run, "run one scenario and write its HDF5 trace")
+    p.add_argument("scenario", help="scenario YAML file")
+    p.add_argument("-o", "--output", help="trace path (default: output.trace or "
+                   "traces/NAME-seedN.h5)")
+    p.add_argument("--seed", type=SEED, help="override simulation.seed")
+    p.add_argument("--set", action="append", metavar="KEY.PATH=VALUE",
+                   help="override a scenario value (repeatable), e.g. --set uavs.count=50")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bar or summary; print only the trace path")
+
+    p = add("validate", cmd_validate, "check a scenario file without running it")
+    p.add_argument("scenario")
+    p.add_argument("--set", action="append", metavar="KEY.PATH=VALUE")
+
+    add("schema", cmd_schema, "print the scenario JSON Schema")
+
+    p = add("inspect", cmd_inspect, "list a trace's tables with row counts and units")
+    p.add_argument("trace")
+
+    p = add("train", cmd_train, "train learned pricing agents (tiny_madrl; --no-prune = ppo)")
+    p.add_argument("scenario", help="scenario YAML (its training and pricing sections)")
+    p.add_argument("-o", "--output", required=True, help="checkpoint file to write (.pt)")
+    p.add_argument("--no-prune", action="store_true", help="plain PPO without pruning")
+    p.add_argument("--iterations", type=POSITIVE, help="override training.iterations")
+    p.add_argument("--seed", type=SEED, help="override the training seed")
+    p.add_argument("--trace", help="training trace (default: the checkpoint path with .h5)")
+    p.add_argument("--set", action="append", metavar="KEY.PATH=VALUE")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    p = add("report", cmd_report, "print a trace's summary and write its figures")
+    p.add_argument("trace")
+    p.add_argument("--figures", metavar="DIR", help="write figures into DIR")
+    p.add_argument("--format", default="png", choices=("png", "pdf", "svg"))
+
+    game = sub.add_parser("game", help="pricing game tools").add_subparsers(
+        dest="game_command", required=True, metavar="ACTION")
+    p = game.add_parser("solve", help="solve one pricing game instance (JSON in, JSON out)")
+    p.set_defaults(func=cmd_game_solve)
+    p.add_argument("instance", help="instance JSON file")
+    p.add_argument("--solver", default="equilibrium", choices=POLICY_NAMES)
+    p.add_argument("--seed", type=SEED, default=0, help="seed of randomised solvers")
+    p.add_argument("--checkpoint", help="agents file for tiny_madrl/ppo")
+    p.add_argument("--iterations", type=POSITIVE, default=50,
+                   help="iterations K of repeated-game solvers")
+
+    sync = sub.add_parser("sync", help="synchronisation game tools").add_subparsers(
+        dest="sync_command", required=True, metavar="ACTION")
+    p = sync.add_parser("solve", help="solve one synchronisation game (JSON in, JSON out)")
+    p.set_defaults(func=cmd_sync_solve)
+    p.add_argument("params", help="parameter JSON file")
+    p.add_argument("--mode", default="nash", choices=("nash", "stackelberg", "static",
+                                                      "constant"))
+    p.add_argument("--leaders", help="comma-separated 1-based VSP numbers of the leaders "
+                   "(stackelberg), e.g. 3")
+    help_ = "run a parameter sweep on dask.distributed (local cluster or a scheduler)"
+    p = add("sweep", cmd_sweep, help_)
+    p.add_argument("sweep", help="sweep YAML file")
+    p.add_argument("-o", "--output", required=True, metavar="DIR",
+                   help="sweep directory (index.csv, sweep.json, runs/)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="local worker processes (default 2)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="use a running dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--resume", action="store_true",
+                   help="skip runs the index lists as complete (trace present)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    p = add("reproduce", cmd_reproduce,
+            "re-run the seed papers' experiments and write figures + REPORT.md")
+    p.add_argument("target", choices=REPRODUCE_TARGETS)
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="output directory")
+    p.add_argument("--quick", action="store_true", help="reduced budgets (a few minutes)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``uavtwin`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    try:
+        return args.func(args)
+    except UavtwinError as err:
+        if args.debug:
+            raise
+        print(f"uavtwin: error: {err}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # e.g. `uavtwin inspect T.h5 | head`
+        sys.stderr.close()
+        return 0
+    except OSError as err:  # unwritable output directory, missing file, full disk, ...
+        if args.debug:
+            raise
+        print(f"uavtwin: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("uavtwin: interrupted (any trace was left as *.partial.h5)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

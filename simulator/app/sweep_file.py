@@ -1,0 +1,249 @@
+"""Sweep files: the declarative description of an experiment and its expansion into runs.
+
+A *sweep file* (YAML) names a base scenario, the scenario keys to vary and their values (a
+list, ``{range: [start, stop, step]}`` or ``{linspace: [first, last, count]}``), how the value
+lists combine into *points* (``product``: every combination, the first key varying slowest;
+``zip``: pairwise), the repetitions per point and one *sweep seed*. This module holds the
+file model and everything that is a pure function of it:
+
+* :class:`Sweep`, the frozen pydantic model, and :func:`load_sweep`, which reads it with
+  line numbers (every error is one ``file:line: key: message`` line) and loads each point's
+  scenario once, so a bad value fails before anything runs;
+* :func:`expand_points`, the ordered list of points;
+* :func:`run_seed`, the seed of run ``i``, derived only from the sweep seed and ``i`` (so
+  traces do not depend on how many workers ran them or in which order);
+* :func:`yaml_value`, which renders a point's value as ``--set`` text;
+* :func:`plan_runs` / :class:`RunSpec`, one picklable run description per (point, repetition).
+
+Running the plan on dask.distributed lives in :mod:`simulator.app.sweep`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from simulator.errors import InputError, ScenarioError
+
+__all__ = ["RunSpec", "Sweep", "expand_points", "load_sweep", "plan_runs", "run_seed",
+           "yaml_value"]
+
+_MAX_RUNS = 100_000
+
+
+def expand_values(raw: Any) -> tuple[Any, ...]:
+    """Values of one parameter: a list, ``{range: [start, stop, step]}`` or ``{linspace: ...}``."""
+    if isinstance(raw, list):
+        if not raw:
+            raise ValueError("expected at least one value, got an empty list")
+        return tuple(raw)
+    if not isinstance(raw, dict) or len(raw) != 1 or next(iter(raw)) not in ("range", "linspace"):
+        raise ValueError("expected a list of values, {range: [start, stop, step]} or "
+                         f"{{linspace: [first, last, count]}}, got {raw!r}")
+    kind, args = next(iter(raw.items()))
+    if (not isinstance(args, list) or len(args) != 3
+            or not all(isinstance(a, int | float) and not isinstance(a, bool) for a in args)):
+        raise ValueError(f"{kind}: expected three numbers, got {args!r}")
+    if kind == "linspace":
+        first, last, count = args
+        if not isinstance(count, int) or count < 1:
+            raise ValueError(f"linspace: count must be an integer >= 1, got {count!r}")
+        return tuple(float(v) for v in np.linspace(first, last, count))
+    start, stop, step = args
+    if step == 0 or not all(math.isfinite(a) for a in args):
+        raise ValueError(f"range: step must be finite and non-zero, got {args!r}")
+    count = math.ceil((stop - start) / step - 1e-9)  # stop excluded, as in Python's range
+    if count < 1 or count > _MAX_RUNS:
+        raise ValueError(f"range: [{start}, {stop}, {step}] gives {max(count, 0)} values")
+    if all(isinstance(a, int) for a in args):
+        return tuple(range(start, stop, step))
+    return tuple(float(start + k * step) for k in range(count))
+
+
+class Sweep(BaseModel):
+    """A validated sweep file (frozen). ``parameters`` holds the expanded value lists."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="sweep name")
+    base: Path = Field(description="base scenario (absolute; relative to the sweep file)")
+    parameters: dict[str, Annotated[tuple[Any, ...], BeforeValidator(expand_values)]] = Field(
+        default_factory=dict, description="key.path -> values of the varied keys")
+    mode: Literal["product", "zip"] = "product"
+    repetitions: int = Field(default=1, ge=1, description="runs per point, each its own seed")
+    seed: int = Field(default=0, ge=0, description="sweep seed; run seeds derive from it")
+    overrides: tuple[str, ...] = Field(default=(), description="key.path=value for every run")
+
+    @model_validator(mode="after")
+    def _check_shape(self) -> Sweep:
+        lengths = {k: len(v) for k, v in self.parameters.items()}
+        if self.mode == "zip" and len(set(lengths.values())) > 1:
+            raise ValueError(f"zip mode needs value lists of equal length, got {lengths}")
+        if len(expand_points(self)) * self.repetitions > _MAX_RUNS:
+            raise ValueError(f"more than {_MAX_RUNS} runs")
+        return self
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything a worker needs for one run (picklable; paths absolute)."""
+
+    index: int
+    run_id: str
+    params: dict[str, Any]
+    repetition: int
+    seed: int
+    base: str
+    overrides: tuple[str, ...]
+    trace: str
+    out_dir: str
+
+
+def _line_map(node: yaml.Node | None, loc: tuple[Any, ...], out: dict[tuple[Any, ...], int],
+              ) -> dict[tuple[Any, ...], int]:
+    """Map every key path of a composed YAML node to its 1-based line."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            out[loc + (key.value,)] = key.start_mark.line + 1
+            _line_map(value, loc + (key.value,), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for n, item in enumerate(node.value):
+            out[loc + (n,)] = item.start_mark.line + 1
+            _line_map(item, loc + (n,), out)
+    return out
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read and validate a sweep file.
+
+    Args:
+        path: the YAML sweep file; ``base`` is relative to its directory, ``name`` defaults
+            to its stem.
+
+    Returns:
+        The validated sweep (value lists expanded, base path absolute). Every point's
+        scenario has been loaded once, so a bad parameter value fails here, before any run.
+
+    Raises:
+        InputError: unreadable file, YAML error or invalid sweep value, as one line
+            ``file:line: key: message``.
+        ScenarioError: a point's scenario is invalid: ``file:line: parameters.KEY=VALUE:
+            message`` (or ``overrides.ITEM``, or ``base:`` and the scenario's own error).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read sweep file: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise InputError(f"{path}{where}: YAML syntax error: "
+                         f"{getattr(exc, 'problem', None) or exc}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}:1: expected a mapping with base, parameters, ..., got "
+                         f"{type(data).__name__}")
+    lines = _line_map(node, (), {})
+    data.setdefault("name", re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem) or "sweep")
+    if not isinstance(data.get("base"), str):
+        raise InputError(f"{path}:{lines.get(('base',), 1)}: base: expected the path of the "
+                         f"base scenario, got {data.get('base')!r}")
+    data["base"] = (path.parent / data["base"]).resolve()
+    try:
+        sweep = Sweep.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"]) or ("mode" if "zip" in err["msg"] else "parameters",)
+        while loc and loc not in lines:
+            loc = loc[:-1]
+        msg = str(err.get("ctx", {}).get("error", err["msg"]))
+        if err["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(err["loc"][-1]), list(Sweep.model_fields), 1)
+            msg = "unknown key" + (f" (did you mean '{close[0]}'?)" if close else "")
+        more = f" (+{len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+        key = ".".join(str(k) for k in err["loc"]) or ".".join(map(str, loc))
+        raise InputError(f"{path}:{lines.get(loc, 1)}: {key}: {msg}{more}") from None
+    _validate_points(sweep, path, lines)
+    return sweep
+
+
+def expand_points(sweep: Sweep) -> list[dict[str, Any]]:
+    """The sweep's points in order (product: the first key varies slowest; zip: pairwise)."""
+    keys = list(sweep.parameters)
+    lists = [sweep.parameters[k] for k in keys]
+    combos = itertools.product(*lists) if sweep.mode == "product" else zip(*lists, strict=True)
+    return [dict(zip(keys, combo, strict=True)) for combo in combos]
+
+
+def run_seed(sweep_seed: int, index: int) -> int:
+    """Seed of run ``index``: ``SeedSequence(sweep_seed).spawn(n)[index].generate_state(1)[0]``.
+
+    Depends only on the sweep seed and the index (not on the number of runs or workers).
+    """
+    child = np.random.SeedSequence(sweep_seed, spawn_key=(index,))
+    return int(child.generate_state(1, dtype=np.uint32)[0])
+
+
+def yaml_value(value: Any) -> str:
+    """A value as YAML flow text that PyYAML reads back as the same value (for --set)."""
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+        text = repr(value)
+        if "e" in text and "." not in text:  # PyYAML floats need a dot: 1e-09 -> 1.0e-09
+            text = text.replace("e", ".0e")
+        return text
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(yaml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {yaml_value(v)}" for k, v in value.items()) + "}"
+    return json.dumps(value) if isinstance(value, str) else str(value)
+
+
+def plan_runs(sweep: Sweep, out_dir: str | Path) -> list[RunSpec]:
+    """One :class:`RunSpec` per (point, repetition), index = point * repetitions + rep."""
+    out = Path(out_dir).resolve()
+    specs = []
+    for p, point in enumerate(expand_points(sweep)):
+        sets = tuple(f"{k}={yaml_value(v)}" for k, v in point.items())
+        for rep in range(sweep.repetitions):
+            i = p * sweep.repetitions + rep
+            run_id = f"run-{i:04d}"
+            specs.append(RunSpec(i, run_id, point, rep, run_seed(sweep.seed, i), str(sweep.base),
+                                 (*sweep.overrides, *sets), str(out / "runs" / f"{run_id}.h5"),
+                                 str(out)))
+    return specs
+
+
+def _validate_points(sweep: Sweep, source: Path, lines: dict[tuple[Any, ...], int]) -> None:
+    """Load every point's scenario so that a bad value fails before any run starts."""
+    from simulator.config.loader import load_scenario
+
+    for point in expand_points(sweep):
+        sets = [f"{k}={yaml_value(v)}" for k, v in point.items()]
+        try:
+            load_scenario(sweep.base, (*sweep.overrides, *sets))
+        except ScenarioError as err:
+            text = str(err)
+            for n, item in enumerate((*sweep.overrides, *sets)):
+                if text.startswith(f"--set {item}"):
+                    key = (("overrides", n) if n < len(sweep.overrides)
+                           else ("parameters", item.partition("=")[0]))
+                    rest = text[len(f"--set {item}"):].lstrip(":").strip() or text
+                    raise ScenarioError(f"{source}:{lines.get(key, 1)}: "
+                                        f"{key[0]}.{item}: {rest}") from None
+            raise ScenarioError(f"{source}:{lines.get(('base',), 1)}: base: {text}") from None

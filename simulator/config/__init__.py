@@ -1,0 +1,1 @@
+"""Scenario files: typed models by section, YAML loading with file:line errors, schema, docs."""

@@ -1,0 +1,354 @@
+"""Twin migration: requests, market rounds and twin transfers as SimPy processes.
+
+When a UAV leaves the cell of an RSU that hosts one of its twins (or is about to, with a
+prediction margin) it files a migration request. The *market* batches requests over a
+window and runs one Stackelberg pricing round (MODEL.md Part A) among the RSUs that cover
+the requesting UAVs; the round's solver is the scenario's pricing policy. Each UAV's twins
+are then placed on the RSUs it bought bandwidth from, in proportion to the bandwidth bought,
+and every twin whose host changes is copied over the backhaul (fluid link sharing). Service
+is interrupted from the round until the last twin has arrived; afterwards the UAV enjoys the
+immersion of MODEL.md A1 at the purchased rate.
+
+A UAV that no RSU covers, or whose pairs are all non-viable, keeps its twins where they are
+and asks again at its next coverage event.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import simpy
+
+from agents.pricing.game import PricingGame
+from agents.pricing.outcome import PricingPolicy
+from simulator.config.fields import Range
+from simulator.config.models import PricingConfig
+from simulator.config.world import RadioConfig
+from simulator.trace.recorders import Recorder
+from simulator.trace.schema import REQUEST_OUTCOME, code_of
+from simulator.world.backhaul import BackhaulNetwork
+from simulator.world.mobility.trajectory import Trajectory
+from simulator.world.population import RsuTable, UavTable
+from simulator.world.radio import channel_gain_db, snr_linear, spectral_efficiency
+
+log = logging.getLogger(__name__)
+
+#: Outcome codes of ``/migration/requests`` (from the trace schema).
+OUTCOME_SERVED = code_of(REQUEST_OUTCOME, "served")
+OUTCOME_NO_VIABLE = code_of(REQUEST_OUTCOME, "no_viable_rsu")
+OUTCOME_NO_COVERAGE = code_of(REQUEST_OUTCOME, "no_coverage")
+
+
+@dataclass
+class UavState:
+    """Mutable per-UAV bookkeeping of the migration pipeline (owned by the run)."""
+
+    uav_id: int
+    hosts: np.ndarray  # [twins] RSU id hosting each twin
+    migrating: bool = False
+    waiting_retry: bool = False
+    covering: set[int] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Request:
+    """A migration request waiting for the market."""
+
+    request_id: int
+    uav_id: int
+    t_s: float
+    leaving_rsu: int = -1  # with a prediction margin: the cell about to be left (not a candidate)
+
+
+def allocate_twins(bandwidth: np.ndarray, n_twins: int) -> np.ndarray:
+    """Split ``n_twins`` twins over RSUs in proportion to the bandwidth bought from each.
+
+    Largest-remainder rounding, ties to the lower RSU index, so that every RSU holding a
+    positive share of the bandwidth gets ``floor(share)`` twins and the rest go to the
+    largest remainders.
+
+    Args:
+        bandwidth: ``[J]`` bandwidth bought from each candidate RSU (MHz), not all zero.
+        n_twins: number of twins to place, >= 1.
+
+    Returns:
+        ``[n_twins]`` candidate indices (into ``bandwidth``), sorted ascending.
+
+    Raises:
+        ValueError: if no bandwidth was bought or ``n_twins < 1``.
+    """
+    total = float(np.sum(bandwidth))
+    if total <= 0.0 or n_twins < 1:
+        raise ValueError(f"Cannot place {n_twins} twins on bandwidth {bandwidth!r}")
+    quota = np.asarray(bandwidth, dtype=float) / total * n_twins
+    counts = np.floor(quota).astype(int)
+    remainder = quota - counts
+    order = np.lexsort((np.arange(len(quota)), -remainder))
+    counts[order[: n_twins - int(counts.sum())]] += 1
+    return np.repeat(np.arange(len(quota)), counts)
+
+
+class Market:
+    """Batches migration requests and runs pricing rounds on the simulation clock."""
+
+    def __init__(self, env: simpy.Environment, *, rsus: RsuTable, uavs: UavTable,
+                 uav_states: list[UavState], trajectories: Sequence[Trajectory],
+                 backhaul: BackhaulNetwork, policy: PricingPolicy, solver_code: int,
+                 pricing: PricingConfig, radio: RadioConfig, ssim_component: Range,
+                 rng_radio: np.random.Generator, rng_market: np.random.Generator,
+                 recorder: Recorder) -> None:
+        """Args: the world's tables and processes the market reads and drives.
+
+        ``uav_states`` is shared with the UAV processes (the market updates hosts and flags);
+        ``rng_radio`` draws the per-round channel gains and SSIMs, ``rng_market`` is handed to
+        the pricing policy.
+        """
+        self.env = env
+        self.rsus = rsus
+        self.uavs = uavs
+        self.uav_states = uav_states
+        self.trajectories = trajectories
+        self.backhaul = backhaul
+        self.policy = policy
+        self.solver_code = solver_code
+        self.market_window_s = pricing.market_window_s
+        self.radio = radio
+        self.ssim_component = ssim_component
+        self.rng_radio = rng_radio
+        self.rng_market = rng_market
+        self.recorder = recorder
+        self.pending: list[Request] = []
+        self._wakeup: simpy.Event | None = None
+        self._next_request_id = 0
+        self._next_round_id = 0
+        self._next_transfer_id = 0
+        env.process(self._run())
+
+    # -- requests -------------------------------------------------------------------------
+    def request(self, state: UavState, leaving_rsu: int = -1) -> None:
+        """File a migration request for ``state``'s UAV at the current time.
+
+        Args:
+            state: the UAV's bookkeeping; ignored while its twins are already migrating.
+            leaving_rsu: an RSU whose cell the UAV is about to leave (prediction margin); it
+                is not offered as a destination.
+        """
+        if state.migrating:
+            return
+        state.migrating = True
+        state.waiting_retry = False
+        req = Request(self._next_request_id, state.uav_id, float(self.env.now), leaving_rsu)
+        self._next_request_id += 1
+        self.pending.append(req)
+        if self._wakeup is not None and not self._wakeup.triggered:
+            self._wakeup.succeed()
+
+    def _run(self) -> Generator[simpy.Event, Any, None]:
+        window = self.market_window_s
+        while True:
+            if not self.pending:
+                self._wakeup = self.env.event()
+                yield self._wakeup
+            if window > 0:
+                yield self.env.timeout(window)
+                batch, self.pending = self.pending, []
+                self._round(batch)
+            else:
+                while self.pending:
+                    self._round([self.pending.pop(0)])
+
+    # -- one pricing round ----------------------------------------------------------------
+    def _round(self, batch: list[Request]) -> None:
+        now = float(self.env.now)
+        uav_ids = np.array([r.uav_id for r in batch], dtype=np.int64)
+        # Candidates come from the UAVs' exact enter/leave events, not from re-testing the
+        # position: at a crossing time the UAV sits on the cell border.
+        covering = np.zeros((len(batch), self.rsus.count), dtype=bool)
+        for k, req in enumerate(batch):
+            covering[k, list(self.uav_states[req.uav_id].covering)] = True
+            if req.leaving_rsu >= 0:
+                covering[k, req.leaving_rsu] = False
+        has_cover = covering.any(axis=1)
+        rsu_ids = np.flatnonzero(covering.any(axis=0))
+        primary = np.array([self._primary_host(u) for u in uav_ids], dtype=np.int64)
+
+        game = None
+        viable_any = np.zeros(len(batch), dtype=bool)
+        if rsu_ids.size:
+            game = self._build_game(uav_ids, rsu_ids, covering[:, rsu_ids])
+            viable_any = game.viable.any(axis=1)
+        outcome = np.where(
+            viable_any, OUTCOME_SERVED, np.where(has_cover, OUTCOME_NO_VIABLE, OUTCOME_NO_COVERAGE)
+        )
+        self.recorder.append(
+            "/migration/requests",
+            request_id=[r.request_id for r in batch],
+            t_s=[r.t_s for r in batch],
+            uav_id=uav_ids,
+            src_rsu_id=primary,
+            n_candidates=covering.sum(axis=1),
+            outcome=outcome,
+        )
+        for k, req in enumerate(batch):
+            if not viable_any[k]:
+                state = self.uav_states[req.uav_id]
+                state.migrating = False
+                state.waiting_retry = True
+        if game is None or not viable_any.any():
+            return
+        if not viable_any.all():
+            keep = np.flatnonzero(viable_any)
+            game = _subset_game(game, keep)
+            batch = [batch[k] for k in keep]
+            uav_ids = uav_ids[keep]
+
+        round_id = self._next_round_id
+        self._next_round_id += 1
+        started = time.perf_counter()
+        result = self.policy.run_round(game, self.rng_market)
+        wall = time.perf_counter() - started
+        self._record_round(round_id, now, batch, uav_ids, rsu_ids, game, result, wall)
+        for k, req in enumerate(batch):
+            self.env.process(self._migrate(req, round_id, rsu_ids, game, result, k))
+
+    def _primary_host(self, uav_id: int) -> int:
+        hosts = self.uav_states[uav_id].hosts
+        return int(np.bincount(hosts).argmax())
+
+    def _build_game(self, uav_ids: np.ndarray, rsu_ids: np.ndarray, available: np.ndarray
+                    ) -> PricingGame:
+        rsus = self.rsus
+        shape = (len(uav_ids), len(rsu_ids))
+        gain_db = self._channel_gain_db(uav_ids, rsu_ids)
+        snr = snr_linear(rsus.tx_power_dbm[rsu_ids][None, :], gain_db,
+                         rsus.noise_dbm[rsu_ids][None, :])
+        # l, c, s per pair
+        ssim = np.prod(self.ssim_component.draw(self.rng_radio, (3, *shape)), axis=0)
+        uavs = self.uavs
+        # fancy indexing gives fresh arrays of scenario values validated at load time
+        return PricingGame.from_trusted(
+            delta=uavs.delta[uav_ids],
+            ssim=ssim,
+            ssim_threshold=uavs.ssim_threshold[uav_ids],
+            spectral_efficiency=spectral_efficiency(snr),
+            budget=uavs.budget[uav_ids],
+            cost=rsus.cost[rsu_ids],
+            price_cap=rsus.price_cap[rsu_ids],
+            available=available,
+        )
+
+    def _channel_gain_db(self, uav_ids: np.ndarray, rsu_ids: np.ndarray) -> np.ndarray:
+        """Gain (dB) from each RSU in ``rsu_ids`` to each UAV in ``uav_ids`` now."""
+        now = float(self.env.now)
+        positions = np.array([self.trajectories[u].position(now) for u in uav_ids])
+        return channel_gain_db(self.radio, self.rng_radio, positions,
+                               self.rsus.positions[rsu_ids])
+
+    def _record_round(
+        self, round_id: int, now: float, batch: list[Request], uav_ids: np.ndarray,
+        rsu_ids: np.ndarray, game: PricingGame, result: Any, wall: float,
+    ) -> None:
+        rec = self.recorder
+        rec.append(
+            "/pricing/rounds",
+            round_id=round_id, t_s=now, solver=self.solver_code,
+            n_uavs=len(uav_ids), n_rsus=len(rsu_ids), iterations=int(result.iterations),
+            converged=bool(result.converged), residual=float(result.residual),
+            wall_time_s=wall, mean_rsu_utility=float(np.mean(result.rsu_utility)),
+        )
+        ii, jj = np.nonzero(game.available if game.available is not None
+                            else np.ones(game.ssim.shape, dtype=bool))
+        req_ids = np.array([r.request_id for r in batch], dtype=np.int64)
+        rec.append(
+            "/pricing/offers",
+            round_id=np.full(len(ii), round_id), request_id=req_ids[ii], uav_id=uav_ids[ii],
+            rsu_id=rsu_ids[jj], price=result.prices[ii, jj],
+            bandwidth_mhz=result.demand[ii, jj],
+            spectral_efficiency=game.spectral_efficiency[ii, jj], ssim=game.ssim[ii, jj],
+        )
+        revenue = np.sum(result.prices * result.demand, axis=0)
+        rec.append(
+            "/pricing/revenue",
+            round_id=np.full(len(rsu_ids), round_id), rsu_id=rsu_ids,
+            revenue=revenue, cost_total=revenue - result.rsu_utility,
+        )
+        path = np.asarray(result.reward_path, dtype=float)
+        rec.append(
+            "/pricing/paths",
+            round_id=np.full(len(path), round_id), iteration=np.arange(len(path)),
+            mean_rsu_utility=path,
+        )
+
+    # -- twin transfers -------------------------------------------------------------------
+    def _migrate(
+        self, req: Request, round_id: int, rsu_ids: np.ndarray, game: PricingGame,
+        result: Any, k: int,
+    ) -> Generator[simpy.Event, Any, None]:
+        state = self.uav_states[req.uav_id]
+        bandwidth = np.asarray(result.demand[k], dtype=float)
+        started = float(self.env.now)
+        if bandwidth.sum() <= 0.0:
+            # Every viable RSU priced the UAV out: keep the twins, retry at the next event.
+            state.migrating = False
+            state.waiting_retry = True
+            return
+        new_hosts = rsu_ids[allocate_twins(bandwidth, len(state.hosts))]
+        sizes = self.uavs.twin_size_bytes[req.uav_id]
+        transfers = []
+        for twin, (src, dst) in enumerate(zip(state.hosts, new_hosts, strict=True)):
+            if src != dst:
+                ev = self.backhaul.transfer(int(src), int(dst), float(sizes[twin]))
+                transfers.append((twin, ev))
+        if transfers:
+            yield self.env.all_of([ev for _, ev in transfers])
+        end = float(self.env.now)
+        if transfers:
+            records = [ev.value for _, ev in transfers]
+            first = self._next_transfer_id
+            self._next_transfer_id += len(records)
+            ids = list(range(first, first + len(records)))
+            self.recorder.append(
+                "/migration/transfers",
+                transfer_id=ids, request_id=req.request_id, uav_id=req.uav_id,
+                twin_id=[twin for twin, _ in transfers],
+                src_rsu_id=[r.src for r in records], dst_rsu_id=[r.dst for r in records],
+                n_hops=[len(r.path) - 1 for r in records],
+                size_bytes=[r.size_bytes for r in records],
+                t_start_s=[r.t_start for r in records], t_end_s=[r.t_end for r in records],
+            )
+            self.recorder.append(
+                "/migration/transfer_hops",
+                transfer_id=[tid for tid, r in zip(ids, records, strict=True) for _ in r.path],
+                hop=[h for r in records for h in range(len(r.path))],
+                rsu_id=[int(node) for r in records for node in r.path],
+            )
+        q = game.spectral_efficiency[k]
+        rate = float(np.sum(bandwidth * q))
+        immersion = float(np.sum(game.weight[k] * np.log1p(bandwidth * q)))
+        self.recorder.append(
+            "/migration/service",
+            request_id=req.request_id, uav_id=req.uav_id, t_request_s=req.t_s,
+            t_interrupt_start_s=started, t_interrupt_end_s=end,
+            interruption_s=end - started, bandwidth_mhz=float(bandwidth.sum()),
+            rate_mbps=rate, immersion=immersion,
+        )
+        state.hosts = new_hosts
+        state.migrating = False
+        # The UAV may have left a new host's cell while its twins were in transit.
+        if not set(int(h) for h in new_hosts) <= state.covering:
+            self.request(state)
+
+
+def _subset_game(game: PricingGame, keep: np.ndarray) -> PricingGame:
+    """The same game restricted to the UAVs (rows) in ``keep``."""
+    return PricingGame.from_trusted(
+        delta=game.delta[keep], ssim=game.ssim[keep], ssim_threshold=game.ssim_threshold[keep],
+        spectral_efficiency=game.spectral_efficiency[keep], budget=game.budget[keep],
+        cost=game.cost, price_cap=game.price_cap,
+        available=None if game.available is None else game.available[keep],
+    )

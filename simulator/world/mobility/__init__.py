@@ -1,0 +1,1 @@
+"""UAV mobility: exact piecewise-linear trajectories, their generators and their files."""

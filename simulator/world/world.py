@@ -1,0 +1,200 @@
+"""The world of one run: SimPy clock, entities, per-UAV processes and the market.
+
+A run is fully determined by its scenario and its one seed. The seed is split with
+``numpy.random.SeedSequence(seed).spawn`` into one generator per subsystem (see
+:data:`SUBSYSTEMS`), so adding draws in one subsystem never shifts another's. The world is:
+
+- RSUs placed and parameterised from the ``rsus`` section, joined by the ``backhaul`` graph;
+- UAVs with follower parameters and twins, each flying a piecewise-linear trajectory;
+- one SimPy process per UAV that sleeps until its next exact cell crossing (computed per
+  segment by :mod:`simulator.world.coverage`) and files migration requests when it leaves a cell
+  hosting one of its twins;
+- the :class:`~simulator.world.market.Market` that prices and moves twins.
+
+Everything observable goes to the trace through a *recorder* (the HDF5
+:class:`~simulator.trace.writer.TraceWriter`, or :class:`MemoryRecorder` for in-process use).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import simpy
+
+from agents.pricing.outcome import PricingPolicy
+from agents.pricing.registry import make_policy
+from simulator.errors import ScenarioError
+from simulator.trace.recorders import Recorder
+from simulator.trace.schema import SOLVER_CODES, code_of
+from simulator.world.backhaul import BackhaulNetwork, build_backhaul
+from simulator.world.coverage import CoverageMap, CrossingEvents
+from simulator.world.market import Market, UavState
+from simulator.world.mobility.trajectory import Trajectory
+from simulator.world.population import RsuTable, UavTable, draw_rsus, draw_trajectories, draw_uavs
+from simulator.world.sensing import SensingProcess, start_sensing
+
+log = logging.getLogger(__name__)
+
+#: Kinds of per-UAV timeline events (coverage leave/enter, and the early warning before a
+#: leave when ``pricing.prediction_margin_s`` > 0).
+LEAVE, ENTER, PRE_LEAVE = 0, 1, 2
+
+
+@dataclass
+class World:
+    """Everything a running simulation shares: clock, entities, market, recorder."""
+
+    env: simpy.Environment
+    scenario: Any
+    rsus: RsuTable
+    uavs: UavTable
+    trajectories: list[Trajectory]
+    coverage: CoverageMap
+    backhaul: BackhaulNetwork
+    policy: PricingPolicy
+    solver_code: int
+    rngs: dict[str, np.random.Generator]
+    recorder: Recorder
+    uav_states: list[UavState] = field(default_factory=list)
+    market: Market | None = None
+    sensing: SensingProcess | None = None
+
+
+def pricing_policy(scenario: Any, base_dir: Path | None = None) -> PricingPolicy:
+    """The scenario's pricing policy, with a checkpoint path resolved against ``base_dir``.
+
+    Raises:
+        ScenarioError: the policy cannot be created (e.g. a missing or foreign checkpoint).
+    """
+    pricing = scenario.pricing
+    checkpoint = pricing.checkpoint
+    if checkpoint is not None and base_dir is not None:
+        checkpoint = str((base_dir / checkpoint).resolve())
+    try:
+        return make_policy(pricing.solver, iterations=pricing.iterations, checkpoint=checkpoint,
+                           tol=pricing.tolerance, max_iter=pricing.max_iterations)
+    except (ValueError, OSError) as err:
+        raise ScenarioError(f"pricing: {err}") from None
+
+
+def build_world(scenario: Any, rngs: dict[str, np.random.Generator], recorder: Recorder,
+                base_dir: Path | None = None, policy: PricingPolicy | None = None) -> World:
+    """Create the SimPy environment and every entity of ``scenario``.
+
+    Args:
+        scenario: a validated :class:`simulator.config.models.Scenario`.
+        rngs: the run's generators from :func:`spawn_rngs`.
+        recorder: sink for trace rows.
+        base_dir: directory that relative paths in the scenario are resolved against.
+        policy: the pricing policy (default: :func:`pricing_policy` of the scenario).
+
+    Returns:
+        The world, processes registered but not started.
+    """
+    env = simpy.Environment()
+    rsus = draw_rsus(scenario, rngs["placement"])
+    uavs = draw_uavs(scenario, rngs["uavs"])
+    trajectories = draw_trajectories(scenario, rngs["mobility"], base_dir)
+    coverage = CoverageMap(rsus.positions[:, :2], rsus.coverage_radius_m)
+    bh = scenario.backhaul
+    graph = build_backhaul(
+        rsus.positions[:, :2], topology=bh.topology, k=bh.k,
+        capacity_bps=bh.capacity_mbps * 1e6, latency_s=bh.latency_ms * 1e-3,
+        edges=_edges(bh), grid_shape=rsus.grid_shape,
+    )
+    pricing = scenario.pricing
+    if policy is None:
+        policy = pricing_policy(scenario, base_dir)
+    world = World(
+        env=env, scenario=scenario, rsus=rsus, uavs=uavs, trajectories=trajectories,
+        coverage=coverage, backhaul=BackhaulNetwork(env, graph), policy=policy,
+        solver_code=code_of(SOLVER_CODES, pricing.solver), rngs=rngs, recorder=recorder,
+    )
+    world.market = Market(
+        env, rsus=rsus, uavs=uavs, uav_states=world.uav_states, trajectories=trajectories,
+        backhaul=world.backhaul, policy=policy, solver_code=world.solver_code,
+        pricing=pricing, radio=scenario.radio, ssim_component=scenario.uavs.follower.ssim_component,
+        rng_radio=rngs["radio"], rng_market=rngs["market"], recorder=recorder,
+    )
+    world.sensing = start_sensing(env, scenario, rngs["sensing"], recorder)
+    starts = np.array([t.position(t.start_time) for t in trajectories])
+    covered = coverage.covering(starts)  # [U, J]
+    dist = np.linalg.norm(starts[:, None, :2] - rsus.positions[None, :, :2], axis=2)
+    # Twins start on the nearest covering RSU; an uncovered UAV starts on the nearest RSU and
+    # asks to migrate as soon as it enters a cell.
+    first_host = np.argmin(np.where(covered, dist, dist + 1e12), axis=1)
+    crossings = coverage.crossings_many(trajectories)
+    for u, traj in enumerate(trajectories):
+        state = UavState(u, np.full(uavs.twin_count, first_host[u], dtype=np.int64),
+                         waiting_retry=not covered[u].any())
+        world.uav_states.append(state)
+        timeline = uav_timeline(crossings[u], traj, pricing.prediction_margin_s)
+        env.process(uav_process(env, world, state, timeline))
+    return world
+
+
+def _edges(section: Any) -> list[tuple[int, int, float | None, float | None]] | None:
+    if section.edges is None:
+        return None
+    return [
+        (e.a, e.b,
+         None if e.capacity_mbps is None else e.capacity_mbps * 1e6,
+         None if e.latency_ms is None else e.latency_ms * 1e-3)
+        for e in section.edges
+    ]
+
+
+def uav_timeline(ev: CrossingEvents, traj: Trajectory, margin_s: float
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every coverage event of one UAV, plus early warnings ``margin_s`` before each leave.
+
+    Args:
+        ev: the UAV's exact cell crossings (:meth:`CoverageMap.crossings`).
+        traj: its trajectory.
+        margin_s: prediction margin; 0 disables the warnings.
+
+    Returns:
+        ``(t, rsu, kind)`` sorted by time (stable: leave before enter at equal times).
+    """
+    t = ev.t
+    rsu = ev.rsu
+    kind = np.where(ev.enter, ENTER, LEAVE)
+    if margin_s > 0:
+        leaves = ~ev.enter
+        warn_t = np.maximum(t[leaves] - margin_s, traj.start_time)
+        t = np.concatenate([t, warn_t])
+        rsu = np.concatenate([rsu, rsu[leaves]])
+        kind = np.concatenate([kind, np.full(int(leaves.sum()), PRE_LEAVE)])
+    order = np.lexsort((kind != PRE_LEAVE, t)) if margin_s > 0 else np.arange(len(t))
+    return t[order], rsu[order], kind[order]
+
+
+def uav_process(env: simpy.Environment, world: World, state: UavState,
+                timeline: tuple[np.ndarray, np.ndarray, np.ndarray]
+                ) -> Generator[simpy.Event, Any, None]:
+    """One UAV: sleep to each exact cell crossing, record it, file requests when due."""
+    t, rsu, kind = timeline
+    recorder = world.recorder
+    market = world.market
+    assert market is not None
+    for t_k, r_k, kind_k in zip(t.tolist(), rsu.tolist(), kind.tolist(), strict=True):
+        if t_k > env.now:
+            yield env.timeout(t_k - env.now)
+        if kind_k == PRE_LEAVE:
+            if r_k in state.hosts:
+                market.request(state, leaving_rsu=r_k)
+            continue
+        recorder.append("/coverage/events", t_s=t_k, uav_id=state.uav_id, rsu_id=r_k, kind=kind_k)
+        if kind_k == ENTER:
+            state.covering.add(r_k)
+            if state.waiting_retry:
+                market.request(state)
+        else:
+            state.covering.discard(r_k)
+            if r_k in state.hosts:
+                market.request(state)
