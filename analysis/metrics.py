@@ -15,6 +15,10 @@ none reads files or keeps state. Definitions, with units:
 - *immersion*: MODEL A1 immersion of each served request, per UAV and binned over time.
 - *optimality ratio*: a solver's mean RSU utility divided by the equilibrium's; see
   :func:`optimality_gap`.
+- *availability* (runs with faults): a twin lost with a failed RSU is unavailable from the
+  failure until it is restored (``/faults/twin_losses``); *twin availability* is one minus the
+  unavailable twin-time over all twin-time. A UAV's service is *interrupted* while one of its
+  migrations is in progress or one of its twins is lost; see :func:`interrupted_fraction`.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ __all__ = [
     "handovers_per_uav",
     "immersion_over_time",
     "immersion_per_uav",
+    "interrupted_fraction",
     "interruptions",
     "market_per_round",
     "market_per_rsu",
@@ -41,6 +46,7 @@ __all__ = [
     "sensing_trajectory",
     "summary_stats",
     "training_curves",
+    "twin_availability",
 ]
 
 SECONDS_PER_HOUR = 3600.0
@@ -405,3 +411,84 @@ def agent_rewards(agents: pd.DataFrame) -> pd.DataFrame:
     """
     return agents.pivot_table(index="iteration", columns="agent", values="reward",
                               aggfunc="mean")
+
+
+def twin_availability(losses: pd.DataFrame, n_twins: int, duration_s: float) -> dict[str, float]:
+    """How long twins lost with failed RSUs stayed unavailable, from ``/faults/twin_losses``.
+
+    A lost twin is unavailable from ``t_lost_s`` until ``t_restored_s`` (the end of the run
+    if it was never restored).
+
+    Args:
+        losses: ``/faults/twin_losses`` (``t_lost_s``, ``t_restored_s``).
+        n_twins: twins in the run (the sum of ``/uavs/twin_count``).
+        duration_s: simulated time (s).
+
+    Returns:
+        ``twins_lost``, ``never_restored``, ``mean_restore_s`` and ``p95_restore_s`` (over the
+        restored twins; NaN if none), ``unavailable_twin_s`` (total twin-seconds lost) and
+        ``availability`` (1 - unavailable / (n_twins * duration)).
+    """
+    if n_twins < 1 or not duration_s > 0:
+        raise ValueError(f"twin_availability: need n_twins >= 1 and duration_s > 0, got "
+                         f"{n_twins} and {duration_s}")
+    lost = losses["t_lost_s"].to_numpy(dtype=float)
+    restored = losses["t_restored_s"].to_numpy(dtype=float)
+    done = np.isfinite(restored)
+    until = np.where(done, np.minimum(restored, duration_s), duration_s)
+    down = np.clip(until - lost, 0.0, None)
+    wait = restored[done] - lost[done]
+    return {
+        "twins_lost": float(len(lost)),
+        "never_restored": float(np.sum(~done)),
+        "mean_restore_s": float(np.mean(wait)) if wait.size else float("nan"),
+        "p95_restore_s": float(np.percentile(wait, 95)) if wait.size else float("nan"),
+        "unavailable_twin_s": float(down.sum()),
+        "availability": float(1.0 - down.sum() / (n_twins * duration_s)),
+    }
+
+
+def interrupted_fraction(service: pd.DataFrame, losses: pd.DataFrame, n_uavs: int,
+                         duration_s: float) -> float:
+    """Fraction of UAV-time with the service interrupted, by migrations or by failures.
+
+    A UAV's service is interrupted while one of its requests is being served (``/migration/
+    service`` from ``t_interrupt_start_s`` to ``t_interrupt_end_s``) or while one of its twins
+    is lost (``/faults/twin_losses`` from ``t_lost_s`` to ``t_restored_s``). Overlaps count
+    once; open intervals (NaN end) run to the end of the run.
+
+    Args:
+        service: ``/migration/service`` (``uav_id``, ``t_interrupt_start_s``,
+            ``t_interrupt_end_s``).
+        losses: ``/faults/twin_losses`` (``uav_id``, ``t_lost_s``, ``t_restored_s``); may be
+            empty.
+        n_uavs: UAVs in the run.
+        duration_s: simulated time (s).
+
+    Returns:
+        The interrupted UAV-seconds divided by ``n_uavs * duration_s``.
+    """
+    if n_uavs < 1 or not duration_s > 0:
+        raise ValueError(f"interrupted_fraction: need n_uavs >= 1 and duration_s > 0, got "
+                         f"{n_uavs} and {duration_s}")
+    uav = np.concatenate([service["uav_id"].to_numpy(dtype=np.int64),
+                          losses["uav_id"].to_numpy(dtype=np.int64)])
+    start = np.concatenate([service["t_interrupt_start_s"].to_numpy(dtype=float),
+                            losses["t_lost_s"].to_numpy(dtype=float)])
+    end = np.concatenate([service["t_interrupt_end_s"].to_numpy(dtype=float),
+                          losses["t_restored_s"].to_numpy(dtype=float)])
+    end = np.minimum(np.where(np.isfinite(end), end, duration_s), duration_s)
+    total = 0.0
+    order = np.lexsort((start, uav))
+    current_uav, run_start, run_end = -1, 0.0, 0.0
+    for u, s, e in zip(uav[order].tolist(), start[order].tolist(), end[order].tolist(),
+                       strict=True):
+        if e <= s:
+            continue
+        if u != current_uav or s > run_end:
+            total += run_end - run_start
+            current_uav, run_start, run_end = u, s, e
+        else:
+            run_end = max(run_end, e)
+    total += run_end - run_start
+    return total / (n_uavs * duration_s)

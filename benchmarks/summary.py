@@ -136,6 +136,25 @@ def sweep(d: dict) -> list[str]:
             f"{d['overhead_per_run_s']:.2f} s.", ""]
 
 
+def faults(d: dict) -> list[str]:
+    out = ["## Availability under RSU outages (`benchmarks/bench_faults.py`)", "",
+           f"`{d['command']}`: the world of `{d['base']}` with random RSU outages only "
+           f"(exponential, MTTR {d['mttr_s']:.0f} s), {d['duration_s']:.0f} s simulated, "
+           f"seeds {d['seeds'][0]}..{d['seeds'][-1]}; means over seeds. Figure: "
+           f"`{d['figure']}` (docs/faults.md).", "",
+           "| outages per RSU-hour | restore from | outages | twins lost | service "
+           "interrupted (% UAV-time) | twins unavailable (% twin-time) | restore (s) | "
+           "staleness (s) |", "|---|---|---|---|---|---|---|---|"]
+    for r in d["summary"]:
+        restore = "—" if r["twins_lost"] == 0 else f"{r['restore_mean_s']:.1f}"
+        stale = "—" if r["twins_lost"] == 0 else f"{r['staleness_mean_s']:.1f}"
+        out.append(f"| {r['rate_per_h']:g} | {r['source']} | {r['outages']:.1f} | "
+                   f"{r['twins_lost']:.1f} | {r['interrupted_pct']:.2f} ± "
+                   f"{r['interrupted_pct_sd']:.2f} | {r['twin_unavailable_pct']:.3f} | "
+                   f"{restore} | {stale} |")
+    return [*out, ""]
+
+
 def main() -> None:
     parts = ["# Benchmarks", "",
              "Measured on the 2-core development machine by the scripts in `benchmarks/` "
@@ -146,7 +165,7 @@ def main() -> None:
     for name, render in (("bench_world", world), ("bench_agents", agents),
                          ("bench_convergence", convergence),
                          ("bench_pruning_jumps", pruning_jumps), ("bench_sync", sync),
-                         ("bench_sweep", sweep)):
+                         ("bench_sweep", sweep), ("bench_faults", faults)):
         d = load(name)
         if d is not None:
             parts += render(d)

@@ -172,3 +172,51 @@ def test_metrics_of_empty_tables(tmp_path: Path) -> None:
     assert metrics.interruptions(empty).size == 0
     assert len(metrics.immersion_over_time(empty)) == 0
     assert len(metrics.immersion_per_uav(empty)) == 0
+
+
+def test_twin_availability_by_hand() -> None:
+    losses = pd.DataFrame({"t_lost_s": [10.0, 10.0, 50.0], "t_restored_s": [14.0, 30.0, np.nan]})
+    out = metrics.twin_availability(losses, n_twins=10, duration_s=100.0)
+    assert out["twins_lost"] == 3 and out["never_restored"] == 1
+    assert out["mean_restore_s"] == pytest.approx(12.0)
+    assert out["unavailable_twin_s"] == pytest.approx(4 + 20 + 50)
+    assert out["availability"] == pytest.approx(1 - 74 / 1000)
+    empty = metrics.twin_availability(losses.iloc[:0], n_twins=10, duration_s=100.0)
+    assert empty["availability"] == 1.0 and math.isnan(empty["mean_restore_s"])
+    with pytest.raises(ValueError, match="n_twins"):
+        metrics.twin_availability(losses, n_twins=0, duration_s=100.0)
+
+
+def test_interrupted_fraction_counts_overlaps_once() -> None:
+    service = pd.DataFrame({"uav_id": [0, 0, 1], "t_interrupt_start_s": [0.0, 5.0, 90.0],
+                            "t_interrupt_end_s": [10.0, 12.0, np.nan]})
+    losses = pd.DataFrame({"uav_id": [0, 1], "t_lost_s": [11.0, 20.0],
+                           "t_restored_s": [20.0, 30.0]})
+    # UAV 0: [0, 20) = 20 s; UAV 1: [20, 30) + [90, 100) = 20 s; of 2 x 100 s
+    assert metrics.interrupted_fraction(service, losses, 2, 100.0) == pytest.approx(0.2)
+    assert metrics.interrupted_fraction(service, losses.iloc[:0], 2, 100.0) == pytest.approx(
+        (12 + 10) / 200)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.floats(0, 100), st.floats(0, 30)), max_size=12))
+def test_interrupted_fraction_matches_a_fine_grid(spans: list[tuple[int, float, float]]) -> None:
+    uav = [u for u, _, _ in spans]
+    start = [s for _, s, _ in spans]
+    end = [s + d for _, s, d in spans]
+    half = len(spans) // 2
+    service = pd.DataFrame({"uav_id": uav[:half], "t_interrupt_start_s": start[:half],
+                            "t_interrupt_end_s": end[:half]})
+    losses = pd.DataFrame({"uav_id": uav[half:], "t_lost_s": start[half:],
+                           "t_restored_s": end[half:]})
+    grid = (np.arange(200_000) + 0.5) * (100.0 / 200_000)
+    covered = 0
+    for u in range(3):
+        mask = np.zeros(len(grid), dtype=bool)
+        for v, s, e in zip(uav, start, end, strict=True):
+            if v == u:
+                mask |= (grid >= s) & (grid < min(e, 100.0))
+        covered += mask.sum()
+    expected = covered * (100.0 / 200_000) / 300.0
+    assert metrics.interrupted_fraction(service, losses, 3, 100.0) == pytest.approx(
+        expected, abs=2e-4 * (1 + len(spans)))

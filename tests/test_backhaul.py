@@ -13,6 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulator.world.backhaul import (
+    ABANDONED,
+    ABORTED,
+    REROUTED,
+    RESUMED,
+    RETRIED,
+    STALLED,
     BackhaulNetwork,
     FluidLinks,
     Router,
@@ -217,3 +223,125 @@ def test_backhaul_network_exact_times() -> None:
     env = simpy.Environment()
     with pytest.raises(ValueError, match="unknown RSU 9"):
         BackhaulNetwork(env, g).transfer(0, 9, 1.0)
+
+
+# -- failures: reroute, stall, abort and retry, abandon (closed forms) -------------------------
+def triangle() -> nx.Graph:
+    """0-2 direct (fast), or 0-1-2 (slow); every link 8 Mbit/s."""
+    g = nx.Graph()
+    g.add_edge(0, 2, capacity_bps=8e6, latency_s=0.001)
+    g.add_edge(0, 1, capacity_bps=8e6, latency_s=0.01)
+    g.add_edge(1, 2, capacity_bps=8e6, latency_s=0.01)
+    return g
+
+
+def run_with_failures(graph: nx.Graph, jobs: list[tuple[float, int, int, float]],
+                      changes: list[tuple[float, set[int], set[tuple[int, int]]]],
+                      **kwargs) -> tuple[list[TransferRecord], list[tuple], BackhaulNetwork]:
+    """Transfers ``(t, src, dst, bytes)`` (tagged by their index) while the failed elements
+    change to ``(rsus, links)`` at the given times; returns records (in job order), observer
+    events ``(t, event, tag, bytes_left, n_hops, attempt)`` and the network."""
+    env = simpy.Environment()
+    net = BackhaulNetwork(env, graph, **kwargs)
+    events: list[tuple] = []
+    net.observer = lambda ev, tag, s, d, left, hops, att: events.append(
+        (env.now, ev, tag, left, hops, att))
+    out: list[TransferRecord | None] = [None] * len(jobs)
+
+    def job(k: int, t: float, s: int, d: int, size: float):
+        yield env.timeout(t)
+        out[k] = yield net.transfer(s, d, size, tag=k)
+
+    def fail():
+        for t, rsus, links in changes:
+            yield env.timeout(t - env.now)
+            net.set_failed(rsus, links)
+
+    for k, j in enumerate(jobs):
+        env.process(job(k, *j))
+    env.process(fail())
+    env.run()
+    assert all(r is not None for r in out)
+    return out, events, net  # type: ignore[return-value]
+
+
+def test_reroute_keeps_the_bits_left() -> None:
+    (rec,), events, net = run_with_failures(triangle(), [(0.0, 0, 2, 1e6)],
+                                            [(0.25, set(), {(2, 0)})])
+    # 1/4 of 8 Mbit sent on the direct link, the rest over 0-1-2 at 8 Mbit/s
+    assert rec.path == (0, 1, 2) and not rec.aborted
+    assert rec.t_end == pytest.approx(1.0 + 0.02, rel=1e-12)
+    assert events == [(0.25, REROUTED, 0, pytest.approx(0.75e6), 2, 0)]
+    assert net.in_flight() == []
+
+
+def test_reroute_recomputes_the_fluid_rates() -> None:
+    """After the reroute, A shares link 0-1 with B: both drain their 6 Mbit at 4 Mbit/s."""
+    (a, b), _, _ = run_with_failures(triangle(), [(0.0, 0, 2, 1e6), (0.0, 0, 1, 1e6)],
+                                     [(0.25, set(), {(0, 2)})])
+    assert a.t_end == pytest.approx(0.25 + 1.5 + 0.02, rel=1e-12)
+    assert b.t_end == pytest.approx(0.25 + 1.5 + 0.01, rel=1e-12)
+
+
+def test_no_route_stalls_until_repair() -> None:
+    line = build_backhaul(grid_positions(1, 3), topology="grid", grid_shape=(1, 3),
+                          capacity_bps=8e6, latency_s=0.01)
+    (rec,), events, _ = run_with_failures(
+        line, [(0.0, 0, 2, 1e6), ], [(0.25, set(), {(1, 2)}), (2.0, set(), set())])
+    assert rec.t_end == pytest.approx(2.0 + 0.75 + 0.02, rel=1e-12)
+    assert [e[1] for e in events] == [STALLED, RESUMED]
+    assert events[1][3] == pytest.approx(0.75e6) and events[1][4] == 2
+    # a transfer started across a partition waits for the repair
+    (rec,), events, _ = run_with_failures(
+        line, [(1.0, 0, 2, 1e6)], [(0.5, set(), {(0, 1)}), (3.0, set(), set())])
+    assert rec.t_end == pytest.approx(3.0 + 1.0 + 0.02, rel=1e-12)
+    assert [e[1] for e in events] == [STALLED, RESUMED]
+
+
+def test_abort_retries_from_the_first_byte_after_backoff() -> None:
+    kwargs = {"on_failure": "abort", "backoff": (0.5, 2.0, 10.0)}
+    (rec,), events, _ = run_with_failures(triangle(), [(0.0, 0, 2, 1e6)],
+                                          [(0.25, set(), {(0, 2)})], **kwargs)
+    assert rec.path == (0, 1, 2)
+    assert rec.t_end == pytest.approx(0.75 + 1.0 + 0.02, rel=1e-12)
+    assert [(e[0], e[1], e[5]) for e in events] == [(0.25, ABORTED, 0), (0.75, RETRIED, 1)]
+    # repaired before the retry: back on the direct link
+    (rec,), _, _ = run_with_failures(triangle(), [(0.0, 0, 2, 1e6)],
+                                     [(0.25, set(), {(0, 2)}), (0.5, set(), set())], **kwargs)
+    assert rec.path == (0, 2) and rec.t_end == pytest.approx(1.75 + 0.001, rel=1e-12)
+    # no route at the retry: back off again (0.5, then 1.0 s) until a route is back
+    line = build_backhaul(grid_positions(1, 3), topology="grid", grid_shape=(1, 3),
+                          capacity_bps=8e6, latency_s=0.01)
+    (rec,), events, _ = run_with_failures(line, [(0.0, 0, 2, 1e6)],
+                                          [(0.25, set(), {(1, 2)}), (1.0, set(), set())],
+                                          **kwargs)
+    assert [(e[0], e[1]) for e in events] == [(0.25, ABORTED), (0.75, ABORTED),
+                                              (1.75, RETRIED)]
+    assert rec.t_end == pytest.approx(2.75 + 0.02, rel=1e-12)
+
+
+def test_failed_endpoint_abandons_the_transfer() -> None:
+    (rec,), events, net = run_with_failures(triangle(), [(0.0, 0, 2, 1e6)],
+                                            [(0.25, {2}, set())])
+    assert rec.aborted and rec.t_end == 0.25
+    assert [e[1] for e in events] == [ABANDONED]
+    assert net.in_flight() == []
+    # a failed intermediate RSU is routed around like a failed link
+    (rec,), _, _ = run_with_failures(triangle(), [(0.0, 1, 2, 1e6)], [(0.25, {0}, set())])
+    assert rec.path == (1, 2) and not rec.aborted
+    # the last bit still on its way when the destination fails
+    (rec,), _, _ = run_with_failures(triangle(), [(0.0, 0, 1, 1e6)], [(1.005, {1}, set())])
+    assert rec.aborted and rec.t_end == pytest.approx(1.005)
+    # a transfer to an RSU that is down is abandoned at once
+    (rec,), _, _ = run_with_failures(triangle(), [(1.0, 0, 2, 1e6)], [(0.5, {2}, set())])
+    assert rec.aborted and rec.t_end == 1.0
+
+
+def test_in_flight_reports_tags() -> None:
+    env = simpy.Environment()
+    net = BackhaulNetwork(env, triangle())
+    net.transfer(0, 2, 1e6, tag=("a", 1))
+    net.transfer(1, 2, 1e6, tag=("b", 2))
+    assert net.in_flight() == [(("a", 1), 0, 2), (("b", 2), 1, 2)]
+    with pytest.raises(ValueError, match="on_failure"):
+        BackhaulNetwork(env, triangle(), on_failure="drop")

@@ -51,6 +51,11 @@ CONTRACT = {
     "/training/iterations": "iteration step mean_reward se_reward reward_ratio eval_ratio "
     "policy_loss value_loss entropy approx_kl clip_fraction sparsity live_params",
     "/training/agents": "iteration agent reward",
+    "/faults/outages": "outage_id element rsu_id peer_rsu_id t_start_s t_end_s",
+    "/faults/twin_losses": "outage_id uav_id twin_id rsu_id t_lost_s request_id source "
+    "staleness_s dst_rsu_id restore_attempts t_restore_start_s t_restored_s",
+    "/faults/transfer_events": "t_s request_id uav_id twin_id src_rsu_id dst_rsu_id event "
+    "outage_id bytes_left n_hops attempt",
 }
 
 

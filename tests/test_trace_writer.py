@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import simulator.trace.writer as writer_mod
 from simulator.trace.reader import TraceReader
-from simulator.trace.schema import GROUP_DESCRIPTIONS, SCHEMA_VERSION, TABLES
+from simulator.trace.schema import GROUP_DESCRIPTIONS, OPTIONAL_GROUPS, SCHEMA_VERSION, TABLES
 from simulator.trace.writer import TraceWriter, partial_path_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -106,11 +106,13 @@ def test_file_layout_equals_schema(tmp_path: Path) -> None:
         pass
     with h5py.File(out, "r") as f:
         groups, datasets = _walk(f)
-        assert groups == {t.path for t in TABLES} | set(GROUP_DESCRIPTIONS)
-        assert datasets == {f"{t.path}/{c.name}" for t in TABLES for c in t.columns}
-        for path, description in GROUP_DESCRIPTIONS.items():
-            assert f[path].attrs["description"] == description
-        for t in TABLES:
+        required = [t for t in TABLES if not t.optional]
+        assert groups == ({t.path for t in required}
+                          | set(GROUP_DESCRIPTIONS) - set(OPTIONAL_GROUPS))
+        assert datasets == {f"{t.path}/{c.name}" for t in required for c in t.columns}
+        for path in set(GROUP_DESCRIPTIONS) - set(OPTIONAL_GROUPS):
+            assert f[path].attrs["description"] == GROUP_DESCRIPTIONS[path]
+        for t in required:
             g = f[t.path]
             assert g.attrs["description"] == t.description
             assert list(g.attrs["columns"]) == list(t.column_names)
@@ -167,7 +169,7 @@ def test_exception_leaves_failed_partial_and_keeps_old_file(tmp_path: Path) -> N
         assert tr.attrs["error"] == "ZeroDivisionError: division by zero"
         assert "1 / 0" in tr.attrs["traceback"]
         assert tr.n_rows("/coverage/events") == 1  # buffered rows are saved
-        assert tr.tables() == [t.path for t in TABLES]
+        assert tr.tables() == [t.path for t in TABLES if not t.optional]
 
 
 def test_keyboard_interrupt_gives_partial_status(tmp_path: Path) -> None:
@@ -217,7 +219,26 @@ def test_crash_after_flush_leaves_readable_partial(tmp_path: Path) -> None:
         ev = tr.read("/coverage/events")
         np.testing.assert_array_equal(ev["t_s"], np.arange(10.0))
         assert tr.group_attrs("/sensing/state")["controller"] == "pid"
+        assert tr.tables() == [t.path for t in TABLES if not t.optional]
+
+
+def test_optional_groups_only_when_requested(tmp_path: Path) -> None:
+    out = tmp_path / "faults.h5"
+    row = {"outage_id": 0, "element": 0, "rsu_id": 3, "peer_rsu_id": -1, "t_start_s": 1.0,
+           "t_end_s": 2.0}
+    with TraceWriter(tmp_path / "plain.h5", scenario_yaml=YAML, seed=1) as tw:
+        with pytest.raises(ValueError, match="no /faults group"):
+            tw.append("/faults/outages", **row)
+    with TraceWriter(out, scenario_yaml=YAML, seed=1, groups=("/faults",)) as tw:
+        tw.append("/faults/outages", **row)
+    with h5py.File(out, "r") as f:
+        assert f["/faults"].attrs["description"] == GROUP_DESCRIPTIONS["/faults"]
+        assert set(f["/faults"]) == {"outages", "twin_losses", "transfer_events"}
+    with TraceReader(out) as tr:
         assert tr.tables() == [t.path for t in TABLES]
+        assert tr.read("/faults/outages")["rsu_id"].tolist() == [3]
+    with pytest.raises(ValueError, match="optional groups"):
+        TraceWriter(tmp_path / "x.h5", scenario_yaml=YAML, seed=1, groups=("/sensing",))
 
 
 def test_unknown_table_and_column_errors(tmp_path: Path) -> None:

@@ -76,7 +76,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         scenario = with_seed(scenario, args.seed)
     path = Path(args.output) if args.output else default_trace_path(scenario)
     result = run_scenario(scenario, trace_path=path, progress=not args.quiet,
-                          base_dir=Path(args.scenario).resolve().parent)
+                          base_dir=Path(args.scenario).resolve().parent,
+                          check_invariants=args.check_invariants)
     if args.quiet:
         print(result.trace_path)
         return 0
@@ -239,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a scenario value (repeatable), e.g. --set uavs.count=50")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress bar or summary; print only the trace path")
+    p.add_argument("--check-invariants", action="store_true",
+                   help="debug: after every event, check that every twin has exactly one "
+                        "authoritative copy (docs/faults.md; slow)")
 
     p = add("validate", cmd_validate, "check a scenario file without running it")
     p.add_argument("scenario")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from simulator.app.summary import summarise
 from simulator.trace.reader import TraceReader
 from simulator.trace.recorders import CoalescingRecorder, MemoryRecorder, Recorder
 from simulator.trace.writer import TraceWriter
+from simulator.world.failover import run_checked, twin_checker
 from simulator.world.mobility.trajectory import sample_positions
 from simulator.world.rng import spawn_rngs
 from simulator.world.world import World, build_world, pricing_policy
@@ -96,29 +97,40 @@ def write_positions(world: World, duration_s: float, interval_s: float) -> None:
 
 
 def simulate(world: World, duration_s: float, *, progress: bool = False,
-             steps: int = 200) -> None:
-    """Advance the clock to ``duration_s``; a progress bar (simulated time) on stderr."""
+             steps: int = 200, check: Callable[[], None] | None = None) -> None:
+    """Advance the clock to ``duration_s``; a progress bar (simulated time) on stderr.
+
+    ``check`` (debug mode) is called after every event, e.g. the twin invariant of
+    :func:`simulator.world.failover.twin_checker`.
+    """
     from tqdm import tqdm
 
     fmt = "{l_bar}{bar}| {n:.0f}/{total:.0f} s simulated [{elapsed}<{remaining}]"
     with tqdm(total=duration_s, file=sys.stderr, disable=not progress, leave=False,
               bar_format=fmt, desc="uavtwin") as bar:
         for t in np.linspace(0.0, duration_s, steps + 1)[1:]:
-            world.env.run(until=float(t))
+            if check is None:
+                world.env.run(until=float(t))
+            else:
+                run_checked(world.env, float(t), check)
             bar.update(float(t) - bar.n)
 
 
 def _populate(scenario: Any, recorder: Recorder, base_dir: Path | None,
-              progress: bool, policy: PricingPolicy) -> World:
+              progress: bool, policy: PricingPolicy, check_invariants: bool = False) -> World:
     coalesced = CoalescingRecorder(recorder)
     world = build_world(scenario, spawn_rngs(scenario.simulation.seed), coalesced, base_dir,
                         policy)
     write_static_tables(world)
     duration = scenario.simulation.duration_s
+    check = (twin_checker(world.uav_states, world.backhaul, world.rsus.count, world.failover)
+             if check_invariants else None)
     try:
-        simulate(world, duration, progress=progress)
+        simulate(world, duration, progress=progress, check=check)
         if world.sensing is not None:
             world.sensing.finish()  # env.run(until=d) stops before the events at d
+        if world.failover is not None:
+            world.failover.finish()  # twins still lost at the end
     finally:
         coalesced.flush()  # what happened before a failure still reaches the trace
     if scenario.output.record_positions:
@@ -129,7 +141,8 @@ def _populate(scenario: Any, recorder: Recorder, base_dir: Path | None,
 
 def run_scenario(scenario: Any, *, trace_path: str | Path | None = None,
                  seed: int | None = None, progress: bool = False,
-                 base_dir: str | Path | None = None, in_memory: bool = False) -> RunResult:
+                 base_dir: str | Path | None = None, in_memory: bool = False,
+                 check_invariants: bool = False) -> RunResult:
     """Run one scenario to its end.
 
     Args:
@@ -139,6 +152,8 @@ def run_scenario(scenario: Any, *, trace_path: str | Path | None = None,
         progress: show a progress bar on stderr.
         base_dir: directory for relative paths in the scenario (checkpoints, trace files).
         in_memory: keep the tables in memory instead of writing a trace.
+        check_invariants: debug mode: check after every event that every twin has exactly
+            one authoritative copy (raises ``InvariantError`` otherwise; slow).
 
     Returns:
         The run record; ``tables`` is set when ``in_memory``.
@@ -155,7 +170,7 @@ def run_scenario(scenario: Any, *, trace_path: str | Path | None = None,
     policy = pricing_policy(scenario, base)  # user errors surface before any file is made
     if in_memory:
         memory = MemoryRecorder()
-        _populate(scenario, memory, base, progress, policy)
+        _populate(scenario, memory, base, progress, policy, check_invariants)
         tables = memory.tables()
         summary = summarise(lambda t: tables.get(t, {}))
         return RunResult(scenario.simulation.name, scenario.simulation.seed, duration,
@@ -165,8 +180,9 @@ def run_scenario(scenario: Any, *, trace_path: str | Path | None = None,
     out = scenario.output
     with TraceWriter(path, scenario_yaml=scenario.to_yaml(), seed=scenario.simulation.seed,
                      flush_interval_s=out.flush_interval_s,
-                     compression=out.compression) as writer:
-        _populate(scenario, writer, base, progress, policy)
+                     compression=out.compression,
+                     groups=("/faults",) if scenario.faults.enabled else ()) as writer:
+        _populate(scenario, writer, base, progress, policy, check_invariants)
     wall = time.perf_counter() - started
     with TraceReader(path) as reader:
         summary = summarise(reader.read)

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from simulator.trace.schema import FAULT_ELEMENT, TRANSFER_EVENT, code_of
+
 #: ``read(table) -> {column: array}`` for a table of the trace schema.
 TableReader = Callable[[str], Mapping[str, np.ndarray]]
 
@@ -48,7 +50,7 @@ def summarise(read: TableReader) -> dict[str, Any]:
     sensing = read("/sensing/state")
     t_sense = np.asarray(sensing.get("t_s", []), dtype=float)
     last = t_sense == t_sense.max() if t_sense.size else np.zeros(0, dtype=bool)
-    return {
+    out = {
         "sensing_final_shares": np.asarray(sensing.get("share", []), dtype=float)[last].tolist(),
         "sensing_final_intensity": np.asarray(sensing.get("intensity", []),
                                               dtype=float)[last].tolist(),
@@ -72,6 +74,29 @@ def summarise(read: TableReader) -> dict[str, Any]:
         "immersion_mean": float(np.mean(service["immersion"]))
         if len(service.get("immersion", [])) else float("nan"),
         "rsu_revenue_total": float(np.sum(revenue.get("revenue", []))),
+    }
+    out.update(_fault_summary(read))
+    return out
+
+
+def _fault_summary(read: TableReader) -> dict[str, Any]:
+    """Outages, lost twins and transfer events of a run with faults ({} without outages)."""
+    element = np.asarray(read("/faults/outages").get("element", []))
+    if not element.size:
+        return {}
+    losses = read("/faults/twin_losses")
+    lost = np.asarray(losses.get("t_lost_s", []), dtype=float)
+    restored = np.asarray(losses.get("t_restored_s", []), dtype=float)
+    done = np.isfinite(restored)
+    events = np.bincount(np.asarray(read("/faults/transfer_events").get("event", []),
+                                    dtype=np.int64), minlength=len(TRANSFER_EVENT))
+    return {
+        "outages_rsu": int(np.sum(element == code_of(FAULT_ELEMENT, "rsu"))),
+        "outages_link": int(np.sum(element == code_of(FAULT_ELEMENT, "link"))),
+        "twins_lost": int(lost.size),
+        "twins_restored": int(done.sum()),
+        "restore_mean_s": _stats(restored[done] - lost[done])[0],
+        **{f"transfers_{name}": int(events[code]) for code, name in TRANSFER_EVENT.items()},
     }
 
 
@@ -106,6 +131,13 @@ def format_summary(summary: Mapping[str, Any], *, title: str) -> str:
         shares = ", ".join(f"{x:.3f}" for x in summary["sensing_final_shares"])
         etas = ", ".join(f"{x:.2f}" for x in summary["sensing_final_intensity"])
         lines.append(f"  sensing (end)          shares {shares}; intensities {etas}")
+    if "outages_rsu" in summary:
+        lines.append(f"  faults                 {summary['outages_rsu']} RSU / "
+                     f"{summary['outages_link']} link outages; {summary['twins_lost']} twins "
+                     f"lost, {summary['twins_restored']} restored (mean "
+                     f"{num('restore_mean_s')} s)")
+        lines.append("  transfers under faults " + ", ".join(
+            f"{summary[f'transfers_{name}']} {name}" for name in TRANSFER_EVENT.values()))
     if "wall_time_s" in summary:
         lines.append(f"  wall time              {summary['wall_time_s']:.2f} s "
                      f"(simulated {summary.get('sim_time_s', 0):.0f} s)")

@@ -30,6 +30,7 @@ from agents.sync.params import DEFAULT_SCALARS as SYNC_DEFAULT_SCALARS
 from agents.sync.params import DEFAULT_THETA as SYNC_DEFAULT_THETA
 from agents.sync.params import DEFAULT_VSP as SYNC_DEFAULT_VSP
 from agents.sync.params import DEFAULT_WEIGHTS as SYNC_DEFAULT_WEIGHTS
+from simulator.config.faults import FaultsConfig
 from simulator.config.fields import (
     FrozenModel,
     IntRange,
@@ -295,6 +296,8 @@ class Scenario(FrozenModel):
     pricing: PricingConfig = Field(default_factory=PricingConfig, description="Market.")
     sensing: SensingConfig = Field(default_factory=SensingConfig, description="Sensing game.")
     training: TrainingConfig = Field(default_factory=TrainingConfig, description="Agents.")
+    faults: FaultsConfig = Field(default_factory=FaultsConfig, description="RSU and link "
+                                 "failures (docs/faults.md); none by default.")
 
     @property
     def trace_path(self) -> str:
@@ -322,7 +325,10 @@ class Scenario(FrozenModel):
         Returns:
             YAML text; ``parse_scenario(s.to_yaml()) == s``.
         """
-        body = yaml.dump(self.model_dump(mode="json"), Dumper=_ScenarioDumper, sort_keys=False,
+        data = self.model_dump(mode="json")
+        if self.faults == FaultsConfig():
+            del data["faults"]  # scenarios without faults resolve (and trace) as before
+        body = yaml.dump(data, Dumper=_ScenarioDumper, sort_keys=False,
                          default_flow_style=False, width=100)
         return "# uavtwin scenario, resolved (every default filled in)\n" + body
 
@@ -369,6 +375,19 @@ class Scenario(FrozenModel):
                                           f"point ({_n(p.x_m)}, {_n(p.y_m)}) is outside the "
                                           f"area {_n(area.width_m)} x {_n(area.height_m)} m",
                                           related=(("area",),))
+        n_rsu = rsus.fixed_count
+        if n_rsu is not None:
+            for n, outage in enumerate(self.faults.rsus.scheduled):
+                if outage.rsu_id >= n_rsu:
+                    raise field_error(("faults", "rsus", "scheduled", n, "rsu_id"), f"RSU id must "
+                                      f"be < the number of RSUs ({n_rsu}), got {outage.rsu_id}",
+                                      related=(("rsus",),))
+            for n, link in enumerate(self.faults.links.scheduled):
+                for end in ("a", "b"):
+                    if getattr(link, end) >= n_rsu:
+                        raise field_error(("faults", "links", "scheduled", n, end), f"RSU id "
+                                          f"must be < the number of RSUs ({n_rsu}), got "
+                                          f"{getattr(link, end)}", related=(("rsus",),))
         return self
 
 

@@ -14,13 +14,13 @@ attach the schema's descriptions, units and enum codes as attributes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import h5py
 import numpy as np
 
-from simulator.trace.schema import GROUP_DESCRIPTIONS, TABLES, Column, Table
+from simulator.trace.schema import GROUP_DESCRIPTIONS, OPTIONAL_GROUPS, TABLES, Column, Table
 
 __all__ = ["CHUNK_ROWS"]
 
@@ -137,11 +137,21 @@ def _set_column_attrs(ds: h5py.Dataset, col: Column) -> None:
         ds.attrs["labels"] = list(col.codes.values())
 
 
-def create_layout(f: h5py.File, options: Mapping[str, Any]) -> None:
-    """Create every subsystem group and every table with empty extendable columns."""
-    for group_path, description in GROUP_DESCRIPTIONS.items():
-        f.create_group(group_path, track_order=True).attrs["description"] = description
-    for table in TABLES:
+def layout(groups: Collection[str] = ()) -> tuple[list[str], list[Table]]:
+    """The subsystem groups and tables of a trace, in schema order: all of them except the
+    optional groups (:data:`~simulator.trace.schema.OPTIONAL_GROUPS`) not in ``groups``."""
+    return ([g for g in GROUP_DESCRIPTIONS if g not in OPTIONAL_GROUPS or g in groups],
+            [t for t in TABLES if not t.optional or t.group in groups])
+
+
+def create_layout(f: h5py.File, options: Mapping[str, Any], groups: Collection[str] = ()) -> None:
+    """Create every subsystem group and every table with empty extendable columns (of the
+    optional groups, only those in ``groups``)."""
+    group_paths, tables = layout(groups)
+    for group_path in group_paths:
+        f.create_group(group_path, track_order=True).attrs["description"] = (
+            GROUP_DESCRIPTIONS[group_path])
+    for table in tables:
         g = f.create_group(table.path, track_order=True)
         set_table_attrs(g, table)
         for col in table.columns:

@@ -47,8 +47,11 @@ def inspect_trace(path: str | os.PathLike[str]) -> str:
         if "error" in a:
             lines.append(f"error:           {a['error']}")
         present = set(tr.tables())
+        present_groups = {get_table(p).group for p in present}
         for table in TABLES:
             if table.path not in present:
+                if table.optional and table.group not in present_groups:
+                    continue  # e.g. /faults in a run without faults
                 lines.append(f"\n{table.path}  (missing)")
                 continue
             n = tr.n_rows(table.path)

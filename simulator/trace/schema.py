@@ -27,11 +27,15 @@ from agents.pricing.registry import POLICIES
 
 __all__ = [
     "COVERAGE_KIND",
+    "FAULT_ELEMENT",
     "GROUP_DESCRIPTIONS",
+    "OPTIONAL_GROUPS",
     "REQUEST_OUTCOME",
+    "RESTORE_SOURCE",
     "SCHEMA_VERSION",
     "SOLVER_CODES",
     "TABLES",
+    "TRANSFER_EVENT",
     "VSP_ROLE",
     "WALL_CLOCK_COLUMNS",
     "Column",
@@ -103,6 +107,11 @@ class Table:
         parent = self.path.rsplit("/", 1)[0]
         return parent or "/"
 
+    @property
+    def optional(self) -> bool:
+        """Whether only some traces hold the table (its group is in :data:`OPTIONAL_GROUPS`)."""
+        return self.group in OPTIONAL_GROUPS
+
     def column(self, name: str) -> Column:
         """Return the column called ``name``.
 
@@ -144,7 +153,14 @@ GROUP_DESCRIPTIONS: Mapping[str, str] = MappingProxyType({
     "/sensing": "Twin synchronisation: the IoT-sensing UAV population shared among virtual "
     "service providers (VSPs) and the resulting twin values and payoffs.",
     "/training": "Training of the pricing agents (written by `uavtwin train`).",
+    "/faults": "Faults inside the simulated network (only in traces of scenarios with a "
+    "`faults` section): RSU and backhaul-link outages, the twins lost with failed RSUs and "
+    "their restores, and what failures did to transfers.",
 })
+
+OPTIONAL_GROUPS: frozenset[str] = frozenset({"/faults"})
+"""Groups (and their tables) a trace holds only when its run uses them; the writer creates
+them on request, so traces of runs without them keep their former layout."""
 
 _TABLE_SPECS: tuple[tuple[str, str, tuple[tuple, ...]], ...] = (
     ("/rsus", "Lookup table of roadside units (RSUs); row k describes rsu_id k.", (
@@ -316,6 +332,55 @@ _TABLE_SPECS: tuple[tuple[str, str, tuple[tuple, ...]], ...] = (
         ("agent", _I4, "1", "Agent (RSU) index."),
         ("reward", _F8, "price", "Mean reward of the agent over the rollout."),
     )),
+    ("/faults/outages", "One outage of a network element, an RSU or a backhaul link, from "
+     "its failure to its repair; overlapping scheduled and random outages of one element are "
+     "merged. Written when the run starts.", (
+        ("outage_id", _I8, "1", "Outage id (in order of failure time)."),
+        ("element", "|u1", "1", "Kind of element that failed.", {0: "rsu", 1: "link"}),
+        ("rsu_id", _I4, "1", "The failed RSU, or one end of the failed link."),
+        ("peer_rsu_id", _I4, "1", "The other end of the failed link (-1 for an RSU)."),
+        ("t_start_s", _F8, "s", "Failure time."),
+        ("t_end_s", _F8, "s", "Repair time (may lie after the end of the run)."),
+    )),
+    ("/faults/twin_losses", "A twin lost with its failed host RSU: unavailable from t_lost_s "
+     "until restored on a new host from its restore source (the UAV's own copy or the "
+     "checkpoint store). Written when the twin is restored or at the end of the run.", (
+        ("outage_id", _I8, "1", "The RSU outage that lost the twin."),
+        ("uav_id", _I4, "1", "UAV owning the twin."),
+        ("twin_id", _I4, "1", "Twin index within the UAV."),
+        ("rsu_id", _I4, "1", "The failed host."),
+        ("t_lost_s", _F8, "s", "Time of the failure."),
+        ("request_id", _I8, "1", "Urgent migration request filed for the UAV at the failure "
+         "(-1: the UAV was already migrating and asked again when that migration ended)."),
+        ("source", "|u1", "1", "Where the state was restored from.", {0: "uav", 1: "checkpoint"}),
+        ("staleness_s", _F8, "s", "Age of the restored state at the failure: 0 for the UAV's "
+         "own copy, the time since the newest checkpoint for the store."),
+        ("dst_rsu_id", _I4, "1", "New host (-1 if the twin was never restored)."),
+        ("restore_attempts", _I4, "1", "Restores started, including ones aborted because the "
+         "new host failed too."),
+        ("t_restore_start_s", _F8, "s", "Start of the restore that succeeded (NaN if none)."),
+        ("t_restored_s", _F8, "s", "Time the twin was hosted again (NaN if not during the run)."),
+    )),
+    ("/faults/transfer_events", "What a failure or a repair did to a backhaul transfer in "
+     "flight (one row per event; the finished transfers are in /migration/transfers).", (
+        ("t_s", _F8, "s", "Event time."),
+        ("request_id", _I8, "1", "Request that caused the transfer."),
+        ("uav_id", _I4, "1", "UAV owning the twin."),
+        ("twin_id", _I4, "1", "Twin index within the UAV."),
+        ("src_rsu_id", _I4, "1", "Source RSU."),
+        ("dst_rsu_id", _I4, "1", "Destination RSU."),
+        ("event", "|u1", "1", "What happened: rerouted (the bits left go on over a new route), "
+         "stalled (no route left; waits for a repair), resumed (a route is back), aborted "
+         "(bits dropped; retry after a back-off), retried (restarted from the first byte), "
+         "abandoned (the source or destination RSU failed; the twin stays at the source or is "
+         "lost with it).",
+         {0: "rerouted", 1: "stalled", 2: "resumed", 3: "aborted", 4: "retried", 5: "abandoned"}),
+        ("outage_id", _I8, "1", "Outage whose failure or repair caused the event (-1: a retry "
+         "after a back-off)."),
+        ("bytes_left", _F8, "bytes", "Bytes still to send after the event."),
+        ("n_hops", _I4, "1", "Links on the new route (-1 when the transfer is not moving)."),
+        ("attempt", _I4, "1", "Aborts of this transfer before the event."),
+    )),
 )
 
 # Columns holding wall-clock measurements: excluded from the byte-identity guarantee.
@@ -365,6 +430,12 @@ SOLVER_CODES: Mapping[int, str] = _enum("/pricing/rounds", "solver")
 """Codes of ``/pricing/rounds/solver`` (from :data:`agents.pricing.registry.POLICIES`)."""
 VSP_ROLE: Mapping[int, str] = _enum("/sensing/vsps", "role")
 """Codes of ``/sensing/vsps/role``."""
+FAULT_ELEMENT: Mapping[int, str] = _enum("/faults/outages", "element")
+"""Codes of ``/faults/outages/element``: 0 rsu, 1 link."""
+RESTORE_SOURCE: Mapping[int, str] = _enum("/faults/twin_losses", "source")
+"""Codes of ``/faults/twin_losses/source``: 0 uav, 1 checkpoint."""
+TRANSFER_EVENT: Mapping[int, str] = _enum("/faults/transfer_events", "event")
+"""Codes of ``/faults/transfer_events/event``."""
 
 
 

@@ -25,7 +25,7 @@ import logging
 import os
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -37,11 +37,13 @@ from simulator.trace.buffer import (
     CHUNK_ROWS,
     TableBuffer,
     create_layout,
+    layout,
     set_table_attrs,
     write_root_attrs,
 )
 from simulator.trace.schema import (
     GROUP_DESCRIPTIONS,
+    OPTIONAL_GROUPS,
     SCHEMA_VERSION,
     TABLES,
     Table,
@@ -116,6 +118,7 @@ class TraceWriter:
         compression: str = "gzip",
         extra_attrs: Mapping[str, Any] | None = None,
         buffer_rows: int = 65_536,
+        groups: Collection[str] = (),
     ) -> None:
         """Create ``<stem>.partial.h5`` with every table (empty) and the root attributes.
 
@@ -127,6 +130,8 @@ class TraceWriter:
             compression: ``"gzip"`` (level 4), ``"lzf"`` or ``"none"``; shuffle is on.
             extra_attrs: Further root attributes (e.g. the solver name of a sweep run).
             buffer_rows: A table's buffer is written as soon as it holds this many rows.
+            groups: Optional groups (:data:`~simulator.trace.schema.OPTIONAL_GROUPS`) the
+                trace holds, e.g. ``("/faults",)``; the others are left out.
 
         Raises:
             ValueError: On a bad argument (the message names it and its value).
@@ -147,6 +152,11 @@ class TraceWriter:
             raise ValueError(f"flush_interval_s must be >= 0, got {flush_interval_s}")
         if buffer_rows < 1:
             raise ValueError(f"buffer_rows must be >= 1, got {buffer_rows}")
+        unknown = sorted(set(groups) - OPTIONAL_GROUPS)
+        if unknown:
+            raise ValueError(f"groups {unknown}: expected optional groups from "
+                             f"{sorted(OPTIONAL_GROUPS)}")
+        self._groups = frozenset(groups)
         extra = dict(extra_attrs or {})
         clash = sorted(set(extra) & set(ROOT_ATTRS))
         if clash:
@@ -176,7 +186,7 @@ class TraceWriter:
         self._file: h5py.File | None = h5py.File(self.partial_path, "w", track_order=True)
         try:
             write_root_attrs(self._file, {**self._root_attrs, **extra})
-            create_layout(self._file, self._dataset_options)
+            create_layout(self._file, self._dataset_options, self._groups)
             self._file.flush()
         except BaseException:
             self._file.close()
@@ -352,6 +362,9 @@ class TraceWriter:
     # -- internals -------------------------------------------------------------------------
     def _buffer_for(self, table: str) -> TableBuffer:
         spec = get_table(table)
+        if spec.optional and spec.group not in self._groups:
+            raise ValueError(f"append({table!r}): this trace has no {spec.group} group (pass "
+                             f"groups=[{spec.group!r}] to the writer)")
         buf = self._buffers.get(spec.path)
         if buf is None:
             buf = self._buffers[spec.path] = TableBuffer(spec)
@@ -409,11 +422,12 @@ class TraceWriter:
             ) as dst:
                 write_root_attrs(dst, {**self._root_attrs, **self._extra_attrs})
                 dst.attrs.update(self._user_attrs.get("/", {}))
-                for group_path, description in GROUP_DESCRIPTIONS.items():
+                group_paths, tables = layout(self._groups)
+                for group_path in group_paths:
                     g = dst.create_group(group_path, track_order=True)
-                    g.attrs["description"] = description
+                    g.attrs["description"] = GROUP_DESCRIPTIONS[group_path]
                     g.attrs.update(self._user_attrs.get(group_path, {}))
-                for table in TABLES:
+                for table in tables:
                     g = dst.create_group(table.path, track_order=True)
                     set_table_attrs(g, table)
                     g.attrs.update(self._user_attrs.get(table.path, {}))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,9 +26,12 @@ import numpy as np
 import simpy
 from scipy.spatial import cKDTree
 
-from simulator.world.fluid import FluidLinks
+from simulator.trace.schema import TRANSFER_EVENT, code_of
+from simulator.world.faults import backoff_delay
+from simulator.world.fluid import FluidLinks, link_key
 
-__all__ = ["BackhaulNetwork", "FluidLinks", "Router", "TransferRecord", "build_backhaul"]
+__all__ = ["ON_LINK_FAILURE", "BackhaulNetwork", "FluidLinks", "Router",
+           "TransferRecord", "build_backhaul"]
 
 log = logging.getLogger(__name__)
 
@@ -208,10 +211,13 @@ class TransferRecord:
 
     Attributes:
         src, dst: RSU ids.
-        path: the route's node sequence.
+        path: the route's node sequence (the last one, after any reroute).
         size_bytes: bytes moved.
         t_start: when the transfer started (s).
-        t_end: when the last bit arrived, propagation latency included (s).
+        t_end: when the last bit arrived, propagation latency included (s); when the transfer
+            was abandoned, the time it was.
+        aborted: True if the transfer was abandoned because its source or destination RSU
+            failed (the twin did not arrive).
     """
 
     src: int
@@ -220,34 +226,91 @@ class TransferRecord:
     size_bytes: float
     t_start: float
     t_end: float
+    aborted: bool = False
+
+
+#: What happened to a transfer when the backhaul changed (codes of
+#: ``/faults/transfer_events/event``, from the trace schema).
+REROUTED, STALLED, RESUMED, ABORTED, RETRIED, ABANDONED = (
+    code_of(TRANSFER_EVENT, name)
+    for name in ("rerouted", "stalled", "resumed", "aborted", "retried", "abandoned"))
+#: What a transfer does when a link on its route fails.
+ON_LINK_FAILURE = ("reroute", "abort")
+
+#: ``observer(event, tag, src, dst, bytes_left, n_hops, attempt)`` hears of every event above.
+TransferObserver = Callable[[int, Any, int, int, float, int, int], None]
+
+
+@dataclass
+class _Flow:
+    """A transfer not yet delivered, in one of the phases ``active`` (its bits flow),
+    ``stalled`` (no route), ``backoff`` (aborted, waiting to retry) or ``arriving`` (the last
+    bit is on its way); ``starting``, ``rerouting`` and ``aborted`` are passed through while a
+    failure is being handled."""
+
+    done: simpy.Event
+    src: int
+    dst: int
+    path: tuple[int, ...]
+    size_bytes: float
+    t_start: float
+    tag: Any
+    phase: str = "active"
+    bits_left: float = 0.0
+    attempt: int = 0
 
 
 class BackhaulNetwork:
     """Twin transfers over the backhaul inside a SimPy environment.
 
+    Without failures, a transfer follows its minimum-latency route to the end. When RSUs or
+    links fail (:meth:`set_failed`), a transfer whose source or destination failed is
+    abandoned (its event succeeds with ``aborted=True``); one whose route lost a link or an
+    RSU is rerouted with the bits it has left (``on_failure="reroute"``; with no route left
+    it stalls until one comes back) or aborted and restarted from the first byte after an
+    exponential back-off (``on_failure="abort"``).
+
     Args:
         env: the simulation environment.
         graph: a backhaul graph from :func:`build_backhaul`.
+        on_failure: ``"reroute"`` or ``"abort"``.
+        backoff: ``(first wait s, factor, cap s)`` of the retries after an abort.
     """
 
-    def __init__(self, env: simpy.Environment, graph: nx.Graph) -> None:
+    def __init__(self, env: simpy.Environment, graph: nx.Graph, on_failure: str = "reroute",
+                 backoff: tuple[float, float, float] = (1.0, 2.0, 60.0)) -> None:
+        if on_failure not in ON_LINK_FAILURE:
+            raise ValueError(f"BackhaulNetwork: on_failure must be one of {ON_LINK_FAILURE}, "
+                             f"got {on_failure!r}")
         self.env = env
         self.graph = graph
         self.router = Router(graph)
         self.links = FluidLinks({(u, v): d["capacity_bps"] for u, v, d in graph.edges(data=True)})
-        self._pending: dict[int, tuple[simpy.Event, int, int, tuple[int, ...], float, float]] = {}
+        self.on_failure = on_failure
+        self.backoff = backoff
+        self.observer: TransferObserver | None = None
+        self.failed_rsus: frozenset[int] = frozenset()
+        self.failed_links: frozenset[tuple[int, int]] = frozenset()
+        self._pending: dict[int, _Flow] = {}
         self._ids = itertools.count()
         # One pending completion timer at a time (a callback, not a process): a later change
         # that brings the next completion forward supersedes it by bumping the version.
         self._timer_version = 0
         self._timer_at: float | None = None
 
-    def transfer(self, src: int, dst: int, size_bytes: float) -> simpy.Event:
+    def transfer(self, src: int, dst: int, size_bytes: float, tag: Any = None) -> simpy.Event:
         """Start copying ``size_bytes`` from RSU ``src`` to RSU ``dst`` now.
+
+        Args:
+            src, dst: RSU ids.
+            size_bytes: bytes to move.
+            tag: what is moved, e.g. ``(request_id, uav_id, twin_id)``; reported by
+                :meth:`in_flight` and to the observer.
 
         Returns:
             An event that succeeds with a :class:`TransferRecord` when the last bit arrives
-            (route latency included); immediately if ``src == dst``.
+            (route latency included) or the transfer is abandoned; immediately if
+            ``src == dst``.
 
         Raises:
             ValueError: unknown RSU or negative size.
@@ -263,12 +326,25 @@ class BackhaulNetwork:
             done.succeed(TransferRecord(int(src), int(dst), (int(src),), float(size_bytes), now,
                                         now))
             return done
-        path = self.router.route(src, dst)
         fid = next(self._ids)
-        self._pending[fid] = (done, int(src), int(dst), path, float(size_bytes), now)
-        self.links.add(fid, list(itertools.pairwise(path)), 8.0 * float(size_bytes), now)
+        flow = _Flow(done, int(src), int(dst), (), float(size_bytes), now, tag)
+        self._pending[fid] = flow
+        if self.failed_rsus or self.failed_links:
+            flow.phase = "starting"
+            if flow.src in self.failed_rsus or flow.dst in self.failed_rsus:
+                self._abandon(fid)
+            else:
+                self._start(fid, 8.0 * flow.size_bytes, None)
+            self._reschedule()
+            return done
+        flow.path = self.router.route(src, dst)
+        self.links.add(fid, list(itertools.pairwise(flow.path)), 8.0 * float(size_bytes), now)
         self._reschedule()
         return done
+
+    def in_flight(self) -> list[tuple[Any, int, int]]:
+        """``(tag, src, dst)`` of every transfer not yet delivered, by start order."""
+        return [(f.tag, f.src, f.dst) for f in self._pending.values()]
 
     def _reschedule(self) -> None:
         """Make sure a timer fires at (or before) the next projected completion."""
@@ -293,9 +369,127 @@ class BackhaulNetwork:
         self._reschedule()
 
     def _finish(self, fid: int) -> None:
-        done, src, dst, path, size, t_start = self._pending.pop(fid)
+        flow = self._pending[fid]
+        flow.phase = "arriving"
+        path = flow.path
         latency = sum(self.graph.edges[u, v]["latency_s"] for u, v in itertools.pairwise(path))
-        record = TransferRecord(src, dst, path, size, t_start, self.env.now + latency)
-        log.debug("transfer %d->%d %.0f B done at %.6f", src, dst, size, record.t_end)
+        record = TransferRecord(flow.src, flow.dst, path, flow.size_bytes, flow.t_start,
+                                self.env.now + latency)
+        log.debug("transfer %d->%d %.0f B done at %.6f", flow.src, flow.dst, flow.size_bytes,
+                  record.t_end)
         timer = self.env.timeout(latency)
-        timer.callbacks.append(lambda _ev: done.succeed(record))
+        timer.callbacks.append(lambda _ev: self._deliver(fid, record))
+
+    def _deliver(self, fid: int, record: TransferRecord) -> None:
+        flow = self._pending.pop(fid, None)
+        if flow is not None:  # None: abandoned while its last bit was on its way
+            flow.done.succeed(record)
+
+    # -- failures -------------------------------------------------------------------------
+    def set_failed(self, rsus: set[int], links: set[tuple[int, int]]) -> None:
+        """Declare which RSUs and links are failed from now on (repairs included).
+
+        Transfers from or to a failed RSU are abandoned; transfers whose route crosses a
+        failed link or RSU are rerouted or aborted (``on_failure``); stalled transfers resume
+        when a route exists again.
+
+        Args:
+            rsus: the failed RSUs.
+            links: the failed links ``(a, b)`` (either order).
+        """
+        self.failed_rsus = frozenset(int(r) for r in rsus)
+        self.failed_links = frozenset(link_key(int(a), int(b)) for a, b in links)
+        up = nx.Graph()
+        up.add_nodes_from(self.graph.nodes)
+        up.add_edges_from(
+            (u, v, d) for u, v, d in self.graph.edges(data=True)
+            if link_key(u, v) not in self.failed_links
+            and u not in self.failed_rsus and v not in self.failed_rsus
+        )
+        self.router = Router(up)
+        for fid in sorted(self._pending):
+            flow = self._pending[fid]
+            if flow.src in self.failed_rsus or flow.dst in self.failed_rsus:
+                self._abandon(fid)
+            elif flow.phase == "active" and not self._route_up(flow.path):
+                self._broken(fid)
+            elif flow.phase == "stalled":
+                self._start(fid, flow.bits_left, RESUMED)
+        self._reschedule()
+
+    def _route_up(self, path: tuple[int, ...]) -> bool:
+        return (not any(r in self.failed_rsus for r in path)
+                and not any(link_key(u, v) in self.failed_links
+                            for u, v in itertools.pairwise(path)))
+
+    def _start(self, fid: int, bits: float, event: int | None) -> None:
+        """Put a flow on the current best route with ``bits`` to send (a new flow id), or
+        stall it / back it off when no route exists."""
+        flow = self._pending.pop(fid)
+        try:
+            path = self.router.route(flow.src, flow.dst)
+        except ValueError:
+            self._pending[fid] = flow
+            if flow.phase == "stalled":
+                return  # still no route
+            if self.on_failure == "reroute":
+                flow.phase, flow.bits_left = "stalled", bits
+                self._notify(STALLED, flow, bits, -1)
+            else:
+                self._back_off(fid, flow)
+            return
+        new = next(self._ids)
+        flow.path, flow.phase, flow.bits_left = path, "active", 0.0
+        self._pending[new] = flow
+        self.links.add(new, list(itertools.pairwise(path)), bits, self.env.now)
+        if event is not None:
+            self._notify(event, flow, bits, len(path) - 1)
+
+    def _broken(self, fid: int) -> None:
+        """A link or RSU on an active flow's route failed."""
+        flow = self._pending[fid]
+        left = self.links.remove(fid, self.env.now)
+        if self.on_failure == "reroute":
+            flow.phase = "rerouting"
+            self._start(fid, left, REROUTED)
+        else:
+            self._notify(ABORTED, flow, left, -1)
+            flow.phase = "aborted"
+            self._back_off(fid, flow, notify=False)
+
+    def _back_off(self, fid: int, flow: _Flow, notify: bool = True) -> None:
+        if notify:
+            self._notify(ABORTED, flow, 8.0 * flow.size_bytes, -1)
+        flow.attempt += 1
+        flow.phase = "backoff"
+        wait = backoff_delay(flow.attempt, *self.backoff)
+        timer = self.env.timeout(wait)
+        attempt = flow.attempt
+        timer.callbacks.append(lambda _ev: self._retry(fid, attempt))
+
+    def _retry(self, fid: int, attempt: int) -> None:
+        flow = self._pending.get(fid)
+        if flow is None or flow.phase != "backoff" or flow.attempt != attempt:
+            return  # abandoned meanwhile
+        self._start(fid, 8.0 * flow.size_bytes, RETRIED)
+        self._reschedule()
+
+    def _abandon(self, fid: int) -> None:
+        flow = self._pending.pop(fid)
+        if flow.phase == "active":
+            left = self.links.remove(fid, self.env.now)
+        elif flow.phase == "stalled":
+            left = flow.bits_left
+        elif flow.phase == "arriving":
+            left = 0.0
+        else:
+            left = 8.0 * flow.size_bytes
+        self._notify(ABANDONED, flow, left, -1)
+        flow.done.succeed(TransferRecord(flow.src, flow.dst, flow.path or (flow.src,),
+                                         flow.size_bytes, flow.t_start, self.env.now,
+                                         aborted=True))
+
+    def _notify(self, event: int, flow: _Flow, bits_left: float, n_hops: int) -> None:
+        if self.observer is not None:
+            self.observer(event, flow.tag, flow.src, flow.dst, bits_left / 8.0, n_hops,
+                          flow.attempt)

@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,7 @@ from simulator.config.world import RadioConfig
 from simulator.trace.recorders import Recorder
 from simulator.trace.schema import REQUEST_OUTCOME, code_of
 from simulator.world.backhaul import BackhaulNetwork
+from simulator.world.failover import Failover
 from simulator.world.mobility.trajectory import Trajectory
 from simulator.world.population import RsuTable, UavTable
 from simulator.world.radio import channel_gain_db, snr_linear, spectral_efficiency
@@ -122,6 +124,7 @@ class Market:
         self.rng_radio = rng_radio
         self.rng_market = rng_market
         self.recorder = recorder
+        self.failover: Failover | None = None  # set when the scenario has faults
         self.pending: list[Request] = []
         self._wakeup: simpy.Event | None = None
         self._next_request_id = 0
@@ -140,13 +143,35 @@ class Market:
         """
         if state.migrating:
             return
+        req = self._new_request(state, leaving_rsu)
+        self.pending.append(req)
+        if self._wakeup is not None and not self._wakeup.triggered:
+            self._wakeup.succeed()
+
+    def _new_request(self, state: UavState, leaving_rsu: int = -1) -> Request:
         state.migrating = True
         state.waiting_retry = False
         req = Request(self._next_request_id, state.uav_id, float(self.env.now), leaving_rsu)
         self._next_request_id += 1
-        self.pending.append(req)
-        if self._wakeup is not None and not self._wakeup.triggered:
-            self._wakeup.succeed()
+        return req
+
+    def urgent(self, states: list[UavState]) -> list[int]:
+        """Requests of UAVs that lost twins with a failed RSU: played now, not after the window.
+
+        Args:
+            states: UAVs not already migrating.
+
+        Returns:
+            The request ids, in the order of ``states``.
+        """
+        batch = [self._new_request(state) for state in states]
+        if self.market_window_s > 0:
+            if batch:
+                self._round(batch)
+        else:
+            for req in batch:
+                self._round([req])
+        return [req.request_id for req in batch]
 
     def _run(self) -> Generator[simpy.Event, Any, None]:
         window = self.market_window_s
@@ -173,6 +198,8 @@ class Market:
             covering[k, list(self.uav_states[req.uav_id].covering)] = True
             if req.leaving_rsu >= 0:
                 covering[k, req.leaving_rsu] = False
+        if self.failover is not None:  # a failed RSU leaves every round
+            covering[:, self.failover.rsu_down] = False
         has_cover = covering.any(axis=1)
         rsu_ids = np.flatnonzero(covering.any(axis=0))
         primary = np.array([self._primary_host(u) for u in uav_ids], dtype=np.int64)
@@ -218,7 +245,8 @@ class Market:
 
     def _primary_host(self, uav_id: int) -> int:
         hosts = self.uav_states[uav_id].hosts
-        return int(np.bincount(hosts).argmax())
+        hosts = hosts[hosts >= 0]  # -1: lost with a failed RSU
+        return int(np.bincount(hosts).argmax()) if hosts.size else -1
 
     def _build_game(self, uav_ids: np.ndarray, rsu_ids: np.ndarray, available: np.ndarray
                     ) -> PricingGame:
@@ -297,16 +325,29 @@ class Market:
             state.migrating = False
             state.waiting_retry = True
             return
-        new_hosts = rsu_ids[allocate_twins(bandwidth, len(state.hosts))]
+        slots = allocate_twins(bandwidth, len(state.hosts))
+        new_hosts = rsu_ids[slots]
         sizes = self.uavs.twin_size_bytes[req.uav_id]
         transfers = []
+        lost = []  # twins lost with a failed RSU: restored from their fallback copy
         for twin, (src, dst) in enumerate(zip(state.hosts, new_hosts, strict=True)):
-            if src != dst:
-                ev = self.backhaul.transfer(int(src), int(dst), float(sizes[twin]))
+            if src < 0:
+                lost.append(twin)
+            elif src != dst:
+                ev = self.backhaul.transfer(int(src), int(dst), float(sizes[twin]),
+                                            tag=(req.request_id, req.uav_id, twin))
+                ev.callbacks.append(partial(_arrived, state, twin))
                 transfers.append((twin, ev))
-        if transfers:
-            yield self.env.all_of([ev for _, ev in transfers])
+        restores = []
+        if lost:
+            assert self.failover is not None
+            rates = bandwidth[slots[lost]] * game.spectral_efficiency[k][slots[lost]]
+            restores = self.failover.restore(req.uav_id, lost, new_hosts[lost].tolist(),
+                                             rates.tolist())
+        if transfers or restores:
+            yield self.env.all_of([ev for _, ev in transfers] + restores)
         end = float(self.env.now)
+        transfers = [(twin, ev) for twin, ev in transfers if not ev.value.aborted]
         if transfers:
             records = [ev.value for _, ev in transfers]
             first = self._next_transfer_id
@@ -337,11 +378,20 @@ class Market:
             interruption_s=end - started, bandwidth_mhz=float(bandwidth.sum()),
             rate_mbps=rate, immersion=immersion,
         )
-        state.hosts = new_hosts
+        hosts = state.hosts
         state.migrating = False
-        # The UAV may have left a new host's cell while its twins were in transit.
-        if not set(int(h) for h in new_hosts) <= state.covering:
+        # The UAV may have left a new host's cell while its twins were in transit, or a
+        # failure kept some twins from their new host.
+        if (not set(int(h) for h in hosts) <= state.covering
+                or not np.array_equal(hosts, new_hosts)):
             self.request(state)
+
+
+def _arrived(state: UavState, twin: int, event: simpy.Event) -> None:
+    """A twin's transfer ended: if it was delivered, its new host holds it from now on."""
+    record = event.value
+    if not record.aborted:
+        state.hosts[twin] = record.dst
 
 
 def _subset_game(game: PricingGame, keep: np.ndarray) -> PricingGame:

@@ -12,7 +12,8 @@ import numpy as np
 
 __all__ = ["SUBSYSTEMS", "spawn_rngs"]
 
-SUBSYSTEMS = ("placement", "uavs", "mobility", "radio", "market", "sensing", "agents")
+SUBSYSTEMS = ("placement", "uavs", "mobility", "radio", "market", "sensing", "agents",
+              "faults")
 """Order in which the run seed is spawned into per-subsystem generators (never reorder)."""
 
 

@@ -33,6 +33,7 @@ from simulator.trace.recorders import Recorder
 from simulator.trace.schema import SOLVER_CODES, code_of
 from simulator.world.backhaul import BackhaulNetwork, build_backhaul
 from simulator.world.coverage import CoverageMap, CrossingEvents
+from simulator.world.failover import Failover, build_failover
 from simulator.world.market import Market, UavState
 from simulator.world.mobility.trajectory import Trajectory
 from simulator.world.population import RsuTable, UavTable, draw_rsus, draw_trajectories, draw_uavs
@@ -63,6 +64,7 @@ class World:
     uav_states: list[UavState] = field(default_factory=list)
     market: Market | None = None
     sensing: SensingProcess | None = None
+    failover: Failover | None = None
 
 
 def pricing_policy(scenario: Any, base_dir: Path | None = None) -> PricingPolicy:
@@ -110,9 +112,12 @@ def build_world(scenario: Any, rngs: dict[str, np.random.Generator], recorder: R
     pricing = scenario.pricing
     if policy is None:
         policy = pricing_policy(scenario, base_dir)
+    links = scenario.faults.links
+    backhaul = BackhaulNetwork(env, graph, on_failure=links.on_failure,
+                               backoff=(links.backoff_s, links.backoff_factor, links.backoff_max_s))
     world = World(
         env=env, scenario=scenario, rsus=rsus, uavs=uavs, trajectories=trajectories,
-        coverage=coverage, backhaul=BackhaulNetwork(env, graph), policy=policy,
+        coverage=coverage, backhaul=backhaul, policy=policy,
         solver_code=code_of(SOLVER_CODES, pricing.solver), rngs=rngs, recorder=recorder,
     )
     world.market = Market(
@@ -121,6 +126,10 @@ def build_world(scenario: Any, rngs: dict[str, np.random.Generator], recorder: R
         pricing=pricing, radio=scenario.radio, ssim_component=scenario.uavs.follower.ssim_component,
         rng_radio=rngs["radio"], rng_market=rngs["market"], recorder=recorder,
     )
+    if scenario.faults.enabled:
+        world.failover = world.market.failover = build_failover(
+            env, scenario, rngs["faults"], world.market, backhaul, recorder,
+            uavs.twin_size_bytes, world.uav_states)
     world.sensing = start_sensing(env, scenario, rngs["sensing"], recorder)
     starts = np.array([t.position(t.start_time) for t in trajectories])
     covered = coverage.covering(starts)  # [U, J]
