@@ -36,3 +36,11 @@ def run_small(tmp_path: Path) -> Callable[..., RunResult]:
 def scenario_from_text(text: str, overrides: Sequence[str] = ()):
     """Parse an inline YAML scenario (for tests that need a hand-built world)."""
     return parse_scenario(text, source="<test>", overrides=overrides)
+
+
+@pytest.fixture(scope="session")
+def default_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A trace of the default scenario as shipped (300 s, 20 UAVs), run once per session."""
+    path = tmp_path_factory.mktemp("default") / "default.h5"
+    run_scenario(load_scenario(SCENARIOS / "default.yaml"), trace_path=path)
+    return path

@@ -190,6 +190,28 @@ def cmd_report(args: argparse.Namespace) -> int:
     print(report.text)
     for path in report.figures:
         print(f"figure: {path}")
+    if args.snapshot:
+        from simulator.app.animate import snapshot
+
+        where = Path(args.figures) if args.figures else Path(args.trace).resolve().parent
+        where.mkdir(parents=True, exist_ok=True)
+        for t in args.snapshot:
+            out = snapshot(args.trace, t, where / f"snapshot-{t:g}s.{args.format}")
+            print(f"figure: {out}")
+    return 0
+
+
+def cmd_animate(args: argparse.Namespace) -> int:
+    """``uavtwin animate TRACE -o run.mp4|run.gif|run.html``: replay a run."""
+    from simulator.app.animate import animate
+
+    info = animate(args.trace, args.output, start=args.start, end=args.end, speed=args.speed,
+                   fps=args.fps, follow=args.follow, style=args.style, color_by=args.color,
+                   panel=args.panel, progress=not args.quiet)
+    size = Path(info["path"]).stat().st_size / 1e6
+    frames = "" if info["frames"] is None else \
+        f", {info['frames']} frames {info['size'][0]}x{info['size'][1]} at {info['fps']:g} fps"
+    print(f"{info['path']} ({info['format']}, {size:.2f} MB{frames}, x{info['speed']:g})")
     return 0
 
 
@@ -267,6 +289,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("trace")
     p.add_argument("--figures", metavar="DIR", help="write figures into DIR")
     p.add_argument("--format", default="png", choices=("png", "pdf", "svg"))
+    p.add_argument("--snapshot", type=float, action="append", metavar="T",
+                   help="also save the replay's picture at simulated time T s as "
+                   "snapshot-Ts.FORMAT (repeatable; figures dir, else beside the trace)")
+
+    p = add("animate", cmd_animate, "replay a trace as MP4, GIF or a self-contained HTML page")
+    p.add_argument("trace")
+    p.add_argument("-o", "--output", required=True,
+                   help="run.mp4, run.gif or run.html (the extension picks the format)")
+    p.add_argument("--start", type=float, metavar="S", help="first simulated second shown")
+    p.add_argument("--end", type=float, metavar="S", help="last simulated second shown")
+    p.add_argument("--speed", type=float, metavar="X",
+                   help="simulated seconds per second of replay (default: a 30 s replay)")
+    p.add_argument("--fps", type=float, metavar="N", help="frames per second (default 10)")
+    p.add_argument("--follow", type=int, metavar="UAV",
+                   help="centre on this UAV and list its events")
+    p.add_argument("--style", default="screen", choices=("screen", "paper"))
+    p.add_argument("--color", default="state", choices=("state", "altitude"),
+                   help="colour UAVs by state or altitude (MP4/GIF; the page has a switch)")
+    p.add_argument("--panel", action="store_true",
+                   help="side panel: RSU prices and sensing shares over time (MP4/GIF)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     game = sub.add_parser("game", help="pricing game tools").add_subparsers(
         dest="game_command", required=True, metavar="ACTION")

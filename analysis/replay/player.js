@@ -1,0 +1,442 @@
+// uavtwin replay player: draws the run embedded in #replay-data on a canvas.
+// The picture follows analysis/replay/scene.py: positions interpolated on the tracks, twins
+// hosted by the destination of their last finished transfer, twins in flight moved along their
+// backhaul route at their mean rate, UAV states absent / migrating / waiting / served.
+// No network, no libraries. window.replay is the page's API (used by the browser test).
+(function () {
+  "use strict";
+  const D = JSON.parse(document.getElementById("replay-data").textContent);
+
+  const TYPES = { u1: Uint8Array, u2: Uint16Array, i2: Int16Array, i4: Int32Array,
+    f4: Float32Array, f8: Float64Array };
+  function dec(a) {
+    const s = atob(a.b);
+    const u = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) u[i] = s.charCodeAt(i);
+    return new TYPES[a.t](u.buffer);
+  }
+  function offsets(lengths) {
+    const off = new Int32Array(lengths.length + 1);
+    for (let i = 0; i < lengths.length; i++) off[i + 1] = off[i] + lengths[i];
+    return off;
+  }
+  function dequant(codes, q) {
+    const out = new Float64Array(codes.length);
+    for (let i = 0; i < codes.length; i++) out[i] = q.lo + codes[i] * q.step;
+    return out;
+  }
+  // last index i in [lo, hi) with a[i] <= v, or lo - 1
+  function floorIndex(a, v, lo, hi) {
+    let l = lo, h = hi;
+    while (l < h) { const m = (l + h) >> 1; if (a[m] <= v) l = m + 1; else h = m; }
+    return l - 1;
+  }
+
+  // ---- data ----------------------------------------------------------------------------
+  const U = D.uav.n, W = D.uav.w, J = D.rsu.x.length;
+  const first = dec(D.uav.first), last = dec(D.uav.last), host0 = dec(D.uav.host0);
+  const tk = { off: offsets(dec(D.track.len)), t: dec(D.track.t),
+    x: dequant(dec(D.track.x), D.track.qx), y: dequant(dec(D.track.y), D.track.qy),
+    z: dequant(dec(D.track.z), D.track.qz) };
+  const tr = { uav: dec(D.transfer.uav), twin: dec(D.transfer.twin), t0: dec(D.transfer.t0),
+    t1: dec(D.transfer.t1), price: dec(D.transfer.price), off: offsets(dec(D.transfer.len)),
+    path: dec(D.transfer.path), maxDur: D.transfer.max_dur };
+  tr.n = tr.t0.length;
+  tr.dst = new Int32Array(tr.n);
+  for (let k = 0; k < tr.n; k++) tr.dst[k] = tr.path[tr.off[k + 1] - 1];
+  const byEnd = Array.from({ length: tr.n }, (_, i) => i).sort((a, b) => tr.t1[a] - tr.t1[b]);
+  const rd = { t: dec(D.round.t), uav: dec(D.round.uav), off: offsets(dec(D.round.len)),
+    cand: dec(D.round.cand) };
+  rd.n = rd.t.length;
+  const fl = { t: dec(D.fail.t), uav: dec(D.fail.uav), outcome: dec(D.fail.outcome) };
+  fl.n = fl.t.length;
+  const sv = { uav: dec(D.service.uav), t0: dec(D.service.t0), t1: dec(D.service.t1) };
+  sv.n = sv.t0.length;
+  {  // interruptions that ended, by end time, with running count and sum
+    const ended = [];
+    for (let i = 0; i < sv.n; i++) if (isFinite(sv.t1[i])) ended.push(i);
+    ended.sort((a, b) => sv.t1[a] - sv.t1[b]);
+    sv.end = new Float64Array(ended.length); sv.cumInt = new Float64Array(ended.length);
+    let sum = 0;
+    ended.forEach((i, n) => { sum += sv.t1[i] - sv.t0[i]; sv.end[n] = sv.t1[i]; sv.cumInt[n] = sum; });
+    sv.nEnded = ended.length;
+  }
+  const rv = { t: dec(D.revenue.t), rsu: dec(D.revenue.rsu), amount: dec(D.revenue.amount) };
+  rv.n = rv.t.length;
+  const cumRev = new Float64Array(rv.n);
+  for (let i = 0, s = 0; i < rv.n; i++) { s += rv.amount[i]; cumRev[i] = s; }
+  let pmin = Infinity, pmax = -Infinity;
+  for (let i = 0; i < tr.n; i++) if (tr.price[i] >= 0) { pmin = Math.min(pmin, tr.price[i]); pmax = Math.max(pmax, tr.price[i]); }
+  if (!isFinite(pmin)) { pmin = 0; pmax = 1; }
+
+  // ---- state at time T (seconds since the run start) -------------------------------------
+  const X = new Float64Array(U), Y = new Float64Array(U), Z = new Float64Array(U);
+  const present = new Uint8Array(U), state = new Uint8Array(U);
+  const host = Int32Array.from(host0);
+  let hostPtr = 0, hostT = -Infinity;
+
+  function position(u, T) {
+    const lo = tk.off[u], hi = tk.off[u + 1];
+    if (hi <= lo) return null;
+    let i = floorIndex(tk.t, T, lo, hi);
+    if (i < lo) return [tk.x[lo], tk.y[lo], tk.z[lo]];
+    if (i >= hi - 1) return [tk.x[hi - 1], tk.y[hi - 1], tk.z[hi - 1]];
+    const d = tk.t[i + 1] - tk.t[i], f = d > 0 ? (T - tk.t[i]) / d : 0;
+    return [tk.x[i] + f * (tk.x[i + 1] - tk.x[i]), tk.y[i] + f * (tk.y[i + 1] - tk.y[i]),
+      tk.z[i] + f * (tk.z[i + 1] - tk.z[i])];
+  }
+  function inFlight(T) {
+    const out = [];
+    const hi = floorIndex(tr.t0, T, 0, tr.n) + 1;
+    const lo = floorIndex(tr.t0, T - tr.maxDur - 1e-3, 0, tr.n) + 1;
+    for (let k = Math.max(lo, 0); k < hi; k++) if (tr.t1[k] > T) out.push(k);
+    return out;
+  }
+  function updateHosts(T) {
+    if (T < hostT) { host.set(host0); hostPtr = 0; }
+    while (hostPtr < tr.n && tr.t1[byEnd[hostPtr]] <= T) {
+      const k = byEnd[hostPtr++];
+      host[tr.uav[k] * W + tr.twin[k]] = tr.dst[k];
+    }
+    hostT = T;
+  }
+  function computeState(T, flying) {
+    for (let u = 0; u < U; u++) {
+      const p = position(u, T);
+      present[u] = p !== null && T >= first[u] && T <= last[u] ? 1 : 0;
+      if (p) { X[u] = p[0]; Y[u] = p[1]; Z[u] = p[2]; }
+      state[u] = 0;
+      let covered = false;
+      for (let j = 0; j < J && !covered; j++) {
+        const dx = X[u] - D.rsu.x[j], dy = Y[u] - D.rsu.y[j];
+        covered = dx * dx + dy * dy <= D.rsu.r[j] * D.rsu.r[j];
+      }
+      if (!covered) state[u] = 2;
+    }
+    for (let i = 0; i < sv.n; i++) if (sv.t0[i] <= T && T < sv.t1[i]) state[sv.uav[i]] = 2;
+    for (const k of flying) state[tr.uav[k]] = 1;
+    for (let u = 0; u < U; u++) if (!present[u]) state[u] = 3;
+    updateHosts(T);
+  }
+  function counters(T, flying) {
+    const i = floorIndex(sv.end, T, 0, sv.nEnded);
+    const done = i + 1;
+    const r = floorIndex(rv.t, T, 0, rv.n);
+    return { migrations: done, mean: done > 0 ? sv.cumInt[i] / done : NaN,
+      revenue: r >= 0 ? cumRev[r] : 0, inFlight: flying.length,
+      failed: floorIndex(fl.t, T, 0, fl.n) + 1 };
+  }
+  function pointOnRoute(k, f) {
+    const a = tr.off[k], b = tr.off[k + 1];
+    if (b - a < 2) { const j = tr.path[a]; return [D.rsu.x[j], D.rsu.y[j]]; }
+    let total = 0;
+    for (let i = a; i < b - 1; i++) total += Math.hypot(D.rsu.x[tr.path[i + 1]] - D.rsu.x[tr.path[i]], D.rsu.y[tr.path[i + 1]] - D.rsu.y[tr.path[i]]);
+    let target = f * total;
+    for (let i = a; i < b - 1; i++) {
+      const p = tr.path[i], q = tr.path[i + 1];
+      const len = Math.hypot(D.rsu.x[q] - D.rsu.x[p], D.rsu.y[q] - D.rsu.y[p]);
+      if (target <= len || i === b - 2) {
+        const g = len > 0 ? Math.min(target / len, 1) : 0;
+        return [D.rsu.x[p] + g * (D.rsu.x[q] - D.rsu.x[p]), D.rsu.y[p] + g * (D.rsu.y[q] - D.rsu.y[p])];
+      }
+      target -= len;
+    }
+    return [0, 0];
+  }
+
+  // ---- colours ---------------------------------------------------------------------------
+  const paper = document.body.classList.contains("paper");
+  const C = paper
+    ? { bg: "#ffffff", fg: "#111111", area: "#fbfbfb", disc: "31,119,180", link: "#9a9a9a",
+      states: ["#2a9d4b", "#e07b00", "#7b3fbf", "#aaaaaa"] }
+    : { bg: "#16181d", fg: "#e8e8e8", area: "#1f232b", disc: "76,143,214", link: "#5a6372",
+      states: ["#38c172", "#ffb020", "#b07cff", "#666666"] };
+  function ramp(stops, f) {
+    f = Math.min(Math.max(f, 0), 1) * (stops.length - 1);
+    const i = Math.min(Math.floor(f), stops.length - 2), g = f - i;
+    const a = stops[i], b = stops[i + 1];
+    return "rgb(" + [0, 1, 2].map((c) => Math.round(a[c] + g * (b[c] - a[c]))).join(",") + ")";
+  }
+  const PLASMA = [[13, 8, 135], [126, 3, 168], [204, 71, 120], [248, 149, 64], [240, 249, 33]];
+  const VIRIDIS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+  const priceColour = (p) => (p < 0 ? C.fg : ramp(PLASMA, (p - pmin) / Math.max(pmax - pmin, 1e-9)));
+  const altColour = (z) => ramp(VIRIDIS, (z - D.track.qz.lo) / Math.max(D.track.qz.step * 65535, 1e-9));
+
+  // ---- view ----------------------------------------------------------------------------
+  const canvas = document.getElementById("map"), ctx = canvas.getContext("2d");
+  const bg = document.createElement("canvas"), bgx = bg.getContext("2d");
+  const el = (id) => document.getElementById(id);
+  const [bx0, by0, bx1, by1] = D.bounds;
+  let view = { s: 1, ox: 0, oy: 0 }, bgKey = "", labels = true, follow = D.follow;
+  let colourBy = "state";
+  const toPx = (x, y) => [view.ox + (x - bx0) * view.s, view.oy - (y - by0) * view.s];
+
+  function setView() {
+    const r = canvas.getBoundingClientRect(), dpr = window.devicePixelRatio || 1;
+    if (canvas.width !== Math.round(r.width * dpr) || canvas.height !== Math.round(r.height * dpr)) {
+      canvas.width = Math.round(r.width * dpr); canvas.height = Math.round(r.height * dpr);
+      bg.width = canvas.width; bg.height = canvas.height;
+    }
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const w = r.width, h = r.height, pad = 16;
+    const ex = Math.max(bx1 - bx0, 1), ey = Math.max(by1 - by0, 1);
+    let s = Math.min((w - 2 * pad) / ex, (h - 2 * pad) / ey);
+    if (follow >= 0) {
+      s *= 2.5;
+      view = { s, ox: w / 2 - (X[follow] - bx0) * s, oy: h / 2 + (Y[follow] - by0) * s };
+    } else {
+      view = { s, ox: (w - ex * s) / 2, oy: h - (h - ey * s) / 2 };
+    }
+    return dpr;
+  }
+  function drawStatic(g) {
+    const [ax, ay] = toPx(bx0, by1), [cx, cy] = toPx(bx1, by0);
+    g.fillStyle = C.area; g.strokeStyle = C.link; g.lineWidth = 1;
+    g.fillRect(ax, ay, cx - ax, cy - ay); g.strokeRect(ax, ay, cx - ax, cy - ay);
+    for (let j = 0; j < J; j++) {
+      const [px, py] = toPx(D.rsu.x[j], D.rsu.y[j]);
+      g.beginPath(); g.arc(px, py, D.rsu.r[j] * view.s, 0, 2 * Math.PI);
+      g.fillStyle = "rgba(" + C.disc + ",0.07)"; g.fill();
+      g.strokeStyle = "rgba(" + C.disc + ",0.6)"; g.stroke();
+    }
+    g.setLineDash([5, 4]); g.strokeStyle = C.link; g.lineWidth = 1.2; g.beginPath();
+    for (let e = 0; e < D.edges.length; e += 2) {
+      const [p, q] = [toPx(D.rsu.x[D.edges[e]], D.rsu.y[D.edges[e]]), toPx(D.rsu.x[D.edges[e + 1]], D.rsu.y[D.edges[e + 1]])];
+      g.moveTo(p[0], p[1]); g.lineTo(q[0], q[1]);
+    }
+    g.stroke(); g.setLineDash([]);
+    g.font = "12px sans-serif"; g.textBaseline = "bottom";
+    for (let j = 0; j < J; j++) {
+      const [px, py] = toPx(D.rsu.x[j], D.rsu.y[j]);
+      g.beginPath(); g.moveTo(px, py - 7); g.lineTo(px - 6, py + 5); g.lineTo(px + 6, py + 5); g.closePath();
+      g.fillStyle = C.fg; g.fill();
+      if (labels) { g.fillStyle = C.fg; g.fillText("RSU " + j, px + 7, py - 5); }
+    }
+  }
+
+  // ---- drawing -----------------------------------------------------------------------------
+  let T = D.window[0], playing = false, speed = D.speed, lastWall = null;
+  const drawMs = [], intervals = [];
+  let frames = 0, hoverText = null;
+
+  function draw() {
+    const t0 = performance.now();
+    const flying = inFlight(T);
+    computeState(T, flying);
+    const dpr = setView();
+    const r = canvas.getBoundingClientRect();
+    const key = [canvas.width, canvas.height, labels, view.s, view.ox, view.oy].join();
+    if (follow >= 0) {
+      ctx.fillStyle = C.bg; ctx.fillRect(0, 0, r.width, r.height); drawStatic(ctx);
+    } else {
+      if (key !== bgKey) {
+        bgx.setTransform(dpr, 0, 0, dpr, 0, 0);
+        bgx.fillStyle = C.bg; bgx.fillRect(0, 0, r.width, r.height); drawStatic(bgx); bgKey = key;
+      }
+      ctx.setTransform(1, 0, 0, 1, 0, 0); ctx.drawImage(bg, 0, 0); ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    }
+    const colour = (u) => (colourBy === "altitude" ? altColour(Z[u]) : C.states[state[u]]);
+    // trails
+    ctx.globalAlpha = 0.55; ctx.lineWidth = 1;
+    for (let u = 0; u < U; u++) {
+      if (!present[u]) continue;
+      ctx.beginPath();
+      for (let k = 8; k >= 0; k--) {
+        const p = position(u, Math.max(T - (D.trail_s * k) / 8, first[u]));
+        const [px, py] = toPx(p[0], p[1]);
+        if (k === 8) ctx.moveTo(px, py); else ctx.lineTo(px, py);
+      }
+      ctx.strokeStyle = colour(u); ctx.stroke();
+    }
+    // lines to hosting RSUs
+    ctx.globalAlpha = 0.6; ctx.lineWidth = 0.6; ctx.strokeStyle = C.fg; ctx.beginPath();
+    for (let u = 0; u < U; u++) {
+      if (!present[u]) continue;
+      const [px, py] = toPx(X[u], Y[u]);
+      for (let w = 0; w < W; w++) {
+        const j = host[u * W + w];
+        if (j < 0 || (w > 0 && host.subarray(u * W, u * W + w).includes(j))) continue;
+        const [qx, qy] = toPx(D.rsu.x[j], D.rsu.y[j]);
+        ctx.moveTo(px, py); ctx.lineTo(qx, qy);
+      }
+    }
+    ctx.stroke(); ctx.globalAlpha = 1;
+    // candidates of pricing rounds just played
+    ctx.strokeStyle = "gold"; ctx.lineWidth = 2;
+    for (let i = floorIndex(rd.t, T - D.highlight_s, 0, rd.n) + 1; i < rd.n && rd.t[i] <= T; i++) {
+      for (let c = rd.off[i]; c < rd.off[i + 1]; c++) {
+        const [px, py] = toPx(D.rsu.x[rd.cand[c]], D.rsu.y[rd.cand[c]]);
+        ctx.beginPath(); ctx.arc(px, py, 14, 0, 2 * Math.PI); ctx.stroke();
+      }
+    }
+    // twins in flight on their routes, coloured by the price paid
+    ctx.lineWidth = 3;
+    for (const k of flying) {
+      ctx.strokeStyle = priceColour(tr.price[k]); ctx.beginPath();
+      for (let i = tr.off[k]; i < tr.off[k + 1]; i++) {
+        const [px, py] = toPx(D.rsu.x[tr.path[i]], D.rsu.y[tr.path[i]]);
+        if (i === tr.off[k]) ctx.moveTo(px, py); else ctx.lineTo(px, py);
+      }
+      ctx.stroke();
+    }
+    for (const k of flying) {
+      const f = Math.min(Math.max((T - tr.t0[k]) / Math.max(tr.t1[k] - tr.t0[k], 1e-9), 0), 1);
+      const p = pointOnRoute(k, f), [px, py] = toPx(p[0], p[1]);
+      ctx.fillStyle = priceColour(tr.price[k]); ctx.fillRect(px - 4, py - 4, 8, 8);
+      ctx.strokeStyle = C.fg; ctx.lineWidth = 0.5; ctx.strokeRect(px - 4, py - 4, 8, 8);
+    }
+    // UAVs
+    for (let u = 0; u < U; u++) {
+      if (!present[u]) continue;
+      const [px, py] = toPx(X[u], Y[u]);
+      ctx.beginPath(); ctx.arc(px, py, 4.5, 0, 2 * Math.PI);
+      ctx.fillStyle = colour(u); ctx.fill(); ctx.strokeStyle = C.bg; ctx.lineWidth = 0.8; ctx.stroke();
+    }
+    if (follow >= 0) {
+      const [px, py] = toPx(X[follow], Y[follow]);
+      ctx.beginPath(); ctx.arc(px, py, 10, 0, 2 * Math.PI); ctx.strokeStyle = C.fg; ctx.lineWidth = 1.5; ctx.stroke();
+    }
+    // failed requests (red cross at the UAV)
+    ctx.strokeStyle = "#e03131"; ctx.lineWidth = 3;
+    for (let i = floorIndex(fl.t, T - 3 * D.highlight_s, 0, fl.n) + 1; i < fl.n && fl.t[i] <= T; i++) {
+      const [px, py] = toPx(X[fl.uav[i]], Y[fl.uav[i]]);
+      ctx.beginPath(); ctx.moveTo(px - 6, py - 6); ctx.lineTo(px + 6, py + 6); ctx.moveTo(px + 6, py - 6); ctx.lineTo(px - 6, py + 6); ctx.stroke();
+    }
+    sidePanel(flying);
+    const dt = performance.now() - t0;
+    drawMs.push(dt); if (drawMs.length > 2000) drawMs.shift();
+    frames++;
+  }
+
+  function fmt(v, d) { return isFinite(v) ? v.toFixed(d) : "-"; }
+  function sidePanel(flying) {
+    const c = counters(T, flying);
+    let present_n = 0;
+    for (let u = 0; u < U; u++) present_n += present[u];
+    el("clock").textContent = "t = " + (D.t0 + T).toFixed(1) + " s / " + D.t1.toFixed(0) + " s   x" + +speed.toPrecision(3);
+    el("counters").textContent =
+      "migrations        " + c.migrations + "\nmean interruption " + fmt(c.mean, 2) + " s\n" +
+      "revenue           " + c.revenue.toFixed(1) + "\ntwins in flight   " + c.inFlight + "\n" +
+      "failed requests   " + c.failed + "\nUAVs present      " + present_n + " / " + U;
+    el("events").textContent = follow >= 0 ? eventsOf(follow).join("\n") : "";
+    el("scrub").value = String(T);
+  }
+  function hostsOf(u) {
+    const set = new Set();
+    for (let w = 0; w < W; w++) if (host[u * W + w] >= 0) set.add(host[u * W + w]);
+    return Array.from(set).sort((a, b) => a - b);
+  }
+  function lastPrice(u) {
+    let p = -1;
+    for (let k = 0; k < tr.n && tr.t0[k] <= T; k++) if (tr.uav[k] === u && tr.price[k] >= 0) p = tr.price[k];
+    return p;
+  }
+  function eventsOf(u) {
+    const ev = [];
+    for (let i = 0; i < rd.n && rd.t[i] <= T; i++) if (rd.uav[i] === u) ev.push([rd.t[i], "round: RSU " + Array.from(rd.cand.subarray(rd.off[i], rd.off[i + 1])).join(", ")]);
+    for (let k = 0; k < tr.n && tr.t0[k] <= T; k++) {
+      if (tr.uav[k] !== u) continue;
+      ev.push([tr.t0[k], "twin " + tr.twin[k] + " -> RSU " + tr.dst[k] + (tr.price[k] >= 0 ? " @ " + tr.price[k].toFixed(2) : "")]);
+      if (tr.t1[k] <= T) ev.push([tr.t1[k], "twin " + tr.twin[k] + " arrived at RSU " + tr.dst[k]]);
+    }
+    for (let i = 0; i < fl.n && fl.t[i] <= T; i++) if (fl.uav[i] === u) ev.push([fl.t[i], "request failed: " + D.outcomes[fl.outcome[i]]]);
+    ev.sort((a, b) => a[0] - b[0]);
+    return ["UAV " + u + ": " + D.states[state[u]] + ", z = " + Z[u].toFixed(0) + " m, hosts RSU " + hostsOf(u).join(", ")]
+      .concat(ev.slice(-12).map((e) => "t=" + (D.t0 + e[0]).toFixed(1).padStart(7) + " s  " + e[1]));
+  }
+  function rsuInfo(j) {
+    let so_far = 0, total = 0, wins = 0;
+    for (let i = 0; i < rv.n; i++) if (rv.rsu[i] === j) { total += rv.amount[i]; if (rv.t[i] <= T) { so_far += rv.amount[i]; wins++; } }
+    return "RSU " + j + "\nrevenue so far  " + so_far.toFixed(2) + "\nrevenue in run  " + total.toFixed(2) + "\nrounds with a sale so far " + wins;
+  }
+
+  // ---- interaction ---------------------------------------------------------------------
+  function tick(now) {
+    if (!playing) { lastWall = null; return; }
+    if (lastWall !== null) {
+      const wall = now - lastWall;
+      intervals.push(wall); if (intervals.length > 2000) intervals.shift();
+      T = Math.min(T + (wall / 1000) * speed, D.window[1]);
+    }
+    lastWall = now;
+    draw();
+    if (T >= D.window[1]) { pause(); return; }
+    requestAnimationFrame(tick);
+  }
+  function play() { if (T >= D.window[1]) T = D.window[0]; playing = true; el("play").textContent = "Pause"; requestAnimationFrame(tick); }
+  function pause() { playing = false; el("play").textContent = "Play"; }
+  function seek(tAbs) { T = Math.min(Math.max(tAbs - D.t0, D.window[0]), D.window[1]); draw(); }
+
+  el("title").textContent = "uavtwin replay: " + D.name;
+  el("legend").innerHTML = D.states.slice(0, 3).map((s, i) => '<span><i style="background:' + C.states[i] + '"></i>' + s + "</span>").join("") +
+    '<span><i style="background:gold"></i>pricing round</span><span><i style="background:#e03131"></i>failed request</span>' +
+    '<span><i style="background:' + priceColour(pmax) + '"></i>twin in flight (price ' + pmin.toFixed(1) + "-" + pmax.toFixed(1) + ")</span>";
+  const scrub = el("scrub");
+  scrub.min = String(D.window[0]); scrub.max = String(D.window[1]);
+  scrub.addEventListener("input", () => { T = +scrub.value; draw(); });
+  el("play").addEventListener("click", () => (playing ? pause() : play()));
+  const sel = el("speed");
+  for (const m of [0.25, 0.5, 1, 2, 4, 8]) {
+    const o = document.createElement("option");
+    o.value = String(D.speed * m); o.textContent = "x" + +(D.speed * m).toPrecision(3); o.selected = m === 1;
+    sel.appendChild(o);
+  }
+  sel.addEventListener("change", () => { speed = +sel.value; draw(); });
+  el("colour").addEventListener("change", (e) => { colourBy = e.target.value; draw(); });
+  el("labels").addEventListener("change", (e) => { labels = e.target.checked; draw(); });
+  function nearestUav(mx, my) {
+    let best = -1, bd = 100;
+    for (let u = 0; u < U; u++) {
+      if (!present[u]) continue;
+      const [px, py] = toPx(X[u], Y[u]), d = (px - mx) ** 2 + (py - my) ** 2;
+      if (d < bd) { bd = d; best = u; }
+    }
+    return best;
+  }
+  function nearestRsu(mx, my) {
+    let best = -1, bd = 196;
+    for (let j = 0; j < J; j++) {
+      const [px, py] = toPx(D.rsu.x[j], D.rsu.y[j]), d = (px - mx) ** 2 + (py - my) ** 2;
+      if (d < bd) { bd = d; best = j; }
+    }
+    return best;
+  }
+  canvas.addEventListener("mousemove", (e) => {
+    const r = canvas.getBoundingClientRect(), mx = e.clientX - r.left, my = e.clientY - r.top;
+    const u = nearestUav(mx, my), tip = el("tip");
+    if (u < 0) { tip.hidden = true; hoverText = null; return; }
+    const p = lastPrice(u);
+    hoverText = "UAV " + u + " (" + D.states[state[u]] + ")\nz = " + Z[u].toFixed(0) + " m\nhosts RSU " + hostsOf(u).join(", ") + "\nlast price " + (p >= 0 ? p.toFixed(2) + " /MHz" : "-");
+    tip.textContent = hoverText; tip.hidden = false;
+    tip.style.left = mx + 12 + "px"; tip.style.top = my + 12 + "px";
+  });
+  canvas.addEventListener("mouseleave", () => { el("tip").hidden = true; });
+  canvas.addEventListener("click", (e) => {
+    const r = canvas.getBoundingClientRect(), mx = e.clientX - r.left, my = e.clientY - r.top;
+    const j = nearestRsu(mx, my);
+    if (j >= 0) { el("info").textContent = rsuInfo(j); return; }
+    const u = nearestUav(mx, my);
+    follow = u === follow ? -1 : u; bgKey = ""; draw();
+  });
+  window.addEventListener("resize", () => { bgKey = ""; draw(); });
+
+  function pct(a, q) { if (!a.length) return NaN; const s = a.slice().sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(q * s.length))]; }
+  window.replay = {
+    ready: true, seek, play, pause, draw,
+    time: () => D.t0 + T,
+    playing: () => playing,
+    setLabels: (on) => { labels = !!on; el("labels").checked = labels; draw(); },
+    setFollow: (u) => { follow = u; bgKey = ""; draw(); },
+    position: (u, tAbs) => { const p = position(u, tAbs - D.t0); return p; },
+    toPage: (x, y) => { const r = canvas.getBoundingClientRect(), p = toPx(x, y); return [r.left + p[0], r.top + p[1]]; },
+    rsuLabelBox: (j) => { const r = canvas.getBoundingClientRect(), p = toPx(D.rsu.x[j], D.rsu.y[j]); return [r.left + p[0] + 7, r.top + p[1] - 18, 44, 14]; },
+    hover: () => hoverText,
+    info: () => el("info").textContent,
+    stats: () => ({ frames, draw_ms_mean: drawMs.reduce((a, b) => a + b, 0) / Math.max(drawMs.length, 1),
+      draw_ms_p95: pct(drawMs, 0.95), draw_ms_max: Math.max(0, ...drawMs),
+      interval_ms_mean: intervals.reduce((a, b) => a + b, 0) / Math.max(intervals.length, 1),
+      interval_ms_p95: pct(intervals, 0.95), intervals: intervals.length }),
+    resetStats: () => { drawMs.length = 0; intervals.length = 0; frames = 0; },
+  };
+  draw();
+})();
