@@ -155,6 +155,28 @@ def faults(d: dict) -> list[str]:
     return [*out, ""]
 
 
+def animate(d: dict) -> list[str]:
+    rows = ["| case | format | render (s) | size (MB) | frames | browser: load (s) | "
+            "draw per frame, mean / p95 (ms) | frame interval, mean / p95 (ms) |",
+            "|---|---|---|---|---|---|---|---|"]
+    for case in d["cases"]:
+        for o in case["outputs"]:
+            b = o.get("browser") or {}
+            frames = o["frames"] if o["frames"] is not None else "-"
+            web = (f"{b['load_s']:.2f} | {b['draw_ms_mean']:.1f} / {b['draw_ms_p95']:.1f} | "
+                   f"{b['interval_ms_mean']:.1f} / {b['interval_ms_p95']:.1f}" if b
+                   else "- | - | -")
+            rows.append(f"| {case['case']} | {o['format']} | {o['wall_s']:.1f} | "
+                        f"{o['size_mb']:.2f} | {frames} | {web} |")
+    return ["## Replays (`benchmarks/bench_animate.py`)", "",
+            "`uavtwin animate` of a whole run at the default timing (30 s of replay, 10 fps): "
+            "the default scenario as MP4, GIF and HTML, and 1,000 UAVs x 1 h in the "
+            "bench_world world as decimated HTML (target: under 25 MB). Each page is then "
+            "played for 5 s in headless Chromium (software rendering); *draw* is the "
+            "player's own time per frame, *interval* the time between animation frames "
+            "(16.7 ms = 60 frames/s).", "", *rows, ""]
+
+
 def main() -> None:
     parts = ["# Benchmarks", "",
              "Measured on the 2-core development machine by the scripts in `benchmarks/` "
@@ -165,7 +187,8 @@ def main() -> None:
     for name, render in (("bench_world", world), ("bench_agents", agents),
                          ("bench_convergence", convergence),
                          ("bench_pruning_jumps", pruning_jumps), ("bench_sync", sync),
-                         ("bench_sweep", sweep), ("bench_faults", faults)):
+                         ("bench_sweep", sweep), ("bench_faults", faults),
+                         ("bench_animate", animate)):
         d = load(name)
         if d is not None:
             parts += render(d)
