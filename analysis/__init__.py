@@ -19,7 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 from analysis import metrics
-from analysis.loaders import ACCESSORS, PartialTraceWarning, Trace, open_trace
+from analysis.loaders import ACCESSORS, Trace, open_trace
+from simulator.trace.reader import PartialTraceWarning
 
 __all__ = ["ACCESSORS", "PartialTraceWarning", "Report", "Trace", "build_report", "metrics",
            "open_sweep", "open_trace", "summarise_sweep"]

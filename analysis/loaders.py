@@ -11,8 +11,10 @@ schema labels; ``df.attrs`` carries ``units`` and ``descriptions`` (column -> te
 ``src_rsu_id`` ...) gets a label column beside it (``uav`` = ``"UAV 7"``, ``src_rsu`` =
 ``"RSU 3"``), convenient for plots and group-bys.
 
-Only h5py, NumPy, pandas and the trace schema are used, never the simulator itself, so
-analysis runs wherever the trace file is.
+Files are read through the one trace reader (:class:`simulator.trace.reader.TraceReader`),
+never with h5py directly, so the version check and the handling of missing or ragged columns
+are the simulator's own; nothing of the simulator's engine is imported, so analysis runs
+wherever the trace file is.
 """
 
 from __future__ import annotations
@@ -24,14 +26,14 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 import pandas as pd
 
 from simulator.errors import TraceError
-from simulator.trace.schema import SCHEMA_VERSION, TABLES, Table, get_table
+from simulator.trace.reader import PartialTraceWarning, TraceReader, one_line
+from simulator.trace.schema import TABLES, Table, get_table
 
-__all__ = ["ACCESSORS", "PartialTraceWarning", "Trace", "accessor_name", "open_trace"]
+__all__ = ["ACCESSORS", "Trace", "accessor_name", "open_trace"]
 
 _ID_LABELS: Mapping[str, tuple[str, str]] = {
     # id column -> (label column, lookup table whose size fixes the categories)
@@ -42,10 +44,6 @@ _ID_LABELS: Mapping[str, tuple[str, str]] = {
     "vsp_id": ("vsp", "/sensing/vsps"),
 }
 _LABEL_PREFIX = {"/uavs": "UAV", "/rsus": "RSU", "/sensing/vsps": "VSP"}
-
-
-class PartialTraceWarning(UserWarning):
-    """Warned when opening a trace whose run did not finish (``status = "partial"``)."""
 
 
 def accessor_name(table: str) -> str:
@@ -62,20 +60,6 @@ def accessor_name(table: str) -> str:
 
 ACCESSORS: Mapping[str, str] = {accessor_name(t.path): t.path for t in TABLES}
 """Attribute name -> table path (``trace.pricing_offers`` is ``trace.table("/pricing/offers")``)."""
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, bytes | np.bytes_):
-        return value.decode("utf-8", errors="replace")
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray) and value.dtype.kind in "OS":
-        return [_plain(v) for v in value.tolist()]
-    return value
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
 
 
 def _yaml_field(text: str, section: str, key: str) -> str | None:
@@ -116,29 +100,14 @@ class Trace:
         self.names = bool(names)
         self._cache: dict[str, dict[str, np.ndarray]] = {}
         self._n_rows: dict[str, int] = {}
-        if not self.path.is_file():
-            raise TraceError(f"{self.path}: no such trace file")
-        try:
-            with h5py.File(self.path, "r", locking=False) as f:
-                self.attrs: dict[str, Any] = {k: _plain(v) for k, v in f.attrs.items()}
-        except OSError as exc:
-            raise TraceError(f"{self.path}: not an HDF5 file ({_one_line(str(exc))})") from None
-        version = self.attrs.get("schema_version")
-        if version is None:
-            raise TraceError(f"{self.path}: not a uavtwin trace (no schema_version attribute)")
-        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-            raise TraceError(f"{self.path}: invalid schema_version {version!r}")
-        if version > SCHEMA_VERSION:
-            raise TraceError(
-                f"{self.path}: trace schema version {version} is newer than this uavtwin "
-                f"supports ({SCHEMA_VERSION}); upgrade uavtwin to read it"
-            )
+        with TraceReader(self.path) as reader:
+            self.attrs: dict[str, Any] = dict(reader.attrs)
         status = self.status
         if status == "failed" and not allow_failed:
-            error = _one_line(self.attrs.get("error", "")) or "no error text recorded"
+            error = one_line(self.attrs.get("error", "")) or "no error text recorded"
             raise TraceError(f"{self.path}: the run failed: {error}")
         if status == "partial":
-            why = _one_line(self.attrs.get("error", "")) or "killed or still running"
+            why = one_line(self.attrs.get("error", "")) or "killed or still running"
             warnings.warn(
                 f"{self.path}: partial trace ({why}); tables hold the rows flushed so far",
                 PartialTraceWarning, stacklevel=3,
@@ -188,8 +157,8 @@ class Trace:
         Returns:
             Table paths such as ``"/migration/transfers"``.
         """
-        with self._open() as f:
-            return [t.path for t in TABLES if isinstance(f.get(t.path), h5py.Group)]
+        with self._open() as reader:
+            return reader.tables()
 
     def n_rows(self, table: str) -> int:
         """Row count of a table, from dataset shapes only (no data is read).
@@ -205,8 +174,8 @@ class Trace:
         """
         spec = self._spec(table)
         if spec.path not in self._n_rows:
-            with self._open() as f:
-                self._n_rows[spec.path] = self._length(f, spec)
+            with self._open() as reader:
+                self._n_rows[spec.path] = reader.n_rows(spec.path)
         return self._n_rows[spec.path]
 
     def units(self, table: str) -> dict[str, str]:
@@ -270,11 +239,8 @@ class Trace:
         return sorted(set(super().__dir__()) | set(ACCESSORS))
 
     # -- internals -------------------------------------------------------------------------
-    def _open(self) -> h5py.File:
-        try:
-            return h5py.File(self.path, "r", locking=False)
-        except OSError as exc:
-            raise TraceError(f"{self.path}: cannot open trace ({_one_line(str(exc))})") from None
+    def _open(self) -> TraceReader:
+        return TraceReader(self.path)
 
     def _spec(self, table: str) -> Table:
         try:
@@ -282,47 +248,11 @@ class Trace:
         except ValueError as exc:
             raise TraceError(f"{self.path}: {exc}") from None
 
-    def _length(self, f: h5py.File, spec: Table) -> int:
-        group = f.get(spec.path)
-        if not isinstance(group, h5py.Group):
-            # an optional group (e.g. /faults) is absent from runs that did not use it
-            if self.status == "complete" and not (spec.optional and spec.group not in f):
-                raise TraceError(f"{self.path}: table {spec.path} is missing from a complete trace")
-            return 0
-        absent = [c.name for c in spec.columns if not isinstance(group.get(c.name), h5py.Dataset)]
-        if absent:
-            if self.status == "complete":
-                raise TraceError(
-                    f"{self.path}: {spec.path} is missing column(s) {', '.join(absent)}"
-                )
-            return 0
-        lengths = [group[c.name].shape[0] for c in spec.columns]
-        if len(set(lengths)) > 1:
-            warnings.warn(
-                f"{self.path}: {spec.path} has columns of unequal length {sorted(set(lengths))};"
-                f" truncated to {min(lengths)} rows (the run was cut off mid-write)",
-                PartialTraceWarning, stacklevel=4,
-            )
-        return min(lengths)
-
     def _read(self, spec: Table, names: list[str]) -> dict[str, np.ndarray]:
-        out: dict[str, np.ndarray] = {}
-        with self._open() as f:
-            n = self._n_rows.get(spec.path)
-            if n is None:
-                n = self._n_rows[spec.path] = self._length(f, spec)
-            for name in names:
-                dtype = spec.column(name).np_dtype
-                if n == 0:
-                    out[name] = np.zeros(0, dtype=dtype)
-                    continue
-                try:
-                    out[name] = np.asarray(f[spec.path][name][:n], dtype=dtype)
-                except (OSError, KeyError, ValueError, TypeError) as exc:
-                    raise TraceError(
-                        f"{self.path}: cannot read {spec.path}/{name} ({_one_line(str(exc))})"
-                    ) from None
-        return out
+        with self._open() as reader:
+            data = reader.read(spec.path, names)
+        self._n_rows[spec.path] = len(next(iter(data.values()))) if data else 0
+        return data
 
     def _add_labels(self, df: pd.DataFrame) -> pd.DataFrame:
         for id_col, (label_col, lookup) in _ID_LABELS.items():

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
+
+from simulator.trace.reader import TraceReader
 
 __all__ = ["Finding", "band_entry", "band_entry_at", "opposite_fraction", "settle_index",
            "trend_label", "verdict"]
@@ -149,9 +150,10 @@ def opposite_fraction(prices: np.ndarray, demands: np.ndarray, rel: float = 1e-6
 
 # ------------------------------------------------------------------------- helpers
 def group_attrs(path: Path, group: str) -> dict[str, Any]:
-    with h5py.File(path, "r") as f:
+    """A group's attributes through the trace reader, arrays as lists."""
+    with TraceReader(path) as reader:
         return {k: (v.tolist() if isinstance(v, np.ndarray) else v)
-                for k, v in f[group].attrs.items()}
+                for k, v in reader.group_attrs(group).items()}
 
 
 def fmt_value(values: Sequence[float], digits: int = 4) -> str:

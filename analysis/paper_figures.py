@@ -1,7 +1,7 @@
 """The seed papers' figures, redrawn from reproduction traces, with claims and verdicts.
 
 ``simulator.app.reproduce`` writes one trace per experiment (layouts in its module docstring);
-this module reads only those traces (``analysis.open_trace`` for tables, h5py for the
+this module reads only those traces (``analysis.open_trace`` for tables, the trace reader for the
 experiment attributes on ``/pricing`` and ``/sensing``), draws each figure of seed 000
 (Tiny MADRL pricing, Figs. 3-6) and seed 004 (synchronisation games, Figs. 3-13), measures
 the numbers behind each paper claim and turns them into a verdict ("agrees"/"differs") with

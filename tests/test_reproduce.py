@@ -163,7 +163,7 @@ def test_fig3_training_panel_matches_the_shipped_checkpoints(tmp_path: Path) -> 
     with h5py.File(tmp_path / "traces" / "tiny-fig3.h5", "r") as f:
         for s, summary in summaries.items():
             np.testing.assert_allclose(f["/pricing"].attrs[f"training_eval_{s}"],
-                                       np.asarray(summary["eval_path"], dtype=float))
+                                       np.asarray(summary["eval_path"], dtype=float).ravel())
     training = [f for f in res.findings if "PPO training iterations" in f.claim]
     assert len(training) == 1
     entry = training[0].numbers["training_band_iteration"]

@@ -35,7 +35,7 @@ def trace(tmp_path: Path) -> Path:
         tw.append("/migration/transfers", **TRANSFERS)
         tw.append("/migration/transfer_hops", transfer_id=[0, 0, 3, 3, 3], hop=[0, 1, 0, 1, 2],
                   rsu_id=[0, 1, 1, 2, 3])
-        tw.set_attrs("/sensing/state", controller="optimal")
+        tw.set_attrs("/sensing", controller="nash")
     return out
 
 
@@ -62,7 +62,7 @@ def test_read_back_tables_and_metadata(trace: Path) -> None:
             (c.name, c.unit, c.description) for c in spec.columns
         ]
         assert tr.columns("/migration/transfers")[7][:2] == ("size_bytes", "bytes")
-        assert tr.group_attrs("/sensing/state")["controller"] == "optimal"
+        assert tr.group_attrs("/sensing")["controller"] == "nash"
         assert tr.group_attrs("/no/such/group") == {}
 
 

@@ -157,3 +157,15 @@ def test_tables_are_frozen() -> None:
     with pytest.raises(TypeError):
         t.column("kind").codes[2] = "x"  # type: ignore[index]
     assert schema.TABLES[0].path == "/rsus"
+
+
+def test_group_attributes_are_declared_on_subsystem_groups_only() -> None:
+    from agents.pricing.registry import POLICIES
+    from simulator.trace.attributes import GROUP_ATTRS, check_group_attr
+
+    assert set(GROUP_ATTRS) <= set(GROUP_DESCRIPTIONS)
+    learned = {f"training_eval_{s.name}" for s in POLICIES.values() if s.learned}
+    assert learned == {n for n in GROUP_ATTRS["/pricing"] if n.startswith("training_eval_")}
+    assert check_group_attr("/pricing", "sweep_values", [1, 2]).kinds == ("float[]",)
+    with pytest.raises(ValueError, match="expected str"):
+        check_group_attr("/sensing", "controller", 3)

@@ -204,7 +204,7 @@ def test_crash_after_flush_leaves_readable_partial(tmp_path: Path) -> None:
         tw = TraceWriter({str(out)!r}, scenario_yaml="x: 1", seed=9, flush_interval_s=1e9)
         tw.append("/coverage/events", t_s=np.arange(10.0), uav_id=np.arange(10),
                   rsu_id=np.zeros(10, int), kind=np.ones(10, int))
-        tw.set_attrs("/sensing/state", controller="pid")
+        tw.set_attrs("/sensing", controller="nash")
         tw.flush()
         tw.append("/coverage/events", t_s=99.0, uav_id=0, rsu_id=0, kind=0)  # never flushed
         os._exit(3)
@@ -218,7 +218,7 @@ def test_crash_after_flush_leaves_readable_partial(tmp_path: Path) -> None:
         assert tr.attrs["seed"] == 9
         ev = tr.read("/coverage/events")
         np.testing.assert_array_equal(ev["t_s"], np.arange(10.0))
-        assert tr.group_attrs("/sensing/state")["controller"] == "pid"
+        assert tr.group_attrs("/sensing")["controller"] == "nash"
         assert tr.tables() == [t.path for t in TABLES if not t.optional]
 
 
@@ -295,21 +295,27 @@ def test_set_attrs(tmp_path: Path) -> None:
     out = tmp_path / "a.h5"
     with TraceWriter(out, scenario_yaml="", seed=0) as tw:
         tw.set_attrs("/", note="hello")
-        tw.set_attrs("sensing", mode="stackelberg")
-        tw.set_attrs("/sensing/state", gains=np.array([0.5, 2.0]), converged=True)
-        with pytest.raises(ValueError, match=r"\['columns'\] are reserved"):
+        tw.set_attrs("sensing", controller="stackelberg")
+        tw.set_attrs("/pricing", sweep_values=np.array([0.5, 2.0]), iterations=3)
+        tw.set_attrs("/sensing", converged=np.array([True, False]))
+        with pytest.raises(ValueError, match="tables carry no attributes"):
             tw.set_attrs("/sensing/state", columns="x")
+        with pytest.raises(ValueError, match="'gains' of /sensing is not declared"):
+            tw.set_attrs("/sensing", gains=np.array([0.5, 2.0]))
+        with pytest.raises(ValueError, match="expected int, got float 2.5"):
+            tw.set_attrs("/pricing", iterations=2.5)
         with pytest.raises(ValueError, match=r"\['seed'\] are reserved"):
             tw.set_attrs("/", seed=3)
         with pytest.raises(ValueError, match="unknown trace table '/sensing/stat'"):
             tw.set_attrs("/sensing/stat", x=1)
-        with pytest.raises(ValueError, match="attribute 'obj'"):
-            tw.set_attrs("/sensing", obj=object())
+        with pytest.raises(ValueError, match="expected str, got object"):
+            tw.set_attrs("/sensing", controller=object())
     with TraceReader(out) as tr:
         assert tr.attrs["note"] == "hello"
-        assert tr.group_attrs("/sensing")["mode"] == "stackelberg"
-        state = tr.group_attrs("/sensing/state")
-        assert state["gains"].tolist() == [0.5, 2.0] and state["converged"] is True
+        assert tr.group_attrs("/sensing")["controller"] == "stackelberg"
+        assert tr.group_attrs("/sensing")["converged"].tolist() == [True, False]
+        pricing = tr.group_attrs("/pricing")
+        assert pricing["sweep_values"].tolist() == [0.5, 2.0] and pricing["iterations"] == 3
 
 
 def test_success_replaces_existing_file(tmp_path: Path) -> None:
@@ -327,7 +333,7 @@ def _deterministic_run(path: Path, flush_interval_s: float, buffer_rows: int) ->
     cols = _events(3000, seed=7)
     with TraceWriter(path, scenario_yaml=YAML, seed=42, flush_interval_s=flush_interval_s,
                      buffer_rows=buffer_rows) as tw:
-        tw.set_attrs("/sensing", mode="nash")
+        tw.set_attrs("/sensing", controller="nash")
         _write_in_blocks(tw, cols, [100, 150, 1700, 1701])
         tw.append("/pricing/paths", round_id=0, iteration=np.arange(50),
                   mean_rsu_utility=np.linspace(0, 1, 50))

@@ -195,7 +195,7 @@ def _run_pricing(name: str, path: Path, budget: Budget) -> None:
                 evals = load_checkpoint(ckpt).summary.get("eval_path")
                 if evals:
                     tw.set_attrs("/pricing", **{f"training_eval_{solver}": np.asarray(
-                        evals, dtype=float)})
+                        evals, dtype=float).ravel()})
 
 
 def _fig4_rounds(tw: TraceWriter, game: PricingGame, policies: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 
+from simulator.trace.attributes import GROUP_ATTRS, WALL_CLOCK_ATTRS
 from simulator.trace.schema import GROUP_DESCRIPTIONS, SCHEMA_VERSION, TABLES, WALL_CLOCK_COLUMNS
 
 __all__ = ["render_markdown"]
@@ -36,8 +37,9 @@ with h5py, pandas or HDFView without uavtwin installed.
   `labels[k]` names the value `codes[k]`.
 - Every table group has the attributes `description` and `columns` (the column order).
   Subsystem groups (`/mobility`, `/coverage`, `/migration`, `/pricing`, `/sensing`,
-  `/training`) have a `description`; a subsystem may add its own group attributes
-  (for example controller diagnostics under `/sensing/state`).
+  `/training`) have a `description`; some carry declared attributes of their own (the
+  sensing controller's diagnostics, a reproduction's sweep layout), listed under "Group
+  attributes" below. The writer refuses any attribute that is not declared there.
 - Ids are integers: `rsu_id` indexes `/rsus`, `uav_id` indexes `/uavs`, and `request_id`,
   `round_id`, `transfer_id` join the migration and pricing tables. `-1` means "none".
 - Times are simulation seconds (`*_s`), positions metres, bandwidth MHz, prices per MHz,
@@ -73,7 +75,7 @@ removed. A run that stops early leaves `NAME.partial.h5`:
 A file still named `*.partial.h5` with `status = "partial"` and no `error` is a run that was
 killed or is still running. The complete file is reproducible: the same scenario and seed
 give byte-identical files apart from the `created` and `wall_time_s` root attributes and the
-wall-clock columns ({wall_clock}).
+wall-clock columns and attributes ({wall_clock}).
 """
 
 _EXAMPLES = """\
@@ -115,7 +117,7 @@ def render_markdown() -> str:
     Returns:
         Markdown text ending with a newline.
     """
-    wall_clock = ", ".join(f"`{p}`" for p in WALL_CLOCK_COLUMNS)
+    wall_clock = ", ".join(f"`{p}`" for p in (*WALL_CLOCK_COLUMNS, *WALL_CLOCK_ATTRS))
     out = [_INTRO.format(version=SCHEMA_VERSION, wall_clock=wall_clock), "## Tables\n"]
     current_group = None
     for t in TABLES:
@@ -135,6 +137,18 @@ def render_markdown() -> str:
                 desc += " Codes: " + ", ".join(f"{k} = `{v}`" for k, v in c.codes.items()) + "."
             out.append(f"| `{c.name}` | `{c.dtype}` | {_md_escape(c.unit)} | {desc} |")
         out.append("")
+    out.append("## Group attributes\n")
+    out.append("Declared in `simulator/trace/attributes.py`; kinds ending in `[]` are 1-D "
+               "arrays.\n")
+    out.append("| group | attribute | kind | unit | description |\n|---|---|---|---|---|")
+    for group, attrs in GROUP_ATTRS.items():
+        for a in attrs.values():
+            desc = _md_escape(a.description)
+            if not a.reproducible:
+                desc += " Wall-clock measurement: differs between identical runs."
+            out.append(f"| `{group}` | `{a.name}` | `{' or '.join(a.kinds)}` | "
+                       f"{_md_escape(a.unit)} | {desc} |")
+    out.append("")
     out.append(_EXAMPLES)
     return "\n".join(out)
 

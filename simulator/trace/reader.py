@@ -8,13 +8,18 @@ h5py + NumPy; turning columns into pandas frames is the analysis layer's job.
 
 Partial traces (runs that crashed or are still running) are readable too: a table missing
 from such a file reads as zero rows, and a table whose columns were cut at different lengths
-by a crash is truncated to its shortest column.
+by a crash is truncated to its shortest column (with a :class:`PartialTraceWarning`). In a
+trace marked ``complete`` a missing table or column is an error instead.
+
+This is the one reader: ``uavtwin inspect``, the run summary, ``analysis.open_trace`` and the
+paper figures all read through it, so the version check, the handling of missing and ragged
+columns and the conversion of attributes to plain Python values are the same everywhere.
 """
 
 from __future__ import annotations
 
-import logging
 import os
+import warnings
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -25,19 +30,26 @@ import numpy as np
 from simulator.errors import TraceError
 from simulator.trace.schema import SCHEMA_VERSION, TABLES, Table, get_table
 
-__all__ = ["TraceReader"]
-
-log = logging.getLogger(__name__)
+__all__ = ["PartialTraceWarning", "TraceReader", "one_line", "plain"]
 
 
-def _plain(value: Any) -> Any:
+class PartialTraceWarning(UserWarning):
+    """The trace belongs to a run that did not finish; tables hold the rows flushed so far."""
+
+
+def one_line(text: object) -> str:
+    """``text`` with every run of whitespace (newlines included) collapsed to one space."""
+    return " ".join(str(text).split())
+
+
+def plain(value: Any) -> Any:
     """Attribute value as plain Python: bytes -> str, NumPy scalars -> int/float/bool."""
     if isinstance(value, bytes | np.bytes_):
         return value.decode("utf-8", errors="replace")
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray) and value.dtype.kind in "OS":
-        return [_plain(v) for v in value.tolist()]
+        return [plain(v) for v in value.tolist()]
     return value
 
 
@@ -66,15 +78,15 @@ class TraceReader:
             # locking=False lets `uavtwin inspect` look at the partial file of a live run.
             self._file: h5py.File | None = h5py.File(self.path, "r", locking=False)
         except OSError as exc:
-            raise TraceError(f"{self.path}: not an HDF5 file ({exc})") from None
+            raise TraceError(f"{self.path}: not an HDF5 file ({one_line(exc)})") from None
         try:
-            self.attrs: dict[str, Any] = {k: _plain(v) for k, v in self._file.attrs.items()}
+            self.attrs: dict[str, Any] = {k: plain(v) for k, v in self._file.attrs.items()}
             version = self.attrs.get("schema_version")
             if version is None:
                 raise TraceError(
                     f"{self.path}: not a uavtwin trace (no schema_version attribute)"
                 )
-            if not isinstance(version, int) or version < 1:
+            if not isinstance(version, int) or isinstance(version, bool) or version < 1:
                 raise TraceError(f"{self.path}: invalid schema_version {version!r}")
             if version > SCHEMA_VERSION:
                 raise TraceError(
@@ -141,8 +153,8 @@ class TraceReader:
         for col in spec.columns:
             if group is not None and col.name in group:
                 a = group[col.name].attrs
-                out.append((col.name, str(_plain(a.get("unit", ""))),
-                            str(_plain(a.get("description", "")))))
+                out.append((col.name, str(plain(a.get("unit", ""))),
+                            str(plain(a.get("description", "")))))
             else:
                 out.append((col.name, col.unit, col.description))
         return out
@@ -159,30 +171,48 @@ class TraceReader:
         f = self._open()
         if path not in f:
             return {}
-        return {k: _plain(v) for k, v in f[path].attrs.items()}
+        return {k: plain(v) for k, v in f[path].attrs.items()}
 
     # -- data ------------------------------------------------------------------------------
     def n_rows(self, table: str) -> int:
-        """Number of rows of a table (0 if absent from a partial file).
+        """Number of rows of a table, from dataset shapes only (no data is read).
 
         Args:
             table: Table path.
 
         Returns:
-            The row count.
+            The row count: 0 if the table is absent from a partial file; the shortest column
+            if a crash left the columns of unequal length (with a :class:`PartialTraceWarning`).
 
         Raises:
-            TraceError: Unknown table.
+            TraceError: Unknown table, or a table or column missing from a complete trace.
         """
         spec = self._spec(table)
+        f = self._open()
         group = self._group(spec)
         if group is None:
+            # an optional group (e.g. /faults) is absent from runs that did not use it
+            if self.status == "complete" and not (spec.optional and spec.group not in f):
+                raise TraceError(f"{self.path}: table {spec.path} is missing from a complete "
+                                 f"trace")
             return 0
-        lengths = [group[c.name].shape[0] for c in spec.columns if c.name in group]
-        return min(lengths) if len(lengths) == len(spec.columns) else 0
+        absent = [c.name for c in spec.columns
+                  if not isinstance(group.get(c.name), h5py.Dataset)]
+        if absent:
+            if self.status == "complete":
+                raise TraceError(f"{self.path}: {spec.path} is missing column(s) "
+                                 f"{', '.join(absent)}")
+            return 0
+        lengths = [group[c.name].shape[0] for c in spec.columns]
+        if len(set(lengths)) > 1:
+            warnings.warn(
+                f"{self.path}: {spec.path} has columns of unequal length "
+                f"{sorted(set(lengths))}; truncated to {min(lengths)} rows (the run was cut "
+                f"off mid-write)", PartialTraceWarning, stacklevel=3)
+        return min(lengths)
 
     def read(self, table: str, columns: list[str] | None = None) -> dict[str, np.ndarray]:
-        """Read a table as one NumPy array per column.
+        """Read a table as one NumPy array per column, with the schema's dtypes.
 
         Args:
             table: Table path (leading ``/`` optional).
@@ -192,7 +222,7 @@ class TraceReader:
             ``{column name: 1-D array}``, all of length :meth:`n_rows`.
 
         Raises:
-            TraceError: Unknown table or column.
+            TraceError: Unknown table or column, or a column that cannot be read.
         """
         spec = self._spec(table)
         names = list(spec.column_names) if columns is None else list(columns)
@@ -204,17 +234,16 @@ class TraceReader:
                 raise TraceError(f"{self.path}: {exc}") from None
         n = self.n_rows(spec.path)
         group = self._group(spec)
-        if group is not None and n < max(
-            (group[c.name].shape[0] for c in spec.columns if c.name in group), default=0
-        ):
-            log.warning("%s: %s has columns of unequal length; truncated to %d rows "
-                        "(the run was cut off mid-write)", self.path, spec.path, n)
         out = {}
         for col in cols:
             if n == 0 or group is None:
                 out[col.name] = np.zeros(0, dtype=col.np_dtype)
-            else:
-                out[col.name] = group[col.name][:n]
+                continue
+            try:
+                out[col.name] = np.asarray(group[col.name][:n], dtype=col.np_dtype)
+            except (OSError, KeyError, ValueError, TypeError) as exc:
+                raise TraceError(f"{self.path}: cannot read {spec.path}/{col.name} "
+                                 f"({one_line(exc)})") from None
         return out
 
     # -- internals -------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from simulator.trace.attributes import check_group_attr
 from simulator.trace.buffer import (
     CHUNK_ROWS,
     TableBuffer,
@@ -292,9 +293,14 @@ class TraceWriter:
             reserved = set(ROOT_ATTRS) | set(self._extra_attrs)
         elif key in GROUP_DESCRIPTIONS:
             reserved = {"description"}
+            for name, value in attrs.items():
+                if name not in reserved:
+                    check_group_attr(key, name, value)
         else:
             key = get_table(key).path
             reserved = {"description", "columns"}
+            raise ValueError(f"set_attrs({path!r}): tables carry no attributes of their own "
+                             f"(declare a group attribute in simulator/trace/attributes.py)")
         clash = sorted(set(attrs) & reserved)
         if clash:
             raise ValueError(f"set_attrs({path!r}): attribute names {clash} are reserved")
