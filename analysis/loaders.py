@@ -33,7 +33,7 @@ from simulator.errors import TraceError
 from simulator.trace.reader import PartialTraceWarning, TraceReader, one_line
 from simulator.trace.schema import TABLES, Table, get_table
 
-__all__ = ["ACCESSORS", "Trace", "accessor_name", "open_trace"]
+__all__ = ["ACCESSORS", "MemoryTables", "Trace", "accessor_name", "open_trace", "schema_frame"]
 
 _ID_LABELS: Mapping[str, tuple[str, str]] = {
     # id column -> (label column, lookup table whose size fixes the categories)
@@ -213,18 +213,9 @@ class Trace:
         missing = [c for c in wanted if c not in cached]
         if missing:
             cached.update(self._read(spec, missing))
-        frame = {}
-        for name in wanted:
-            col = spec.column(name)
-            values = cached[name]
-            frame[name] = _categorical(values, col.codes) if col.codes is not None else values
-        df = pd.DataFrame(frame, columns=wanted)
+        df = schema_frame(spec, cached, wanted)
         if names if names is not None else self.names:
             df = self._add_labels(df)
-        df.attrs["path"] = spec.path
-        df.attrs["description"] = spec.description
-        df.attrs["units"] = {c: spec.column(c).unit for c in wanted}
-        df.attrs["descriptions"] = {c: spec.column(c).description for c in wanted}
         return df
 
     def __getitem__(self, table: str) -> pd.DataFrame:
@@ -265,6 +256,43 @@ class Trace:
             labels = pd.Categorical.from_codes(codes, categories=categories)
             df.insert(int(df.columns.get_loc(id_col)) + 1, label_col, labels)
         return df
+
+
+def schema_frame(spec: Table, data: Mapping[str, np.ndarray], wanted: list[str]) -> pd.DataFrame:
+    """Columns of one table as a frame: schema dtypes, enum columns as categoricals, and
+    ``attrs`` with the table's ``path``, ``description``, ``units`` and ``descriptions``."""
+    frame = {}
+    for name in wanted:
+        col = spec.column(name)
+        values = np.asarray(data[name], dtype=col.np_dtype)
+        frame[name] = _categorical(values, col.codes) if col.codes is not None else values
+    df = pd.DataFrame(frame, columns=wanted)
+    df.attrs["path"] = spec.path
+    df.attrs["description"] = spec.description
+    df.attrs["units"] = {c: spec.column(c).unit for c in wanted}
+    df.attrs["descriptions"] = {c: spec.column(c).description for c in wanted}
+    return df
+
+
+class MemoryTables:
+    """The tables of a run kept in memory (``{table: {column: array}}``), served like a
+    :class:`Trace`: :meth:`table` returns the same frames, absent tables have zero rows."""
+
+    def __init__(self, tables: Mapping[str, Mapping[str, np.ndarray]]) -> None:
+        self._tables = tables
+
+    def n_rows(self, table: str) -> int:
+        """Rows of a table (0 if the run wrote none)."""
+        cols = self._tables.get(get_table(ACCESSORS.get(table, table)).path, {})
+        return len(next(iter(cols.values()))) if cols else 0
+
+    def table(self, table: str, columns: Iterable[str] | None = None) -> pd.DataFrame:
+        """One table as a frame (see :meth:`Trace.table`)."""
+        spec = get_table(ACCESSORS.get(table, table))
+        wanted = list(spec.column_names) if columns is None else list(columns)
+        stored = self._tables.get(spec.path, {})
+        data = {c: stored.get(c, np.zeros(0, dtype=spec.column(c).np_dtype)) for c in wanted}
+        return schema_frame(spec, data, wanted)
 
 
 def _categorical(values: np.ndarray, codes: Mapping[int, str]) -> pd.Categorical:

@@ -1,7 +1,8 @@
 """The run report behind ``uavtwin report``: a one-screen summary and the figures.
 
-:func:`build_report` opens a trace, computes the headline metrics of :mod:`analysis.metrics`
-(:func:`run_metrics`, also the per-run row of a sweep), lays them out as plain text with
+:func:`build_report` opens a trace, computes the headline metrics of
+:func:`analysis.run_metrics.run_metrics` (the same numbers as the run summary and a sweep's
+per-run row), lays them out as plain text with
 units, and, when given a directory, writes every figure the trace has data for. Figures whose
 tables are empty (no sensing, no training) are skipped and the text says which and why.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,9 @@ from analysis import metrics
 from analysis.figures import FIGURES, FORMATS, write_figures
 from analysis.loaders import Trace, open_trace
 from analysis.paper_claims import band_entry_at
+from analysis.run_metrics import run_metrics
 
-__all__ = ["Report", "build_report", "render_text", "run_metrics"]
+__all__ = ["Report", "build_report", "render_text"]
 
 
 @dataclass(frozen=True)
@@ -40,59 +41,6 @@ class Report:
     figures: list[Path] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
-
-
-def _table(trace: Trace, path: str, columns: Sequence[str]) -> Any:
-    return trace.table(path, columns=list(columns))
-
-
-def run_metrics(trace: Trace) -> dict[str, Any]:
-    """Headline numbers of a run (JSON-ready; NaN where there is nothing to measure).
-
-    Args:
-        trace: The run.
-
-    Returns:
-        Flat dict: counts (``rsus``, ``uavs``, ``handovers``, ``requests``, ``rounds``, ...),
-        ``handover_rate_per_h`` (1/h), ``migration_time_{mean,median,p95,max}_s``,
-        ``interruption_{mean,median,p95,max}_s`` (s), ``paid_price`` (price/MHz, bandwidth-
-        weighted), ``bandwidth_mhz`` (MHz), ``revenue``/``profit`` (price), ``immersion_mean``,
-        ``converged_fraction``, ``solver_iterations_mean``, ``optimality_ratio``.
-    """
-    n = trace.n_rows
-    out: dict[str, Any] = {
-        "rsus": n("/rsus"), "uavs": n("/uavs"), "coverage_events": n("/coverage/events"),
-        "requests": n("/migration/requests"), "transfers": n("/migration/transfers"),
-        "migrations": n("/migration/service"), "rounds": n("/pricing/rounds"),
-        "sensing_samples": n("/sensing/state"), "training_updates": n("/training/iterations"),
-    }
-    events = _table(trace, "/coverage/events", ["uav_id", "kind"])
-    segments = _table(trace, "/mobility/segments", ["uav_id", "t_start_s", "t_end_s"])
-    out["handovers"] = int((events["kind"] == "leave").sum())
-    out["handover_rate_per_h"] = metrics.handover_rate(events, segments)
-    mig = metrics.summary_stats(metrics.migration_times(
-        _table(trace, "/migration/transfers", ["t_start_s", "t_end_s"])))
-    service = trace.table("/migration/service")
-    intr = metrics.summary_stats(metrics.interruptions(service))
-    for key in ("mean", "median", "p95", "max"):
-        out[f"migration_time_{key}_s"] = mig[key]
-        out[f"interruption_{key}_s"] = intr[key]
-    out["immersion_mean"] = float(service["immersion"].mean()) if len(service) else math.nan
-    market = metrics.market_per_rsu(trace.table("/pricing/offers"), trace.table("/pricing/revenue"))
-    bw = float(market["bandwidth_mhz"].sum())
-    spend = float((market["paid_price"].fillna(0.0) * market["bandwidth_mhz"]).sum())
-    out["bandwidth_mhz"] = bw
-    out["paid_price"] = spend / bw if bw > 0 else math.nan
-    out["revenue"] = float(market["revenue"].sum())
-    out["profit"] = float(market["profit"].sum())
-    rounds = trace.table("/pricing/rounds")
-    out["converged_fraction"] = float(rounds["converged"].mean()) if len(rounds) else math.nan
-    out["solver_iterations_mean"] = (float(rounds["iterations"].mean()) if len(rounds)
-                                     else math.nan)
-    gap = metrics.optimality_gap(rounds) if len(rounds) else None
-    out["optimality_ratio"] = (float(gap["ratio"].iloc[0]) if gap is not None and len(gap) == 1
-                               else math.nan)
-    return out
 
 
 def _fmt(value: float, unit: str = "", digits: int = 4) -> str:
@@ -155,14 +103,16 @@ def render_text(trace: Trace, stats: dict[str, Any], skipped: list[tuple[str, st
             + (f" ({int(rounds['converged'].sum())} converged; solver "
                f"{', '.join(sorted(rounds['solver'].astype(str).unique()))})"
                if len(rounds) else "")),
-        row("served migrations / twin transfers", f"{stats['migrations']} / {stats['transfers']}"),
+        row("completed migrations / twin transfers",
+            f"{stats['migrations']} / {stats['transfers']}"),
         row("sensing samples / training updates",
             f"{stats['sensing_samples']} / {stats['training_updates']}"),
         "", "Key statistics",
         row("handover rate", _fmt(stats["handover_rate_per_h"], "cell exits per UAV per h")),
         row("migration time per twin", _stats_line("migration_time", stats, "s")),
         row("service interruption", _stats_line("interruption", stats, "s")),
-        row("price paid (bandwidth-weighted)", _fmt(stats["paid_price"], "price/MHz")),
+        row("price paid (mean weighted by bandwidth)", _fmt(stats["price_paid_mean"],
+                                                             "price/MHz")),
         row("bandwidth sold", _fmt(stats["bandwidth_mhz"], "MHz")),
         row("RSU revenue / profit", f"{_fmt(stats['revenue'])} / {_fmt(stats['profit'])} price"),
         row("mean immersion per migration", _fmt(stats["immersion_mean"])),

@@ -3,7 +3,7 @@
 A sweep directory (written by ``uavtwin sweep``) holds ``index.csv`` (one row per run: the
 varied parameters, repetition, seed, trace path, status, wall time, error) and
 ``sweep.json`` (the definition). :func:`open_sweep` joins every run's index row with the
-headline metrics of its trace (:func:`analysis.report.run_metrics`); failed or unfinished runs
+headline metrics of its trace (:func:`analysis.run_metrics.run_metrics`); failed or unfinished runs
 are kept with NaN metrics so that nothing disappears silently. :func:`summarise_sweep` groups
 the runs by parameters and reports, per metric, the mean over repetitions with a two-sided
 95 % Student-t confidence interval ``mean +- t(0.975, n-1) * std / sqrt(n)``.
@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.loaders import open_trace
+from analysis.run_metrics import run_metrics
 from simulator.errors import TraceError
 
 __all__ = ["open_sweep", "summarise_sweep"]
@@ -41,16 +43,13 @@ def open_sweep(path: str | os.PathLike[str]) -> pd.DataFrame:
     Returns:
         The index columns (``run_id``, each parameter as its own column, ``repetition``,
         ``seed``, ``trace``, ``status``, ``wall_time_s``, ``error``) followed by the
-        :func:`~analysis.report.run_metrics` columns, NaN for runs that are not complete.
+        :func:`~analysis.run_metrics.run_metrics` columns, NaN for runs that are not complete.
         ``df.attrs["parameters"]`` and ``df.attrs["metrics"]`` list those column names and
         ``df.attrs["name"]`` is the sweep's name.
 
     Raises:
         TraceError: No ``index.csv`` in ``path``, or a complete run's trace is unreadable.
     """
-    from analysis.loaders import open_trace
-    from analysis.report import run_metrics
-
     root = Path(path)
     index_path = root / "index.csv"
     if not index_path.is_file():

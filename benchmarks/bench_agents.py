@@ -83,8 +83,8 @@ def _simulator_comparison() -> dict:
         started = time.perf_counter()
         result = run_scenario(scenario, in_memory=True)
         out[solver] = {"wall_time_s": time.perf_counter() - started,
-                       "rsu_revenue_total": result.summary["rsu_revenue_total"],
-                       "pricing_rounds": result.summary["pricing_rounds"]}
+                       "rsu_revenue_total": result.summary["revenue"],
+                       "pricing_rounds": result.summary["rounds"]}
     out["revenue_ratio_tiny_madrl_vs_equilibrium"] = (
         out["tiny_madrl"]["rsu_revenue_total"] / out["equilibrium"]["rsu_revenue_total"])
     out["wall_time_ratio_tiny_madrl_vs_equilibrium"] = (

@@ -96,7 +96,8 @@ def bench_sensing_process(duration: float, repeats: int) -> dict[str, Any]:
 
         def one(s: Any = scen) -> int:
             env, rec = simpy.Environment(), MemoryRecorder()
-            proc = start_sensing(env, s, np.random.default_rng(0), rec)
+            proc = start_sensing(env, s.sensing, s.simulation.duration_s, np.random.default_rng(0),
+                                 rec)
             assert proc is not None
             env.run(until=s.simulation.duration_s)
             proc.finish()

@@ -65,7 +65,7 @@ def measure_one(n_uavs: int, hours: float) -> dict:
         "events": count["events"], "events_per_s": count["events"] / wall,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "trace_mb": size / 1e6, "migrations": result.summary["migrations"],
-        "pricing_rounds": result.summary["pricing_rounds"],
+        "pricing_rounds": result.summary["rounds"],
         "coverage_events": result.summary["coverage_events"],
     }
 

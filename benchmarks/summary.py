@@ -175,6 +175,15 @@ def animate(d: dict) -> list[str]:
             "played for 5 s in headless Chromium (software rendering); *draw* is the "
             "player's own time per frame, *interval* the time between animation frames "
             "(16.7 ms = 60 frames/s).", "", *rows, ""]
+def cli(d: dict) -> list[str]:
+    rows = ["| command | median (s) | min (s) | max (s) |", "|---|---|---|---|"]
+    for name, r in d["commands"].items():
+        rows.append(f"| `{name}` | {r['median_s']:.3f} | {r['min_s']:.3f} | {r['max_s']:.3f} |")
+    return ["## Command start-up (`benchmarks/bench_cli.py`)", "",
+            f"Each command started {d['repeat']} times as a fresh process. Target: `--help`, "
+            f"`validate` and `schema` under {d['target_s']} s; torch, dask, matplotlib, pandas, "
+            "h5py and simpy are imported only by the commands that use them (a test checks "
+            "it).", "", *rows, ""]
 
 
 def main() -> None:
@@ -188,7 +197,7 @@ def main() -> None:
                          ("bench_convergence", convergence),
                          ("bench_pruning_jumps", pruning_jumps), ("bench_sync", sync),
                          ("bench_sweep", sweep), ("bench_faults", faults),
-                         ("bench_animate", animate)):
+                         ("bench_animate", animate), ("bench_cli", cli)):
         d = load(name)
         if d is not None:
             parts += render(d)

@@ -40,7 +40,7 @@ def test_open_sweep_joins_index_and_trace_metrics(sweep_dir) -> None:
     df = open_sweep(sweep_dir)
     assert df.attrs["name"] == "dens"
     assert df.attrs["parameters"] == ["rsus.poisson.density_per_km2", "pricing.solver"]
-    assert {"handovers", "revenue", "paid_price", "rsus"} <= set(df.attrs["metrics"])
+    assert {"handovers", "revenue", "price_paid_mean", "rsus"} <= set(df.attrs["metrics"])
     assert len(df) == 12 and list(df["run_id"]) == [f"run-{i:04d}" for i in range(12)]
     assert list(df["repetition"]) == [0, 1, 2] * 4
     complete = df[df["status"] == "complete"]

@@ -20,7 +20,7 @@ def test_run_prints_summary_and_writes_trace(tmp_path, capsys) -> None:
     assert code == 0
     text = capsys.readouterr().out
     assert "UAVs / RSUs            5 / 9" in text
-    shares = [float(x) for x in text.split("sensing (end)          shares ")[1]
+    shares = [float(x) for x in text.split("sensing (horizon end)  shares ")[1]
               .split(";")[0].split(", ")]
     assert sum(shares) == pytest.approx(1.0, abs=1e-6)  # the sensing population is on
     assert str(out) in text
@@ -168,3 +168,27 @@ def test_reproduce_targets_of_the_parser_are_the_library_targets() -> None:
     from simulator.app.reproduce import TARGETS
 
     assert REPRODUCE_TARGETS == TARGETS
+
+
+def test_run_summary_report_and_sweep_row_share_one_metrics_definition(tmp_path) -> None:
+    """The numbers ``uavtwin run`` prints are those of ``uavtwin report`` for the same trace,
+    and those of the in-memory run of the same scenario and seed."""
+    import math
+
+    from analysis.report import build_report
+    from analysis.run_metrics import METRICS
+    from simulator.app.run import run_scenario
+    from simulator.config.loader import load_scenario
+
+    scenario = load_scenario(SCENARIOS / "default.yaml",
+                             overrides=["simulation.duration_s=60", "uavs.count=6"])
+    on_disk = run_scenario(scenario, trace_path=tmp_path / "t.h5")
+    in_memory = run_scenario(scenario, in_memory=True)
+    report = build_report(tmp_path / "t.h5")
+    assert on_disk.summary["migrations"] > 0
+    for key in METRICS:
+        a, b, c = on_disk.summary[key], report.stats[key], in_memory.summary[key]
+        if isinstance(a, float) and math.isnan(a):
+            assert math.isnan(b) and math.isnan(c), key
+        else:
+            assert a == b == c, key

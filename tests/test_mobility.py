@@ -264,3 +264,13 @@ def test_position_is_linear_interpolation(samples, times) -> None:
     q = np.array(times)
     expect = np.stack([np.interp(q, t, pts[:, i]) for i in range(3)], axis=-1)
     np.testing.assert_allclose(tr.position(q), expect, atol=1e-9)
+
+
+def test_mobility_registry_names_are_the_scenario_choices() -> None:
+    import typing
+
+    from simulator.config.world import MobilityConfig
+    from simulator.world.mobility.registry import MOBILITY_MODELS
+
+    choices = typing.get_args(MobilityConfig.model_fields["model"].annotation)
+    assert tuple(MOBILITY_MODELS) == choices

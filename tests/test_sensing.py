@@ -58,7 +58,7 @@ def run(overrides: tuple[str, ...] = (), *, until: float | None = None, seed: in
     """Start sensing on a bare clock, run to ``until`` (default: duration) and finish."""
     s = parse_scenario(BASE, overrides=("sensing.enabled=true", *overrides))
     env, rec = simpy.Environment(), AttrRecorder()
-    proc = start_sensing(env, s, np.random.default_rng(seed), rec)
+    proc = start_sensing(env, s.sensing, s.simulation.duration_s, np.random.default_rng(seed), rec)
     assert proc is not None
     env.run(until=s.simulation.duration_s if until is None else until)
     proc.finish()
@@ -91,7 +91,8 @@ def test_config_per_vsp_weights_and_leaders() -> None:
 
 def test_disabled_returns_none_and_records_nothing() -> None:
     env, rec = simpy.Environment(), AttrRecorder()
-    assert start_sensing(env, parse_scenario(""), np.random.default_rng(0), rec) is None
+    assert start_sensing(env, parse_scenario("").sensing, 1.0, np.random.default_rng(0),
+                         rec) is None
     env.run(until=10)
     assert rec.rows == {} and rec.attrs == {}
 
@@ -209,7 +210,8 @@ def test_stackelberg_roles_and_trace_file(tmp_path: Path) -> None:
     path = tmp_path / "fig13.h5"
     with TraceWriter(path, scenario_yaml=s.to_yaml(), seed=1) as writer:
         env = simpy.Environment()
-        proc = start_sensing(env, s, np.random.default_rng(0), writer)
+        proc = start_sensing(env, s.sensing, s.simulation.duration_s, np.random.default_rng(0),
+                                 writer)
         assert proc is not None
         env.run(until=60.0)
         proc.finish()
@@ -231,7 +233,8 @@ def test_recorder_without_set_attrs_is_accepted() -> None:
     s = parse_scenario(BASE, overrides=("sensing.enabled=true", "sensing.controller=constant",
                                       "simulation.duration_s=5"))
     env, rec = simpy.Environment(), MemoryRecorder()
-    proc = start_sensing(env, s, np.random.default_rng(0), rec)
+    proc = start_sensing(env, s.sensing, s.simulation.duration_s, np.random.default_rng(0),
+                                 rec)
     assert proc is not None
     env.run(until=5)
     proc.finish()

@@ -19,10 +19,11 @@ from typing import Any
 import numpy as np
 
 from agents.pricing.outcome import PricingPolicy
+from analysis.loaders import MemoryTables, open_trace
 from simulator.app.summary import summarise
-from simulator.trace.reader import TraceReader
-from simulator.trace.recorders import CoalescingRecorder, MemoryRecorder, Recorder
-from simulator.trace.writer import TraceWriter
+from simulator.config.models import Scenario
+from simulator.trace.recorders import CoalescingRecorder, MemoryRecorder
+from simulator.trace.writer import TraceWriter, partial_path_for
 from simulator.world.failover import run_checked, twin_checker
 from simulator.world.mobility.trajectory import sample_positions
 from simulator.world.rng import spawn_rngs
@@ -33,24 +34,49 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RunResult:
-    """The record of one finished run (desmod style): what ran, for how long, where to."""
+    """The record of one run (desmod style): what ran, how far, for how long, where to.
 
-    scenario_name: str
-    seed: int
+    Attributes:
+        scenario: the resolved scenario that ran (every default filled in, seed included).
+        sim_time_s: simulated time actually reached (the duration, unless the run failed).
+        wall_time_s: wall-clock seconds the run took.
+        trace_path: the trace (the ``.partial.h5`` of a failed run), None when in memory.
+        summary: :func:`simulator.app.summary.summarise` of the run (empty if it failed).
+        tables: the tables of an in-memory run.
+        error: ``Type: message`` of the exception that ended a failed run, else None.
+    """
+
+    scenario: Scenario
     sim_time_s: float
     wall_time_s: float
     trace_path: Path | None
     summary: Mapping[str, Any]
     tables: Mapping[str, Mapping[str, np.ndarray]] | None = None
+    error: str | None = None
+
+    @property
+    def scenario_name(self) -> str:
+        """``simulation.name`` of the scenario."""
+        return self.scenario.simulation.name
+
+    @property
+    def seed(self) -> int:
+        """The run's seed."""
+        return self.scenario.simulation.seed
+
+    @property
+    def ok(self) -> bool:
+        """Whether the run reached its end."""
+        return self.error is None
 
 
-def with_seed(scenario: Any, seed: int) -> Any:
+def with_seed(scenario: Scenario, seed: int) -> Scenario:
     """The same scenario with ``simulation.seed`` replaced (scenarios are frozen)."""
     sim = scenario.simulation.model_copy(update={"seed": int(seed)})
     return scenario.model_copy(update={"simulation": sim})
 
 
-def default_trace_path(scenario: Any) -> Path:
+def default_trace_path(scenario: Scenario) -> Path:
     """``output.trace`` if set, else ``traces/<name>-seed<seed>.h5``."""
     if scenario.output.trace:
         return Path(scenario.output.trace)
@@ -116,12 +142,16 @@ def simulate(world: World, duration_s: float, *, progress: bool = False,
             bar.update(float(t) - bar.n)
 
 
-def _populate(scenario: Any, recorder: Recorder, base_dir: Path | None,
-              progress: bool, policy: PricingPolicy, check_invariants: bool = False) -> World:
-    coalesced = CoalescingRecorder(recorder)
-    world = build_world(scenario, spawn_rngs(scenario.simulation.seed), coalesced, base_dir,
+def _build(scenario: Scenario, recorder: CoalescingRecorder, base_dir: Path | None,
+           policy: PricingPolicy) -> World:
+    world = build_world(scenario, spawn_rngs(scenario.simulation.seed), recorder, base_dir,
                         policy)
     write_static_tables(world)
+    return world
+
+
+def _simulate(scenario: Scenario, world: World, recorder: CoalescingRecorder,
+              progress: bool, check_invariants: bool = False) -> None:
     duration = scenario.simulation.duration_s
     check = (twin_checker(world.uav_states, world.backhaul, world.rsus.count, world.failover)
              if check_invariants else None)
@@ -132,17 +162,16 @@ def _populate(scenario: Any, recorder: Recorder, base_dir: Path | None,
         if world.failover is not None:
             world.failover.finish()  # twins still lost at the end
     finally:
-        coalesced.flush()  # what happened before a failure still reaches the trace
+        recorder.flush()  # what happened before a failure still reaches the trace
     if scenario.output.record_positions:
         write_positions(world, duration, scenario.simulation.sample_interval_s)
-    coalesced.flush()
-    return world
+    recorder.flush()
 
 
-def run_scenario(scenario: Any, *, trace_path: str | Path | None = None,
+def run_scenario(scenario: Scenario, *, trace_path: str | Path | None = None,
                  seed: int | None = None, progress: bool = False,
                  base_dir: str | Path | None = None, in_memory: bool = False,
-                 check_invariants: bool = False) -> RunResult:
+                 raise_errors: bool = True, check_invariants: bool = False) -> RunResult:
     """Run one scenario to its end.
 
     Args:
@@ -154,6 +183,9 @@ def run_scenario(scenario: Any, *, trace_path: str | Path | None = None,
         in_memory: keep the tables in memory instead of writing a trace.
         check_invariants: debug mode: check after every event that every twin has exactly
             one authoritative copy (raises ``InvariantError`` otherwise; slow).
+        raise_errors: re-raise an exception that ends the run (default); if False, return
+            the record of the failed run instead (``error`` set, ``sim_time_s`` the time
+            reached, the trace left as ``*.partial.h5`` with ``status=failed``).
 
     Returns:
         The run record; ``tables`` is set when ``in_memory``.
@@ -166,27 +198,44 @@ def run_scenario(scenario: Any, *, trace_path: str | Path | None = None,
         scenario = with_seed(scenario, seed)
     base = Path(base_dir) if base_dir is not None else None
     started = time.perf_counter()
-    duration = scenario.simulation.duration_s
-    policy = pricing_policy(scenario, base)  # user errors surface before any file is made
+    policy = pricing_policy(scenario.pricing, base)  # user errors surface before any file is made
+    world: World | None = None
+
+    def failed(err: BaseException, path: Path | None) -> RunResult:
+        reached = float(world.env.now) if world is not None else 0.0
+        return RunResult(scenario, reached, time.perf_counter() - started, path, {},
+                         error=f"{type(err).__name__}: {err}")
+
     if in_memory:
         memory = MemoryRecorder()
-        _populate(scenario, memory, base, progress, policy, check_invariants)
+        coalesced = CoalescingRecorder(memory)
+        try:
+            world = _build(scenario, coalesced, base, policy)
+            _simulate(scenario, world, coalesced, progress, check_invariants)
+        except Exception as err:
+            if raise_errors:
+                raise
+            return failed(err, None)
         tables = memory.tables()
-        summary = summarise(lambda t: tables.get(t, {}))
-        return RunResult(scenario.simulation.name, scenario.simulation.seed, duration,
-                         time.perf_counter() - started, None, summary, tables)
+        return RunResult(scenario, float(world.env.now), time.perf_counter() - started, None,
+                         summarise(MemoryTables(tables)), tables)
     path = Path(trace_path) if trace_path is not None else default_trace_path(scenario)
     path.parent.mkdir(parents=True, exist_ok=True)
     out = scenario.output
-    with TraceWriter(path, scenario_yaml=scenario.to_yaml(), seed=scenario.simulation.seed,
-                     flush_interval_s=out.flush_interval_s,
-                     compression=out.compression,
-                     groups=("/faults",) if scenario.faults.enabled else ()) as writer:
-        _populate(scenario, writer, base, progress, policy, check_invariants)
+    try:
+        with TraceWriter(path, scenario_yaml=scenario.to_yaml(), seed=scenario.simulation.seed,
+                         flush_interval_s=out.flush_interval_s,
+                         compression=out.compression,
+                         groups=("/faults",) if scenario.faults.enabled else ()) as writer:
+            coalesced = CoalescingRecorder(writer)
+            world = _build(scenario, coalesced, base, policy)
+            _simulate(scenario, world, coalesced, progress, check_invariants)
+    except Exception as err:
+        if raise_errors:
+            raise
+        return failed(err, partial_path_for(path))
     wall = time.perf_counter() - started
-    with TraceReader(path) as reader:
-        summary = summarise(reader.read)
+    summary = summarise(open_trace(path))
     log.info("run %s seed %d finished in %.2f s -> %s", scenario.simulation.name,
              scenario.simulation.seed, wall, path)
-    return RunResult(scenario.simulation.name, scenario.simulation.seed, duration, wall, path,
-                     summary)
+    return RunResult(scenario, float(world.env.now), wall, path, summary)

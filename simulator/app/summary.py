@@ -1,110 +1,47 @@
-"""The one-screen summary of a run, computed from its trace tables.
+"""The one-screen summary that ``uavtwin run`` prints at the end of a run.
 
-The summary is derived from what the run recorded (the trace, or a
-:class:`~simulator.world.world.MemoryRecorder`), never from counters kept on the side, so what the
-CLI prints is what an analyst will find in the file.
+Its numbers are :func:`analysis.run_metrics.run_metrics` of what the run recorded (the trace,
+or the in-memory tables of an in-memory run), the same function behind ``uavtwin report``,
+sweep tables and REPORT.md, so the summary, the report and an analyst reading the file agree
+on every value and on what it means.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
+from analysis.run_metrics import TableSource, fault_metrics, run_metrics, sensing_end_state
+from simulator.trace.schema import TRANSFER_EVENT
 
-from simulator.trace.schema import FAULT_ELEMENT, TRANSFER_EVENT, code_of
-
-#: ``read(table) -> {column: array}`` for a table of the trace schema.
-TableReader = Callable[[str], Mapping[str, np.ndarray]]
+__all__ = ["format_summary", "summarise"]
 
 
-def _stats(values: np.ndarray) -> tuple[float, float]:
-    if values.size == 0:
-        return float("nan"), float("nan")
-    return float(np.mean(values)), float(np.percentile(values, 95))
-
-
-def summarise(read: TableReader) -> dict[str, Any]:
-    """Headline numbers of one run.
+def summarise(source: TableSource) -> dict[str, Any]:
+    """Headline numbers of one run, plus the sensing market's end-of-horizon state.
 
     Args:
-        read: returns the columns of a trace table (empty arrays for an empty table).
+        source: the run's tables.
 
     Returns:
-        A flat dict of JSON-ready numbers (NaN where there is nothing to average).
+        :func:`~analysis.run_metrics.run_metrics` plus ``sensing_end_shares`` and
+        ``sensing_end_intensity`` (lists, one per VSP; empty without sensing), and the
+        :func:`~analysis.run_metrics.fault_metrics` of a run with faults.
     """
-    cov = read("/coverage/events")
-    req = read("/migration/requests")
-    transfers = read("/migration/transfers")
-    service = read("/migration/service")
-    offers = read("/pricing/offers")
-    revenue = read("/pricing/revenue")
-    rounds = read("/pricing/rounds")
-    kind = np.asarray(cov.get("kind", []))
-    bought = np.asarray(offers.get("bandwidth_mhz", []), dtype=float) > 0
-    durations = np.asarray(transfers.get("t_end_s", []), dtype=float) - np.asarray(
-        transfers.get("t_start_s", []), dtype=float)
-    mig_mean, mig_p95 = _stats(durations)
-    int_mean, int_p95 = _stats(np.asarray(service.get("interruption_s", []), dtype=float))
-    prices = np.asarray(offers.get("price", []), dtype=float)[bought]
-    sensing = read("/sensing/state")
-    t_sense = np.asarray(sensing.get("t_s", []), dtype=float)
-    last = t_sense == t_sense.max() if t_sense.size else np.zeros(0, dtype=bool)
-    out = {
-        "sensing_final_shares": np.asarray(sensing.get("share", []), dtype=float)[last].tolist(),
-        "sensing_final_intensity": np.asarray(sensing.get("intensity", []),
-                                              dtype=float)[last].tolist(),
-        "uavs": int(len(read("/uavs").get("uav_id", []))),
-        "rsus": int(len(read("/rsus").get("rsu_id", []))),
-        "coverage_events": int(kind.size),
-        "handovers": int(np.sum(kind == 0)),
-        "requests": int(len(req.get("request_id", []))),
-        "requests_unserved": int(np.sum(np.asarray(req.get("outcome", [])) != 0)),
-        "pricing_rounds": int(len(rounds.get("round_id", []))),
-        "rounds_converged": int(np.sum(np.asarray(rounds.get("converged", []), dtype=bool))),
-        "migrations": int(len(service.get("request_id", []))),
-        "twin_transfers": int(durations.size),
-        "migration_time_mean_s": mig_mean,
-        "migration_time_p95_s": mig_p95,
-        "interruption_mean_s": int_mean,
-        "interruption_p95_s": int_p95,
-        "price_mean": float(np.mean(prices)) if prices.size else float("nan"),
-        "bandwidth_mean_mhz": float(np.mean(service["bandwidth_mhz"]))
-        if len(service.get("bandwidth_mhz", [])) else float("nan"),
-        "immersion_mean": float(np.mean(service["immersion"]))
-        if len(service.get("immersion", [])) else float("nan"),
-        "rsu_revenue_total": float(np.sum(revenue.get("revenue", []))),
-    }
-    out.update(_fault_summary(read))
+    out = run_metrics(source)
+    end = sensing_end_state(source)
+    out["sensing_end_shares"] = end["share"].tolist() if len(end) else []
+    out["sensing_end_intensity"] = end["intensity"].tolist() if len(end) else []
+    out.update(fault_metrics(source))
     return out
-
-
-def _fault_summary(read: TableReader) -> dict[str, Any]:
-    """Outages, lost twins and transfer events of a run with faults ({} without outages)."""
-    element = np.asarray(read("/faults/outages").get("element", []))
-    if not element.size:
-        return {}
-    losses = read("/faults/twin_losses")
-    lost = np.asarray(losses.get("t_lost_s", []), dtype=float)
-    restored = np.asarray(losses.get("t_restored_s", []), dtype=float)
-    done = np.isfinite(restored)
-    events = np.bincount(np.asarray(read("/faults/transfer_events").get("event", []),
-                                    dtype=np.int64), minlength=len(TRANSFER_EVENT))
-    return {
-        "outages_rsu": int(np.sum(element == code_of(FAULT_ELEMENT, "rsu"))),
-        "outages_link": int(np.sum(element == code_of(FAULT_ELEMENT, "link"))),
-        "twins_lost": int(lost.size),
-        "twins_restored": int(done.sum()),
-        "restore_mean_s": _stats(restored[done] - lost[done])[0],
-        **{f"transfers_{name}": int(events[code]) for code, name in TRANSFER_EVENT.items()},
-    }
 
 
 def format_summary(summary: Mapping[str, Any], *, title: str) -> str:
     """Render :func:`summarise`'s dict (plus run fields) as a one-screen text block."""
     def num(key: str, fmt: str = "{:.3g}") -> str:
-        value = summary.get(key, float("nan"))
-        if isinstance(value, float) and np.isnan(value):
+        value = summary.get(key, math.nan)
+        if isinstance(value, float) and not math.isfinite(value):
             return "-"
         return fmt.format(value)
 
@@ -114,23 +51,26 @@ def format_summary(summary: Mapping[str, Any], *, title: str) -> str:
         f"  coverage events        {summary['coverage_events']} "
         f"({summary['handovers']} cell exits)",
         f"  migration requests     {summary['requests']} "
-        f"({summary['requests_unserved']} without a viable RSU)",
-        f"  pricing rounds         {summary['pricing_rounds']} "
+        f"({summary['requests_priced']} priced, {summary['requests_unserved']} without a "
+        f"viable RSU)",
+        f"  pricing rounds         {summary['rounds']} "
         f"({summary['rounds_converged']} converged)",
-        f"  migrations / transfers {summary['migrations']} / {summary['twin_transfers']}",
+        f"  migrations / transfers {summary['migrations']} completed / "
+        f"{summary['transfers']}",
         f"  migration time         mean {num('migration_time_mean_s')} s, "
         f"p95 {num('migration_time_p95_s')} s",
         f"  service interruption   mean {num('interruption_mean_s')} s, "
         f"p95 {num('interruption_p95_s')} s",
-        f"  price / bandwidth      mean {num('price_mean')} per MHz, "
-        f"{num('bandwidth_mean_mhz')} MHz per migration",
+        f"  price paid             {num('price_paid_mean')} per MHz (mean weighted by "
+        f"bandwidth bought)",
+        f"  bandwidth              {num('bandwidth_per_migration_mhz')} MHz per migration",
         f"  immersion              mean {num('immersion_mean')}",
-        f"  RSU revenue            {num('rsu_revenue_total', '{:.1f}')}",
+        f"  RSU revenue            {num('revenue', '{:.1f}')}",
     ]
-    if summary.get("sensing_final_shares"):
-        shares = ", ".join(f"{x:.3f}" for x in summary["sensing_final_shares"])
-        etas = ", ".join(f"{x:.2f}" for x in summary["sensing_final_intensity"])
-        lines.append(f"  sensing (end)          shares {shares}; intensities {etas}")
+    if summary.get("sensing_end_shares"):
+        shares = ", ".join(f"{x:.3f}" for x in summary["sensing_end_shares"])
+        etas = ", ".join(f"{x:.2f}" for x in summary["sensing_end_intensity"])
+        lines.append(f"  sensing (horizon end)  shares {shares}; intensities {etas}")
     if "outages_rsu" in summary:
         lines.append(f"  faults                 {summary['outages_rsu']} RSU / "
                      f"{summary['outages_link']} link outages; {summary['twins_lost']} twins "

@@ -9,15 +9,11 @@ parameters and twins, ``mobility`` for trajectories); a fixed number is a range 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from simulator.config.world import AreaConfig, RsusConfig, UavsConfig
 from simulator.errors import ScenarioError
-from simulator.world.mobility.files import load_trajectory_csv, waypoint_trajectory
-from simulator.world.mobility.generators import gauss_markov_many, random_waypoints
-from simulator.world.mobility.trajectory import Trajectory
 
 
 @dataclass(frozen=True)
@@ -53,11 +49,11 @@ class UavTable:
         return int(self.twin_size_bytes.shape[1])
 
 
-def rsu_positions(scenario: Any, rng: np.random.Generator
+def rsu_positions(rsus: RsusConfig, area: AreaConfig, rng: np.random.Generator
                   ) -> tuple[np.ndarray, tuple[int, int] | None]:
     """Horizontal RSU positions ``[J, 2]`` for the scenario's placement, and the grid shape."""
-    sec = scenario.rsus
-    width, height = scenario.area.width_m, scenario.area.height_m
+    sec = rsus
+    width, height = area.width_m, area.height_m
     if sec.placement == "grid":
         g = sec.grid
         if g.origin_m is None:
@@ -82,10 +78,10 @@ def rsu_positions(scenario: Any, rng: np.random.Generator
     return rng.uniform([0.0, 0.0], [width, height], size=(n, 2)), None
 
 
-def draw_rsus(scenario: Any, rng: np.random.Generator) -> RsuTable:
+def draw_rsus(rsus: RsusConfig, area: AreaConfig, rng: np.random.Generator) -> RsuTable:
     """Place the RSUs and draw their radio and pricing parameters."""
-    sec = scenario.rsus
-    xy, shape = rsu_positions(scenario, rng)
+    sec = rsus
+    xy, shape = rsu_positions(rsus, area, rng)
     n = len(xy)
     positions = np.column_stack([xy, np.full(n, sec.height_m)])
     return RsuTable(
@@ -99,9 +95,9 @@ def draw_rsus(scenario: Any, rng: np.random.Generator) -> RsuTable:
     )
 
 
-def draw_uavs(scenario: Any, rng: np.random.Generator) -> UavTable:
+def draw_uavs(uavs: UavsConfig, rng: np.random.Generator) -> UavTable:
     """Draw every UAV's follower parameters and twin sizes."""
-    sec = scenario.uavs
+    sec = uavs
     n = sec.count
     follower = sec.follower
     return UavTable(
@@ -110,53 +106,3 @@ def draw_uavs(scenario: Any, rng: np.random.Generator) -> UavTable:
         budget=follower.budget.draw(rng, n),
         twin_size_bytes=sec.twins.size_mb.draw(rng, (n, sec.twins.count)) * 1e6,
     )
-
-
-def draw_trajectories(scenario: Any, rng: np.random.Generator,
-                      base_dir: Path | None = None) -> list[Trajectory]:
-    """One trajectory per UAV from the scenario's mobility model, over the run's duration."""
-    sec = scenario.uavs
-    mob = sec.mobility
-    duration = scenario.simulation.duration_s
-    area = (scenario.area.width_m, scenario.area.height_m)
-    if mob.model == "random_waypoint":
-        return random_waypoints(rng, sec.count, duration_s=duration, area_m=area,
-                                speed_mps=(mob.speed_mps.lo, mob.speed_mps.hi),
-                                pause_s=(mob.pause_s.lo, mob.pause_s.hi),
-                                altitude_m=(mob.altitude_m.lo, mob.altitude_m.hi))
-    if mob.model == "gauss_markov":
-        gm = mob.gauss_markov
-        return gauss_markov_many(
-            rng, sec.count, duration_s=duration, area_m=area,
-            altitude_m=(mob.altitude_m.lo, mob.altitude_m.hi), alpha=gm.alpha,
-            mean_speed_mps=gm.mean_speed_mps, speed_std_mps=gm.speed_std_mps,
-            direction_std_rad=gm.direction_std_rad, pitch_std_rad=gm.pitch_std_rad,
-            update_interval_s=gm.update_interval_s)
-    if mob.model == "waypoints":
-        by_uav = {w.uav: w for w in mob.waypoints}
-        trajectories = []
-        for u in range(sec.count):
-            if u not in by_uav:
-                raise ScenarioError(
-                    f"uavs.mobility.waypoints: no waypoints for UAV {u} "
-                    f"(uavs.count is {sec.count})"
-                )
-            w = by_uav[u]
-            points = np.array([[p.x_m, p.y_m, p.z_m] for p in w.points], dtype=float)
-            speeds = np.array([p.speed_mps for p in w.points[1:]], dtype=float)
-            pauses = np.array([p.pause_s for p in w.points], dtype=float)
-            trajectories.append(waypoint_trajectory(points, speeds_mps=speeds, pauses_s=pauses,
-                                                    duration_s=duration, loop=w.loop))
-        return trajectories
-    path = Path(mob.trace_file)
-    if base_dir is not None and not path.is_absolute():
-        path = base_dir / path
-    try:
-        loaded = load_trajectory_csv(path)
-    except (OSError, ValueError) as err:
-        raise ScenarioError(f"uavs.mobility.trace_file: {err}") from None
-    missing = [u for u in range(sec.count) if u not in loaded]
-    if missing:
-        raise ScenarioError(f"{path}: no samples for UAV ids {missing[:5]} (uavs.count is "
-                            f"{sec.count})")
-    return [loaded[u] for u in range(sec.count)]

@@ -49,6 +49,7 @@ from agents.sync.game import (
     twin_value_step,
 )
 from agents.sync.nash import default_mesh
+from simulator.config.models import SensingConfig
 from simulator.errors import ScenarioError
 from simulator.trace.schema import VSP_ROLE
 
@@ -62,7 +63,7 @@ RTOL, ATOL = 1e-8, 1e-10
 _GAUSS_NODES, _GAUSS_WEIGHTS = np.polynomial.legendre.leggauss(8)
 
 
-def sync_params_from_config(cfg: Any) -> SyncParams:
+def sync_params_from_config(cfg: SensingConfig) -> SyncParams:
     """The synchronisation game of a scenario's ``sensing`` section.
 
     Mapping: ``population`` -> N, ``data_per_uav`` -> b, ``revision_rate`` -> delta,
@@ -283,13 +284,14 @@ class SensingProcess:
             self.record()
 
 
-def start_sensing(env: simpy.Environment, scenario: Any, rng: np.random.Generator,
-                  recorder: Any) -> SensingProcess | None:
+def start_sensing(env: simpy.Environment, cfg: SensingConfig, end_s: float,
+                  rng: np.random.Generator, recorder: Any) -> SensingProcess | None:
     """Solve the VSPs' controller, write ``/sensing/vsps`` and start the sensing process.
 
     Args:
         env: the simulation clock (the process starts at ``env.now``, normally 0).
-        scenario: a validated :class:`simulator.config.models.Scenario`.
+        cfg: the scenario's ``sensing`` section.
+        end_s: the run's duration (the process records its last sample there).
         rng: the run's ``sensing`` generator (only the agent-based population draws from it).
         recorder: sink with ``append``; ``set_attrs`` (if present) receives the controller
             and solver diagnostics on ``/sensing``.
@@ -300,7 +302,6 @@ def start_sensing(env: simpy.Environment, scenario: Any, rng: np.random.Generato
     Raises:
         ScenarioError: if the sensing parameters do not form a valid game.
     """
-    cfg = scenario.sensing
     if not cfg.enabled:
         return None
     params = sync_params_from_config(cfg)
@@ -325,7 +326,7 @@ def start_sensing(env: simpy.Environment, scenario: Any, rng: np.random.Generato
     if hasattr(recorder, "set_attrs"):
         recorder.set_attrs("/sensing", **diagnostics)
     proc = SensingProcess(env, params, solution, revision=cfg.revision, step_s=cfg.step_s,
-                          recorder=recorder, rng=rng, end_s=scenario.simulation.duration_s)
+                          recorder=recorder, rng=rng, end_s=end_s)
     proc.diagnostics = diagnostics
     log.info("sensing: %d VSPs, controller %s (%s), revision %s, step %g s", m,
              cfg.controller, "converged" if solution.converged else "NOT converged",

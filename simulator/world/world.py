@@ -28,6 +28,8 @@ import simpy
 
 from agents.pricing.outcome import PricingPolicy
 from agents.pricing.registry import make_policy
+from simulator.config.models import PricingConfig, Scenario
+from simulator.config.world import BackhaulConfig
 from simulator.errors import ScenarioError
 from simulator.trace.recorders import Recorder
 from simulator.trace.schema import SOLVER_CODES, code_of
@@ -35,8 +37,9 @@ from simulator.world.backhaul import BackhaulNetwork, build_backhaul
 from simulator.world.coverage import CoverageMap, CrossingEvents
 from simulator.world.failover import Failover, build_failover
 from simulator.world.market import Market, UavState
+from simulator.world.mobility.registry import MobilityContext, build_trajectories
 from simulator.world.mobility.trajectory import Trajectory
-from simulator.world.population import RsuTable, UavTable, draw_rsus, draw_trajectories, draw_uavs
+from simulator.world.population import RsuTable, UavTable, draw_rsus, draw_uavs
 from simulator.world.sensing import SensingProcess, start_sensing
 
 log = logging.getLogger(__name__)
@@ -51,7 +54,7 @@ class World:
     """Everything a running simulation shares: clock, entities, market, recorder."""
 
     env: simpy.Environment
-    scenario: Any
+    scenario: Scenario
     rsus: RsuTable
     uavs: UavTable
     trajectories: list[Trajectory]
@@ -67,13 +70,12 @@ class World:
     failover: Failover | None = None
 
 
-def pricing_policy(scenario: Any, base_dir: Path | None = None) -> PricingPolicy:
+def pricing_policy(pricing: PricingConfig, base_dir: Path | None = None) -> PricingPolicy:
     """The scenario's pricing policy, with a checkpoint path resolved against ``base_dir``.
 
     Raises:
         ScenarioError: the policy cannot be created (e.g. a missing or foreign checkpoint).
     """
-    pricing = scenario.pricing
     checkpoint = pricing.checkpoint
     if checkpoint is not None and base_dir is not None:
         checkpoint = str((base_dir / checkpoint).resolve())
@@ -84,7 +86,7 @@ def pricing_policy(scenario: Any, base_dir: Path | None = None) -> PricingPolicy
         raise ScenarioError(f"pricing: {err}") from None
 
 
-def build_world(scenario: Any, rngs: dict[str, np.random.Generator], recorder: Recorder,
+def build_world(scenario: Scenario, rngs: dict[str, np.random.Generator], recorder: Recorder,
                 base_dir: Path | None = None, policy: PricingPolicy | None = None) -> World:
     """Create the SimPy environment and every entity of ``scenario``.
 
@@ -99,9 +101,11 @@ def build_world(scenario: Any, rngs: dict[str, np.random.Generator], recorder: R
         The world, processes registered but not started.
     """
     env = simpy.Environment()
-    rsus = draw_rsus(scenario, rngs["placement"])
-    uavs = draw_uavs(scenario, rngs["uavs"])
-    trajectories = draw_trajectories(scenario, rngs["mobility"], base_dir)
+    rsus = draw_rsus(scenario.rsus, scenario.area, rngs["placement"])
+    uavs = draw_uavs(scenario.uavs, rngs["uavs"])
+    trajectories = build_trajectories(scenario.uavs.mobility, MobilityContext(
+        scenario.uavs.count, scenario.simulation.duration_s,
+        (scenario.area.width_m, scenario.area.height_m), rngs["mobility"], base_dir))
     coverage = CoverageMap(rsus.positions[:, :2], rsus.coverage_radius_m)
     bh = scenario.backhaul
     graph = build_backhaul(
@@ -111,7 +115,7 @@ def build_world(scenario: Any, rngs: dict[str, np.random.Generator], recorder: R
     )
     pricing = scenario.pricing
     if policy is None:
-        policy = pricing_policy(scenario, base_dir)
+        policy = pricing_policy(pricing, base_dir)
     links = scenario.faults.links
     backhaul = BackhaulNetwork(env, graph, on_failure=links.on_failure,
                                backoff=(links.backoff_s, links.backoff_factor, links.backoff_max_s))
@@ -123,14 +127,16 @@ def build_world(scenario: Any, rngs: dict[str, np.random.Generator], recorder: R
     world.market = Market(
         env, rsus=rsus, uavs=uavs, uav_states=world.uav_states, trajectories=trajectories,
         backhaul=world.backhaul, policy=policy, solver_code=world.solver_code,
-        pricing=pricing, radio=scenario.radio, ssim_component=scenario.uavs.follower.ssim_component,
+        pricing=pricing, radio=scenario.radio,
+        ssim_component=scenario.uavs.follower.ssim_component,
         rng_radio=rngs["radio"], rng_market=rngs["market"], recorder=recorder,
     )
     if scenario.faults.enabled:
         world.failover = world.market.failover = build_failover(
             env, scenario, rngs["faults"], world.market, backhaul, recorder,
             uavs.twin_size_bytes, world.uav_states)
-    world.sensing = start_sensing(env, scenario, rngs["sensing"], recorder)
+    world.sensing = start_sensing(env, scenario.sensing, scenario.simulation.duration_s,
+                                  rngs["sensing"], recorder)
     starts = np.array([t.position(t.start_time) for t in trajectories])
     covered = coverage.covering(starts)  # [U, J]
     dist = np.linalg.norm(starts[:, None, :2] - rsus.positions[None, :, :2], axis=2)
@@ -147,7 +153,7 @@ def build_world(scenario: Any, rngs: dict[str, np.random.Generator], recorder: R
     return world
 
 
-def _edges(section: Any) -> list[tuple[int, int, float | None, float | None]] | None:
+def _edges(section: BackhaulConfig) -> list[tuple[int, int, float | None, float | None]] | None:
     if section.edges is None:
         return None
     return [
