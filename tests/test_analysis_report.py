@@ -10,7 +10,7 @@ import pytest
 from test_analysis_loaders import write_small_trace
 
 from analysis import PartialTraceWarning, build_report, open_trace
-from analysis.report import run_metrics
+from analysis.run_metrics import run_metrics
 from simulator.errors import TraceError
 from simulator.trace.writer import TraceWriter, partial_path_for
 
@@ -28,7 +28,7 @@ def test_run_metrics_by_hand(small: Path) -> None:
     assert s["migration_time_mean_s"] == 3.0 and s["migration_time_max_s"] == 4.0
     assert s["interruption_mean_s"] == 2.5 and s["interruption_median_s"] == 2.5
     assert s["bandwidth_mhz"] == 4.0
-    assert s["paid_price"] == pytest.approx((2 * 1 + 3 * 2 + 5 * 1) / 4)
+    assert s["price_paid_mean"] == pytest.approx((2 * 1 + 3 * 2 + 5 * 1) / 4)
     assert s["revenue"] == 13.0 and s["profit"] == 8.5
     assert s["immersion_mean"] == 2.0
     assert s["converged_fraction"] == 0.5 and s["solver_iterations_mean"] == 12.0
