@@ -93,6 +93,9 @@ def compare(before: Path, after: Path) -> int:
     report = {}
     for sc in SCENARIOS:
         name = trace_name(sc)
+        if not (before / name).exists():  # a scenario added since 'before' was written
+            print(f"{name}: new (no earlier trace to compare with)")
+            continue
         problems = diff_files(before / name, after / name)
         report[name] = problems
         print(f"{name}: {'identical' if not problems else '; '.join(problems[:5])}")
