@@ -47,7 +47,8 @@ def test_backhaul_is_rebuilt_from_the_stored_scenario(default_trace):
     with TraceReader(default_trace) as r:
         scenario = parse_scenario(str(r.attrs["scenario_yaml"]))
         hops = r.read("/migration/transfer_hops")
-    rsus = draw_rsus(scenario, spawn_rngs(scenario.simulation.seed)["placement"])
+    rsus = draw_rsus(scenario.rsus, scenario.area,
+                     spawn_rngs(scenario.simulation.seed)["placement"])
     graph = build_backhaul(rsus.positions[:, :2], topology=scenario.backhaul.topology,
                            k=scenario.backhaul.k, capacity_bps=1e9, latency_s=1e-3,
                            grid_shape=rsus.grid_shape)
