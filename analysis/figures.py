@@ -24,26 +24,11 @@ from analysis.figures_market import (
     plot_sensing,
     plot_training,
 )
-from analysis.figures_style import FORMATS, OKABE_ITO, save_figure
+from analysis.figures_style import FORMATS, save_figure
 from analysis.figures_world import plot_immersion, plot_map, plot_migration_cdfs, plot_timeline
 from analysis.loaders import Trace
 
-__all__ = [
-    "FIGURES",
-    "FORMATS",
-    "OKABE_ITO",
-    "FigureSpec",
-    "plot_immersion",
-    "plot_map",
-    "plot_market",
-    "plot_migration_cdfs",
-    "plot_revenue",
-    "plot_reward_paths",
-    "plot_sensing",
-    "plot_timeline",
-    "plot_training",
-    "write_figures",
-]
+__all__ = ["FIGURES", "FigureSpec", "write_figures"]
 
 log = logging.getLogger(__name__)
 

@@ -41,14 +41,11 @@ from analysis.paper_figures_sync import (
     fig_sync_paths,
     fig_sync_starts,
     fig_sync_sweep,
-    sync_runs,
 )
-from analysis.paper_figures_sync import SYNC_TREND_TOL as SYNC_TREND_TOL
 
 __all__ = [
-    "SOLVER_ORDER", "Finding", "agent_training_paths", "band_entry", "draw_all",
-    "opposite_fraction", "pricing_curves", "settle_index", "sweep_means", "sync_runs",
-    "trend_label", "verdict", "write_report",
+    "SOLVER_ORDER", "agent_training_paths", "draw_all", "pricing_curves", "sweep_means",
+    "write_report"
 ]
 
 SOLVER_ORDER: tuple[str, ...] = ("tiny_madrl", "ppo", "greedy", "random", "equilibrium")

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from analysis import metrics
-from analysis.figures import FIGURES, FORMATS, write_figures
+from analysis.figures import FIGURES, write_figures
+from analysis.figures_style import FORMATS
 from analysis.loaders import Trace, open_trace
 from analysis.paper_claims import band_entry_at
 from analysis.run_metrics import run_metrics

@@ -30,9 +30,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from agents.marl.config import PPOConfig, TrainResult
 from agents.marl.env import n_features  # noqa: E402
 from agents.marl.networks import MaskedMLP, flops_per_call  # noqa: E402
-from agents.marl.ppo import PPOConfig, TrainResult, train  # noqa: E402
+from agents.marl.ppo import train
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_agents.json"
 

@@ -53,7 +53,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents.marl.ppo import PPOConfig, train  # noqa: E402
+from agents.marl.config import PPOConfig
+from agents.marl.ppo import train
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_convergence.json"
 BASELINE = "ppo"

@@ -53,7 +53,8 @@ def measure(args: argparse.Namespace, attempt: int) -> dict[str, float]:
     """One round of every measurement (wall-clock seconds)."""
     from dask.distributed import LocalCluster
 
-    from simulator.app.sweep import load_sweep, plan_runs, run_point, run_sweep
+    from simulator.app.sweep import run_point, run_sweep
+    from simulator.app.sweep_file import load_sweep, plan_runs
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)

@@ -9,7 +9,9 @@ per import statement found anywhere in a module (top level, inside functions, un
 - ``agents`` never imports simpy or ``simulator``;
 - ``analysis`` imports neither simpy nor torch, and of ``simulator`` only the trace schema, the
   trace reader and the exception module;
-- only ``simulator.app`` imports ``analysis``.
+- only ``simulator.app`` imports ``analysis``;
+- no re-export shim: a module's ``__all__`` lists only names it defines (a package's
+  ``__init__`` may gather its public API).
 """
 
 from __future__ import annotations
@@ -68,6 +70,27 @@ def collect_imports(root: Path) -> tuple[set[str], list[Import]]:
     return modules, imports
 
 
+def reexports(root: Path) -> list[str]:
+    """Names a module (not a package ``__init__``) imports and lists in its ``__all__``."""
+    out = []
+    for pkg in PACKAGES:
+        for path in sorted((root / pkg).rglob("*.py")) if (root / pkg).is_dir() else []:
+            if path.name == "__init__.py":
+                continue
+            tree = ast.parse(path.read_text())
+            imported = {a.asname or a.name for node in tree.body
+                        if isinstance(node, ast.ImportFrom) for a in node.names}
+            for node in tree.body:
+                if (isinstance(node, ast.Assign) and isinstance(node.value, ast.List | ast.Tuple)
+                        and any(isinstance(t, ast.Name) and t.id == "__all__"
+                                for t in node.targets)):
+                    shim = sorted(e.value for e in node.value.elts
+                                  if isinstance(e, ast.Constant) and e.value in imported)
+                    if shim:
+                        out.append(f"{module_name(path, root)} re-exports {shim}")
+    return out
+
+
 def violations(root: Path) -> list[str]:
     """Every rule broken in the tree at ``root``, one line each (empty: the tree is clean)."""
     modules, imports = collect_imports(root)
@@ -92,6 +115,7 @@ def violations(root: Path) -> list[str]:
         if top == "analysis" and not (imp.source.startswith("analysis")
                                        or imp.source.startswith("simulator.app")):
             out.append(f"{where}: only simulator.app may import analysis ({imp.target})")
+    out += reexports(root)
     for cycle in nx.simple_cycles(graph):
         out.append("import cycle: " + " -> ".join(cycle + cycle[:1]))
     return sorted(out)
@@ -130,6 +154,7 @@ def test_planted_layer_breaches_are_found(tmp_path: Path) -> None:
         "analysis/y.py": ("import torch\nfrom simulator.trace import reader\n"
                           "import simulator.world\n"),
         "simulator/z.py": "import analysis.y\n",
+        "simulator/shim.py": "from simulator.world import thing\n__all__ = ['thing']\n",
     })
     found = violations(tmp_path)
     assert found == sorted([
@@ -139,6 +164,7 @@ def test_planted_layer_breaches_are_found(tmp_path: Path) -> None:
         "analysis.y:1: analysis imports torch",
         "analysis.y:3: analysis imports simulator.world",
         "simulator.z:1: only simulator.app may import analysis (analysis.y)",
+        "simulator.shim re-exports ['thing']",
     ])
 
 

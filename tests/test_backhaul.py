@@ -20,11 +20,11 @@ from simulator.world.backhaul import (
     RETRIED,
     STALLED,
     BackhaulNetwork,
-    FluidLinks,
     Router,
     TransferRecord,
     build_backhaul,
 )
+from simulator.world.fluid import FluidLinks
 
 CAP, LAT = 1e6, 0.002
 

@@ -12,15 +12,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from simulator.config.docs import main, scenario_docs
+from simulator.config.fields import IntRange, Range
 from simulator.config.loader import load_scenario, parse_scenario, scenario_json_schema
-from simulator.config.models import (
-    DEFAULT_VSPS,
-    SENSING_DEFAULTS,
-    VSP_DEFAULTS,
-    IntRange,
-    Range,
-    Scenario,
-)
+from simulator.config.models import DEFAULT_VSPS, SENSING_DEFAULTS, VSP_DEFAULTS, Scenario
 from simulator.errors import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]

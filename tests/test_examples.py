@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from simulator.app.sweep import expand_points, load_sweep
+from simulator.app.sweep_file import expand_points, load_sweep
 from simulator.trace.reader import TraceReader
 
 EXAMPLES = ROOT / "docs" / "examples"

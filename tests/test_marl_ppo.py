@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import torch
 
+from agents.marl.config import PPOConfig
 from agents.marl.networks import PricingActorCritic
 from agents.marl.policy import learned_round
-from agents.marl.ppo import PPOConfig, compute_gae, ppo_loss, train
+from agents.marl.ppo import compute_gae, ppo_loss, train
 from agents.pricing.game import PricingGame, follower_demand
 
 

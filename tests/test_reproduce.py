@@ -17,16 +17,15 @@ import numpy as np
 import pytest
 
 from analysis.figures_style import DPI, FIGSIZE_IN
-from analysis.paper_figures import (
+from analysis.paper_claims import (
     Finding,
     band_entry,
-    band_entry_at,
     opposite_fraction,
     settle_index,
     trend_label,
     verdict,
-    write_report,
 )
+from analysis.paper_figures import band_entry_at, write_report
 from simulator.app.reproduce import Budget, experiments_for, reproduce
 
 TINY = Budget(fig3_games=1, sweep_games=1, iterations=5, fig4_iterations=30)

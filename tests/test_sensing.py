@@ -12,8 +12,9 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.sync.game import simulate, simulate_population
+from agents.sync.dynamics import simulate
 from agents.sync.params import SyncParams
+from agents.sync.population import simulate_population
 from simulator.config.loader import load_scenario, parse_scenario
 from simulator.errors import ScenarioError
 from simulator.trace.reader import TraceReader

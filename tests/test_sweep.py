@@ -14,15 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from simulator.app.cli import build_parser
-from simulator.app.sweep import (
-    expand_points,
-    load_sweep,
-    plan_runs,
-    run_point,
-    run_seed,
-    run_sweep,
-    yaml_value,
-)
+from simulator.app.sweep import run_point, run_sweep
+from simulator.app.sweep_file import expand_points, load_sweep, plan_runs, run_seed, yaml_value
 from simulator.errors import InputError, ScenarioError, UavtwinError
 from simulator.trace.schema import WALL_CLOCK_COLUMNS
 

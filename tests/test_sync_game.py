@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from agents.sync.dynamics import constant_control, simulate_batch
-from agents.sync.game import solve, unilateral_gains
+from agents.sync.game import solve
 from agents.sync.params import SyncParams
 from agents.sync.static import constant_best_response
+from agents.sync.verify import unilateral_gains
 
 
 @pytest.fixture(scope="module")

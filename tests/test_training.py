@@ -10,7 +10,7 @@ import pytest
 from conftest import SCENARIOS
 
 from agents.marl.checkpoint import load_checkpoint
-from agents.marl.ppo import PPOConfig
+from agents.marl.config import PPOConfig
 from simulator.app.cli import main
 from simulator.app.train import game_distribution, ppo_config
 from simulator.config.loader import load_scenario

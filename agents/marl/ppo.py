@@ -2,10 +2,9 @@
 
 Laid out in CleanRL's order (rollout, GAE, minibatch epochs of the clipped surrogate, value
 loss, entropy bonus, KL early stop) but as importable, testable functions:
-``compute_gae``, ``ppo_loss`` and ``train(cfg) -> TrainResult``; ``python -m
-agents.marl.ppo --out FILE`` is the thin command line on top. The config and result records
-(:class:`PPOConfig`, :class:`IterationMetrics`, :class:`TrainResult`) live in
-:mod:`agents.marl.config` and are re-exported here.
+``compute_gae``, ``ppo_loss`` and ``train(cfg) -> TrainResult``; ``uavtwin train`` is the
+thin command line on top. The config and result records (:class:`PPOConfig`,
+:class:`IterationMetrics`, :class:`TrainResult`) live in :mod:`agents.marl.config`.
 
 Agents and credit assignment. Every RSU acts on its own observation with one shared
 per-pair actor-critic (``agents.marl.networks``): the RSUs are exchangeable in the game
@@ -30,17 +29,13 @@ restores the caller's settings afterwards.
 
 from __future__ import annotations
 
-import argparse
 import logging
-import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 
 import numpy as np
 import torch
 
-from agents.marl.checkpoint import checkpoint_from_training, save_checkpoint
 from agents.marl.config import IterationMetrics, PPOConfig, TrainResult
 from agents.marl.env import RepeatedPricingRound, n_features, stack_games
 from agents.marl.networks import PricingActorCritic, compact_mlp
@@ -49,8 +44,7 @@ from agents.marl.pruning import update_masks
 from agents.pricing.draw import draw_game
 from agents.pricing.game import solve_equilibrium
 
-__all__ = ["PPOConfig", "TrainResult", "IterationMetrics", "compute_gae", "ppo_loss", "train",
-           "main"]
+__all__ = ["compute_gae", "ppo_loss", "train"]
 
 logger = logging.getLogger(__name__)
 
@@ -315,36 +309,3 @@ def train(cfg: PPOConfig,
     finally:
         torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(deterministic)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m agents.marl.ppo --out FILE [--seed N] [--no-prune] [--iterations N]``."""
-    parser = argparse.ArgumentParser(prog="python -m agents.marl.ppo",
-                                     description="Train Tiny MADRL / PPO pricing agents.")
-    parser.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--no-prune", action="store_true", help="plain PPO (no pruning)")
-    parser.add_argument("--iterations", type=int, default=None, help="PPO iterations")
-    args = parser.parse_args(argv)
-    cfg = replace(PPOConfig(), seed=args.seed, prune=not args.no_prune)
-    if args.iterations is not None:
-        cfg = replace(cfg, iterations=args.iterations)
-    name = "ppo" if args.no_prune else "tiny_madrl"
-
-    def show(m: IterationMetrics) -> None:
-        if not np.isnan(m.eval_ratio):
-            sys.stdout.write(f"iter {m.iteration:4d}  ratio {m.reward_ratio:.3f}  "
-                             f"held-out {m.eval_ratio:.4f}  live {m.live_params}  "
-                             f"t {m.wall_time_s:.0f}s\n")
-            sys.stdout.flush()
-
-    result = train(cfg, progress=show)
-    save_checkpoint(args.out, checkpoint_from_training(result, name))
-    sys.stdout.write(f"{name}: held-out reward ratio {result.metrics[-1].eval_ratio:.4f}, "
-                     f"actor params {result.model.actor.dense_parameters()} -> "
-                     f"{result.compact_actor.dense_parameters()}, wrote {args.out}\n")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -26,31 +26,16 @@ import numpy as np
 from agents.sync.dynamics import (
     EtaFn,
     SyncSolution,
-    Trajectory,
     constant_control,
     control_from_samples,
-    incentive_pool,
-    payoff_rate,
-    replicator_rhs,
     simulate,
-    twin_value_rhs,
-    twin_value_step,
-    uav_utility,
 )
-from agents.sync.nash import OpenLoopResult, default_mesh, solve_open_loop
+from agents.sync.nash import default_mesh, solve_open_loop
 from agents.sync.params import SyncParams
-from agents.sync.population import imitation_step, initial_strategies, simulate_population
-from agents.sync.stackelberg import StackelbergResult, solve_stackelberg
+from agents.sync.stackelberg import solve_stackelberg
 from agents.sync.static import solve_static
-from agents.sync.verify import unilateral_gains
 
-__all__ = [
-    "MODES", "EtaFn", "OpenLoopResult", "StackelbergResult", "SyncParams", "SyncSolution",
-    "Trajectory", "constant_control", "control_from_samples", "imitation_step",
-    "incentive_pool", "initial_strategies", "output_grid", "payoff_rate", "replicator_rhs",
-    "simulate", "simulate_population", "solve", "solve_open_loop", "solve_stackelberg",
-    "solve_static", "twin_value_rhs", "twin_value_step", "uav_utility", "unilateral_gains",
-]
+__all__ = ["MODES", "output_grid", "solve"]
 
 log = logging.getLogger(__name__)
 

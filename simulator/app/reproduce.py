@@ -47,8 +47,8 @@ from simulator.trace.schema import SOLVER_CODES, code_of
 from simulator.trace.writer import TraceWriter
 
 __all__ = [
-    "BUDGETS", "PRICING_EXPERIMENTS", "SEED", "SYNC_EXPERIMENTS", "TARGETS", "Budget",
-    "ReproduceResult", "cmd_reproduce", "reproduce",
+    "BUDGETS", "PRICING_EXPERIMENTS", "SEED", "TARGETS", "Budget", "ReproduceResult",
+    "cmd_reproduce", "reproduce"
 ]
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from agents.sync.game import SyncParams, solve
+from agents.sync.game import solve
+from agents.sync.params import SyncParams
 from simulator.trace.writer import TraceWriter
 
 __all__ = ["SYNC_EXPERIMENTS", "run_sync"]

@@ -35,19 +35,14 @@ from typing import Any
 
 from simulator.app.sweep_file import (
     RunSpec,
-    Sweep,
-    expand_points,
     expand_values,  # noqa: F401  (tests import it from here)
     load_sweep,
     plan_runs,
-    run_seed,
     yaml_value,
 )
 from simulator.errors import InputError
 
-__all__ = ["INDEX_COLUMNS", "RunSpec", "Sweep", "SweepResult", "cmd_sweep",
-           "expand_points", "load_sweep", "plan_runs", "run_point", "run_seed", "run_sweep",
-           "yaml_value"]
+__all__ = ["INDEX_COLUMNS", "SweepResult", "cmd_sweep", "run_point", "run_sweep"]
 
 log = logging.getLogger(__name__)
 

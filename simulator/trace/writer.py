@@ -35,7 +35,6 @@ import numpy as np
 
 from simulator.trace.attributes import check_group_attr
 from simulator.trace.buffer import (
-    CHUNK_ROWS,
     TableBuffer,
     create_layout,
     layout,
@@ -51,7 +50,7 @@ from simulator.trace.schema import (
     get_table,
 )
 
-__all__ = ["CHUNK_ROWS", "ROOT_ATTRS", "STATUSES", "TraceWriter", "partial_path_for"]
+__all__ = ["ROOT_ATTRS", "STATUSES", "TraceWriter", "partial_path_for"]
 
 log = logging.getLogger(__name__)
 

@@ -30,8 +30,7 @@ from simulator.trace.schema import TRANSFER_EVENT, code_of
 from simulator.world.faults import backoff_delay
 from simulator.world.fluid import FluidLinks, link_key
 
-__all__ = ["ON_LINK_FAILURE", "BackhaulNetwork", "FluidLinks", "Router",
-           "TransferRecord", "build_backhaul"]
+__all__ = ["ON_LINK_FAILURE", "BackhaulNetwork", "Router", "TransferRecord", "build_backhaul"]
 
 log = logging.getLogger(__name__)
 

@@ -35,20 +35,19 @@ import numpy as np
 import simpy
 from scipy.integrate import RK45
 
-from agents.sync.game import (
+from agents.sync.dynamics import (
     EtaFn,
-    SyncParams,
     SyncSolution,
     control_from_samples,
-    imitation_step,
-    initial_strategies,
     payoff_rate,
     replicator_rhs,
-    solve,
     twin_value_rhs,
     twin_value_step,
 )
+from agents.sync.game import solve
 from agents.sync.nash import default_mesh
+from agents.sync.params import SyncParams
+from agents.sync.population import imitation_step, initial_strategies
 from simulator.config.models import SensingConfig
 from simulator.errors import ScenarioError
 from simulator.trace.schema import VSP_ROLE
