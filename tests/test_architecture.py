@@ -198,3 +198,14 @@ def test_analysis_loads_no_engine_at_run_time() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=ROOT)
     assert out.stdout.strip() == ""
+
+
+def test_module_map_in_docs_names_exactly_the_modules_of_the_tree() -> None:
+    """docs/models.md's module map lists every module (not ``__init__``) and no other."""
+    text = (ROOT / "docs" / "models.md").read_text()
+    section = text.split("## Module map", 1)[1].split("\n## ", 1)[0]
+    listed = {line.split("`")[1] for line in section.splitlines() if line.startswith("| `")}
+    tree = {str(p.relative_to(ROOT)) for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")
+            if p.name != "__init__.py"}
+    assert sorted(tree - listed) == [], "modules missing from docs/models.md's module map"
+    assert sorted(listed - tree) == [], "docs/models.md lists modules that do not exist"
