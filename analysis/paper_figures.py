@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.pricing.registry import policy_label
 from analysis.figures_style import colour, new_figure, save_figure
 from analysis.loaders import open_trace
 from analysis.paper_claims import (
@@ -117,7 +118,7 @@ def fig_pricing_convergence(path: Path, out: Path) -> list[Finding]:
     ratio, band = {}, {}
     for k, s in enumerate(s for s in SOLVER_ORDER if s in curves):
         c = curves[s]
-        ax.plot(np.arange(1, c.size + 1), c, color=colour(k), label=s)
+        ax.plot(np.arange(1, c.size + 1), c, color=colour(k), label=policy_label(s))
         ratio[s], band[s] = float(c[-1] / se), band_entry(c, se)
     ax.axhline(se, color="black", linestyle="--", label="equilibrium (SE)")
     ax.axhspan(0.98 * se, 1.02 * se, color="#cccccc", alpha=0.4, label="SE ± 2%")
@@ -127,7 +128,8 @@ def fig_pricing_convergence(path: Path, out: Path) -> list[Finding]:
     trained = {s: band_entry_at(e[:, 0], e[:, 1], 1.0) for s, e in training.items()}
     if training:
         for k, (s, e) in enumerate(training.items()):
-            axes[1].plot(e[:, 0], e[:, 1], marker="o", markersize=3, color=colour(k), label=s)
+            axes[1].plot(e[:, 0], e[:, 1], marker="o", markersize=3, color=colour(k),
+                         label=policy_label(s))
         axes[1].axhline(1.0, color="black", linestyle="--", label="SE")
         axes[1].axhspan(0.98, 1.02, color="#cccccc", alpha=0.4, label="SE ± 2%")
         axes[1].set(xlabel="PPO training iteration", ylabel="held-out reward / SE reward",
@@ -221,7 +223,7 @@ def fig_pricing_sweeps(paths: Sequence[Path], out: Path, title: str,
         label, claimed, claim = _SWEEP_CLAIMS[param]
         trends = {}
         for k, (s, m) in enumerate(means.items()):
-            ax.plot(values, m, marker="o", color=colour(k), label=s,
+            ax.plot(values, m, marker="o", color=colour(k), label=policy_label(s),
                     linestyle="--" if s == "equilibrium" else "-")
             trends[s] = trend_label(m)
         ax.set(xlabel=f"{label}", ylabel="average RSU reward (price units)")

@@ -75,7 +75,6 @@ def test_greedy_prices_converge_towards_equilibrium_prices() -> None:
 
 
 def test_make_policy_names_and_errors() -> None:
-    assert POLICY_NAMES == ("equilibrium", "tiny_madrl", "ppo", "greedy", "random")
     assert isinstance(make_policy("equilibrium", tol=1e-6), EquilibriumPolicy)
     assert make_policy("greedy", iterations=7).iterations == 7
     assert make_policy("random").name == "random"
@@ -91,3 +90,23 @@ def test_learned_policy_without_marl_module_is_a_clear_error(
     for name in ("tiny_madrl", "ppo"):
         with pytest.raises(ValueError, match=f"'{name}' cannot be built: .*agents.marl.policy"):
             make_policy(name)
+
+
+def test_every_reader_of_the_policy_registry_agrees_with_it() -> None:
+    """The registry is the one list of solvers: the scenario schema, the trace codes, the
+    ``game solve`` choices and the legends all come from it."""
+    import argparse
+    import typing
+
+    from agents.pricing.registry import POLICIES, policy_label
+    from simulator.app.cli import build_parser
+    from simulator.config.models import PricingConfig
+    from simulator.trace.schema import SOLVER_CODES
+
+    assert dict(SOLVER_CODES) == {s.code: s.name for s in POLICIES.values()}
+    assert typing.get_args(PricingConfig.model_fields["solver"].annotation) == POLICY_NAMES
+    game = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    solve = game.choices["game"]._actions[-1].choices["solve"]
+    assert tuple(next(a for a in solve._actions if a.dest == "solver").choices) == POLICY_NAMES
+    labels = [policy_label(n) for n in POLICY_NAMES]
+    assert len(set(labels)) == len(labels) and policy_label("unknown") == "unknown"
