@@ -18,10 +18,11 @@ from typing import Any
 import numpy as np
 
 from agents.pricing.draw import GameDistribution
+from simulator.config.models import Scenario
 from simulator.trace.writer import TraceWriter
 
 
-def game_distribution(scenario: Any) -> GameDistribution:
+def game_distribution(scenario: Scenario) -> GameDistribution:
     """The pricing games a scenario's world draws, as a :class:`GameDistribution`."""
     rsus, follower = scenario.rsus, scenario.uavs.follower
     pair = lambda r: (float(r.lo), float(r.hi))  # noqa: E731
@@ -33,7 +34,7 @@ def game_distribution(scenario: Any) -> GameDistribution:
     )
 
 
-def ppo_config(scenario: Any, *, prune: bool | None = None, iterations: int | None = None,
+def ppo_config(scenario: Scenario, *, prune: bool | None = None, iterations: int | None = None,
                seed: int | None = None) -> Any:
     """The :class:`agents.marl.config.PPOConfig` of a scenario (CLI flags override it).
 
@@ -80,7 +81,7 @@ def write_training_trace(writer: Any, metrics: Any) -> None:
                   agent=np.arange(len(rewards)), reward=rewards)
 
 
-def train_agents(scenario: Any, out: str | Path, *, trace_path: str | Path | None = None,
+def train_agents(scenario: Scenario, out: str | Path, *, trace_path: str | Path | None = None,
                  prune: bool | None = None, iterations: int | None = None,
                  seed: int | None = None,
                  progress: Callable[[Any], None] | None = None) -> Any:
