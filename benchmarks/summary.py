@@ -186,6 +186,38 @@ def cli(d: dict) -> list[str]:
             "it).", "", *rows, ""]
 
 
+def mobility_import(d: dict) -> list[str]:
+    out = ["## Mobility import (`benchmarks/bench_mobility_import.py`)", "",
+           "SUMO-style FCD files made by the benchmark (every attribute SUMO writes by "
+           "default, ~400 vehicles on the road at 1 s steps), converted to uavtwin CSV by "
+           "`uavtwin convert` (streaming expat reader + CSV writer) and read by sumolib's own "
+           "FCD readers in the same run, each in its own process. MB/s per wall second and "
+           "per CPU second (the machine is shared); peak RSS of the whole process. sumolib's "
+           "`output.parse` (~0.5 MB/s) runs on the small file only.", "",
+           "| file (MB) | samples | reader | MB/s (wall) | MB/s (CPU) | peak RSS (MB) |",
+           "|---|---|---|---|---|---|"]
+    labels = (("uavtwin_convert", "`uavtwin convert` to CSV"),
+              ("sumolib_parse_fast_nested", "sumolib `parse_fast_nested` (read only)"),
+              ("sumolib_output_parse", "sumolib `output.parse` (read only)"))
+    for r in d["fcd"]:
+        for key, label in labels:
+            if key not in r:
+                continue
+            s = r[key]
+            out.append(f"| {r['file_mb']:.0f} | {r['samples']:,} | {label} | "
+                       f"{s['mb_per_s']:.1f} | {s['mb_per_cpu_s']:.1f} | "
+                       f"{s['peak_rss_mb']:.0f} |")
+    runs = d.get("runs")
+    if runs:
+        rw, tr = runs["random_waypoint"], runs["trace"]
+        out += ["", f"{runs['uavs']:,} UAVs x {runs['sim_hours']:g} h on the bench_world "
+                f"world: random waypoint {rw['wall_s']:.1f} s (peak {rw['peak_rss_mb']:.0f} "
+                f"MB), the same flights imported from an ns-2 file of {runs['ns2_mb']:.0f} MB "
+                f"(`model: trace`) {tr['wall_s']:.1f} s (peak {tr['peak_rss_mb']:.0f} MB): "
+                f"ratio **{runs['trace_vs_random_waypoint']:.2f}**."]
+    return [*out, ""]
+
+
 def main() -> None:
     parts = ["# Benchmarks", "",
              "Measured on the 2-core development machine by the scripts in `benchmarks/` "
@@ -197,7 +229,8 @@ def main() -> None:
                          ("bench_convergence", convergence),
                          ("bench_pruning_jumps", pruning_jumps), ("bench_sync", sync),
                          ("bench_sweep", sweep), ("bench_faults", faults),
-                         ("bench_animate", animate), ("bench_cli", cli)):
+                         ("bench_animate", animate), ("bench_cli", cli),
+                         ("bench_mobility_import", mobility_import)):
         d = load(name)
         if d is not None:
             parts += render(d)

@@ -32,7 +32,8 @@ def write_small_trace(path: Path, *, sensing: bool = True, training: bool = True
                   coverage_radius_m=[60.0, 60.0], tx_power_dbm=[30.0, 30.0],
                   noise_dbm=[-110.0, -110.0], cost=[1.0, 1.5], price_cap=[10.0, 10.0])
         tw.append("/uavs", uav_id=[0, 1], twin_count=[2, 1], twin_size_bytes=[2e6, 1e6],
-                  delta=[10.0, 12.0], ssim_threshold=[0.5, 0.5], budget=[5.0, 6.0])
+                  delta=[10.0, 12.0], ssim_threshold=[0.5, 0.5], budget=[5.0, 6.0],
+                  present_from_s=[0.0, 0.0], present_to_s=[100.0, 100.0])
         tw.append("/mobility/segments", uav_id=[0, 0, 1], t_start_s=[0.0, 50.0, 0.0],
                   t_end_s=[50.0, 100.0, 100.0], x0_m=[-50.0, 50.0, 0.0],
                   y0_m=[0.0, 0.0, 50.0], z0_m=[10.0, 10.0, 20.0], x1_m=[50.0, 150.0, 0.0],

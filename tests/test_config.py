@@ -114,7 +114,14 @@ CROSS_FIELD_ERRORS = [
      "s.yaml:9: uavs.mobility.waypoints[0].points[1]: point (1, 5000) is outside the area "
      "2000 x 2000 m"),
     ("uavs:\n  mobility:\n    model: trace\n",
-     "s.yaml:3: uavs.mobility.trace_file: model 'trace' needs a trace_file"),
+     "s.yaml:3: uavs.mobility.file: model 'trace' needs a file"),
+    ("uavs:\n  mobility:\n    model: trace\n    file: a.csv\n    trace_file: b.csv\n",
+     "s.yaml:5: uavs.mobility.trace_file: give file or trace_file, not both"),
+    ("uavs:\n  mobility:\n    model: trace\n    file: a.gpx\n    origin: [95, 7]\n",
+     "s.yaml:5: uavs.mobility.origin: expected [lat, lon] in degrees, got [95.0, 7.0]"),
+    ("uavs:\n  mobility:\n    model: trace\n    file: a.kml\n    format: kml\n",
+     "s.yaml:5: uavs.mobility.format: expected one of auto, ns2, bonnmotion, sumo-fcd, gpx, csv; "
+     "got 'kml'"),
     ("sensing:\n  vsps:\n    - {theta: 0.1, x0: 0.4}\n    - {theta: 0.2, x0: 0.4}\n",
      "s.yaml:2: sensing.vsps: initial shares x0 must sum to 1, got 0.8"),
     ("sensing:\n  leaders: [0, 2]\n",
@@ -235,6 +242,8 @@ def test_name_defaults_to_file_stem_and_relative_paths_follow_the_file(tmp_path:
     s = load_scenario(path)
     assert s.simulation.name == "my-run"
     assert s.uavs.mobility.trace_file == str(sub / "data" / "t.csv")
+    path.write_text("uavs:\n  mobility:\n    model: trace\n    file: data/t.ns2\n")
+    assert load_scenario(path).uavs.mobility.file == str(sub / "data" / "t.ns2")
     assert s.pricing.checkpoint == str(tmp_path / "agents" / "a.pt")
     assert s.trace_path == "traces/my-run-seed1.h5"
     assert parse_scenario("").simulation.name == "scenario"

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.world.mobility.files import load_trajectory_csv, waypoint_trajectory
+from simulator.world.mobility.files import waypoint_trajectory
 from simulator.world.mobility.generators import (
     gauss_markov,
     gauss_markov_many,
@@ -212,45 +211,6 @@ def test_gauss_markov_memoryless_and_constant() -> None:
     steps = np.linalg.norm(tr.p1 - tr.p0, axis=1)
     assert np.median(steps) == pytest.approx(10.0)  # alpha = 1: constant speed
     assert in_box(tr)
-
-
-def write_csv(path: Path, rows: list[str]) -> Path:
-    path.write_text("\n".join(rows) + "\n")
-    return path
-
-
-def test_csv_round_trip(tmp_path: Path) -> None:
-    trs = random_waypoints(np.random.default_rng(9), 3, duration_s=120.0, speed_mps=(2, 6),
-                           pause_s=(0, 3), **BOX)
-    rows = ["t_s,uav_id,x_m,y_m,z_m"]
-    for u, tr in enumerate(trs):
-        ts = np.append(tr.t0, tr.t1[-1])
-        ps = np.concatenate([tr.p0, tr.p1[-1:]])
-        rows += [f"{t!r},{u + 10},{p[0]!r},{p[1]!r},{p[2]!r}"
-                 for t, p in zip(ts.tolist(), ps.tolist(), strict=True)]
-    loaded = load_trajectory_csv(write_csv(tmp_path / "tr.csv", rows))
-    assert sorted(loaded) == [10, 11, 12]
-    for u, tr in enumerate(trs):
-        got = loaded[u + 10]
-        np.testing.assert_array_equal(got.t0, tr.t0)
-        np.testing.assert_array_equal(got.p1, tr.p1)
-
-
-@pytest.mark.parametrize(("rows", "match"), [
-    (["uav,t_s,x_m,y_m,z_m", "0,0,0,0,0"], r":1: expected header"),
-    (["uav_id,t_s,x_m,y_m,z_m", "0,0,0,0,0", "0,1,abc,0,0"], r":3: x_m: not a number"),
-    (["uav_id,t_s,x_m,y_m,z_m", "0,0,0,0,0", "1,0,0,0,0", "0,0,1,0,0"],
-     r":4: t_s: UAV 0 time 0.0 does not increase"),
-    (["uav_id,t_s,x_m,y_m,z_m", "0,0,0,0,0", "0,1,0,0"], r":3: expected 5 fields"),
-    (["uav_id,t_s,x_m,y_m,z_m", "0,0,0,0,0", "0,1,0,0,0", "2,5,0,0,0"],
-     r":4: UAV 2 has a single sample"),
-    (["uav_id,t_s,x_m,y_m,z_m"], r":2: no data rows"),
-])
-def test_csv_errors_have_line_numbers(tmp_path: Path, rows: list[str], match: str) -> None:
-    path = write_csv(tmp_path / "bad.csv", rows)
-    with pytest.raises(ValueError, match=match) as err:
-        load_trajectory_csv(path)
-    assert str(err.value).startswith(str(path))
 
 
 @settings(max_examples=40, deadline=None)

@@ -30,7 +30,8 @@ DOC = REPO / "docs" / "trace-format.md"
 # The columns the engine, migration, sensing and training code write to (the contract).
 CONTRACT = {
     "/rsus": "rsu_id x_m y_m z_m coverage_radius_m tx_power_dbm noise_dbm cost price_cap",
-    "/uavs": "uav_id twin_count twin_size_bytes delta ssim_threshold budget",
+    "/uavs": "uav_id twin_count twin_size_bytes delta ssim_threshold budget present_from_s "
+             "present_to_s",
     "/mobility/segments": "uav_id t_start_s t_end_s x0_m y0_m z0_m x1_m y1_m z1_m",
     "/mobility/positions": "t_s uav_id x_m y_m z_m",
     "/coverage/events": "t_s uav_id rsu_id kind",

@@ -92,9 +92,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     """``uavtwin validate SCENARIO``: check a scenario file without running it."""
     from simulator.config.loader import load_scenario
+    from simulator.world.mobility.imported import resolve_trace_scenario
 
     s = load_scenario(args.scenario, args.set or ())
-    print(f"{args.scenario}: ok ({s.uavs.count} UAVs, {s.uavs.mobility.model} mobility, "
+    s = resolve_trace_scenario(s)  # opens a mobility file: its errors are file:line
+    checkpoint = s.pricing.checkpoint
+    if checkpoint is not None and not Path(checkpoint).is_file():
+        raise InputError(f"{args.scenario}: pricing.checkpoint: no such file {checkpoint}")
+    mobility = s.uavs.mobility.model
+    if mobility == "trace":
+        mobility = f"trace {Path(s.uavs.mobility.file or s.uavs.mobility.trace_file).name}"
+    print(f"{args.scenario}: ok ({s.uavs.count} UAVs, {mobility} mobility, "
           f"rsus {s.rsus.placement}, solver {s.pricing.solver}, {s.simulation.duration_s:g} s)")
     return 0
 
@@ -229,6 +237,24 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_convert(args: argparse.Namespace) -> int:
+    """``uavtwin convert FILE [--from FMT] [--to FMT] -o OUT``: mobility files in and out."""
+    from simulator.app.convert import cmd_convert as run
+
+    return run(args)
+
+
+def _lat_lon(text: str) -> tuple[float, ...]:
+    """argparse type: ``LAT,LON[,ALT_M]``."""
+    try:
+        vals = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        vals = ()
+    if len(vals) not in (2, 3):
+        raise argparse.ArgumentTypeError(f"expected LAT,LON[,ALT_M], got {text!r}")
+    return vals
+
+
 # -- parser -------------------------------------------------------------------------------
 REPRODUCE_TARGETS = ("all", "tiny-madrl", "sync")
 """``uavtwin reproduce`` targets (equal to :data:`simulator.app.reproduce.TARGETS`, tested)."""
@@ -237,6 +263,7 @@ REPRODUCE_TARGETS = ("all", "tiny-madrl", "sync")
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     from agents.pricing.registry import POLICY_NAMES
+    from simulator.world.mobility.formats.registry import format_names, writable_formats
 
     parser = argparse.ArgumentParser(
         prog="uavtwin",
@@ -342,6 +369,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="use a running dask scheduler, e.g. tcp://host:8786")
     p.add_argument("--resume", action="store_true",
                    help="skip runs the index lists as complete (trace present)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    p = add("convert", cmd_convert,
+            "convert mobility files (ns-2, BonnMotion, SUMO FCD, GPX, CSV) to uavtwin CSV, or "
+            "a file or a run's trace to ns-2 / BonnMotion (docs/mobility.md)")
+    p.add_argument("file", help="mobility file, or a uavtwin trace (.h5) to export")
+    p.add_argument("--from", dest="from_format", default="auto",
+                   choices=("auto", *format_names()), help="input format (default: auto)")
+    p.add_argument("--to", default="csv", choices=("csv", *writable_formats()),
+                   help="output format (default: csv)")
+    p.add_argument("-o", "--output", required=True, help="output file")
+    p.add_argument("--dimensions", type=int, choices=(2, 3),
+                   help="2-D or 3-D waypoints, for BonnMotion files without .params")
+    p.add_argument("--out-dimensions", type=int, choices=(2, 3),
+                   help="ns-2: 2 = setdest X Y SPEED (default; what ns-3 reads), 3 = "
+                        "BonnMotion's setdest X Y Z SPEED; BonnMotion: default the source's")
+    p.add_argument("--geo", action="store_true",
+                   help="SUMO FCD positions are lon/lat (default: detect from the file)")
+    p.add_argument("--origin", type=_lat_lon, metavar="LAT,LON[,ALT_M]",
+                   help="origin of the projection of geographic input (default: centroid)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     p = add("reproduce", cmd_reproduce,

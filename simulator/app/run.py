@@ -25,6 +25,7 @@ from simulator.config.models import Scenario
 from simulator.trace.recorders import CoalescingRecorder, MemoryRecorder
 from simulator.trace.writer import TraceWriter, partial_path_for
 from simulator.world.failover import run_checked, twin_checker
+from simulator.world.mobility.imported import resolve_trace_scenario, trace_source_attrs
 from simulator.world.mobility.trajectory import sample_positions
 from simulator.world.rng import spawn_rngs
 from simulator.world.world import World, build_world, pricing_policy
@@ -97,6 +98,9 @@ def write_static_tables(world: World) -> None:
         "/uavs", uav_id=np.arange(n), twin_count=np.full(n, uavs.twin_count),
         twin_size_bytes=uavs.twin_size_bytes.sum(axis=1), delta=uavs.delta,
         ssim_threshold=uavs.ssim_threshold, budget=uavs.budget,
+        present_from_s=[tr.start_time for tr in world.trajectories],
+        present_to_s=[min(tr.end_time, world.scenario.simulation.duration_s)
+                      for tr in world.trajectories],
     )
     trajs = world.trajectories
     p0 = np.concatenate([tr.p0 for tr in trajs])
@@ -111,14 +115,19 @@ def write_static_tables(world: World) -> None:
 
 
 def write_positions(world: World, duration_s: float, interval_s: float) -> None:
-    """Positions sampled every ``interval_s`` (long format, time-major), vectorised."""
+    """Positions sampled every ``interval_s`` (long format, time-major), vectorised; a UAV
+    is sampled only within its presence interval."""
     times = np.arange(0.0, duration_s + 1e-9, interval_s)
     pos = sample_positions(world.trajectories, times)  # [U, T, 3]
     n_uav = pos.shape[0]
+    start = np.array([tr.start_time for tr in world.trajectories])
+    end = np.array([tr.end_time for tr in world.trajectories])
+    present = ((times[None, :] >= start[:, None]) & (times[None, :] <= end[:, None])).T.ravel()
     world.recorder.append(
-        "/mobility/positions", t_s=np.repeat(times, n_uav),
-        uav_id=np.tile(np.arange(n_uav), len(times)),
-        x_m=pos[:, :, 0].T.ravel(), y_m=pos[:, :, 1].T.ravel(), z_m=pos[:, :, 2].T.ravel(),
+        "/mobility/positions", t_s=np.repeat(times, n_uav)[present],
+        uav_id=np.tile(np.arange(n_uav), len(times))[present],
+        x_m=pos[:, :, 0].T.ravel()[present], y_m=pos[:, :, 1].T.ravel()[present],
+        z_m=pos[:, :, 2].T.ravel()[present],
     )
 
 
@@ -198,6 +207,7 @@ def run_scenario(scenario: Scenario, *, trace_path: str | Path | None = None,
         scenario = with_seed(scenario, seed)
     base = Path(base_dir) if base_dir is not None else None
     started = time.perf_counter()
+    scenario = resolve_trace_scenario(scenario, base)  # count (and area) from a mobility file
     policy = pricing_policy(scenario.pricing, base)  # user errors surface before any file is made
     world: World | None = None
 
@@ -230,6 +240,9 @@ def run_scenario(scenario: Scenario, *, trace_path: str | Path | None = None,
             coalesced = CoalescingRecorder(writer)
             world = _build(scenario, coalesced, base, policy)
             _simulate(scenario, world, coalesced, progress, check_invariants)
+            source = trace_source_attrs(scenario.uavs.mobility, base)
+            if source:
+                writer.set_attrs("/mobility", uav_names=list(world.uav_names), **source)
     except Exception as err:
         if raise_errors:
             raise

@@ -56,7 +56,7 @@ never silently falls back to a default. Units are in the key name (`_s` seconds,
 `_mps` m/s, `_dbm`, `_db`, `_mbps` Mbit/s, `_ms` milliseconds, `_mb` megabytes, `_hz`) or in
 the description. Settings of a model that is not selected (say `rsus.random` when
 `rsus.placement` is `grid`) are validated but unused. File paths inside a scenario
-(`uavs.mobility.trace_file`, `pricing.checkpoint`) are relative to the scenario file; the
+(`uavs.mobility.file`, `pricing.checkpoint`) are relative to the scenario file; the
 trace path (`output.trace`) is relative to the working directory.
 
 The loaded scenario is frozen; the engine stores its resolved form (every default filled in,

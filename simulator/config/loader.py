@@ -29,7 +29,8 @@ from simulator.errors import ScenarioError
 __all__ = ["load_scenario", "parse_scenario", "scenario_json_schema"]
 
 Loc = tuple[str | int, ...]
-_PATH_FIELDS: tuple[Loc, ...] = (("uavs", "mobility", "trace_file"), ("pricing", "checkpoint"))
+_PATH_FIELDS: tuple[Loc, ...] = (("uavs", "mobility", "trace_file"),
+                              ("uavs", "mobility", "file"), ("pricing", "checkpoint"))
 _TYPE_NAMES = {
     "float_type": "a number", "int_type": "an integer", "bool_type": "true or false",
     "string_type": "a string", "model_type": "a mapping", "dict_type": "a mapping",
@@ -44,7 +45,7 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     """Read, override and validate a scenario file.
 
     Args:
-        path: the YAML file. Relative paths inside it (trace_file, checkpoint) are resolved
+        path: the YAML file. Relative paths inside it (mobility file, checkpoint) are resolved
             against its directory; ``simulation.name`` defaults to its stem.
         overrides: ``key.path=value`` strings (value parsed as YAML), applied in order.
 
@@ -72,7 +73,7 @@ def parse_scenario(text: str, source: str = "<string>", overrides: Sequence[str]
         source: name used in error messages; its stem is the default ``simulation.name``
             (``scenario`` when it is ``<...>``).
         overrides: ``key.path=value`` strings applied before validation.
-        base_dir: directory that relative trace_file/checkpoint paths are resolved against
+        base_dir: directory that relative mobility file/checkpoint paths are resolved against
             (made absolute); None leaves them as written.
 
     Returns:

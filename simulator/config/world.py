@@ -28,6 +28,7 @@ from simulator.config.fields import (
     fmt_number,
     range_default,
 )
+from simulator.world.mobility.formats.names import FORMAT_NAMES
 
 __all__ = [
     "AreaConfig",
@@ -246,8 +247,29 @@ class MobilityConfig(FrozenModel):
                                             description="Used when model is gauss_markov.")
     waypoints: TupleOf[UavWaypoints, ...] = Field((), description="One entry per UAV; used when "
                                                                 "model is waypoints.")
-    trace_file: str | None = Field(None, description="CSV with columns uav_id,t_s,x_m,y_m,z_m, "
-                                   "relative to the scenario file; used when model is trace.")
+    trace_file: str | None = Field(None, description="Older name of file (a uavtwin CSV); "
+                                   "give one of the two.")
+    file: str | None = Field(None, description="Mobility file, relative to the scenario file; "
+                             "used when model is trace (see docs/mobility.md).")
+    format: Literal[("auto", *FORMAT_NAMES)] = Field(  # type: ignore[valid-type]
+        "auto", description="Format of file: auto recognises it by name or content.")
+    dimensions: Literal[2, 3] | None = Field(
+        None, description="2 or 3: for BonnMotion files without .params; 2 also rejects a "
+                          "file with altitudes. Default: what the file says.")
+    time_offset_s: float = Field(0.0, description="Added to every time of the file, s "
+                                                  "(trace).")
+    offset_m: TupleOf[float, ...] = Field(
+        (0.0, 0.0), min_length=2, max_length=3,
+        description="[dx, dy] or [dx, dy, dz] added to every position of the file, metres.")
+    area: Literal["check", "fit"] = Field(
+        "check", description="check: the trace must lie in the area; fit: the area becomes "
+                             "the trace's bounding box (shifted to the origin).")
+    origin: TupleOf[float, ...] | None = Field(
+        None, min_length=2, max_length=3,
+        description="Geographic input (GPX, SUMO geo): [lat, lon] or [lat, lon, alt_m] of "
+                    "the projection origin (default: the data's centroid, altitude 0).")
+    geo: bool | None = Field(None, description="SUMO FCD: x/y are longitude/latitude "
+                                               "(default: detect from the file).")
 
     @model_validator(mode="before")
     @classmethod
@@ -274,9 +296,16 @@ class MobilityConfig(FrozenModel):
         if self.model == "waypoints" and not self.waypoints:
             raise field_error(("waypoints",), "model 'waypoints' needs one entry per UAV",
                               related=(("model",),))
-        if self.model == "trace" and not self.trace_file:
-            raise field_error(("trace_file",), "model 'trace' needs a trace_file",
+        if self.model == "trace" and not (self.file or self.trace_file):
+            raise field_error(("file",), "model 'trace' needs a file",
                               related=(("model",),))
+        if self.file and self.trace_file:
+            raise field_error(("trace_file",), "give file or trace_file, not both",
+                              related=(("file",),))
+        if self.origin is not None and not (-90 < self.origin[0] < 90
+                                            and -180 <= self.origin[1] <= 180):
+            raise field_error(("origin",), f"expected [lat, lon] in degrees, got "
+                                           f"{list(self.origin)}")
         return self
 
 

@@ -47,6 +47,7 @@ class GroupAttr:
 
 
 _SWEEP = "Written by `uavtwin reproduce` on a paper-figure trace."
+_TRACE = "Written by runs with `uavs.mobility.model: trace` (docs/mobility.md)."
 _SPECS: tuple[tuple[Any, ...], ...] = (
     ("/pricing", "experiment", ("str",), "1", "Paper experiment of the trace, e.g. "
      "`tiny-fig5-cost`. " + _SWEEP),
@@ -85,6 +86,21 @@ _SPECS: tuple[tuple[Any, ...], ...] = (
     ("/sensing", "message", ("str",), "1", "The controller solver's message."),
     ("/sensing", "solve_time_s", ("float",), "s", "Wall-clock time of the controller solve.",
      False),
+    ("/mobility", "uav_names", ("str[]",), "1", "Each UAV's id in the imported mobility "
+     "file (SUMO vehicle id, GPX track name, ns-2 node index), by uav_id. " + _TRACE),
+    ("/mobility", "source_file", ("str",), "1", "The mobility file the UAVs flew. " + _TRACE),
+    ("/mobility", "source_format", ("str",), "1", "Its format (`ns2`, `bonnmotion`, "
+     "`sumo-fcd`, `gpx`, `csv`). " + _TRACE),
+    ("/mobility", "source_dimensions", ("int",), "1", "3 if the file gave altitudes, 2 if they "
+     "were drawn from uavs.mobility.altitude_m. " + _TRACE),
+    ("/mobility", "projection", ("str",), "1", "PROJ string of the map projection applied to "
+     "geographic input (GPX, SUMO geo), empty otherwise. " + _TRACE),
+    ("/mobility", "epoch", ("str",), "1", "ISO 8601 time of t = 0 for input with absolute "
+     "times (GPX), empty otherwise. " + _TRACE),
+    ("/mobility", "time_offset_s", ("float",), "s", "uavs.mobility.time_offset_s added to the "
+     "file's times. " + _TRACE),
+    ("/mobility", "shift_m", ("float[]",), "m", "(dx, dy, dz) added to the file's positions "
+     "(offset_m, plus the shift of area: fit). " + _TRACE),
     ("/training", "solver", ("str",), "1", "Policy trained (`tiny_madrl` or `ppo`)."),
     ("/training", "iterations", ("int",), "1", "PPO iterations run."),
     ("/training", "eval_ratio", ("float",), "1", "Final held-out greedy reward ratio to the SE."),

@@ -181,6 +181,12 @@ _TABLE_SPECS: tuple[tuple[str, str, tuple[tuple, ...]], ...] = (
         ("delta", _F8, "1", "Immersion weight delta_i = xi_i * mu_i."),
         ("ssim_threshold", _F8, "1", "Minimum acceptable SSIM of the rendered twin."),
         ("budget", _F8, "price", "Budget R_i per pricing round."),
+        ("present_from_s", _F8, "s", "Start of the UAV's presence interval (its first "
+         "trajectory point): before it the UAV has no coverage, requests or twins. 0 for "
+         "generated mobility (the /mobility attribute uav_names holds the UAVs' ids in an "
+         "imported mobility file)."),
+        ("present_to_s", _F8, "s", "End of the presence interval (its last trajectory point, "
+         "at most the run's duration): the UAV departs, leaving its cells."),
     )),
     ("/mobility/segments", "Exact trajectories: UAV uav_id moves on a straight line from "
      "(x0, y0, z0) at t_start_s to (x1, y1, z1) at t_end_s; a UAV's segments are contiguous.", (
@@ -195,7 +201,8 @@ _TABLE_SPECS: tuple[tuple[str, str, tuple[tuple, ...]], ...] = (
         ("z1_m", _F8, "m", "End position, z (altitude)."),
     )),
     ("/mobility/positions", "UAV positions sampled every simulation.sample_interval_s "
-     "(for plotting; exact motion is in /mobility/segments).", (
+     "within each UAV's presence interval (for plotting; exact motion is in "
+     "/mobility/segments).", (
         ("t_s", _F8, "s", "Sample time."),
         ("uav_id", _I4, "1", "UAV id."),
         ("x_m", _F8, "m", "Position, x."),

@@ -235,7 +235,7 @@ class Failover:
         affected = []
         for state in self.uav_states:
             twins = np.flatnonzero(state.hosts == rsu)
-            if not twins.size:
+            if not twins.size or not state.present:  # a UAV outside its presence holds none
                 continue
             state.hosts[twins] = -1
             for t in twins.tolist():

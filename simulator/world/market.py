@@ -55,6 +55,7 @@ class UavState:
     migrating: bool = False
     waiting_retry: bool = False
     covering: set[int] = field(default_factory=set)
+    present: bool = True  # False once the UAV has departed (end of its presence interval)
 
 
 @dataclass(frozen=True)
@@ -137,11 +138,12 @@ class Market:
         """File a migration request for ``state``'s UAV at the current time.
 
         Args:
-            state: the UAV's bookkeeping; ignored while its twins are already migrating.
+            state: the UAV's bookkeeping; ignored while its twins are already migrating or
+                after the UAV has departed.
             leaving_rsu: an RSU whose cell the UAV is about to leave (prediction margin); it
                 is not offered as a destination.
         """
-        if state.migrating:
+        if state.migrating or not state.present:
             return
         req = self._new_request(state, leaving_rsu)
         self.pending.append(req)

@@ -37,6 +37,7 @@ from simulator.world.backhaul import BackhaulNetwork, build_backhaul
 from simulator.world.coverage import CoverageMap, CrossingEvents
 from simulator.world.failover import Failover, build_failover
 from simulator.world.market import Market, UavState
+from simulator.world.mobility.imported import resolve_trace_scenario, trace_names
 from simulator.world.mobility.registry import MobilityContext, build_trajectories
 from simulator.world.mobility.trajectory import Trajectory
 from simulator.world.population import RsuTable, UavTable, draw_rsus, draw_uavs
@@ -68,6 +69,7 @@ class World:
     market: Market | None = None
     sensing: SensingProcess | None = None
     failover: Failover | None = None
+    uav_names: list[str] = field(default_factory=list)  # ids in an imported mobility file
 
 
 def pricing_policy(pricing: PricingConfig, base_dir: Path | None = None) -> PricingPolicy:
@@ -98,8 +100,14 @@ def build_world(scenario: Scenario, rngs: dict[str, np.random.Generator], record
         policy: the pricing policy (default: :func:`pricing_policy` of the scenario).
 
     Returns:
-        The world, processes registered but not started.
+        The world, processes registered but not started. With ``model: trace`` mobility its
+        ``scenario`` is the resolved one (``uavs.count`` and a fitted area from the file).
+
+    Raises:
+        ScenarioError: invalid scenario contents (including an unreadable or malformed
+            mobility file, as ``file:line: ...``).
     """
+    scenario = resolve_trace_scenario(scenario, base_dir)
     env = simpy.Environment()
     rsus = draw_rsus(scenario.rsus, scenario.area, rngs["placement"])
     uavs = draw_uavs(scenario.uavs, rngs["uavs"])
@@ -123,6 +131,8 @@ def build_world(scenario: Scenario, rngs: dict[str, np.random.Generator], record
         env=env, scenario=scenario, rsus=rsus, uavs=uavs, trajectories=trajectories,
         coverage=coverage, backhaul=backhaul, policy=policy,
         solver_code=code_of(SOLVER_CODES, pricing.solver), rngs=rngs, recorder=recorder,
+        uav_names=(trace_names(scenario.uavs.mobility, base_dir)
+                   or [str(u) for u in range(len(trajectories))]),
     )
     world.market = Market(
         env, rsus=rsus, uavs=uavs, uav_states=world.uav_states, trajectories=trajectories,
@@ -149,7 +159,9 @@ def build_world(scenario: Scenario, rngs: dict[str, np.random.Generator], record
                          waiting_retry=not covered[u].any())
         world.uav_states.append(state)
         timeline = uav_timeline(crossings[u], traj, pricing.prediction_margin_s)
-        env.process(uav_process(env, world, state, timeline))
+        depart = traj.end_time if traj.end_time < scenario.simulation.duration_s else None
+        state.present = traj.start_time <= 0.0
+        env.process(uav_process(env, world, state, timeline, traj.start_time, depart))
     return world
 
 
@@ -190,13 +202,23 @@ def uav_timeline(ev: CrossingEvents, traj: Trajectory, margin_s: float
 
 
 def uav_process(env: simpy.Environment, world: World, state: UavState,
-                timeline: tuple[np.ndarray, np.ndarray, np.ndarray]
+                timeline: tuple[np.ndarray, np.ndarray, np.ndarray],
+                arrive_s: float = 0.0, depart_s: float | None = None
                 ) -> Generator[simpy.Event, Any, None]:
-    """One UAV: sleep to each exact cell crossing, record it, file requests when due."""
+    """One UAV: sleep to each exact cell crossing, record it, file requests when due.
+
+    The UAV exists from ``arrive_s`` (the start of its trajectory; later than 0 for an
+    imported trace) and, if its trajectory ends before the run, departs at ``depart_s``: it
+    leaves every cell it is in (recorded as ``leave`` events), is no longer covered and files
+    no more requests.
+    """
     t, rsu, kind = timeline
     recorder = world.recorder
     market = world.market
     assert market is not None
+    if arrive_s > env.now:
+        yield env.timeout(arrive_s - env.now)
+    state.present = True
     for t_k, r_k, kind_k in zip(t.tolist(), rsu.tolist(), kind.tolist(), strict=True):
         if t_k > env.now:
             yield env.timeout(t_k - env.now)
@@ -213,3 +235,12 @@ def uav_process(env: simpy.Environment, world: World, state: UavState,
             state.covering.discard(r_k)
             if r_k in state.hosts:
                 market.request(state)
+    if depart_s is None:
+        return
+    if depart_s > env.now:
+        yield env.timeout(depart_s - env.now)
+    state.present = False
+    for r_k in sorted(state.covering):
+        recorder.append("/coverage/events", t_s=depart_s, uav_id=state.uav_id, rsu_id=r_k,
+                        kind=LEAVE)
+    state.covering.clear()

@@ -1,22 +1,21 @@
-"""Deterministic UAV trajectories: explicit waypoint routes and recorded CSV traces.
+"""Deterministic UAV trajectories: explicit waypoint routes.
 
 A waypoint route hovers at each point for its pause and flies straight to the next at the
-leg's speed, optionally looping back to the first point until the run ends; a CSV trace is a
-list of timed position samples per UAV, joined by straight segments. Both produce
-:class:`~simulator.world.mobility.trajectory.Trajectory` objects.
+leg's speed, optionally looping back to the first point until the run ends, as a
+:class:`~simulator.world.mobility.trajectory.Trajectory`. Recorded traces (CSV, ns-2,
+BonnMotion, SUMO, GPX) are read by :mod:`simulator.world.mobility.formats` and turned into
+UAVs by :mod:`simulator.world.mobility.imported`.
 """
 
 from __future__ import annotations
 
-import csv
 import math
-from pathlib import Path
 
 import numpy as np
 
 from simulator.world.mobility.trajectory import Trajectory, check_duration
 
-__all__ = ["load_trajectory_csv", "waypoint_trajectory"]
+__all__ = ["waypoint_trajectory"]
 
 
 def _from_steps(t_start: float, start_point: np.ndarray, durations: np.ndarray,
@@ -107,71 +106,3 @@ def waypoint_trajectory(points: np.ndarray, *, speeds_mps: np.ndarray | float,
         reps = math.ceil((t_end - float(t_start)) / cycle) + 1
         durations, ends = np.tile(durations, reps), np.tile(ends, (reps, 1))
     return _from_steps(float(t_start), pts[0], durations, ends, t_end)
-
-
-_CSV_COLUMNS = ("uav_id", "t_s", "x_m", "y_m", "z_m")
-
-
-def load_trajectory_csv(path: str | Path) -> dict[int, Trajectory]:
-    """Read UAV traces from CSV (columns ``uav_id,t_s,x_m,y_m,z_m`` in any order, header
-    required); positions are linear between consecutive samples of the same UAV.
-
-    Args:
-        path: the CSV file.
-
-    Returns:
-        ``{uav_id: trajectory}``.
-
-    Raises:
-        ValueError: ``"path:line: message"`` for a missing/bad header, a malformed value, a
-            non-increasing time of a UAV, a UAV with a single sample, or no data rows.
-        OSError: the file cannot be read.
-    """
-    path = Path(path)
-    samples: dict[int, list[tuple[float, float, float, float]]] = {}
-    last_line: dict[int, int] = {}
-    with path.open(newline="") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        names = [h.strip() for h in header] if header else []
-        if sorted(names) != sorted(_CSV_COLUMNS):
-            raise ValueError(f"{path}:1: expected header with columns {','.join(_CSV_COLUMNS)}"
-                             f", got {','.join(names) or '(empty)'}")
-        col = [names.index(c) for c in _CSV_COLUMNS]
-        for row in reader:
-            line = reader.line_num
-            if not row or all(not c.strip() for c in row):
-                continue
-            if len(row) != len(names):
-                raise ValueError(f"{path}:{line}: expected {len(names)} fields, got {len(row)}")
-            try:
-                uav = int(row[col[0]])
-            except ValueError:
-                raise ValueError(f"{path}:{line}: uav_id: not an integer: {row[col[0]]!r}"
-                                 ) from None
-            vals = []
-            for c, name in zip(col[1:], _CSV_COLUMNS[1:], strict=True):
-                try:
-                    v = float(row[c])
-                except ValueError:
-                    raise ValueError(f"{path}:{line}: {name}: not a number: {row[c]!r}"
-                                     ) from None
-                if not math.isfinite(v):
-                    raise ValueError(f"{path}:{line}: {name}: not finite: {row[c]!r}")
-                vals.append(v)
-            seq = samples.setdefault(uav, [])
-            if seq and vals[0] <= seq[-1][0]:
-                raise ValueError(f"{path}:{line}: t_s: UAV {uav} time {vals[0]} does not "
-                                 f"increase (previous sample at {seq[-1][0]})")
-            seq.append((vals[0], vals[1], vals[2], vals[3]))
-            last_line[uav] = line
-    if not samples:
-        raise ValueError(f"{path}:2: no data rows")
-    out = {}
-    for uav, seq in sorted(samples.items()):
-        if len(seq) < 2:
-            raise ValueError(f"{path}:{last_line[uav]}: UAV {uav} has a single sample; a "
-                             "trajectory needs at least 2")
-        arr = np.array(seq)
-        out[uav] = Trajectory.from_samples(arr[:, 0], arr[:, 1:])
-    return out

@@ -17,8 +17,9 @@ import numpy as np
 
 from simulator.config.world import MobilityConfig
 from simulator.errors import ScenarioError
-from simulator.world.mobility.files import load_trajectory_csv, waypoint_trajectory
+from simulator.world.mobility.files import waypoint_trajectory
 from simulator.world.mobility.generators import gauss_markov_many, random_waypoints
+from simulator.world.mobility.imported import mobility_fleet
 from simulator.world.mobility.trajectory import Trajectory
 
 __all__ = ["MOBILITY_MODELS", "MobilityContext", "build_trajectories"]
@@ -81,18 +82,10 @@ def _waypoints(mob: MobilityConfig, ctx: MobilityContext) -> list[Trajectory]:
 
 
 def _trace(mob: MobilityConfig, ctx: MobilityContext) -> list[Trajectory]:
-    path = Path(mob.trace_file)
-    if ctx.base_dir is not None and not path.is_absolute():
-        path = ctx.base_dir / path
-    try:
-        loaded = load_trajectory_csv(path)
-    except (OSError, ValueError) as err:
-        raise ScenarioError(f"uavs.mobility.trace_file: {err}") from None
-    missing = [u for u in range(ctx.count) if u not in loaded]
-    if missing:
-        raise ScenarioError(f"{path}: no samples for UAV ids {missing[:5]} (uavs.count is "
-                            f"{ctx.count})")
-    return [loaded[u] for u in range(ctx.count)]
+    """An imported mobility file (docs/mobility.md): each UAV over its presence interval.
+    The scenario must have been through
+    :func:`~simulator.world.mobility.imported.resolve_trace_scenario` (count, fitted area)."""
+    return mobility_fleet(mob, ctx.rng, ctx.area_m, ctx.base_dir).trajectories
 
 
 MOBILITY_MODELS: Mapping[str, Builder] = MappingProxyType({
