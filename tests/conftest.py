@@ -44,3 +44,11 @@ def default_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("default") / "default.h5"
     run_scenario(load_scenario(SCENARIOS / "default.yaml"), trace_path=path)
     return path
+
+
+@pytest.fixture(scope="session")
+def faults_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A trace of scenarios/examples/faults.yaml (RSU and link outages, lost twins)."""
+    path = tmp_path_factory.mktemp("faults") / "faults.h5"
+    run_scenario(load_scenario(SCENARIOS / "examples" / "faults.yaml"), trace_path=path)
+    return path

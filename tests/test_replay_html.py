@@ -9,7 +9,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from analysis.replay.browser import BrowserError, Chromium, find_chromium
+from analysis.replay.browser import BrowserError, find_chromium, start_chromium
 from analysis.replay.html import write_html
 from analysis.replay.load import load_scene
 from analysis.replay.timing import make_timing
@@ -61,7 +61,7 @@ def test_page_is_self_contained_and_small(page):
 
 def test_browser_plays_the_replay(scene, page, tmp_path):
     exe = _chromium_or_skip()
-    with Chromium(exe) as b:
+    with start_chromium(exe) as b:
         b.open(page)
         assert b.evaluate("window.replay && window.replay.ready") is True
         # two times; the UAV that moved most between them
@@ -134,8 +134,31 @@ def test_browser_reports_page_errors(tmp_path):
     exe = _chromium_or_skip()
     bad = tmp_path / "bad.html"
     bad.write_text("<html><body><script>undefinedFunction()</script></body></html>")
-    with Chromium(exe) as b:
+    with start_chromium(exe) as b:
         b.open(bad)
         assert any("undefinedFunction" in e for e in b.errors)
         with pytest.raises(BrowserError):
             b.evaluate("nope.nope")
+
+
+def test_browser_shows_faults(faults_trace, tmp_path):
+    exe = _chromium_or_skip()
+    scene = load_scene(faults_trace)
+    page = write_html(scene, tmp_path / "faults.html", make_timing(scene.t_start, scene.t_end))
+    t = float(scene.out_t0[~scene.out_link][0]) + 0.5  # during the first RSU outage
+    j = int(scene.out_a[~scene.out_link][0])
+    with start_chromium(exe) as b:
+        b.open(page)
+        b.evaluate(f"replay.seek({t})")
+        with_fault = _png(b.screenshot(tmp_path / "fault.png"))
+        text = b.evaluate("document.getElementById('counters').textContent").split("\n")
+        assert text[5].split()[-1] == str(scene.counters(t)["lost"]) != "0"
+        b.evaluate(f"replay.seek({float(scene.out_t0[~scene.out_link][0]) - 0.01})")
+        before = _png(b.screenshot())
+        x, y = b.evaluate(f"replay.toPage({scene.rsu_xy[j, 0]}, {scene.rsu_xy[j, 1]})")
+        cross = _box(with_fault, x, y, 9)  # the red cross over the failed RSU
+        red = (cross[..., 0] > 180) & (cross[..., 1] < 90) & (cross[..., 2] < 90)
+        assert red.sum() > 20
+        assert not ((_box(before, x, y, 9)[..., 0] > 180)
+                    & (_box(before, x, y, 9)[..., 1] < 90)).sum() > 20
+        assert b.errors == []

@@ -132,3 +132,30 @@ def test_timing():
     for bad in ({"start": 50, "end": 40}, {"speed": 0}, {"fps": -1}, {"speed": 1e-6}):
         with pytest.raises(ValueError):
             make_timing(0.0, 300.0, **bad)
+
+
+def test_faults_move_hosts_and_show_outages(faults_trace):
+    scene = load_scene(faults_trace)
+    trace = open_trace(faults_trace)
+    tr = trace.migration_transfers
+    for r in tr.itertuples():
+        assert scene.hosts(r.t_start_s - 1e-9)[r.uav_id, r.twin_id] == r.src_rsu_id, r
+    losses = trace.faults_twin_losses
+    assert len(losses) > 0
+    for r in losses.itertuples():
+        assert scene.hosts(r.t_lost_s - 1e-9)[r.uav_id, r.twin_id] == r.rsu_id
+        assert scene.hosts(r.t_lost_s)[r.uav_id, r.twin_id] == -1
+        if np.isfinite(r.t_restored_s):
+            assert scene.hosts(r.t_restored_s)[r.uav_id, r.twin_id] == r.dst_rsu_id
+    t = float(losses["t_lost_s"].iloc[0])
+    assert scene.counters(t)["lost"] == int((losses["t_lost_s"] <= t).sum()
+                                            - (losses["t_restored_s"] <= t).sum())
+    out = trace.faults_outages
+    for r in out.itertuples():
+        rsus, links = scene.outages(0.5 * (r.t_start_s + min(r.t_end_s, scene.t_end)))
+        if r.element == "rsu":
+            assert r.rsu_id in rsus
+        else:
+            assert [r.rsu_id, r.peer_rsu_id] in links.tolist()
+    assert scene.outages(scene.t_start - 1)[0].size == 0
+    assert scene.disruptions_between(-1, scene.t_end).size == len(trace.faults_transfer_events)

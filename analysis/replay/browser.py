@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-__all__ = ["CHROMIUM_FLAGS", "BrowserError", "Chromium", "find_chromium"]
+__all__ = ["CHROMIUM_FLAGS", "BrowserError", "Chromium", "find_chromium", "start_chromium"]
 
 CHROMIUM_FLAGS: tuple[str, ...] = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -121,7 +121,7 @@ class Chromium:
         if proc is not None and proc.poll() is None:
             try:
                 self._send({"id": -1, "method": "Browser.close"})
-            except OSError:
+            except (OSError, BrowserError):
                 pass
             try:
                 proc.wait(timeout=10)
@@ -201,8 +201,16 @@ class Chromium:
     def _send(self, msg: dict[str, Any]) -> None:
         data = json.dumps(msg).encode() + b"\0"
         while data:
-            n = os.write(self._to_browser, data)
+            try:
+                n = os.write(self._to_browser, data)
+            except BrokenPipeError:
+                raise BrowserError(f"chromium exited before {msg.get('method')}: "
+                                   f"{self._stderr_tail()}") from None
             data = data[n:]
+
+    def _stderr_tail(self) -> str:
+        self._log.flush()
+        return Path(self._log.name).read_bytes().decode(errors="replace")[-800:]
 
     def _call(self, method: str, _session: str | None = None, **params: Any) -> dict[str, Any]:
         self._next_id += 1
@@ -239,9 +247,8 @@ class Chromium:
                 continue
             chunk = os.read(self._from_browser, 1 << 20)
             if not chunk:
-                self._log.flush()
-                err = Path(self._log.name).read_bytes().decode(errors="replace")[-800:]
-                raise BrowserError(f"chromium exited while waiting for {what}: {err}")
+                raise BrowserError(f"chromium exited while waiting for {what}: "
+                                   f"{self._stderr_tail()}")
             self._buf += chunk
         raw, self._buf = self._buf.split(b"\0", 1)
         m = json.loads(raw)
@@ -260,3 +267,28 @@ class Chromium:
                                         for a in p.get("args", [])))
         elif m["method"] == "Log.entryAdded" and p.get("entry", {}).get("level") == "error":
             self.errors.append(p["entry"].get("text", ""))
+
+
+def start_chromium(executable: str | None = None, *, attempts: int = 3,
+                   **kwargs: Any) -> Chromium:
+    """Start :class:`Chromium`, retrying when a start fails (a busy machine can kill one).
+
+    Args:
+        executable: Chromium binary (default: :func:`find_chromium`).
+        attempts: Starts tried before giving up.
+        **kwargs: Passed to :class:`Chromium`.
+
+    Returns:
+        The started browser.
+
+    Raises:
+        BrowserError: Every attempt failed (the last error).
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return Chromium(executable, **kwargs)
+        except BrowserError:
+            if attempt == attempts:
+                raise
+            time.sleep(1.0)
+    raise AssertionError("unreachable")

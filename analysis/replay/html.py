@@ -32,7 +32,7 @@ import numpy as np
 
 from analysis.replay.scene import STATES, Scene
 from analysis.replay.timing import Timing
-from simulator.trace.schema import REQUEST_OUTCOME
+from simulator.trace.schema import REQUEST_OUTCOME, TRANSFER_EVENT
 
 __all__ = ["MAX_VERTICES", "html_payload", "track_samples", "write_html"]
 
@@ -139,6 +139,7 @@ def html_payload(scene: Scene, timing: Timing, *, follow: int | None = None,
     rdo = np.argsort(s.rd_t, kind="stable")  # rounds, failures, revenue in time order
     fo = np.argsort(s.fail_t, kind="stable")
     ro = np.argsort(s.rev_t, kind="stable")
+    to = np.argsort(s.tev_t, kind="stable")
 
     def rel(a: np.ndarray) -> dict[str, str]:
         return _pack(np.asarray(a, dtype=float) - t0, "f4")
@@ -174,6 +175,13 @@ def html_payload(scene: Scene, timing: Timing, *, follow: int | None = None,
                  "outcome": _pack(s.fail_outcome[fo])},
         "service": {"uav": _pack(s.sv_uav), "t0": rel(s.sv_t0),
                     "t1": rel(np.where(np.isfinite(s.sv_t1), s.sv_t1, np.inf))},
+        "hosts": {"t": rel(s.hc_t), "uav": _pack(s.hc_uav), "twin": _pack(s.hc_twin),
+                  "host": _pack(s.hc_host)},
+        "outage": {"link": _pack(s.out_link.astype(np.uint8), "u1"), "a": _pack(s.out_a),
+                   "b": _pack(s.out_b), "t0": rel(s.out_t0), "t1": rel(s.out_t1)},
+        "disruption": {"t": rel(s.tev_t[to]), "uav": _pack(s.tev_uav[to]),
+                       "event": _pack(s.tev_event[to]),
+                       "labels": [TRANSFER_EVENT[k] for k in sorted(TRANSFER_EVENT)]},
         "revenue": {"t": rel(s.rev_t[ro]), "rsu": _pack(s.rev_rsu[ro]),
                     "amount": _pack(s.rev_amount[ro], "f4")},
     }

@@ -57,9 +57,11 @@ def load_scene(path: str | os.PathLike[str], edges: np.ndarray | None = None) ->
         offers = r.read("/pricing/offers", ["round_id", "request_id", "uav_id", "rsu_id", "price"])
         rev = r.read("/pricing/revenue", ["round_id", "rsu_id", "revenue"])
         sens = r.read("/sensing/state", ["t_s", "vsp_id", "share"])
+        faults = {t: r.read(t) for t in ("/faults/outages", "/faults/twin_losses",
+                                         "/faults/transfer_events")}
         scenario_yaml = str(r.attrs.get("scenario_yaml", ""))
         name = str(r.attrs.get("scenario_name", ""))
-    return build_scene(rsus, uavs, seg, tr, hops, req, sv, rounds, offers, rev, sens,
+    return build_scene(rsus, uavs, seg, tr, hops, req, sv, rounds, offers, rev, sens, faults,
                        scenario_yaml=scenario_yaml, edges=edges, name=name)
 
 
@@ -77,7 +79,8 @@ def _lookup(keys: np.ndarray, values: np.ndarray, query: np.ndarray,
 
 
 def build_scene(rsus: dict, uavs: dict, seg: dict, tr: dict, hops: dict, req: dict, sv: dict,
-                rounds: dict, offers: dict, rev: dict, sens: dict, *, scenario_yaml: str = "",
+                rounds: dict, offers: dict, rev: dict, sens: dict, faults: dict | None = None,
+                *, scenario_yaml: str = "",
                 edges: np.ndarray | None = None, name: str = "") -> Scene:
     """Assemble a :class:`Scene` from trace tables (``{column: array}`` dicts).
 
@@ -86,6 +89,7 @@ def build_scene(rsus: dict, uavs: dict, seg: dict, tr: dict, hops: dict, req: di
             ``/uavs``, ``/mobility/segments``, ``/migration/transfers``,
             ``/migration/transfer_hops``, ``/migration/requests``, ``/migration/service``,
             ``/pricing/rounds``, ``/pricing/offers``, ``/pricing/revenue``, ``/sensing/state``.
+        faults: ``{path: table}`` of the ``/faults`` tables (absent: a run without faults).
         scenario_yaml: The resolved scenario (for the area and the run name).
         edges: Backhaul links; default: those some route crossed.
         name: Run name for titles (default: ``simulation.name`` of the scenario).
@@ -168,6 +172,29 @@ def build_scene(rsus: dict, uavs: dict, seg: dict, tr: dict, hops: dict, req: di
         rev_o = np.arange(src.size)[::-1]  # earliest transfer written last wins
         host[tr["uav_id"][o][rev_o], tr["twin_id"][o][rev_o]] = src[rev_o]
 
+    # Faults (a run without them has none): outages, twin losses and restores, transfer events.
+    faults = faults or {}
+    out = faults.get("/faults/outages") or {}
+    loss = faults.get("/faults/twin_losses") or {}
+    tev = faults.get("/faults/transfer_events") or {}
+    col = lambda tab, c, dt: np.asarray(tab.get(c, np.zeros(0)), dtype=dt)  # noqa: E731
+    l_uav, l_twin = col(loss, "uav_id", np.int64), col(loss, "twin_id", np.int64)
+    l_t, l_rsu = col(loss, "t_lost_s", float), col(loss, "rsu_id", np.int64)
+    l_t1, l_dst = col(loss, "t_restored_s", float), col(loss, "dst_rsu_id", np.int64)
+    restored = np.isfinite(l_t1) & (l_dst >= 0)
+    if l_t.size:  # a twin lost before it ever moved sat on the failed RSU
+        moved = np.zeros(host.shape, dtype=bool)
+        moved[tr["uav_id"][o], tr["twin_id"][o]] = True
+        lo_ = np.argsort(l_t, kind="stable")[::-1]
+        keep = ~moved[l_uav[lo_], l_twin[lo_]]
+        host[l_uav[lo_][keep], l_twin[lo_][keep]] = l_rsu[lo_][keep]
+    hc_t = np.concatenate([tr_t1, l_t, l_t1[restored]])
+    hc = np.argsort(hc_t, kind="stable")
+    hc_uav = np.concatenate([tr["uav_id"][o], l_uav, l_uav[restored]]).astype(np.int64)[hc]
+    hc_twin = np.concatenate([tr["twin_id"][o], l_twin, l_twin[restored]]).astype(np.int64)[hc]
+    hc_host = np.concatenate([dst, np.full(l_t.size, -1), l_dst[restored]]).astype(np.int64)[hc]
+    o_t1 = col(out, "t_end_s", float)
+
     if edges is None:
         a, b = path[:-1], path[1:]
         same = np.ones(a.size, dtype=bool)
@@ -205,5 +232,10 @@ def build_scene(rsus: dict, uavs: dict, seg: dict, tr: dict, hops: dict, req: di
         sv_t1=np.where(np.isnan(s1), np.inf, s1),
         rev_t=rev_t, rev_rsu=rev["rsu_id"].astype(np.int64),
         rev_amount=rev["revenue"].astype(float), sensing_t=times, sensing_share=share,
-        initial_host=host, scenario_name=name,
+        initial_host=host, hc_t=hc_t[hc], hc_uav=hc_uav, hc_twin=hc_twin, hc_host=hc_host,
+        out_link=col(out, "element", np.int64) == 1, out_a=col(out, "rsu_id", np.int64),
+        out_b=col(out, "peer_rsu_id", np.int64), out_t0=col(out, "t_start_s", float),
+        out_t1=np.where(np.isnan(o_t1), np.inf, o_t1),
+        tev_t=col(tev, "t_s", float), tev_uav=col(tev, "uav_id", np.int64),
+        tev_event=col(tev, "event", np.int64), scenario_name=name,
     )

@@ -44,7 +44,14 @@
   tr.n = tr.t0.length;
   tr.dst = new Int32Array(tr.n);
   for (let k = 0; k < tr.n; k++) tr.dst[k] = tr.path[tr.off[k + 1] - 1];
-  const byEnd = Array.from({ length: tr.n }, (_, i) => i).sort((a, b) => tr.t1[a] - tr.t1[b]);
+  const hc = { t: dec(D.hosts.t), uav: dec(D.hosts.uav), twin: dec(D.hosts.twin),
+    host: dec(D.hosts.host) };
+  hc.n = hc.t.length;
+  const og = { link: dec(D.outage.link), a: dec(D.outage.a), b: dec(D.outage.b),
+    t0: dec(D.outage.t0), t1: dec(D.outage.t1) };
+  og.n = og.t0.length;
+  const dis = { t: dec(D.disruption.t), uav: dec(D.disruption.uav), event: dec(D.disruption.event) };
+  dis.n = dis.t.length;
   const rd = { t: dec(D.round.t), uav: dec(D.round.uav), off: offsets(dec(D.round.len)),
     cand: dec(D.round.cand) };
   rd.n = rd.t.length;
@@ -94,9 +101,9 @@
   }
   function updateHosts(T) {
     if (T < hostT) { host.set(host0); hostPtr = 0; }
-    while (hostPtr < tr.n && tr.t1[byEnd[hostPtr]] <= T) {
-      const k = byEnd[hostPtr++];
-      host[tr.uav[k] * W + tr.twin[k]] = tr.dst[k];
+    while (hostPtr < hc.n && hc.t[hostPtr] <= T) {
+      host[hc.uav[hostPtr] * W + hc.twin[hostPtr]] = hc.host[hostPtr];
+      hostPtr++;
     }
     hostT = T;
   }
@@ -122,9 +129,11 @@
     const i = floorIndex(sv.end, T, 0, sv.nEnded);
     const done = i + 1;
     const r = floorIndex(rv.t, T, 0, rv.n);
+    let lost = 0;
+    for (let u = 0; u < U; u++) for (let w = 0; w < W; w++) if (host0[u * W + w] >= 0 && host[u * W + w] < 0) lost++;
     return { migrations: done, mean: done > 0 ? sv.cumInt[i] / done : NaN,
       revenue: r >= 0 ? cumRev[r] : 0, inFlight: flying.length,
-      failed: floorIndex(fl.t, T, 0, fl.n) + 1 };
+      failed: floorIndex(fl.t, T, 0, fl.n) + 1, lost };
   }
   function pointOnRoute(k, f) {
     const a = tr.off[k], b = tr.off[k + 1];
@@ -302,6 +311,25 @@
       const [px, py] = toPx(X[fl.uav[i]], Y[fl.uav[i]]);
       ctx.beginPath(); ctx.moveTo(px - 6, py - 6); ctx.lineTo(px + 6, py + 6); ctx.moveTo(px + 6, py - 6); ctx.lineTo(px - 6, py + 6); ctx.stroke();
     }
+    // outages: failed links and RSUs; transfers hit by a fault (orange diamond at the UAV)
+    ctx.strokeStyle = "#e03131"; ctx.lineWidth = 3;
+    for (let i = 0; i < og.n; i++) {
+      if (!(og.t0[i] <= T && T < og.t1[i])) continue;
+      const [px, py] = toPx(D.rsu.x[og.a[i]], D.rsu.y[og.a[i]]);
+      ctx.beginPath();
+      if (og.link[i]) {
+        const [qx, qy] = toPx(D.rsu.x[og.b[i]], D.rsu.y[og.b[i]]);
+        ctx.moveTo(px, py); ctx.lineTo(qx, qy);
+      } else {
+        ctx.moveTo(px - 9, py - 9); ctx.lineTo(px + 9, py + 9); ctx.moveTo(px + 9, py - 9); ctx.lineTo(px - 9, py + 9);
+      }
+      ctx.stroke();
+    }
+    ctx.strokeStyle = "#ff6b00"; ctx.lineWidth = 2;
+    for (let i = floorIndex(dis.t, T - 3 * D.highlight_s, 0, dis.n) + 1; i < dis.n && dis.t[i] <= T; i++) {
+      const [px, py] = toPx(X[dis.uav[i]], Y[dis.uav[i]]);
+      ctx.beginPath(); ctx.moveTo(px, py - 8); ctx.lineTo(px + 8, py); ctx.lineTo(px, py + 8); ctx.lineTo(px - 8, py); ctx.closePath(); ctx.stroke();
+    }
     sidePanel(flying);
     const dt = performance.now() - t0;
     drawMs.push(dt); if (drawMs.length > 2000) drawMs.shift();
@@ -317,7 +345,8 @@
     el("counters").textContent =
       "migrations        " + c.migrations + "\nmean interruption " + fmt(c.mean, 2) + " s\n" +
       "revenue           " + c.revenue.toFixed(1) + "\ntwins in flight   " + c.inFlight + "\n" +
-      "failed requests   " + c.failed + "\nUAVs present      " + present_n + " / " + U;
+      "failed requests   " + c.failed + "\ntwins lost        " + c.lost +
+      "\nUAVs present      " + present_n + " / " + U;
     el("events").textContent = follow >= 0 ? eventsOf(follow).join("\n") : "";
     el("scrub").value = String(T);
   }
@@ -340,8 +369,10 @@
       if (tr.t1[k] <= T) ev.push([tr.t1[k], "twin " + tr.twin[k] + " arrived at RSU " + tr.dst[k]]);
     }
     for (let i = 0; i < fl.n && fl.t[i] <= T; i++) if (fl.uav[i] === u) ev.push([fl.t[i], "request failed: " + D.outcomes[fl.outcome[i]]]);
+    for (let i = 0; i < hc.n && hc.t[i] <= T; i++) if (hc.uav[i] === u && hc.host[i] < 0) ev.push([hc.t[i], "twin " + hc.twin[i] + " lost with its failed RSU"]);
+    for (let i = 0; i < dis.n && dis.t[i] <= T; i++) if (dis.uav[i] === u) ev.push([dis.t[i], "transfer " + D.disruption.labels[dis.event[i]]]);
     ev.sort((a, b) => a[0] - b[0]);
-    return ["UAV " + u + ": " + D.states[state[u]] + ", z = " + Z[u].toFixed(0) + " m, hosts RSU " + hostsOf(u).join(", ")]
+    return ["UAV " + u + ": " + D.states[state[u]] + ", z = " + Z[u].toFixed(0) + " m, hosts RSU " + (hostsOf(u).join(", ") || "- (twins lost)")]
       .concat(ev.slice(-12).map((e) => "t=" + (D.t0 + e[0]).toFixed(1).padStart(7) + " s  " + e[1]));
   }
   function rsuInfo(j) {
@@ -369,7 +400,8 @@
 
   el("title").textContent = "uavtwin replay: " + D.name;
   el("legend").innerHTML = D.states.slice(0, 3).map((s, i) => '<span><i style="background:' + C.states[i] + '"></i>' + s + "</span>").join("") +
-    '<span><i style="background:gold"></i>pricing round</span><span><i style="background:#e03131"></i>failed request</span>' +
+    '<span><i style="background:gold"></i>pricing round</span><span><i style="background:#e03131"></i>failed request, RSU/link down</span>' +
+    '<span><i style="background:#ff6b00"></i>transfer hit by a fault</span>' +
     '<span><i style="background:' + priceColour(pmax) + '"></i>twin in flight (price ' + pmin.toFixed(1) + "-" + pmax.toFixed(1) + ")</span>";
   const scrub = el("scrub");
   scrub.min = String(D.window[0]); scrub.max = String(D.window[1]);

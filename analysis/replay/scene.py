@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulator.trace.schema import REQUEST_OUTCOME
+from simulator.trace.schema import REQUEST_OUTCOME, TRANSFER_EVENT
 
 __all__ = ["STATES", "Scene", "group_offsets", "point_on_route"]
 
@@ -66,6 +66,13 @@ class Scene:
         rev_t, rev_rsu, rev_amount: revenue of each RSU in each round.
         sensing_t, sensing_share: ``[T]`` sample times and ``[T, M]`` VSP population shares.
         initial_host: ``[U, W]`` RSU hosting each twin at the start (-1: no such twin).
+        hc_t, hc_uav, hc_twin, hc_host: every later change of a twin's host in time order:
+            a transfer's arrival (its destination), a loss with a failed RSU (-1) and a
+            restore (the new host).
+        out_link, out_a, out_b, out_t0, out_t1: outages (``/faults/outages``): a link
+            ``a``-``b`` or an RSU ``a`` down from ``t0`` to ``t1``.
+        tev_t, tev_uav, tev_event: what faults did to transfers in flight
+            (``/faults/transfer_events``, event codes of ``TRANSFER_EVENT``).
         scenario_name: The run's name (for titles).
     """
 
@@ -108,6 +115,18 @@ class Scene:
     sensing_t: np.ndarray
     sensing_share: np.ndarray
     initial_host: np.ndarray
+    hc_t: np.ndarray
+    hc_uav: np.ndarray
+    hc_twin: np.ndarray
+    hc_host: np.ndarray
+    out_link: np.ndarray
+    out_a: np.ndarray
+    out_b: np.ndarray
+    out_t0: np.ndarray
+    out_t1: np.ndarray
+    tev_t: np.ndarray
+    tev_uav: np.ndarray
+    tev_event: np.ndarray
     scenario_name: str = "run"
     _seg_off: np.ndarray = field(init=False, repr=False)
     _seg_key: np.ndarray = field(init=False, repr=False)
@@ -183,14 +202,30 @@ class Scene:
             t: Simulation time, s.
 
         Returns:
-            ``[U, W]`` RSU ids, ``-1`` for twin slots a UAV does not have.
+            ``[U, W]`` RSU ids, ``-1`` for twin slots a UAV does not have and for twins
+            lost with a failed RSU and not yet restored.
         """
         host = self.initial_host.copy()
-        done = self.tr_t1 <= t
-        order = np.argsort(self.tr_t1[done], kind="stable")
-        sel = np.flatnonzero(done)[order]
-        host[self.tr_uav[sel], self.tr_twin[sel]] = self.tr_dst[sel]  # later rows win
+        n = int(np.searchsorted(self.hc_t, t, side="right"))
+        host[self.hc_uav[:n], self.hc_twin[:n]] = self.hc_host[:n]  # later rows win
         return host
+
+    def outages(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """RSUs and links down at ``t``.
+
+        Args:
+            t: Simulation time, s.
+
+        Returns:
+            ``(rsu ids [K], links [L, 2])``.
+        """
+        down = (self.out_t0 <= t) & (t < self.out_t1)
+        return (self.out_a[down & ~self.out_link],
+                np.column_stack([self.out_a, self.out_b])[down & self.out_link])
+
+    def disruptions_between(self, t0: float, t1: float) -> np.ndarray:
+        """Fault events on transfers in ``(t0, t1]`` (indices into the ``tev_*`` arrays)."""
+        return np.flatnonzero((self.tev_t > t0) & (self.tev_t <= t1))
 
     def in_flight(self, t: float) -> tuple[np.ndarray, np.ndarray]:
         """Transfers in flight at ``t`` and each twin's point on its backhaul route.
@@ -267,7 +302,8 @@ class Scene:
         Returns:
             ``migrations`` (interruptions that ended), ``mean_interruption_s`` over those
             (NaN before the first), ``revenue`` (sum over rounds played so far), ``in_flight``
-            (twins moving now) and ``failed`` (requests that failed so far).
+            (twins moving now), ``failed`` (requests that failed so far) and ``lost`` (twins
+            lost with a failed RSU and not restored yet).
         """
         ended = self.sv_t1 <= t
         n = int(ended.sum())
@@ -278,6 +314,7 @@ class Scene:
             "revenue": float(self.rev_amount[self.rev_t <= t].sum()),
             "in_flight": int(((self.tr_t0 <= t) & (t < self.tr_t1)).sum()),
             "failed": int((self.fail_t <= t).sum()),
+            "lost": int((self.hosts(t)[self.initial_host >= 0] < 0).sum()),
         }
 
     def revenue_by_rsu(self, t: float) -> np.ndarray:
@@ -317,6 +354,10 @@ class Scene:
         for k in np.flatnonzero((self.fail_uav == uav) & (self.fail_t <= t)):
             outcome = REQUEST_OUTCOME[int(self.fail_outcome[k])]
             ev.append((self.fail_t[k], f"request failed: {outcome}"))
+        for k in np.flatnonzero((self.hc_uav == uav) & (self.hc_host < 0) & (self.hc_t <= t)):
+            ev.append((self.hc_t[k], f"twin {self.hc_twin[k]} lost with its failed RSU"))
+        for k in np.flatnonzero((self.tev_uav == uav) & (self.tev_t <= t)):
+            ev.append((self.tev_t[k], f"transfer {TRANSFER_EVENT[int(self.tev_event[k])]}"))
         ev.sort(key=lambda e: e[0])
         return [f"t={tt:7.1f} s  {text}" for tt, text in ev[-limit:]]
 

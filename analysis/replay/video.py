@@ -133,9 +133,7 @@ class MapPainter:
         self.price_norm = matplotlib.colors.Normalize(lo, max(hi, lo + 1e-9))
         self.price_cmap = matplotlib.colormaps["plasma"]
         self._dynamic()
-        self.frozen = follow is None
-        if self.frozen:
-            self._freeze()
+        self._freeze()
 
     # -- layout ----------------------------------------------------------------------------
     def _static(self) -> None:
@@ -190,7 +188,11 @@ class MapPainter:
                         Line2D([], [], ls="", marker="X", color="#e03131",
                                label="failed request"),
                         Line2D([], [], ls="-", color=fg, lw=0.6, label="UAV - host RSU"),
-                        Line2D([], [], ls="--", color=st.link, lw=1.2, label="backhaul link")]
+                        Line2D([], [], ls="--", color=st.link, lw=1.2, label="backhaul link"),
+                        Line2D([], [], ls="-", marker="x", color="#e03131", lw=2,
+                               label="RSU / link down"),
+                        Line2D([], [], ls="", marker="D", mfc="none", mec="#ff6b00", mew=2,
+                               label="transfer hit by a fault")]
             fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(x - 0.005, 0.65),
                        frameon=False, labelcolor=fg, fontsize=st.font_size * 0.8, ncol=2,
                        borderaxespad=0.0)
@@ -241,6 +243,12 @@ class MapPainter:
                                   zorder=8)
         self.uavs = ax.scatter([], [], s=36, zorder=9, edgecolor=st.background, lw=0.6)
         self.fails = ax.scatter([], [], s=110, marker="X", color="#e03131", zorder=10)
+        self.disrupted = ax.scatter([], [], s=90, marker="D", facecolor="none",
+                                    edgecolor="#ff6b00", lw=2, zorder=10)
+        self.down_links = LineCollection([], lw=3.0, colors="#e03131", zorder=4)
+        ax.add_collection(self.down_links)
+        self.down_rsus = ax.scatter([], [], s=240, marker="x", color="#e03131", lw=3,
+                                    zorder=8)
         self.focus = ax.scatter([], [], s=260, facecolor="none", edgecolor=st.foreground,
                                 lw=1.5, zorder=10)
         cb = self.fig.colorbar(matplotlib.cm.ScalarMappable(self.price_norm, self.price_cmap),
@@ -251,24 +259,32 @@ class MapPainter:
         cb.ax.tick_params(colors=st.foreground, labelsize=st.font_size * 0.7)
 
     def _freeze(self) -> None:
-        """Render everything static once into a figure image; frames redraw only the rest."""
-        dynamic = {self.trails, self.host_lines, self.routes, self.rings, self.packets,
-                   self.uavs, self.fails, self.focus, self.clock, self.counter_text,
-                   self.events_text, *self.cursors}
-        for a in dynamic:
+        """Render what never changes once into a figure image; frames redraw only the rest.
+
+        With ``follow`` the map's view moves every frame, so the whole map stays live and
+        only the side (titles, legend, colour bar, panel) is frozen.
+        """
+        live = {self.trails, self.host_lines, self.routes, self.rings, self.packets,
+                self.uavs, self.fails, self.disrupted, self.down_links, self.down_rsus,
+                self.focus, self.clock, self.counter_text, self.events_text, *self.cursors}
+        if self.follow is not None:
+            live |= {self.ax, *self.ax.get_children()}
+        for a in live:
             a.set_visible(False)
         self.fig.canvas.draw()
         background = np.asarray(self.fig.canvas.buffer_rgba()).copy()
-        for a in dynamic:
+        for a in live:
             a.set_visible(True)
         for ax in self.fig.axes:
+            if ax in live:
+                continue
             ax.set_axis_off()
             ax.patch.set_visible(False)
             for child in ax.get_children():
-                if child not in dynamic:
+                if child not in live:
                     child.set_visible(False)
         for a in [*self.fig.texts, *self.fig.legends, self.fig.patch]:
-            if a not in dynamic:
+            if a not in live:
                 a.set_visible(False)
         self.fig.figimage(background, zorder=-10, origin="upper")
 
@@ -319,6 +335,11 @@ class MapPainter:
         self.rings.set_offsets(s.rsu_xy[cand] if cand.size else np.zeros((0, 2)))
         f = s.failures_between(t - 3 * self.highlight_s, t)
         self.fails.set_offsets(xyz[s.fail_uav[f], :2] if f.size else np.zeros((0, 2)))
+        d = s.disruptions_between(t - 3 * self.highlight_s, t)
+        self.disrupted.set_offsets(xyz[s.tev_uav[d], :2] if d.size else np.zeros((0, 2)))
+        rsus_down, links_down = s.outages(t)
+        self.down_rsus.set_offsets(s.rsu_xy[rsus_down] if rsus_down.size else np.zeros((0, 2)))
+        self.down_links.set_segments(s.rsu_xy[links_down] if links_down.size else [])
         # text
         c = s.counters(t)
         speed = "" if self.speed is None else f"   x{self.speed:g}"
@@ -330,6 +351,7 @@ class MapPainter:
             f"revenue           {c['revenue']:9.1f}\n"
             f"twins in flight   {c['in_flight']:6d}\n"
             f"failed requests   {c['failed']:6d}\n"
+            f"twins lost        {c['lost']:6d}\n"
             f"UAVs present      {vis.size:6d} / {s.n_uavs}")
         if self.follow is not None:
             u = self.follow
@@ -340,7 +362,7 @@ class MapPainter:
             hosts = sorted({int(h) for h in host[u] if h >= 0})
             self.events_text.set_text(
                 f"UAV {u}: {STATES[state[u]]}, z = {xyz[u, 2]:.0f} m, hosts RSU "
-                + ", ".join(map(str, hosts)) + "\n"
+                + (", ".join(map(str, hosts)) or "- (twins lost)") + "\n"
                 + "\n".join(s.events_of(u, t, limit=6 if self.panel_axes else 10)))
         for cur in self.cursors:
             cur.set_xdata([t, t])
