@@ -126,6 +126,12 @@ def test_browser_plays_the_replay(scene, page, tmp_path):
         speed = (scene.t_end - scene.t_start) / 30
         assert 10 + 0.5 * speed < now < 10 + 3 * speed
         assert stats["frames"] >= 10 and np.isfinite(stats["draw_ms_mean"])
+        # the side panel plots every posted price (one dot per offer) and the two shares
+        inked = b.evaluate("(() => { const c = document.getElementById('prices'); const d = c"
+                           ".getContext('2d').getImageData(0, 0, c.width, c.height).data; "
+                           "let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0; "
+                           "return n; })()")
+        assert inked > 300
         print(f"browser frame time: {stats}")
         assert b.errors == []
 

@@ -170,7 +170,13 @@ def html_payload(scene: Scene, timing: Timing, *, follow: int | None = None,
                   "len": _pack((s.rd_cand_off[1:] - s.rd_cand_off[:-1])[rdo]),
                   "cand": _pack(np.concatenate(
                       [s.rd_cand[s.rd_cand_off[r]:s.rd_cand_off[r + 1]] for r in rdo])
-                      if rdo.size else np.zeros(0, dtype=np.int64))},
+                      if rdo.size else np.zeros(0, dtype=np.int64)),
+                  "price": _pack(np.concatenate(
+                      [s.rd_price[s.rd_cand_off[r]:s.rd_cand_off[r + 1]] for r in rdo])
+                      if rdo.size else np.zeros(0), "f4")},
+        "sensing": {"t": rel(s.sensing_t),
+                    "share": [_pack(s.sensing_share[:, m], "f4")
+                              for m in range(s.sensing_share.shape[1])]},
         "fail": {"t": rel(s.fail_t[fo]), "uav": _pack(s.fail_uav[fo]),
                  "outcome": _pack(s.fail_outcome[fo])},
         "service": {"uav": _pack(s.sv_uav), "t0": rel(s.sv_t0),

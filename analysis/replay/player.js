@@ -53,7 +53,7 @@
   const dis = { t: dec(D.disruption.t), uav: dec(D.disruption.uav), event: dec(D.disruption.event) };
   dis.n = dis.t.length;
   const rd = { t: dec(D.round.t), uav: dec(D.round.uav), off: offsets(dec(D.round.len)),
-    cand: dec(D.round.cand) };
+    cand: dec(D.round.cand), price: dec(D.round.price) };
   rd.n = rd.t.length;
   const fl = { t: dec(D.fail.t), uav: dec(D.fail.uav), outcome: dec(D.fail.outcome) };
   fl.n = fl.t.length;
@@ -336,6 +336,52 @@
     frames++;
   }
 
+  // ---- side panel: prices posted by each RSU and sensing shares over time ----------------
+  const TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+    "#7f7f7f", "#bcbd22", "#17becf"];
+  const sens = { t: dec(D.sensing.t), share: D.sensing.share.map(dec) };
+  const plots = [];
+  function makePlot(id, draw) {
+    const c = el(id), g = c.getContext("2d"), img = document.createElement("canvas");
+    img.width = c.width; img.height = c.height;
+    draw(img.getContext("2d"), c.width, c.height);
+    plots.push({ c, g, img });
+  }
+  const tx = (t, w) => 4 + ((t - D.window[0]) / Math.max(D.window[1] - D.window[0], 1e-9)) * (w - 8);
+  makePlot("prices", (g, w, h) => {
+    let lo = Infinity, hi = -Infinity;
+    for (let i = 0; i < rd.price.length; i++) { lo = Math.min(lo, rd.price[i]); hi = Math.max(hi, rd.price[i]); }
+    if (!isFinite(lo)) { lo = 0; hi = 1; }
+    g.strokeStyle = C.link; g.strokeRect(0.5, 0.5, w - 1, h - 1);
+    g.fillStyle = C.fg; g.font = "10px sans-serif";
+    g.fillText(hi.toFixed(1), 4, 11); g.fillText(lo.toFixed(1), 4, h - 4);
+    for (let i = 0; i < rd.n; i++) {
+      for (let c = rd.off[i]; c < rd.off[i + 1]; c++) {
+        g.fillStyle = TAB10[rd.cand[c] % 10];
+        g.fillRect(tx(rd.t[i], w) - 1, h - 4 - ((rd.price[c] - lo) / Math.max(hi - lo, 1e-9)) * (h - 8) - 1, 2, 2);
+      }
+    }
+  });
+  if (sens.share.length === 0) el("shares-box").hidden = true;
+  makePlot("shares", (g, w, h) => {
+    g.strokeStyle = C.link; g.strokeRect(0.5, 0.5, w - 1, h - 1);
+    sens.share.forEach((sh, m) => {
+      g.strokeStyle = TAB10[m % 10]; g.beginPath();
+      for (let i = 0; i < sh.length; i++) {
+        const x = tx(sens.t[i], w), y = h - 4 - sh[i] * (h - 8);
+        if (i === 0) g.moveTo(x, y); else g.lineTo(x, y);
+      }
+      g.stroke();
+    });
+  });
+  function drawPlots() {
+    for (const p of plots) {
+      p.g.clearRect(0, 0, p.c.width, p.c.height); p.g.drawImage(p.img, 0, 0);
+      const x = tx(T, p.c.width);
+      p.g.strokeStyle = "gold"; p.g.beginPath(); p.g.moveTo(x, 0); p.g.lineTo(x, p.c.height); p.g.stroke();
+    }
+  }
+
   function fmt(v, d) { return isFinite(v) ? v.toFixed(d) : "-"; }
   function sidePanel(flying) {
     const c = counters(T, flying);
@@ -349,6 +395,7 @@
       "\nUAVs present      " + present_n + " / " + U;
     el("events").textContent = follow >= 0 ? eventsOf(follow).join("\n") : "";
     el("scrub").value = String(T);
+    drawPlots();
   }
   function hostsOf(u) {
     const set = new Set();
