@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulator.world.radio import (
+from simulator.world.radio.core import (
     SPEED_OF_LIGHT_MPS,
     db_to_linear,
     dbm_to_watt,

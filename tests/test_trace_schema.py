@@ -41,12 +41,16 @@ CONTRACT = {
     "/migration/transfer_hops": "transfer_id hop rsu_id",
     "/migration/service": "request_id uav_id t_request_s t_interrupt_start_s "
     "t_interrupt_end_s interruption_s bandwidth_mhz rate_mbps immersion",
+    "/live_migration/twins": "transfer_id mode rounds total_bytes downtime_s total_s "
+    "mean_dirty_rate stop_reason",
+    "/live_migration/rounds": "transfer_id round size_bytes t_start_s t_end_s paused",
     "/pricing/rounds": "round_id t_s solver n_uavs n_rsus iterations converged residual "
     "wall_time_s mean_rsu_utility",
     "/pricing/offers": "round_id request_id uav_id rsu_id price bandwidth_mhz "
     "spectral_efficiency ssim",
     "/pricing/revenue": "round_id rsu_id revenue cost_total",
     "/pricing/paths": "round_id iteration mean_rsu_utility",
+    "/decision_time/rounds": "round_id decision_time_s flops flops_per_decision",
     "/sensing/vsps": "vsp_id theta twins alpha k v c role",
     "/sensing/state": "t_s vsp_id share twin_value intensity payoff_rate cumulative_payoff",
     "/training/iterations": "iteration step mean_reward se_reward reward_ratio eval_ratio "

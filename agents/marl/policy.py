@@ -20,6 +20,7 @@ import torch
 
 from agents.marl.checkpoint import load_checkpoint
 from agents.marl.env import RepeatedPricingRound, stack_games
+from agents.pricing.decision_time import mlp_flops
 from agents.pricing.game import PricingGame, rsu_utility, uav_utility
 from agents.pricing.outcome import RoundOutcome
 
@@ -125,6 +126,12 @@ class LearnedPricingPolicy:
     history: int
     iterations: int = 50
     tol: float = 1e-6
+
+    @property
+    def flops_per_decision(self) -> int:
+        """FLOPs of one price, i.e. one pass of the actor as used (MODEL.md D5): its live
+        layer widths, so a compacted (pruned) actor costs less than a dense one."""
+        return mlp_flops([self.actor.sizes[0], *self.actor.live_neurons(), self.actor.sizes[-1]])
 
     def run_round(self, game: PricingGame, rng: np.random.Generator) -> RoundOutcome:
         """Play one round (deterministic: ``rng`` is unused). See ``PricingPolicy``."""

@@ -177,6 +177,14 @@ def _simulate(scenario: Scenario, world: World, recorder: CoalescingRecorder,
     recorder.flush()
 
 
+def optional_groups(scenario: Scenario) -> tuple[str, ...]:
+    """The optional trace groups a run of ``scenario`` writes (faults, realism models)."""
+    used = {"/faults": scenario.faults.enabled,
+            "/live_migration": scenario.uavs.twins.migration.mode != "stop_and_copy",
+            "/decision_time": scenario.pricing.decision_time.enabled}
+    return tuple(g for g, on in used.items() if on)
+
+
 def run_scenario(scenario: Scenario, *, trace_path: str | Path | None = None,
                  seed: int | None = None, progress: bool = False,
                  base_dir: str | Path | None = None, in_memory: bool = False,
@@ -236,7 +244,7 @@ def run_scenario(scenario: Scenario, *, trace_path: str | Path | None = None,
         with TraceWriter(path, scenario_yaml=scenario.to_yaml(), seed=scenario.simulation.seed,
                          flush_interval_s=out.flush_interval_s,
                          compression=out.compression,
-                         groups=("/faults",) if scenario.faults.enabled else ()) as writer:
+                         groups=optional_groups(scenario)) as writer:
             coalesced = CoalescingRecorder(writer)
             world = _build(scenario, coalesced, base, policy)
             _simulate(scenario, world, coalesced, progress, check_invariants)

@@ -40,6 +40,7 @@ from simulator.config.fields import (
     fmt_number,
     range_default,
 )
+from simulator.config.realism import DecisionTimeConfig
 from simulator.config.world import (
     AreaConfig,
     BackhaulConfig,
@@ -115,6 +116,9 @@ class PricingConfig(FrozenModel):
     max_iterations: int = Field(500, ge=1, description="Best-response iterations of equilibrium.")
     prediction_margin_s: float = Field(0.0, ge=0, description="Request migration this long "
                                                               "before leaving the cell, s.")
+    decision_time: DecisionTimeConfig = Field(default_factory=DecisionTimeConfig,
+                                              description="Decision time of the agents "
+                                                          "(MODEL.md D5).")
 
 
 def _check_weights(weights: tuple[float, ...], loc: tuple[str | int, ...]) -> None:
@@ -296,6 +300,10 @@ class Scenario(FrozenModel):
     @model_validator(mode="after")
     def _check(self) -> Scenario:
         rsus, area = self.rsus, self.area
+        if self.uavs.twins.migration.dirty_source == "sensing" and not self.sensing.enabled:
+            raise field_error(("uavs", "twins", "migration", "dirty_source"), "'sensing' needs "
+                              "the sensing process (sensing.enabled: true)",
+                              related=(("sensing", "enabled"),))
         if rsus.placement == "explicit":
             for n, pos in enumerate(rsus.explicit):
                 if not area.contains(pos.x_m, pos.y_m):

@@ -28,7 +28,10 @@ from simulator.config.fields import (
     fmt_number,
     range_default,
 )
+from simulator.config.realism import LiveMigrationConfig
 from simulator.world.mobility.formats.names import FORMAT_NAMES
+from simulator.world.radio.air_to_ground import ENVIRONMENTS
+from simulator.world.radio.registry import RADIO_MODEL_NAMES
 
 __all__ = [
     "AreaConfig",
@@ -50,6 +53,9 @@ __all__ = [
 ]
 
 _n = fmt_number  # compact number formatting in messages
+
+RadioModelName = Literal[RADIO_MODEL_NAMES]  # type: ignore[valid-type]
+AlHouraniEnvironment = Literal[tuple(ENVIRONMENTS)]  # type: ignore[valid-type]
 
 
 class AreaConfig(FrozenModel):
@@ -129,6 +135,8 @@ class RsusConfig(FrozenModel):
     cost: PositiveRange = range_default(1, 4, "Unit cost c_j per MHz sold.")
     price_cap: PositiveRange = range_default(5, 35, "Price cap pbar_j per MHz; lo must be >= "
                                                     "the hi of cost.")
+    compute_gflops: float = Field(10.0, gt=0, description="Compute rate of each RSU for its "
+                                  "pricing agent, GFLOP/s (pricing.decision_time).")
 
     @property
     def fixed_count(self) -> int | None:
@@ -189,17 +197,43 @@ class BackhaulConfig(FrozenModel):
 
 
 class RadioConfig(FrozenModel):
-    """Channel gain model giving g_ij at each UAV position."""
+    """Channel gain model giving g_ij at each UAV position, and what an RSU covers."""
 
-    model: Literal["table2", "log_distance", "free_space"] = Field(
+    model: RadioModelName = Field(
         "table2", description="table2: gain drawn from gain_db per pair (paper Table II); "
-                              "log_distance: reference_loss_db + 10 n log10(d / 1 m); "
-                              "free_space: Friis at frequency_hz.")
+        "log_distance: reference_loss_db + 10 n log10(d / 1 m); free_space: Friis at "
+        "frequency_hz; al_hourani: air-to-ground LoS/NLoS mean path loss (Al-Hourani 2014, "
+        "environment); uma_av, umi_av, rma_av: 3GPP TR 36.777 aerial UE (UAV heights "
+        "22.5-300 m, rma_av 10-300 m).")
     gain_db: Range = range_default(-25, -22, "Channel gain, dB (table2).")
     path_loss_exponent: float = Field(2.5, gt=0, description="n of log_distance.")
     reference_loss_db: float = Field(40.0, ge=0, description="Path loss at 1 m, dB "
                                                              "(log_distance).")
-    frequency_hz: float = Field(2.4e9, gt=0, description="Carrier frequency, Hz (free_space).")
+    frequency_hz: float = Field(2.4e9, gt=0, description="Carrier frequency, Hz (free_space, "
+                                                         "al_hourani, 3GPP models).")
+    environment: AlHouraniEnvironment = Field("urban", description="Al-Hourani environment: "
+                                              "suburban, urban, dense_urban, high_rise.")
+    coverage: Literal["disc", "snr"] = Field(
+        "disc", description="disc: rsus.coverage_radius_m around each RSU at any altitude; "
+        "snr: where the mean SNR (tx power - mean path loss - noise) >= snr_min_db.")
+    snr_min_db: float = Field(10.0, description="SNR threshold of coverage snr, dB.")
+    sample_spacing_m: float = Field(10.0, gt=0, description="coverage snr: largest distance "
+                                    "between two samples that bracket a crossing, m.")
+    shadowing_std_db: float = Field(0.0, ge=0, description="Std of log-normal shadowing drawn "
+                                    "per (UAV, RSU, segment) for the spectral efficiency, dB "
+                                    "(not table2).")
+
+    @model_validator(mode="after")
+    def _check(self) -> RadioConfig:
+        if self.model == "table2":
+            if self.coverage == "snr":
+                raise field_error(("coverage",), "coverage 'snr' needs a path-loss model, not "
+                                  "'table2' (its gain does not depend on position)",
+                                  related=(("model",),))
+            if self.shadowing_std_db > 0:
+                raise field_error(("shadowing_std_db",), "shadowing needs a path-loss model, "
+                                  "not 'table2'", related=(("model",),))
+        return self
 
 
 class GaussMarkovConfig(FrozenModel):
@@ -314,6 +348,8 @@ class TwinsConfig(FrozenModel):
 
     count: int = Field(3, ge=1, description="Twins per UAV.")
     size_mb: PositiveRange = range_default(50, 200, "State size of one twin, MB (drawn per twin).")
+    migration: LiveMigrationConfig = Field(default_factory=LiveMigrationConfig,
+                                           description="How twins move (MODEL.md D4).")
 
 
 class FollowerConfig(FrozenModel):

@@ -30,10 +30,12 @@ __all__ = [
     "FAULT_ELEMENT",
     "GROUP_DESCRIPTIONS",
     "OPTIONAL_GROUPS",
+    "MIGRATION_MODE",
     "REQUEST_OUTCOME",
     "RESTORE_SOURCE",
     "SCHEMA_VERSION",
     "SOLVER_CODES",
+    "STOP_REASON",
     "TABLES",
     "TRANSFER_EVENT",
     "VSP_ROLE",
@@ -156,9 +158,16 @@ GROUP_DESCRIPTIONS: Mapping[str, str] = MappingProxyType({
     "/faults": "Faults inside the simulated network (only in traces of scenarios with a "
     "`faults` section): RSU and backhaul-link outages, the twins lost with failed RSUs and "
     "their restores, and what failures did to transfers.",
+    "/live_migration": "Live twin migration (only in traces of scenarios with "
+    "uavs.twins.migration.mode pre_copy or post_copy; MODEL.md D4): per twin and per copy "
+    "round. In such runs /migration/service/interruption_s is the decision time plus the time "
+    "any of the UAV's twins was paused, and t_interrupt_end_s is when the last one resumed.",
+    "/decision_time": "Decision time of the pricing agents (only in traces of scenarios with "
+    "pricing.decision_time.enabled; MODEL.md D5): a round's prices take effect this long after "
+    "it, and the UAVs' interruption includes it.",
 })
 
-OPTIONAL_GROUPS: frozenset[str] = frozenset({"/faults"})
+OPTIONAL_GROUPS: frozenset[str] = frozenset({"/faults", "/live_migration", "/decision_time"})
 """Groups (and their tables) a trace holds only when its run uses them; the writer creates
 them on request, so traces of runs without them keep their former layout."""
 
@@ -259,6 +268,29 @@ _TABLE_SPECS: tuple[tuple[str, str, tuple[tuple, ...]], ...] = (
         ("immersion", _F8, "1", "Immersion sum_j a_ij ln(1 + b_ij q_ij) with a_ij = "
          "delta_i ln(ssim_ij / ssim_threshold_i) (MODEL A1)."),
     )),
+    ("/live_migration/twins", "Live migration of one twin (uavs.twins.migration.mode pre_copy "
+     "or post_copy; MODEL.md D4); its copy rounds are in /live_migration/rounds.", (
+        ("transfer_id", _I8, "1", "Transfer id (the twin's row in /migration/transfers)."),
+        ("mode", "|u1", "1", "Migration mode.", {0: "stop_and_copy", 1: "pre_copy",
+                                                  2: "post_copy"}),
+        ("rounds", _I4, "1", "Copy rounds, the paused one included."),
+        ("total_bytes", _F8, "bytes", "Bytes sent over all rounds."),
+        ("downtime_s", _F8, "s", "Time the twin's service was paused."),
+        ("total_s", _F8, "s", "From the first round's start to the last round's end."),
+        ("mean_dirty_rate", _F8, "bytes/s", "Mean dirty rate over the live rounds (NaN "
+         "without live rounds)."),
+        ("stop_reason", "|u1", "1", "Why copying stopped (no_convergence: pre-copy fell back "
+         "to stop-and-copy).", {0: "stop_and_copy", 1: "threshold", 2: "round_limit",
+                                3: "no_convergence", 4: "post_copy"}),
+    )),
+    ("/live_migration/rounds", "One copy round of a live migration.", (
+        ("transfer_id", _I8, "1", "Transfer id."),
+        ("round", _I4, "1", "Round index (0-based)."),
+        ("size_bytes", _F8, "bytes", "Bytes copied in the round."),
+        ("t_start_s", _F8, "s", "Round start."),
+        ("t_end_s", _F8, "s", "Round end (last byte arrived, latency included)."),
+        ("paused", _B, "1", "Whether the service was paused during the round."),
+    )),
     ("/pricing/rounds", "One pricing round (a Stackelberg game among the RSUs covering the "
      "UAVs whose requests fell in the market window).", (
         ("round_id", _I8, "1", "Round id (unique in the run)."),
@@ -295,6 +327,15 @@ _TABLE_SPECS: tuple[tuple[str, str, tuple[tuple, ...]], ...] = (
         ("round_id", _I8, "1", "Round id."),
         ("iteration", _I4, "1", "Iteration of the repeated game (0-based)."),
         ("mean_rsu_utility", _F8, "price", "Mean RSU utility after this iteration."),
+    )),
+    ("/decision_time/rounds", "Decision time of a pricing round (pricing.decision_time; "
+     "MODEL.md D5): its prices take effect this long after the round.", (
+        ("round_id", _I8, "1", "Round id."),
+        ("decision_time_s", _F8, "s", "Time until the round's prices take effect."),
+        ("flops", _F8, "FLOP", "Floating-point operations charged (0 for the equilibrium "
+         "solver, charged per sweep)."),
+        ("flops_per_decision", _F8, "FLOP", "Actor FLOPs per price (learned agents; 0 "
+         "otherwise)."),
     )),
     ("/sensing/vsps", "Lookup table of virtual service providers (VSPs) competing for the "
      "IoT-sensing UAV population.", (
@@ -443,6 +484,11 @@ RESTORE_SOURCE: Mapping[int, str] = _enum("/faults/twin_losses", "source")
 """Codes of ``/faults/twin_losses/source``: 0 uav, 1 checkpoint."""
 TRANSFER_EVENT: Mapping[int, str] = _enum("/faults/transfer_events", "event")
 """Codes of ``/faults/transfer_events/event``."""
+MIGRATION_MODE: Mapping[int, str] = _enum("/live_migration/twins", "mode")
+"""Codes of ``/live_migration/twins/mode`` (the names of
+:data:`simulator.world.migration_modes.MIGRATION_MODES`, in order; a test holds them equal)."""
+STOP_REASON: Mapping[int, str] = _enum("/live_migration/twins", "stop_reason")
+"""Codes of ``/live_migration/twins/stop_reason``."""
 
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,7 +37,8 @@ from scipy.spatial import cKDTree
 
 from simulator.world.mobility.trajectory import Trajectory
 
-__all__ = ["CoverageMap", "CrossingEvents"]
+__all__ = ["CoverageMap", "CrossingEvents", "drop_zero_stays", "events_by_owner",
+           "trajectory_chunks"]
 
 log = logging.getLogger(__name__)
 
@@ -155,16 +156,8 @@ class CoverageMap:
         """
         if t_from is not None or t_to is not None:
             trajs = [tr.clip(t_from, t_to) for tr in trajs]
-        out: list[CrossingEvents] = []
-        chunk: list[Trajectory] = []
-        n_seg = 0
-        for tr in trajs:  # chunks of ~_CHUNK_SEGMENTS segments keep temporaries in cache
-            chunk.append(tr)
-            n_seg += tr.n_segments
-            if n_seg >= _CHUNK_SEGMENTS:
-                out += self._crossings_chunk(chunk)
-                chunk, n_seg = [], 0
-        return out + self._crossings_chunk(chunk)
+        return [ev for chunk in trajectory_chunks(trajs, _CHUNK_SEGMENTS)
+                for ev in self._crossings_chunk(chunk)]
 
     def _crossings_chunk(self, trajs: Sequence[Trajectory]) -> list[CrossingEvents]:
         n_tr = len(trajs)
@@ -180,15 +173,7 @@ class CoverageMap:
         first[np.concatenate([[0], np.cumsum(counts)[:-1]])] = True
         last = np.zeros(t0.size, dtype=bool)
         last[np.cumsum(counts) - 1] = True
-        ev_owner, ev_t, ev_rsu, ev_enter = self._events(t0, t1, a_xy, b_xy, owner, first, last)
-        order = np.lexsort((ev_rsu, ev_enter, ev_t, ev_owner))
-        ev_owner, ev_t, ev_rsu, ev_enter = (ev_owner[order], ev_t[order], ev_rsu[order],
-                                            ev_enter[order])
-        bounds = np.searchsorted(ev_owner, np.arange(n_tr + 1))
-        return [
-            CrossingEvents(ev_t[lo:hi], ev_rsu[lo:hi], ev_enter[lo:hi])
-            for lo, hi in itertools.pairwise(bounds)
-        ]
+        return events_by_owner(n_tr, *self._events(t0, t1, a_xy, b_xy, owner, first, last))
 
     def _grid(self) -> _Grid:
         """Uniform grid over the RSUs' borders, built once: per cell, the RSUs whose circle
@@ -320,7 +305,7 @@ class CoverageMap:
         order = np.lexsort((ev_s, ev_phase, ev_seg, ev_rsu, ev_owner))
         ev_owner, ev_rsu, ev_t, ev_enter = (ev_owner[order], ev_rsu[order], ev_t[order],
                                             ev_enter[order].astype(bool))
-        keep = _drop_zero_stays(ev_owner, ev_rsu, ev_t)
+        keep = drop_zero_stays(ev_owner, ev_rsu, ev_t)
         log.debug("crossings: %d segments, %d border pairs, %d events", t0.size, seg.size,
                   int(keep.sum()))
         return ev_owner[keep], ev_t[keep], ev_rsu[keep], ev_enter[keep]
@@ -355,7 +340,32 @@ def _quadratic(a_xy: np.ndarray, b_xy: np.ndarray, c_xy: np.ndarray, r2: np.ndar
     return a, b, b_end, c, e
 
 
-def _drop_zero_stays(owner: np.ndarray, rsu: np.ndarray, t: np.ndarray) -> np.ndarray:
+def trajectory_chunks(trajs: Sequence[Trajectory], limit: int) -> Iterator[list[Trajectory]]:
+    """Consecutive groups of trajectories of about ``limit`` segments each (the vectorised
+    crossing searches keep their temporaries in cache this way); at least one, maybe empty."""
+    chunk: list[Trajectory] = []
+    n_seg = 0
+    for tr in trajs:
+        chunk.append(tr)
+        n_seg += tr.n_segments
+        if n_seg >= limit:
+            yield chunk
+            chunk, n_seg = [], 0
+    yield chunk
+
+
+def events_by_owner(n_owners: int, owner: np.ndarray, t: np.ndarray, rsu: np.ndarray,
+                    enter: np.ndarray) -> list[CrossingEvents]:
+    """Split events of ``n_owners`` trajectories into one :class:`CrossingEvents` each, sorted
+    by ``(t, leave before enter, rsu)``."""
+    order = np.lexsort((rsu, enter, t, owner))
+    owner, t, rsu, enter = owner[order], t[order], rsu[order], enter[order]
+    bounds = np.searchsorted(owner, np.arange(n_owners + 1))
+    return [CrossingEvents(t[lo:hi], rsu[lo:hi], enter[lo:hi])
+            for lo, hi in itertools.pairwise(bounds)]
+
+
+def drop_zero_stays(owner: np.ndarray, rsu: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Mask keeping, in each run of equal (owner, rsu, t) events (alternating kinds), only the
     last event if the run is odd, nothing if even: the net state change at that instant."""
     m = t.size

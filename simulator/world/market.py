@@ -7,7 +7,10 @@ the requesting UAVs; the round's solver is the scenario's pricing policy. Each U
 are then placed on the RSUs it bought bandwidth from, in proportion to the bandwidth bought,
 and every twin whose host changes is copied over the backhaul (fluid link sharing). Service
 is interrupted from the round until the last twin has arrived; afterwards the UAV enjoys the
-immersion of MODEL.md A1 at the purchased rate.
+immersion of MODEL.md A1 at the purchased rate. Options of MODEL.md Part D: the twins may move
+by a live mode (:mod:`simulator.world.live_migration`; the service then stops only while a
+twin is paused), and a round's prices may take effect only after the agents' decision time
+(:mod:`agents.pricing.decision_time`), which counts as interruption.
 
 A UAV that no RSU covers, or whose pairs are all non-viable, keeps its twins where they are
 and asks again at its next coverage event.
@@ -25,18 +28,28 @@ from typing import Any
 import numpy as np
 import simpy
 
+from agents.pricing.decision_time import round_decision_time
 from agents.pricing.game import PricingGame
 from agents.pricing.outcome import PricingPolicy
 from simulator.config.fields import Range
 from simulator.config.models import PricingConfig
+from simulator.config.realism import DecisionTimeConfig
 from simulator.config.world import RadioConfig
 from simulator.trace.recorders import Recorder
 from simulator.trace.schema import REQUEST_OUTCOME, code_of
 from simulator.world.backhaul import BackhaulNetwork
 from simulator.world.failover import Failover
+from simulator.world.live_migration import (
+    LiveSetup,
+    live_migration,
+    paused_time_s,
+    record_live,
+    transfer_record,
+)
 from simulator.world.mobility.trajectory import Trajectory
 from simulator.world.population import RsuTable, UavTable
-from simulator.world.radio import channel_gain_db, snr_linear, spectral_efficiency
+from simulator.world.radio.channel import channel_gain_db, shadowing_db
+from simulator.world.radio.core import snr_linear, spectral_efficiency
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +117,17 @@ class Market:
                  backhaul: BackhaulNetwork, policy: PricingPolicy, solver_code: int,
                  pricing: PricingConfig, radio: RadioConfig, ssim_component: Range,
                  rng_radio: np.random.Generator, rng_market: np.random.Generator,
-                 recorder: Recorder) -> None:
+                 recorder: Recorder, live: LiveSetup | None = None,
+                 decision: DecisionTimeConfig | None = None, compute_gflops: float = 10.0,
+                 shadowing_root: int = 0) -> None:
         """Args: the world's tables and processes the market reads and drives.
 
         ``uav_states`` is shared with the UAV processes (the market updates hosts and flags);
         ``rng_radio`` draws the per-round channel gains and SSIMs, ``rng_market`` is handed to
-        the pricing policy.
+        the pricing policy. The realism options (MODEL.md Part D): ``live`` moves twins by a
+        live migration mode (None: stop-and-copy), ``decision`` delays a round's prices by
+        the agents' decision time on RSUs of ``compute_gflops``, ``shadowing_root`` seeds
+        the shadowing draws of ``radio.shadowing_std_db``.
         """
         self.env = env
         self.rsus = rsus
@@ -126,6 +144,10 @@ class Market:
         self.rng_market = rng_market
         self.recorder = recorder
         self.failover: Failover | None = None  # set when the scenario has faults
+        self.live = live
+        self.decision = decision
+        self.compute_gflops = compute_gflops
+        self.shadowing_root = shadowing_root
         self.pending: list[Request] = []
         self._wakeup: simpy.Event | None = None
         self._next_request_id = 0
@@ -242,8 +264,22 @@ class Market:
         result = self.policy.run_round(game, self.rng_market)
         wall = time.perf_counter() - started
         self._record_round(round_id, now, batch, uav_ids, rsu_ids, game, result, wall)
+        decision_s = self._decision_time(round_id, game, result)
         for k, req in enumerate(batch):
-            self.env.process(self._migrate(req, round_id, rsu_ids, game, result, k))
+            self.env.process(self._migrate(req, round_id, rsu_ids, game, result, k, decision_s))
+
+    def _decision_time(self, round_id: int, game: PricingGame, result: Any) -> float:
+        """The round's decision time (MODEL.md D5), recorded; 0 when the option is off."""
+        if self.decision is None or not self.decision.enabled:
+            return 0.0
+        available = (np.ones(game.ssim.shape, dtype=bool) if game.available is None
+                     else game.available)
+        seconds, flops, per_decision = round_decision_time(
+            self.policy, available, int(result.iterations), self.compute_gflops,
+            self.decision.equilibrium_iteration_s)
+        self.recorder.append("/decision_time/rounds", round_id=round_id, decision_time_s=seconds,
+                             flops=flops, flops_per_decision=per_decision)
+        return seconds
 
     def _primary_host(self, uav_id: int) -> int:
         hosts = self.uav_states[uav_id].hosts
@@ -276,8 +312,14 @@ class Market:
         """Gain (dB) from each RSU in ``rsu_ids`` to each UAV in ``uav_ids`` now."""
         now = float(self.env.now)
         positions = np.array([self.trajectories[u].position(now) for u in uav_ids])
-        return channel_gain_db(self.radio, self.rng_radio, positions,
+        gain = channel_gain_db(self.radio, self.rng_radio, positions,
                                self.rsus.positions[rsu_ids])
+        if self.radio.shadowing_std_db > 0:
+            segments = [max(0, int(np.searchsorted(self.trajectories[u].t0, now, "right")) - 1)
+                        for u in uav_ids]
+            gain = gain + shadowing_db(self.shadowing_root, uav_ids, rsu_ids,
+                                       np.array(segments), self.radio.shadowing_std_db)
+        return gain
 
     def _record_round(
         self, round_id: int, now: float, batch: list[Request], uav_ids: np.ndarray,
@@ -317,11 +359,13 @@ class Market:
     # -- twin transfers -------------------------------------------------------------------
     def _migrate(
         self, req: Request, round_id: int, rsu_ids: np.ndarray, game: PricingGame,
-        result: Any, k: int,
+        result: Any, k: int, decision_s: float = 0.0,
     ) -> Generator[simpy.Event, Any, None]:
         state = self.uav_states[req.uav_id]
         bandwidth = np.asarray(result.demand[k], dtype=float)
         started = float(self.env.now)
+        if decision_s > 0:  # the round's prices take effect after the agents' decision time
+            yield self.env.timeout(decision_s)
         if bandwidth.sum() <= 0.0:
             # Every viable RSU priced the UAV out: keep the twins, retry at the next event.
             state.migrating = False
@@ -332,12 +376,19 @@ class Market:
         sizes = self.uavs.twin_size_bytes[req.uav_id]
         transfers = []
         lost = []  # twins lost with a failed RSU: restored from their fallback copy
+        live = self.live is not None and self.live.live
         for twin, (src, dst) in enumerate(zip(state.hosts, new_hosts, strict=True)):
             if src < 0:
                 lost.append(twin)
             elif src != dst:
-                ev = self.backhaul.transfer(int(src), int(dst), float(sizes[twin]),
-                                            tag=(req.request_id, req.uav_id, twin))
+                tag = (req.request_id, req.uav_id, twin)
+                if live:  # MODEL.md D4: rounds of fluid transfers while the service runs
+                    assert self.live is not None
+                    ev = self.env.process(live_migration(
+                        self.env, self.backhaul, int(src), int(dst), float(sizes[twin]),
+                        self.live.params, self.live.dirty_for(twin), tag=tag))
+                else:
+                    ev = self.backhaul.transfer(int(src), int(dst), float(sizes[twin]), tag=tag)
                 ev.callbacks.append(partial(_arrived, state, twin))
                 transfers.append((twin, ev))
         restores = []
@@ -350,8 +401,11 @@ class Market:
             yield self.env.all_of([ev for _, ev in transfers] + restores)
         end = float(self.env.now)
         transfers = [(twin, ev) for twin, ev in transfers if not ev.value.aborted]
+        migrations = [ev.value for _, ev in transfers] if live else []
+        records = ([transfer_record(m) for m in migrations] if live
+                   else [ev.value for _, ev in transfers])
+        ids: list[int] = []
         if transfers:
-            records = [ev.value for _, ev in transfers]
             first = self._next_transfer_id
             self._next_transfer_id += len(records)
             ids = list(range(first, first + len(records)))
@@ -370,6 +424,15 @@ class Market:
                 hop=[h for r in records for h in range(len(r.path))],
                 rsu_id=[int(node) for r in records for node in r.path],
             )
+        interruption = end - started
+        if live:  # the service runs during live rounds: decision time + the twins' pauses
+            assert self.live is not None
+            paused = 0.0
+            if migrations:
+                record_live(self.recorder, ids, self.live.params.mode, migrations)
+                _, resumed, paused = paused_time_s(migrations)
+                end = max(resumed, started + decision_s)
+            interruption = decision_s + paused
         q = game.spectral_efficiency[k]
         rate = float(np.sum(bandwidth * q))
         immersion = float(np.sum(game.weight[k] * np.log1p(bandwidth * q)))
@@ -377,7 +440,7 @@ class Market:
             "/migration/service",
             request_id=req.request_id, uav_id=req.uav_id, t_request_s=req.t_s,
             t_interrupt_start_s=started, t_interrupt_end_s=end,
-            interruption_s=end - started, bandwidth_mhz=float(bandwidth.sum()),
+            interruption_s=interruption, bandwidth_mhz=float(bandwidth.sum()),
             rate_mbps=rate, immersion=immersion,
         )
         hosts = state.hosts

@@ -13,7 +13,7 @@ import numpy as np
 __all__ = ["SUBSYSTEMS", "spawn_rngs"]
 
 SUBSYSTEMS = ("placement", "uavs", "mobility", "radio", "market", "sensing", "agents",
-              "faults")
+              "faults", "shadowing")
 """Order in which the run seed is spawned into per-subsystem generators (never reorder)."""
 
 

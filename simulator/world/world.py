@@ -18,7 +18,7 @@ Everything observable goes to the trace through a *recorder* (the HDF5
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,11 +36,15 @@ from simulator.trace.schema import SOLVER_CODES, code_of
 from simulator.world.backhaul import BackhaulNetwork, build_backhaul
 from simulator.world.coverage import CoverageMap, CrossingEvents
 from simulator.world.failover import Failover, build_failover
+from simulator.world.live_migration import LiveSetup, static_dirty_rate, sync_dirty_rate
 from simulator.world.market import Market, UavState
+from simulator.world.migration_modes import LiveParams
 from simulator.world.mobility.imported import resolve_trace_scenario, trace_names
 from simulator.world.mobility.registry import MobilityContext, build_trajectories
 from simulator.world.mobility.trajectory import Trajectory
 from simulator.world.population import RsuTable, UavTable, draw_rsus, draw_uavs
+from simulator.world.radio.channel import path_loss_of
+from simulator.world.radio.coverage import RadioCoverage
 from simulator.world.sensing import SensingProcess, start_sensing
 
 log = logging.getLogger(__name__)
@@ -59,7 +63,7 @@ class World:
     rsus: RsuTable
     uavs: UavTable
     trajectories: list[Trajectory]
-    coverage: CoverageMap
+    coverage: CoverageMap | RadioCoverage
     backhaul: BackhaulNetwork
     policy: PricingPolicy
     solver_code: int
@@ -114,7 +118,7 @@ def build_world(scenario: Scenario, rngs: dict[str, np.random.Generator], record
     trajectories = build_trajectories(scenario.uavs.mobility, MobilityContext(
         scenario.uavs.count, scenario.simulation.duration_s,
         (scenario.area.width_m, scenario.area.height_m), rngs["mobility"], base_dir))
-    coverage = CoverageMap(rsus.positions[:, :2], rsus.coverage_radius_m)
+    coverage = build_coverage(scenario, rsus, trajectories)
     bh = scenario.backhaul
     graph = build_backhaul(
         rsus.positions[:, :2], topology=bh.topology, k=bh.k,
@@ -140,6 +144,10 @@ def build_world(scenario: Scenario, rngs: dict[str, np.random.Generator], record
         pricing=pricing, radio=scenario.radio,
         ssim_component=scenario.uavs.follower.ssim_component,
         rng_radio=rngs["radio"], rng_market=rngs["market"], recorder=recorder,
+        live=_live_setup(scenario, world), decision=pricing.decision_time,
+        compute_gflops=scenario.rsus.compute_gflops,
+        shadowing_root=(int(rngs["shadowing"].integers(2**62))
+                        if scenario.radio.shadowing_std_db > 0 else 0),
     )
     if scenario.faults.enabled:
         world.failover = world.market.failover = build_failover(
@@ -163,6 +171,50 @@ def build_world(scenario: Scenario, rngs: dict[str, np.random.Generator], record
         state.present = traj.start_time <= 0.0
         env.process(uav_process(env, world, state, timeline, traj.start_time, depart))
     return world
+
+
+def build_coverage(scenario: Scenario, rsus: RsuTable, trajectories: Sequence[Trajectory]
+                   ) -> CoverageMap | RadioCoverage:
+    """The RSU cells: discs (``radio.coverage: disc``) or where the mean SNR reaches
+    ``radio.snr_min_db`` (``snr``, MODEL.md D3).
+
+    Raises:
+        ScenarioError: the UAVs fly, or the cells reach, outside the radio model's validity.
+    """
+    radio = scenario.radio
+    z = np.concatenate([np.concatenate([t.p0[:, 2], t.p1[:, 2]]) for t in trajectories])
+    altitudes = (float(z.min()), float(z.max()))
+    try:
+        if radio.coverage == "disc":
+            if radio.model != "table2":
+                path_loss_of(radio).check_validity(np.array(altitudes),
+                                                   float(rsus.coverage_radius_m.max()))
+            return CoverageMap(rsus.positions[:, :2], rsus.coverage_radius_m)
+        return RadioCoverage(rsus.positions, rsus.tx_power_dbm - rsus.noise_dbm - radio.snr_min_db,
+                             path_loss_of(radio), altitudes, radio.sample_spacing_m)
+    except ValueError as err:
+        raise ScenarioError(f"radio.model: {err} (UAV altitudes {altitudes[0]:g} to "
+                            f"{altitudes[1]:g} m)") from None
+
+
+def _live_setup(scenario: Scenario, world: World) -> LiveSetup | None:
+    """The live-migration mode of ``uavs.twins.migration`` (None for stop-and-copy)."""
+    cfg = scenario.uavs.twins.migration
+    if cfg.mode == "stop_and_copy":
+        return None
+    params = LiveParams(cfg.mode, stop_bytes=cfg.stop_mb * 1e6, max_rounds=cfg.max_rounds,
+                        state_bytes=cfg.state_mb * 1e6)
+    if cfg.dirty_source == "static":
+        rate = static_dirty_rate(cfg.dirty_rate_mb_s * 1e6)
+        return LiveSetup(params, lambda twin: rate)
+
+    def dirty_for(twin: int) -> Callable[[float, float], float]:
+        sensing = world.sensing  # started after the market; read when a twin moves
+        assert sensing is not None, "dirty_source 'sensing' needs sensing.enabled"
+        return sync_dirty_rate(sensing.control, twin % sensing.params.M,
+                               cfg.bytes_per_update_mb * 1e6)
+
+    return LiveSetup(params, dirty_for)
 
 
 def _edges(section: BackhaulConfig) -> list[tuple[int, int, float | None, float | None]] | None:

@@ -1,4 +1,4 @@
-"""Radio link quality between a UAV and an RSU, as pure vectorised functions.
+"""Radio link quality between a UAV and an RSU, as pure vectorised functions: the dB chain.
 
 The chain is: distance -> channel gain (dB, negative = loss) -> SNR -> spectral efficiency.
 MODEL A1: ``tau = m g / sigma^2`` in linear units, i.e. in decibels
@@ -13,11 +13,8 @@ import math
 
 import numpy as np
 
-from simulator.config.world import RadioConfig
-
 __all__ = [
     "SPEED_OF_LIGHT_MPS",
-    "channel_gain_db",
     "db_to_linear",
     "dbm_to_watt",
     "free_space_gain_db",
@@ -161,28 +158,3 @@ def table2_gain_db(rng: np.random.Generator, shape: int | tuple[int, ...],
         raise ValueError(f"gain_db: expected a finite range lo <= hi, got {gain_db}")
     return rng.uniform(lo, hi, size=shape)
 
-
-def channel_gain_db(radio: RadioConfig, rng: np.random.Generator, uav_positions: np.ndarray,
-                    rsu_positions: np.ndarray) -> np.ndarray:
-    """Gain (dB) of every UAV-RSU pair under the scenario's radio model.
-
-    The paper's Table II model draws the gain per pair and round from ``rng``; the path-loss
-    models use the 3-D distance between the positions.
-
-    Args:
-        radio: the scenario's ``radio`` section (``model`` and its parameters).
-        rng: generator of the per-round radio draws.
-        uav_positions: ``[I, 3]`` UAV positions (m).
-        rsu_positions: ``[J, 3]`` RSU antenna positions (m).
-
-    Returns:
-        ``[I, J]`` gains in dB.
-    """
-    shape = (len(uav_positions), len(rsu_positions))
-    if radio.model == "table2":
-        return radio.gain_db.draw(rng, shape)
-    d = np.linalg.norm(uav_positions[:, None, :] - rsu_positions[None, :, :], axis=2)
-    if radio.model == "free_space":
-        return free_space_gain_db(d, radio.frequency_hz)
-    return log_distance_gain_db(d, exponent=radio.path_loss_exponent,
-                                reference_loss_db=radio.reference_loss_db)
