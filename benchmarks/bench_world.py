@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,8 +39,9 @@ def overrides(n_uavs: int, hours: float) -> list[str]:
     ]
 
 
-def measure_one(n_uavs: int, hours: float) -> dict:
-    """One traced run in this process: wall time, events, memory, trace size."""
+def measure_one(n_uavs: int, hours: float, extra: Sequence[str] = ()) -> dict:
+    """One traced run in this process: wall time, events, memory, trace size (``extra``:
+    further ``--set`` overrides, e.g. a model switched on)."""
     import simpy
 
     from simulator.app.run import run_scenario
@@ -53,7 +55,8 @@ def measure_one(n_uavs: int, hours: float) -> dict:
         return step(self)
 
     simpy.Environment.step = counting_step  # this subprocess only
-    scenario = load_scenario(ROOT / "scenarios" / "default.yaml", overrides(n_uavs, hours))
+    scenario = load_scenario(ROOT / "scenarios" / "default.yaml",
+                             [*overrides(n_uavs, hours), *extra])
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.h5"
         started = time.perf_counter()

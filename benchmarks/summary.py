@@ -218,6 +218,20 @@ def mobility_import(d: dict) -> list[str]:
                 f"MB), the same flights imported from an ns-2 file of {runs['ns2_mb']:.0f} MB "
                 f"(`model: trace`) {tr['wall_s']:.1f} s (peak {tr['peak_rss_mb']:.0f} MB): "
                 f"ratio **{runs['trace_vs_random_waypoint']:.2f}**."]
+
+
+def realism(d: dict) -> list[str]:
+    out = ["## Cost of the realism models (`benchmarks/bench_realism.py`)", "",
+           f"The world of `bench_world.py` with {d['uavs']:,} UAVs for {d['sim_hours']:g} "
+           "simulated hour(s), once as it is (`off`) and once per model switched on "
+           "(docs/models.md Part D); each run in its own process.", "",
+           "| variant | overrides | wall time (s) | vs off | events | coverage events | "
+           "migrations | peak RSS (MB) |", "|---|---|---|---|---|---|---|---|"]
+    for r in d["variants"]:
+        sets = "<br>".join(f"`{o}`" for o in r["overrides"]) or "—"
+        out.append(f"| {r['variant']} | {sets} | {r['wall_s']:.1f} | {r['wall_vs_off']:.2f}x | "
+                   f"{r['events']:,} | {r['coverage_events']:,} | {r['migrations']:,} | "
+                   f"{r['peak_rss_mb']:.0f} |")
     return [*out, ""]
 
 
@@ -233,7 +247,8 @@ def main() -> None:
                          ("bench_pruning_jumps", pruning_jumps), ("bench_sync", sync),
                          ("bench_sweep", sweep), ("bench_faults", faults),
                          ("bench_animate", animate), ("bench_cli", cli),
-                         ("bench_mobility_import", mobility_import)):
+                         ("bench_mobility_import", mobility_import),
+                         ("bench_realism", realism)):
         d = load(name)
         if d is not None:
             parts += render(d)
