@@ -131,12 +131,13 @@ def decision_figure(out: Path) -> None:
     from simulator.trace.reader import TraceReader
 
     scenario_file = ROOT / "scenarios" / "examples" / "edge-compute.yaml"
-    rates = [0.001, 0.003, 0.01, 0.03, 0.1, 1.0, 10.0]
+    rates = [0.001, 0.005, 0.03, 0.3, 3.0]
     rows = []
     for solver in ("tiny_madrl", "ppo"):
         for gflops in rates:
             scenario = load_scenario(scenario_file, [f"pricing.solver={solver}",
-                                                     f"rsus.compute_gflops={gflops}"])
+                                                     f"rsus.compute_gflops={gflops}",
+                                                     "simulation.duration_s=150"])
             path = out / f"decision-{solver}-{gflops}.h5"
             run_scenario(scenario, trace_path=path)
             with TraceReader(path) as r:
