@@ -121,3 +121,21 @@ def test_3gpp_model_outside_its_heights_is_a_scenario_error(tmp_path) -> None:
                                                           "uavs.mobility.altitude_m=[10, 50]"))
     with pytest.raises(ScenarioError, match=r"radio.model: uma_av: UAV height .* aerial range"):
         run_scenario(scenario, trace_path=tmp_path / "t.h5")
+
+
+def test_tiny_madrl_docs_quote_the_stored_decision_time_sweep() -> None:
+    """docs/tiny-madrl.md's decision-time table is docs/figures/decision-time.json."""
+    import json
+
+    from conftest import ROOT
+
+    rows = json.loads((ROOT / "docs" / "figures" / "decision-time.json").read_text())
+    text = " ".join((ROOT / "docs" / "tiny-madrl.md").read_text().split())
+    by = {(r["solver"], r["compute_gflops"]): r for r in rows}
+    for gflops in (0.001, 0.005, 0.03):
+        for solver in ("tiny_madrl", "ppo"):
+            r = by[(solver, gflops)]
+            assert f"{1e3 * r['mean_interruption_s']:.0f} ms" in text
+    tiny, ppo = by[("tiny_madrl", 0.005)], by[("ppo", 0.005)]
+    assert (f"{1e3 * tiny['mean_interruption_s']:.0f} ms against "
+            f"{1e3 * ppo['mean_interruption_s']:.0f} ms") in text
