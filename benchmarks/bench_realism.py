@@ -34,7 +34,7 @@ RESULTS = ROOT / "benchmarks" / "results" / "bench_realism.json"
 #: The model switched on in each variant (``--set`` overrides on top of the benchmark world).
 VARIANTS: dict[str, list[str]] = {
     "off": [],
-    "radio": ["radio.model=al_hourani", "radio.environment=urban", "radio.frequency_hz=2.4e9",
+    "radio": ["radio.model=al_hourani", "radio.environment=urban",
               "radio.coverage=snr", "radio.snr_min_db=29.5"],
     "live_migration": ["uavs.twins.migration.mode=pre_copy", "sensing.enabled=true",
                        "uavs.twins.migration.dirty_source=sensing",
