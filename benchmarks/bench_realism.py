@@ -9,7 +9,8 @@ lattice, equilibrium pricing, tracing on) is run once as it is and once per mode
 * ``live_migration``: pre-copy of every twin, dirty rate from the sensing VSPs' intensity;
 * ``decision_time``: the equilibrium solver's sweeps charged at 1 ms each.
 
-Each run is measured in its own subprocess (wall time, events, peak RSS).
+Each run is measured in its own subprocess (wall time, CPU time of the process, events, peak
+RSS); on a shared machine the CPU-time ratio is the steadier measure of a model's cost.
 
 Usage:
     python benchmarks/bench_realism.py [--uavs 1000] [--hours 1]
@@ -62,12 +63,14 @@ def main() -> None:
         row = {"variant": name, "overrides": VARIANTS[name],
                **json.loads(proc.stdout.strip().splitlines()[-1])}
         rows.append(row)
-        print(f"{name:>15}: {row['wall_s']:7.2f} s wall, {row['events']:>9} events, "
+        print(f"{name:>15}: {row['wall_s']:7.2f} s wall, {row['cpu_s']:7.2f} s CPU, "
+              f"{row['events']:>9} events, "
               f"peak RSS {row['peak_rss_mb']:.0f} MB, {row['coverage_events']} coverage "
               f"events, {row['migrations']} migrations", flush=True)
     base = next((r for r in rows if r["variant"] == "off"), rows[0])
     for row in rows:
         row["wall_vs_off"] = row["wall_s"] / base["wall_s"]
+        row["cpu_vs_off"] = row["cpu_s"] / base["cpu_s"]
     report = {"benchmark": "bench_realism", "python": platform.python_version(),
               "machine": platform.machine(), "uavs": args.uavs, "sim_hours": args.hours,
               "variants": rows}

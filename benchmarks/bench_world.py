@@ -67,6 +67,8 @@ def measure_one(n_uavs: int, hours: float, extra: Sequence[str] = ()) -> dict:
         "uavs": n_uavs, "rsus": 100, "sim_hours": hours, "wall_s": wall,
         "events": count["events"], "events_per_s": count["events"] / wall,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "cpu_s": (resource.getrusage(resource.RUSAGE_SELF).ru_utime
+                  + resource.getrusage(resource.RUSAGE_SELF).ru_stime),
         "trace_mb": size / 1e6, "migrations": result.summary["migrations"],
         "pricing_rounds": result.summary["rounds"],
         "coverage_events": result.summary["coverage_events"],

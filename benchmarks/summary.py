@@ -225,13 +225,14 @@ def realism(d: dict) -> list[str]:
            f"The world of `bench_world.py` with {d['uavs']:,} UAVs for {d['sim_hours']:g} "
            "simulated hour(s), once as it is (`off`) and once per model switched on "
            "(docs/models.md Part D); each run in its own process.", "",
-           "| variant | overrides | wall time (s) | vs off | events | coverage events | "
-           "migrations | peak RSS (MB) |", "|---|---|---|---|---|---|---|---|"]
+           "| variant | overrides | wall time (s) | CPU time (s) | CPU vs off | events | "
+           "coverage events | migrations | peak RSS (MB) |",
+           "|---|---|---|---|---|---|---|---|---|"]
     for r in d["variants"]:
         sets = "<br>".join(f"`{o}`" for o in r["overrides"]) or "—"
-        out.append(f"| {r['variant']} | {sets} | {r['wall_s']:.1f} | {r['wall_vs_off']:.2f}x | "
-                   f"{r['events']:,} | {r['coverage_events']:,} | {r['migrations']:,} | "
-                   f"{r['peak_rss_mb']:.0f} |")
+        out.append(f"| {r['variant']} | {sets} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | "
+                   f"{r['cpu_vs_off']:.2f}x | {r['events']:,} | {r['coverage_events']:,} | "
+                   f"{r['migrations']:,} | {r['peak_rss_mb']:.0f} |")
     return [*out, ""]
 
 
