@@ -14,7 +14,7 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 	@echo "uavtwin: setting up $(VENV) (first run, or setup.cfg changed): installing uavtwin"
 	@echo "uavtwin: and its dependencies (torch from the local CPU wheel); about 2-3 minutes..."
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,validate]'
 	touch $(STAMP)
 	@echo "uavtwin: $(VENV) is ready ($$($(BIN)/python -m pip list --format=freeze | wc -l) packages)"
 

@@ -178,6 +178,10 @@ class BackhaulConfig(FrozenModel):
     latency_ms: float = Field(2.0, ge=0, description="Default link latency, ms.")
     edges: TupleOf[BackhaulEdge, ...] = Field((), description="Links; required iff topology is "
                                                             "edges.")
+    tcp_correction: bool = Field(
+        False, description="Add what packet-level TCP adds to each fluid transfer (headers, "
+                           "handshake, slow start; constants fitted on ns-3, see "
+                           "docs/validation.md). false = the pure fluid model.")
 
     @model_validator(mode="after")
     def _check(self) -> BackhaulConfig:

@@ -8,6 +8,12 @@ change when a transfer starts or ends, so between those instants every transfer 
 constant rate and its completion time is exact. The propagation latency of the path is added
 once at the end.
 
+Optionally (:class:`TcpCorrection`, off by default) the completion time also carries what
+packet-level TCP adds to a fluid transfer: header overhead (the fluid flow carries
+``size / efficiency``), the connection handshake and slow start (a delay added at the end,
+from the route's round trip and the transfer's fluid rate when it starts). Its constants are
+calibrated against ns-3 (docs/validation.md).
+
 :class:`~simulator.world.fluid.FluidLinks` is the pure model (no clock of its own);
 :class:`BackhaulNetwork` drives it from SimPy with one timer per next projected completion.
 """
@@ -30,7 +36,8 @@ from simulator.trace.schema import TRANSFER_EVENT, code_of
 from simulator.world.faults import backoff_delay
 from simulator.world.fluid import FluidLinks, link_key
 
-__all__ = ["ON_LINK_FAILURE", "BackhaulNetwork", "Router", "TransferRecord", "build_backhaul"]
+__all__ = ["ON_LINK_FAILURE", "BackhaulNetwork", "Router", "TcpCorrection", "TransferRecord",
+           "build_backhaul"]
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +212,54 @@ class Router:
 
 
 @dataclass(frozen=True)
+class TcpCorrection:
+    """What packet-level TCP adds to a fluid transfer (see the module docstring).
+
+    For a transfer of ``S`` bytes on a route of one-way latency ``L`` (round trip
+    ``R = 2 L``) whose fluid rate is ``r`` bit/s when it starts, with ``W = r R / 8`` bytes
+    in flight at that rate and ``x = min(S, W)``:
+
+    * the fluid flow carries ``S / efficiency`` bytes (TCP/IP/link headers);
+    * ``handshake_rtts * R`` is added to the completion time (SYN, SYN-ACK);
+    * so is the slow-start delay ``slow_start_weight * max(0, R log2(1 + x / IW) - 8 x / r)``:
+      doubling a window of ``IW = initial_window_bytes`` each round trip until it covers
+      ``x``, minus the time the fluid model already charges for those bytes.
+
+    The defaults are the constants fitted on ns-3 (``benchmarks/validate_ns3.py``, case
+    ``single``); see docs/validation.md for where the correction helps and where it does not.
+
+    Attributes:
+        efficiency: payload share of the link capacity, in (0, 1].
+        handshake_rtts: round trips before the first data byte leaves.
+        initial_window_bytes: initial congestion window (bytes).
+        slow_start_weight: multiplier of the slow-start delay (>= 0).
+    """
+
+    efficiency: float = 0.964
+    handshake_rtts: float = 1.0
+    initial_window_bytes: float = 10 * 1448
+    slow_start_weight: float = 1.1
+
+    def __post_init__(self) -> None:
+        if not 0 < self.efficiency <= 1:
+            raise ValueError(f"TcpCorrection: efficiency must be in (0, 1], got {self.efficiency}")
+        for name in ("handshake_rtts", "slow_start_weight"):
+            if not (getattr(self, name) >= 0 and math.isfinite(getattr(self, name))):
+                raise ValueError(f"TcpCorrection: {name} must be >= 0, got {getattr(self, name)}")
+        if not (self.initial_window_bytes > 0 and math.isfinite(self.initial_window_bytes)):
+            raise ValueError("TcpCorrection: initial_window_bytes must be > 0, got "
+                             f"{self.initial_window_bytes}")
+
+    def extra_delay(self, size_bytes: float, rate_bps: float, latency_s: float) -> float:
+        """Delay (s) added at the end of a transfer of ``size_bytes`` whose fluid rate is
+        ``rate_bps`` when it starts, on a route of one-way latency ``latency_s``."""
+        rtt = 2.0 * latency_s
+        x = min(size_bytes, rate_bps * rtt / 8.0)
+        slow = rtt * math.log2(1.0 + x / self.initial_window_bytes) - 8.0 * x / rate_bps
+        return self.handshake_rtts * rtt + self.slow_start_weight * max(0.0, slow)
+
+
+@dataclass(frozen=True)
 class TransferRecord:
     """One finished twin transfer.
 
@@ -257,6 +312,7 @@ class _Flow:
     phase: str = "active"
     bits_left: float = 0.0
     attempt: int = 0
+    extra_s: float = 0.0  # TcpCorrection delay added on arrival
 
 
 class BackhaulNetwork:
@@ -274,10 +330,12 @@ class BackhaulNetwork:
         graph: a backhaul graph from :func:`build_backhaul`.
         on_failure: ``"reroute"`` or ``"abort"``.
         backoff: ``(first wait s, factor, cap s)`` of the retries after an abort.
+        correction: packet-level TCP effects to add (None: the pure fluid model).
     """
 
     def __init__(self, env: simpy.Environment, graph: nx.Graph, on_failure: str = "reroute",
-                 backoff: tuple[float, float, float] = (1.0, 2.0, 60.0)) -> None:
+                 backoff: tuple[float, float, float] = (1.0, 2.0, 60.0),
+                 correction: TcpCorrection | None = None) -> None:
         if on_failure not in ON_LINK_FAILURE:
             raise ValueError(f"BackhaulNetwork: on_failure must be one of {ON_LINK_FAILURE}, "
                              f"got {on_failure!r}")
@@ -287,6 +345,7 @@ class BackhaulNetwork:
         self.links = FluidLinks({(u, v): d["capacity_bps"] for u, v, d in graph.edges(data=True)})
         self.on_failure = on_failure
         self.backoff = backoff
+        self.correction = correction
         self.observer: TransferObserver | None = None
         self.failed_rsus: frozenset[int] = frozenset()
         self.failed_links: frozenset[tuple[int, int]] = frozenset()
@@ -333,13 +392,26 @@ class BackhaulNetwork:
             if flow.src in self.failed_rsus or flow.dst in self.failed_rsus:
                 self._abandon(fid)
             else:
-                self._start(fid, 8.0 * flow.size_bytes, None)
+                self._start(fid, self._bits(flow.size_bytes), None)
             self._reschedule()
             return done
         flow.path = self.router.route(src, dst)
-        self.links.add(fid, list(itertools.pairwise(flow.path)), 8.0 * float(size_bytes), now)
+        self.links.add(fid, list(itertools.pairwise(flow.path)), self._bits(size_bytes), now)
+        self._correct(fid, flow)
         self._reschedule()
         return done
+
+    def _bits(self, size_bytes: float) -> float:
+        """Bits a transfer puts on the links (payload, or payload / efficiency)."""
+        bits = 8.0 * float(size_bytes)
+        return bits if self.correction is None else bits / self.correction.efficiency
+
+    def _correct(self, fid: int, flow: _Flow) -> None:
+        """Set the TcpCorrection delay of a flow that just started (rate and route now)."""
+        if self.correction is not None:
+            flow.extra_s = self.correction.extra_delay(
+                flow.size_bytes, self.links.rate(fid) * self.correction.efficiency,
+                self.router.latency(flow.src, flow.dst))
 
     def in_flight(self) -> list[tuple[Any, int, int]]:
         """``(tag, src, dst)`` of every transfer not yet delivered, by start order."""
@@ -372,6 +444,7 @@ class BackhaulNetwork:
         flow.phase = "arriving"
         path = flow.path
         latency = sum(self.graph.edges[u, v]["latency_s"] for u, v in itertools.pairwise(path))
+        latency += flow.extra_s
         record = TransferRecord(flow.src, flow.dst, path, flow.size_bytes, flow.t_start,
                                 self.env.now + latency)
         log.debug("transfer %d->%d %.0f B done at %.6f", flow.src, flow.dst, flow.size_bytes,
@@ -441,6 +514,8 @@ class BackhaulNetwork:
         flow.path, flow.phase, flow.bits_left = path, "active", 0.0
         self._pending[new] = flow
         self.links.add(new, list(itertools.pairwise(path)), bits, self.env.now)
+        if event in (None, RETRIED):  # a fresh start (first byte): its TCP delay
+            self._correct(new, flow)
         if event is not None:
             self._notify(event, flow, bits, len(path) - 1)
 
@@ -458,7 +533,7 @@ class BackhaulNetwork:
 
     def _back_off(self, fid: int, flow: _Flow, notify: bool = True) -> None:
         if notify:
-            self._notify(ABORTED, flow, 8.0 * flow.size_bytes, -1)
+            self._notify(ABORTED, flow, self._bits(flow.size_bytes), -1)
         flow.attempt += 1
         flow.phase = "backoff"
         wait = backoff_delay(flow.attempt, *self.backoff)
@@ -470,7 +545,7 @@ class BackhaulNetwork:
         flow = self._pending.get(fid)
         if flow is None or flow.phase != "backoff" or flow.attempt != attempt:
             return  # abandoned meanwhile
-        self._start(fid, 8.0 * flow.size_bytes, RETRIED)
+        self._start(fid, self._bits(flow.size_bytes), RETRIED)
         self._reschedule()
 
     def _abandon(self, fid: int) -> None:
@@ -482,7 +557,7 @@ class BackhaulNetwork:
         elif flow.phase == "arriving":
             left = 0.0
         else:
-            left = 8.0 * flow.size_bytes
+            left = self._bits(flow.size_bytes)
         self._notify(ABANDONED, flow, left, -1)
         flow.done.succeed(TransferRecord(flow.src, flow.dst, flow.path or (flow.src,),
                                          flow.size_bytes, flow.t_start, self.env.now,

@@ -33,7 +33,7 @@ from simulator.config.world import BackhaulConfig
 from simulator.errors import ScenarioError
 from simulator.trace.recorders import Recorder
 from simulator.trace.schema import SOLVER_CODES, code_of
-from simulator.world.backhaul import BackhaulNetwork, build_backhaul
+from simulator.world.backhaul import BackhaulNetwork, TcpCorrection, build_backhaul
 from simulator.world.coverage import CoverageMap, CrossingEvents
 from simulator.world.failover import Failover, build_failover
 from simulator.world.live_migration import LiveSetup, static_dirty_rate, sync_dirty_rate
@@ -130,7 +130,8 @@ def build_world(scenario: Scenario, rngs: dict[str, np.random.Generator], record
         policy = pricing_policy(pricing, base_dir)
     links = scenario.faults.links
     backhaul = BackhaulNetwork(env, graph, on_failure=links.on_failure,
-                               backoff=(links.backoff_s, links.backoff_factor, links.backoff_max_s))
+                               backoff=(links.backoff_s, links.backoff_factor, links.backoff_max_s),
+                               correction=TcpCorrection() if bh.tcp_correction else None)
     world = World(
         env=env, scenario=scenario, rsus=rsus, uavs=uavs, trajectories=trajectories,
         coverage=coverage, backhaul=backhaul, policy=policy,
