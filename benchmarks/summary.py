@@ -236,6 +236,33 @@ def realism(d: dict) -> list[str]:
     return [*out, ""]
 
 
+def validate_ns3(d: dict) -> list[str]:
+    corr = d["correction_fitted_on_single"]
+    out = ["## Fluid backhaul vs packet-level TCP in ns-3 (`benchmarks/validate_ns3.py`)", "",
+           f"ns-3 {d['ns3_version']} ({d['tcp']['variant']}, SACK, MSS "
+           f"{d['tcp']['segment_bytes']} B) against uavtwin's fluid backhaul on the same links, "
+           "routes, sizes and start times; relative error of each transfer's duration "
+           "(docs/validation.md). *Corrected*: the `TcpCorrection` option with constants "
+           f"fitted on the `single` case (efficiency {corr['efficiency']}, slow-start weight "
+           f"{corr['slow_start_weight']}).", "",
+           "| case | transfers | fluid: median | p95 | worst | mean signed | corrected: median "
+           "| p95 | worst | fluid (ms) | ns-3 (s) |", "|---" * 11 + "|"]
+    for c in d["cases"]:
+        f, k = c["fluid_error"], c["corrected_error"]
+        if not f["n"]:
+            out.append(f"| {c['name']} | 0 ({f['unfinished']} unfinished in ns-3) |" + " |" * 9)
+            continue
+        n = f"{f['n']}" + (f" (+{f['unfinished']} unfinished)" if f["unfinished"] else "")
+        out.append(f"| {c['name']} | {n} | {f['median']:.1%} | {f['p95']:.1%} | "
+                   f"{f['worst']:.1%} | {f['mean_signed']:+.1%} | {k['median']:.1%} | "
+                   f"{k['p95']:.1%} | {k['worst']:.1%} | {c['fluid_wall_s'] * 1e3:.2f} | "
+                   f"{c['ns3_wall_s']:.1f} |")
+    w = d["wall"]
+    out += ["", f"Wall time for all cases: fluid {w['fluid_s']:.3f} s, ns-3 {w['ns3_s']:.1f} s "
+            f"({w['ns3_s'] / w['fluid_s']:,.0f}x), plus {w['ns3_load_s']:.0f} s to load ns-3."]
+    return [*out, ""]
+
+
 def main() -> None:
     parts = ["# Benchmarks", "",
              "Measured on the 2-core development machine by the scripts in `benchmarks/` "
@@ -249,7 +276,7 @@ def main() -> None:
                          ("bench_sweep", sweep), ("bench_faults", faults),
                          ("bench_animate", animate), ("bench_cli", cli),
                          ("bench_mobility_import", mobility_import),
-                         ("bench_realism", realism)):
+                         ("bench_realism", realism), ("validate_ns3", validate_ns3)):
         d = load(name)
         if d is not None:
             parts += render(d)

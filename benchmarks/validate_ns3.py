@@ -71,6 +71,17 @@ def fit_correction(case, ns3_done):  # type: ignore[no-untyped-def]
                          slow_start_weight=round(float(fit.x[1]), 3))
 
 
+def _no_nan(x):  # type: ignore[no-untyped-def]
+    """NaN (a transfer ns-3 did not finish) as JSON null."""
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _no_nan(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_no_nan(v) for v in x]
+    return x
+
+
 def figure(cases: list[dict], path: Path) -> None:
     import matplotlib
 
@@ -82,8 +93,9 @@ def figure(cases: list[dict], path: Path) -> None:
     for ax, key, title in ((axes[0], "fluid_s", "fluid model (default)"),
                            (axes[1], "corrected_s", "fluid + TcpCorrection (option)")):
         for i, c in enumerate(cases):
-            x = [t["ns3_s"] - t["start_s"] for t in c["transfers"]]
-            y = [t[key] - t["start_s"] for t in c["transfers"]]
+            done = [t for t in c["transfers"] if not math.isnan(t["ns3_s"])]
+            x = [t["ns3_s"] - t["start_s"] for t in done]
+            y = [t[key] - t["start_s"] for t in done]
             lo, hi = min(lo, *x, *y), max(hi, *x, *y)
             ax.scatter(x, y, s=22, color=f"C{i}", label=c["name"], alpha=0.85,
                        edgecolors="black", linewidths=0.3)
@@ -205,7 +217,7 @@ def main() -> None:
         "wall": {"fluid_s": fluid_wall, "ns3_s": ns3_wall, "ns3_load_s": load_s},
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2, allow_nan=False))
+    RESULTS.write_text(json.dumps(_no_nan(report), indent=2, allow_nan=False))
     print(f"wrote {RESULTS}")
     if not args.no_figure:
         figure(out_cases, FIGURE)

@@ -6,6 +6,7 @@ tens of seconds, once per session (the ``driver`` fixture)."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -135,28 +136,28 @@ def test_ns3_shared_link_is_fair_and_work_conserving(driver) -> None:  # type: i
     got = np.array(driver.run_transfers(g, transfers)["completion_s"])
     fluid = np.array(fluid_completions(g, transfers))
     bound = 4 * 8 * MB / 50e6 + 0.002
-    assert fluid == pytest.approx([bound] * 4, rel=1e-12)
-    assert got.min() > bound * 0.95  # payload alone needs the whole link for 4 MB ...
-    assert got.max() > bound  # ... and headers add to it
-    assert got.max() < bound * 1.25
-    assert got.max() - got.min() < 0.3 * bound  # TCP shares roughly equally
+    assert fluid == pytest.approx([bound] * 4, rel=1e-12)  # equal shares, joint finish
+    assert got.max() > bound  # the link cannot carry the 4 MB (plus headers) any faster
+    assert got.max() < bound * 1.25  # TCP keeps the link busy
+    assert got.min() > 0.75 * got.max()  # and shares it roughly equally
 
 
 @pytest.mark.ns3
 def test_ns3_standard_cases_small_scale(driver) -> None:  # type: ignore[no-untyped-def]
-    """The benchmark's synthetic cases at 1/20 of their sizes: every transfer completes, the
-    fluid model is never slower than TCP on one link, and the TcpCorrection (ns-3-calibrated
-    defaults) lowers the median error of every case."""
+    """The benchmark's synthetic cases at 1/20 of their sizes: every transfer completes and
+    none beats its path's bottleneck alone; on one link the fluid model, being
+    work-conserving, finishes the whole batch no later than TCP does."""
     for case in standard_cases(scale=0.05):
-        got = driver.run_transfers(case.graph, case.transfers)["completion_s"]
-        assert not any(math.isnan(x) for x in got), case.name
-        starts = [t.start_s for t in case.transfers]
-        plain = error_stats(fluid_completions(case.graph, case.transfers), got, starts)
-        corr = error_stats(fluid_completions(case.graph, case.transfers, TcpCorrection()),
-                           got, starts)
-        assert corr["median"] < plain["median"], (case.name, plain, corr)
-        if case.name == "single":
-            assert plain["mean_signed"] < 0  # fluid optimistic on an idle link
+        got = np.array(driver.run_transfers(case.graph, case.transfers)["completion_s"])
+        assert np.isfinite(got).all(), case.name
+        router = Router(case.graph)
+        for t, p in zip(case.transfers, got, strict=True):
+            path = router.route(t.src, t.dst)
+            caps = [case.graph.edges[u, v]["capacity_bps"] for u, v in itertools.pairwise(path)]
+            alone = 8 * t.size_bytes / min(caps) + router.latency(t.src, t.dst)
+            assert p - t.start_s > alone, (case.name, t, p)
+        if case.graph.number_of_edges() == 1:
+            assert max(fluid_completions(case.graph, case.transfers)) <= got.max(), case.name
 
 
 def test_scenario_option_applies_the_correction(run_small) -> None:  # type: ignore[no-untyped-def]

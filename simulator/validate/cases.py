@@ -148,11 +148,16 @@ def error_stats(fluid: Sequence[float], packet: Sequence[float],
                 starts: Sequence[float]) -> dict[str, float]:
     """Relative error of the fluid transfer durations against the packet-level ones:
     ``|fluid - packet| / packet`` on durations (completion minus start); median, 95th
-    percentile, worst, and the mean signed error (negative: fluid is optimistic)."""
+    percentile, worst, and the mean signed error (negative: fluid is optimistic), over the
+    transfers that completed in ns-3 (``unfinished`` counts the others)."""
     f = np.asarray(fluid, dtype=float) - np.asarray(starts, dtype=float)
     p = np.asarray(packet, dtype=float) - np.asarray(starts, dtype=float)
-    signed = (f - p) / p
+    done = np.isfinite(p)
+    signed = (f[done] - p[done]) / p[done]
     err = np.abs(signed)
-    return {"n": int(err.size), "median": float(np.median(err)),
-            "p95": float(np.percentile(err, 95)), "worst": float(err.max()),
-            "mean_signed": float(signed.mean())}
+    if not err.size:
+        return {"n": 0, "unfinished": int((~done).sum()), "median": math.nan,
+                "p95": math.nan, "worst": math.nan, "mean_signed": math.nan}
+    return {"n": int(err.size), "unfinished": int((~done).sum()),
+            "median": float(np.median(err)), "p95": float(np.percentile(err, 95)),
+            "worst": float(err.max()), "mean_signed": float(signed.mean())}

@@ -60,7 +60,7 @@ RunTransfers(uint32_t nNodes,
     const std::vector<uint32_t>& rNext,
     const std::string& tcpType,
     uint32_t segmentSize,
-    uint32_t queuePackets,
+    const std::vector<uint32_t>& queuePackets,
     uint32_t bufferBytes,
     bool sackOn,
     double minRtoS,
@@ -84,9 +84,6 @@ RunTransfers(uint32_t nNodes,
     stack.Install(nodes);
 
     PointToPointHelper p2p;
-    p2p.SetQueue("ns3::DropTailQueue<Packet>",
-                 "MaxSize",
-                 QueueSizeValue(QueueSize(QueueSizeUnit::PACKETS, queuePackets)));
     Ipv4AddressHelper addr("10.0.0.0", "255.255.255.252");
     TrafficControlHelper tch;
     // (node, neighbour) -> (interface index on node, address of neighbour on that link)
@@ -95,6 +92,9 @@ RunTransfers(uint32_t nNodes,
     {
         p2p.SetDeviceAttribute("DataRate", DataRateValue(DataRate(static_cast<uint64_t>(capBps[k]))));
         p2p.SetChannelAttribute("Delay", TimeValue(Seconds(delayS[k])));
+        p2p.SetQueue("ns3::DropTailQueue<Packet>",
+                     "MaxSize",
+                     QueueSizeValue(QueueSize(QueueSizeUnit::PACKETS, queuePackets[k])));
         NetDeviceContainer d = p2p.Install(nodes.Get(la[k]), nodes.Get(lb[k]));
         Ipv4InterfaceContainer ifs = addr.Assign(d);
         addr.NewNetwork();

@@ -10,10 +10,12 @@ process, on the first call.
 TCP setup (:class:`TcpSetup`): the same for every case, chosen to give TCP its best chance
 at the fluid model's rates: segments of 1448 bytes (1500-byte MTU with timestamps), socket
 buffers large enough never to limit the window, a drop-tail queue per device of one
-bandwidth-delay product of the case's longest round trip (at least 100 packets), no queue
-disc, SACK on, CUBIC (ns-3's default), initial window 10 segments, delayed ACKs every 2
+bandwidth-delay product of the link at the case's longest round trip (at least 100 packets),
+no queue disc, SACK on, NewReno congestion control, initial window 10 segments, delayed ACKs every 2
 segments (ns-3 defaults), minimum retransmission timeout 200 ms (Linux's; ns-3's default is
-1 s).
+1 s). NewReno rather than ns-3's default CUBIC or Linux Reno: with those two, ns-3 3.44
+left single flows stalled for tens to a thousand seconds (repeated retransmission timeouts on
+an idle link) after synchronised starts in our shared-link cases; NewReno never did.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ class TcpSetup:
         min_rto_s: minimum retransmission timeout (Linux's 200 ms; ns-3's default is 1 s).
     """
 
-    variant: str = "ns3::TcpLinuxReno"
+    variant: str = "ns3::TcpNewReno"
     segment_bytes: int = 1448
     sack: bool = True
     min_queue_packets: int = 100
@@ -136,7 +138,8 @@ def run_transfers(graph: nx.Graph, transfers: Sequence[Transfer], *,
     Returns:
         ``{"completion_s", "received_bytes", "events", "queue_packets"}``: each transfer's
         completion time (the instant its sink has received every byte; NaN if not done by
-        ``stop_s``) and bytes received, the number of ns-3 events, and the queue size used.
+        ``stop_s``) and bytes received, the number of ns-3 events, and each link's queue
+        (packets, links sorted by ``(min(u, v), max(u, v))``).
     """
     drv = load()
     if not transfers:
@@ -149,9 +152,10 @@ def run_transfers(graph: nx.Graph, transfers: Sequence[Transfer], *,
     rtt = max(2 * path_latency(graph, t.src, t.dst) for t in transfers)
     cap = max(e[2] for e in edges)
     packet_bits = 8 * (setup.segment_bytes + 52)
-    queue = max(setup.min_queue_packets, math.ceil(cap * rtt / packet_bits))
+    # each link's queue holds one bandwidth-delay product of the longest round trip
+    queues = [max(setup.min_queue_packets, math.ceil(e[2] * rtt / packet_bits)) for e in edges]
     # buffers: window never limited by the sockets (BDP + queue, twice, at least 4 MiB)
-    buffer = int(min(2**31 - 1, max(4 << 20, 2 * (cap * rtt / 8 + queue * packet_bits / 8))))
+    buffer = int(min(2**31 - 1, max(4 << 20, 4 * cap * rtt / 8)))
     if stop_s is None:
         total_bits = 8 * sum(t.size_bytes for t in transfers)
         min_cap = min(e[2] for e in edges)
@@ -168,13 +172,13 @@ def run_transfers(graph: nx.Graph, transfers: Sequence[Transfer], *,
         _vec("double", [t.start_s for t in transfers]),
         _vec("double", [round(t.size_bytes) for t in transfers]),
         *(_vec("unsigned int", [r[k] for r in routes]) for k in range(4)),
-        setup.variant, setup.segment_bytes, queue, buffer, setup.sack, setup.min_rto_s,
-        float(stop_s))
+        setup.variant, setup.segment_bytes, _vec("unsigned int", queues), buffer, setup.sack,
+        setup.min_rto_s, float(stop_s))
     values = list(out)
     n = len(transfers)
     done = [v if v >= 0 else math.nan for v in values[:n]]
     return {"completion_s": done, "received_bytes": [int(v) for v in values[n:2 * n]],
-            "events": int(values[-1]), "queue_packets": queue}
+            "events": int(values[-1]), "queue_packets": queues}
 
 
 def sample_ns2(path: str | Path, n_nodes: int, times: Sequence[float]) -> tuple[list[float],
