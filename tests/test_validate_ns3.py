@@ -171,7 +171,7 @@ def test_scenario_option_applies_the_correction(run_small) -> None:  # type: ign
             t = tr.read("/migration/transfers")
         ok = np.isfinite(t["t_end_s"]) & (t["n_hops"] > 0)
         lat = 0.002 * t["n_hops"][ok]
-        floor = 8 * t["size_bytes"][ok] / 0.964 / 1e9 + lat + 2 * lat
+        floor = 8 * t["size_bytes"][ok] / TcpCorrection().efficiency / 1e9 + lat + 2 * lat
         return t["t_end_s"][ok] - t["t_start_s"][ok], floor
 
     d_on, floor_on = durations(run_small("backhaul.tcp_correction=true", name="on.h5"))

@@ -235,10 +235,10 @@ class TcpCorrection:
         slow_start_weight: multiplier of the slow-start delay (>= 0).
     """
 
-    efficiency: float = 0.964
+    efficiency: float = 0.9631
     handshake_rtts: float = 1.0
     initial_window_bytes: float = 10 * 1448
-    slow_start_weight: float = 1.1
+    slow_start_weight: float = 1.569
 
     def __post_init__(self) -> None:
         if not 0 < self.efficiency <= 1:
