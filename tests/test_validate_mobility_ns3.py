@@ -11,18 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from simulator.app.convert import trace_trajectories
 from simulator.app.run import run_scenario
 from simulator.config.loader import load_scenario
 from simulator.validate import ns3run
+from simulator.validate.mobility import probe_times, round_trip_ns2
 from simulator.world.mobility.trajectory import Trajectory
-
-# the ns-2 exporter and `uavtwin convert` come with the mobility import/export work (issue 10);
-# until it is on main this module is skipped (the round trip was run on that branch: see
-# docs/validation.md)
-pytest.importorskip("simulator.world.mobility.formats.ns2")
-from simulator.app.convert import trace_trajectories  # noqa: E402
-
-from simulator.validate.mobility import probe_times, round_trip_ns2  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
