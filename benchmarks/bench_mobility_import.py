@@ -13,6 +13,7 @@ imported trace.
 
 Usage:
     python benchmarks/bench_mobility_import.py [--sizes-mb 20,200] [--uavs 1000] [--hours 1]
+        [--skip-fcd] [--skip-runs]
 
 Prints a table and writes benchmarks/results/bench_mobility_import.json.
 """
@@ -187,16 +188,19 @@ print(json.dumps({"wall_s": wall, "cpu_s": cpu, "migrations": result.summary["mi
 
 
 def imported_flights(n_uavs: int, hours: float, path: Path) -> None:
-    """Export the benchmark world's random-waypoint flights (seed 1) to ns-2."""
+    """Export the benchmark world's random-waypoint flights (its seed) to ns-2 (3-D setdest,
+    so the imported run flies exactly the same segments)."""
     from benchmarks.bench_world import overrides
     from simulator.config.loader import load_scenario
     from simulator.world.mobility.formats.ns2 import write_ns2
-    from simulator.world.population import draw_trajectories
-    from simulator.world.world import spawn_rngs
+    from simulator.world.mobility.registry import MobilityContext, build_trajectories
+    from simulator.world.rng import spawn_rngs
 
-    scenario = load_scenario(ROOT / "scenarios" / "default.yaml", overrides(n_uavs, hours))
-    trajs = draw_trajectories(scenario, spawn_rngs(scenario.simulation.seed)["mobility"])
-    write_ns2(trajs, path, dimensions=3)
+    s = load_scenario(ROOT / "scenarios" / "default.yaml", overrides(n_uavs, hours))
+    ctx = MobilityContext(s.uavs.count, s.simulation.duration_s,
+                          (s.area.width_m, s.area.height_m),
+                          spawn_rngs(s.simulation.seed)["mobility"], None)
+    write_ns2(build_trajectories(s.uavs.mobility, ctx), path, dimensions=3)
 
 
 def bench_runs(n_uavs: int, hours: float, tmp: Path) -> dict:
@@ -220,19 +224,26 @@ def main() -> None:
     ap.add_argument("--sizes-mb", default="20,200")
     ap.add_argument("--uavs", type=int, default=1000)
     ap.add_argument("--hours", type=float, default=1.0)
-    ap.add_argument("--skip-runs", action="store_true")
+    ap.add_argument("--skip-runs", action="store_true", help="keep the previous run numbers")
+    ap.add_argument("--skip-fcd", action="store_true", help="keep the previous FCD numbers")
     args = ap.parse_args()
     sizes = [float(s) for s in args.sizes_mb.split(",")]
     import sumolib
 
-    with tempfile.TemporaryDirectory() as tmp:
-        fcd = bench_fcd(sizes, Path(tmp))
-        runs = None if args.skip_runs else bench_runs(args.uavs, args.hours, Path(tmp))
     report = {"machine": {"python": platform.python_version(), "platform": platform.platform(),
                           "cpus": os.cpu_count(), "sumolib": getattr(sumolib, "__version__",
                                                                       "unknown")},
-              "fcd": fcd, "runs": runs}
+              "fcd": None, "runs": None}
+    if RESULTS.exists():  # a part skipped keeps its previous numbers
+        report.update({k: v for k, v in json.loads(RESULTS.read_text()).items()
+                       if k in ("fcd", "runs")})
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        if not args.skip_fcd:
+            report["fcd"] = bench_fcd(sizes, Path(tmp))
+            RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+        if not args.skip_runs:
+            report["runs"] = bench_runs(args.uavs, args.hours, Path(tmp))
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {RESULTS}")
 
