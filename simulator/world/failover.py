@@ -298,7 +298,11 @@ class Failover:
                  ) -> Generator[simpy.Event, Any, bool]:
         key = (uav_id, twin)
         rec = self.lost[key]
-        rec.restoring, rec.dst, rec.attempts = True, dst, rec.attempts + 1
+        rec.attempts += 1
+        if self.rsu_down[dst]:
+            # the new host failed at the instant of the round, before this process started
+            return False
+        rec.restoring, rec.dst = True, dst
         rec.t_restore_start = float(self.env.now)
         abort = self._aborts[key] = self.env.event()
         yield self.env.timeout(duration) | abort
