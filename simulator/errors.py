@@ -14,7 +14,15 @@ class UavtwinError(Exception):
 
 
 class ScenarioError(UavtwinError):
-    """A scenario file or a ``--set`` override is invalid."""
+    """A scenario file or a ``--set`` override is invalid.
+
+    Attributes:
+        all_errors: every problem found, one line each (the message shows the first).
+    """
+
+    def __init__(self, message: str, *, all_errors: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.all_errors = list(all_errors) if all_errors else [message]
 
 
 class TraceError(UavtwinError):

@@ -13,6 +13,7 @@ import argparse
 import json
 import logging
 import math
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -25,18 +26,32 @@ log = logging.getLogger("uavtwin")
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _count(minimum: int) -> Callable[[str], int]:
-    """argparse type: an integer >= ``minimum`` (otherwise a usage error, exit 2)."""
+def _count(minimum: int, maximum: int = 2**63 - 1) -> Callable[[str], int]:
+    """argparse type: an integer in [minimum, maximum] (otherwise a usage error, exit 2)."""
     def parse(text: str) -> int:
         try:
-            value = int(text)
+            value = int(text) if len(text) <= 40 else None
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+            value = None
+        if value is None:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text[:40]!r}")
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        if value > maximum:
+            raise argparse.ArgumentTypeError(f"must be <= {maximum}, got {value}")
         return value
 
     return parse
+
+
+def _memory_size(text: str) -> int:
+    """argparse type of ``--max-memory``: a size such as 8G (bytes)."""
+    from simulator.config.limits import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 SEED = _count(0)
@@ -70,14 +85,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     from simulator.app.run import default_trace_path, run_scenario, with_seed
     from simulator.app.summary import format_summary
     from simulator.config.loader import load_scenario
+    from simulator.config.sanity import scenario_warnings
 
     scenario = load_scenario(args.scenario, args.set or ())
     if args.seed is not None:
         scenario = with_seed(scenario, args.seed)
     path = Path(args.output) if args.output else default_trace_path(scenario)
+    for text in scenario_warnings(scenario):
+        print(f"uavtwin: warning: {args.scenario}: {text}", file=sys.stderr)
     result = run_scenario(scenario, trace_path=path, progress=not args.quiet,
                           base_dir=Path(args.scenario).resolve().parent,
                           check_invariants=args.check_invariants)
+    for text in result.warnings:
+        print(f"uavtwin: warning: {text}", file=sys.stderr)
     if args.quiet:
         print(result.trace_path)
         return 0
@@ -90,21 +110,41 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """``uavtwin validate SCENARIO``: check a scenario file without running it."""
+    """``uavtwin validate SCENARIO``: check a scenario file (and the files it names)."""
     from simulator.config.loader import load_scenario
+    from simulator.config.sanity import scenario_warnings
+    from simulator.errors import ScenarioError
     from simulator.world.mobility.imported import resolve_trace_scenario
 
-    s = load_scenario(args.scenario, args.set or ())
+    try:
+        s = load_scenario(args.scenario, args.set or ())
+    except ScenarioError as err:
+        if not args.all or len(err.all_errors) < 2:
+            raise
+        for line in err.all_errors:
+            print(f"uavtwin: error: {line}", file=sys.stderr)
+        return 1
     s = resolve_trace_scenario(s)  # opens a mobility file: its errors are file:line
     checkpoint = s.pricing.checkpoint
     if checkpoint is not None and not Path(checkpoint).is_file():
         raise InputError(f"{args.scenario}: pricing.checkpoint: no such file {checkpoint}")
+    _check_referenced_files(s, Path(args.scenario).resolve().parent)
+    for text in scenario_warnings(s):
+        print(f"uavtwin: warning: {args.scenario}: {text}", file=sys.stderr)
     mobility = s.uavs.mobility.model
     if mobility == "trace":
         mobility = f"trace {Path(s.uavs.mobility.file or s.uavs.mobility.trace_file).name}"
     print(f"{args.scenario}: ok ({s.uavs.count} UAVs, {mobility} mobility, "
           f"rsus {s.rsus.placement}, solver {s.pricing.solver}, {s.simulation.duration_s:g} s)")
     return 0
+
+
+def _check_referenced_files(scenario: Any, base_dir: Path) -> None:
+    """Load the agent checkpoint a scenario's learned solver needs (as a run would)."""
+    if scenario.pricing.solver in ("tiny_madrl", "ppo"):
+        from simulator.world.world import pricing_policy
+
+        pricing_policy(scenario, base_dir)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -271,6 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "synchronisation games.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    parser.add_argument("--max-memory", metavar="SIZE", type=_memory_size,
+                        help="refuse inputs whose estimated memory exceeds SIZE (e.g. 8G; "
+                             "default: $UAVTWIN_MAX_MEMORY or 80%% of physical memory)")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="log more (-v info, -vv debug) on stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -296,6 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("validate", cmd_validate, "check a scenario file without running it")
     p.add_argument("scenario")
     p.add_argument("--set", action="append", metavar="KEY.PATH=VALUE")
+    p.add_argument("--all", action="store_true",
+                   help="list every error, one per line (default: the first, with '+N more')")
 
     add("schema", cmd_schema, "print the scenario JSON Schema")
 
@@ -407,6 +452,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
+    if args.max_memory is not None:  # read by every size check, here and in sweep workers
+        from simulator.config.limits import MEMORY_ENV
+
+        os.environ[MEMORY_ENV] = str(args.max_memory)
     try:
         return args.func(args)
     except UavtwinError as err:
@@ -421,6 +470,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"uavtwin: error: {err}", file=sys.stderr)
+        return 1
+    except (MemoryError, RecursionError) as err:  # a size check missed it: still one line
+        if args.debug:
+            raise
+        what = "out of memory" if isinstance(err, MemoryError) else "input nested too deeply"
+        print(f"uavtwin: error: {what} ({type(err).__name__}); the input asks for more than "
+              "this machine can do", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         if args.debug:

@@ -20,7 +20,9 @@ import numpy as np
 
 from agents.pricing.outcome import PricingPolicy
 from analysis.loaders import MemoryTables, open_trace
+from simulator.app.interrupts import InterruptGuard
 from simulator.app.summary import summarise
+from simulator.config.sanity import coverage_warnings
 from simulator.config.models import Scenario
 from simulator.trace.recorders import CoalescingRecorder, MemoryRecorder
 from simulator.trace.writer import TraceWriter, partial_path_for
@@ -54,6 +56,8 @@ class RunResult:
     summary: Mapping[str, Any]
     tables: Mapping[str, Mapping[str, np.ndarray]] | None = None
     error: str | None = None
+    warnings: tuple[str, ...] = ()
+    """Sanity warnings about the finished run (see :mod:`simulator.config.sanity`)."""
 
     @property
     def scenario_name(self) -> str:
@@ -114,29 +118,41 @@ def write_static_tables(world: World) -> None:
     )
 
 
-def write_positions(world: World, duration_s: float, interval_s: float) -> None:
+def write_positions(world: World, duration_s: float, interval_s: float,
+                    block_rows: int = 1 << 18) -> None:
     """Positions sampled every ``interval_s`` (long format, time-major), vectorised; a UAV
-    is sampled only within its presence interval."""
+    is sampled only within its presence interval.
+
+    Written in blocks of about ``block_rows`` rows (whole sample times), so the memory this
+    needs does not grow with the run's length; the rows are the same as in one block.
+    """
     times = np.arange(0.0, duration_s + 1e-9, interval_s)
-    pos = sample_positions(world.trajectories, times)  # [U, T, 3]
-    n_uav = pos.shape[0]
+    n_uav = len(world.trajectories)
     start = np.array([tr.start_time for tr in world.trajectories])
     end = np.array([tr.end_time for tr in world.trajectories])
-    present = ((times[None, :] >= start[:, None]) & (times[None, :] <= end[:, None])).T.ravel()
-    world.recorder.append(
-        "/mobility/positions", t_s=np.repeat(times, n_uav)[present],
-        uav_id=np.tile(np.arange(n_uav), len(times))[present],
-        x_m=pos[:, :, 0].T.ravel()[present], y_m=pos[:, :, 1].T.ravel()[present],
-        z_m=pos[:, :, 2].T.ravel()[present],
-    )
+    per_block = max(1, block_rows // max(n_uav, 1))
+    for first in range(0, len(times), per_block):
+        block = times[first:first + per_block]
+        pos = sample_positions(world.trajectories, block)  # [U, T, 3]
+        present = ((block[None, :] >= start[:, None])
+                   & (block[None, :] <= end[:, None])).T.ravel()
+        world.recorder.append(
+            "/mobility/positions", t_s=np.repeat(block, n_uav)[present],
+            uav_id=np.tile(np.arange(n_uav), len(block))[present],
+            x_m=pos[:, :, 0].T.ravel()[present], y_m=pos[:, :, 1].T.ravel()[present],
+            z_m=pos[:, :, 2].T.ravel()[present],
+        )
 
 
 def simulate(world: World, duration_s: float, *, progress: bool = False,
-             steps: int = 200, check: Callable[[], None] | None = None) -> None:
+             steps: int = 200, check: Callable[[], None] | None = None,
+             interrupted: Callable[[], None] | None = None) -> None:
     """Advance the clock to ``duration_s``; a progress bar (simulated time) on stderr.
 
     ``check`` (debug mode) is called after every event, e.g. the twin invariant of
-    :func:`simulator.world.failover.twin_checker`.
+    :func:`simulator.world.failover.twin_checker`. ``interrupted`` is called after each of
+    the ``steps`` stretches (to re-raise a swallowed KeyboardInterrupt, see
+    :class:`~simulator.app.interrupts.InterruptGuard`).
     """
     from tqdm import tqdm
 
@@ -149,6 +165,8 @@ def simulate(world: World, duration_s: float, *, progress: bool = False,
             else:
                 run_checked(world.env, float(t), check)
             bar.update(float(t) - bar.n)
+            if interrupted is not None:
+                interrupted()
 
 
 def _build(scenario: Scenario, recorder: CoalescingRecorder, base_dir: Path | None,
@@ -160,12 +178,13 @@ def _build(scenario: Scenario, recorder: CoalescingRecorder, base_dir: Path | No
 
 
 def _simulate(scenario: Scenario, world: World, recorder: CoalescingRecorder,
-              progress: bool, check_invariants: bool = False) -> None:
+              progress: bool, check_invariants: bool = False,
+              interrupted: Callable[[], None] | None = None) -> None:
     duration = scenario.simulation.duration_s
     check = (twin_checker(world.uav_states, world.backhaul, world.rsus.count, world.failover)
              if check_invariants else None)
     try:
-        simulate(world, duration, progress=progress, check=check)
+        simulate(world, duration, progress=progress, check=check, interrupted=interrupted)
         if world.sensing is not None:
             world.sensing.finish()  # env.run(until=d) stops before the events at d
         if world.failover is not None:
@@ -175,6 +194,8 @@ def _simulate(scenario: Scenario, world: World, recorder: CoalescingRecorder,
     if scenario.output.record_positions:
         write_positions(world, duration, scenario.simulation.sample_interval_s)
     recorder.flush()
+    if interrupted is not None:
+        interrupted()
 
 
 def optional_groups(scenario: Scenario) -> tuple[str, ...]:
@@ -241,22 +262,32 @@ def run_scenario(scenario: Scenario, *, trace_path: str | Path | None = None,
     path.parent.mkdir(parents=True, exist_ok=True)
     out = scenario.output
     try:
-        with TraceWriter(path, scenario_yaml=scenario.to_yaml(), seed=scenario.simulation.seed,
-                         flush_interval_s=out.flush_interval_s,
-                         compression=out.compression,
-                         groups=optional_groups(scenario)) as writer:
-            coalesced = CoalescingRecorder(writer)
-            world = _build(scenario, coalesced, base, policy)
-            _simulate(scenario, world, coalesced, progress, check_invariants)
-            source = trace_source_attrs(scenario.uavs.mobility, base)
-            if source:
-                writer.set_attrs("/mobility", uav_names=list(world.uav_names), **source)
+        with InterruptGuard() as guard:
+            with TraceWriter(path, scenario_yaml=scenario.to_yaml(),
+                             seed=scenario.simulation.seed,
+                             flush_interval_s=out.flush_interval_s,
+                             compression=out.compression,
+                             groups=optional_groups(scenario)) as writer:
+                coalesced = CoalescingRecorder(writer)
+                world = _build(scenario, coalesced, base, policy)
+                _simulate(scenario, world, coalesced, progress, check_invariants,
+                          guard.check)
+                source = trace_source_attrs(scenario.uavs.mobility, base)
+                if source:
+                    writer.set_attrs("/mobility", uav_names=list(world.uav_names), **source)
+            guard.check()  # an interrupt swallowed in the final copy still stops the command
     except Exception as err:
         if raise_errors:
             raise
         return failed(err, partial_path_for(path))
     wall = time.perf_counter() - started
-    summary = summarise(open_trace(path))
+    trace = open_trace(path)
+    summary = summarise(trace)
+    cov = trace.table("/coverage/events", ["t_s", "uav_id", "kind"])
+    notes = coverage_warnings(cov["t_s"].to_numpy(), cov["uav_id"].to_numpy(),
+                              np.where(cov["kind"] == "enter", 1, 0),
+                              scenario.uavs.count, scenario.simulation.duration_s)
     log.info("run %s seed %d finished in %.2f s -> %s", scenario.simulation.name,
              scenario.simulation.seed, wall, path)
-    return RunResult(scenario, float(world.env.now), wall, path, summary)
+    return RunResult(scenario, float(world.env.now), wall, path, summary,
+                     warnings=tuple(notes))

@@ -116,7 +116,9 @@ def _write_index(path: Path, params: Sequence[str], rows: dict[int, dict[str, An
 
 
 def _completed(out: Path, specs: Sequence[RunSpec]) -> dict[int, dict[str, Any]]:
-    """Index rows (by run index) listed as complete whose trace exists; checks the sweep."""
+    """Index rows (by run index) listed complete whose trace verifies; checks the sweep."""
+    from simulator.trace.reader import complete_trace_problem  # h5py: only when resuming
+
     index = out / "index.csv"
     by_id = {s.run_id: s for s in specs}
     done: dict[int, dict[str, Any]] = {}
@@ -126,8 +128,13 @@ def _completed(out: Path, specs: Sequence[RunSpec]) -> dict[int, dict[str, Any]]
             if spec is None or str(spec.seed) != row.get("seed"):
                 raise InputError(f"{index}: run {row.get('run_id')!r} (seed {row.get('seed')}) "
                                  "is not part of this sweep; resume with the same sweep file")
-            if row.get("status") == "complete" and Path(spec.trace).is_file():
+            if row.get("status") != "complete":
+                continue
+            problem = complete_trace_problem(spec.trace)
+            if problem is None:
                 done[spec.index] = _row(spec, "complete", float(row["wall_time_s"]), "")
+            else:
+                log.warning("resume: running %s again: %s", spec.run_id, problem)
     return done
 
 

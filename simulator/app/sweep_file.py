@@ -30,15 +30,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from simulator.config.yaml_source import read_yaml
 from simulator.errors import InputError, ScenarioError
 
-__all__ = ["RunSpec", "Sweep", "expand_points", "load_sweep", "plan_runs", "run_seed",
-           "yaml_value"]
+__all__ = ["FULL_CHECK_POINTS", "RunSpec", "Sweep", "expand_points", "load_sweep", "plan_runs",
+           "points_to_check", "run_seed", "yaml_value"]
 
 _MAX_RUNS = 100_000
+FULL_CHECK_POINTS = 1000
+"""Sweeps with more points have a sample of them validated (see :func:`points_to_check`)."""
 
 
 def expand_values(raw: Any) -> tuple[Any, ...]:
@@ -58,6 +60,11 @@ def expand_values(raw: Any) -> tuple[Any, ...]:
         first, last, count = args
         if not isinstance(count, int) or count < 1:
             raise ValueError(f"linspace: count must be an integer >= 1, got {count!r}")
+        if count > _MAX_RUNS:
+            raise ValueError(f"linspace: {count} values, more than a sweep may run "
+                             f"({_MAX_RUNS})")
+        if not (math.isfinite(first) and math.isfinite(last)):
+            raise ValueError(f"linspace: first and last must be finite, got {args!r}")
         return tuple(float(v) for v in np.linspace(first, last, count))
     start, stop, step = args
     if step == 0 or not all(math.isfinite(a) for a in args):
@@ -89,8 +96,12 @@ class Sweep(BaseModel):
         lengths = {k: len(v) for k, v in self.parameters.items()}
         if self.mode == "zip" and len(set(lengths.values())) > 1:
             raise ValueError(f"zip mode needs value lists of equal length, got {lengths}")
-        if len(expand_points(self)) * self.repetitions > _MAX_RUNS:
-            raise ValueError(f"more than {_MAX_RUNS} runs")
+        points = (math.prod(lengths.values()) if self.mode == "product"
+                  else max(lengths.values(), default=1))
+        if points * self.repetitions > _MAX_RUNS:  # counted before expanding anything
+            raise ValueError(f"{points} points x {self.repetitions} repetitions = "
+                             f"{points * self.repetitions} runs, more than a sweep may run "
+                             f"({_MAX_RUNS})")
         return self
 
 
@@ -107,20 +118,6 @@ class RunSpec:
     overrides: tuple[str, ...]
     trace: str
     out_dir: str
-
-
-def _line_map(node: yaml.Node | None, loc: tuple[Any, ...], out: dict[tuple[Any, ...], int],
-              ) -> dict[tuple[Any, ...], int]:
-    """Map every key path of a composed YAML node to its 1-based line."""
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            out[loc + (key.value,)] = key.start_mark.line + 1
-            _line_map(value, loc + (key.value,), out)
-    elif isinstance(node, yaml.SequenceNode):
-        for n, item in enumerate(node.value):
-            out[loc + (n,)] = item.start_mark.line + 1
-            _line_map(item, loc + (n,), out)
-    return out
 
 
 def load_sweep(path: str | Path) -> Sweep:
@@ -141,21 +138,10 @@ def load_sweep(path: str | Path) -> Sweep:
             message`` (or ``overrides.ITEM``, or ``base:`` and the scenario's own error).
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read sweep file: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise InputError(f"{path}{where}: YAML syntax error: "
-                         f"{getattr(exc, 'problem', None) or exc}") from None
+    data, lines = read_yaml(path, "sweep file", InputError)
     if not isinstance(data, dict):
         raise InputError(f"{path}:1: expected a mapping with base, parameters, ..., got "
                          f"{type(data).__name__}")
-    lines = _line_map(node, (), {})
     data.setdefault("name", re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem) or "sweep")
     if not isinstance(data.get("base"), str):
         raise InputError(f"{path}:{lines.get(('base',), 1)}: base: expected the path of the "
@@ -229,11 +215,30 @@ def plan_runs(sweep: Sweep, out_dir: str | Path) -> list[RunSpec]:
     return specs
 
 
+def points_to_check(sweep: Sweep) -> list[dict[str, Any]]:
+    """The points whose scenarios :func:`load_sweep` loads before anything runs.
+
+    Every point when there are at most :data:`FULL_CHECK_POINTS`; beyond that (loading a
+    scenario takes tens of milliseconds, 100,000 points would take an hour) every value of
+    every key once, the other keys at their first value (product), or 1,000 evenly spaced
+    points (zip).
+    """
+    points = expand_points(sweep)
+    if len(points) <= FULL_CHECK_POINTS:
+        return points
+    if sweep.mode == "zip":
+        picks = np.unique(np.linspace(0, len(points) - 1, FULL_CHECK_POINTS).astype(int))
+        return [points[int(k)] for k in picks]
+    first = points[0]
+    return [first] + [{**first, key: v} for key, values in sweep.parameters.items()
+                      for v in values[1:]]
+
+
 def _validate_points(sweep: Sweep, source: Path, lines: dict[tuple[Any, ...], int]) -> None:
-    """Load every point's scenario so that a bad value fails before any run starts."""
+    """Load the points' scenarios so that a bad value fails before any run starts."""
     from simulator.config.loader import load_scenario
 
-    for point in expand_points(sweep):
+    for point in points_to_check(sweep):
         sets = [f"{k}={yaml_value(v)}" for k, v in point.items()]
         try:
             load_scenario(sweep.base, (*sweep.overrides, *sets))

@@ -2,11 +2,14 @@
 
 A scenario author edits a YAML file; when it is wrong they should be told exactly where, in one
 line: ``scenarios/x.yaml:14: rsus.grid.spacing_m: must be > 0, got -5``. To get there the file
-is parsed with PyYAML's safe loader (``yaml.safe_load`` semantics) while keeping the node
-graph, from which a map "key path -> line" is built. ``--set key.path=value`` overrides are
-applied to the raw data (each checked against the model's key names) before validation into
-the frozen models of :mod:`simulator.config.models`. Validation errors are translated into
-plain sentences located by that map (or by the override that introduced the value).
+is parsed with PyYAML's safe loader (``yaml.safe_load`` semantics, bounded against alias
+bombs, deep nesting, bad encodings and duplicate keys by :mod:`simulator.config.yaml_source`)
+while keeping the node graph, from which a map "key path -> line" is built. ``--set
+key.path=value`` overrides are applied to the raw data (each checked against the model's key
+names) before validation into the frozen models of :mod:`simulator.config.models`.
+Validation errors are translated into plain sentences located by that map (or by the
+override that introduced the value). A valid scenario whose estimated memory exceeds the
+limit is refused (:mod:`simulator.config.limits`).
 """
 
 from __future__ import annotations
@@ -18,12 +21,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from simulator.config.fields import FIELD_ERROR_TYPE
 from simulator.config.introspect import is_range, item_of, model_of, union_args, yaml_repr
+from simulator.config.limits import (
+    MEMORY_ENV,
+    blame,
+    check_scenario_limits,
+    format_bytes,
+    max_memory_bytes,
+)
 from simulator.config.models import Scenario
+from simulator.config.yaml_source import parse_yaml, read_yaml_text
 from simulator.errors import ScenarioError
 
 __all__ = ["load_scenario", "parse_scenario", "scenario_json_schema"]
@@ -53,14 +63,13 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
         The validated, frozen scenario.
 
     Raises:
-        ScenarioError: unreadable file, YAML syntax error, bad override or invalid value, as
-            one line ``file:line: key.path: message`` (``(+N more)`` if there are several).
+        ScenarioError: unreadable file, not UTF-8 text, YAML syntax error, alias bomb, too
+            deep, duplicate key, bad override, invalid value or a run too large for the
+            memory limit, as one line ``file:line: key.path: message`` (``(+N more)`` if
+            there are several; the error's ``all_errors`` lists every one).
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read scenario: {exc.strerror or exc}") from None
+    text = read_yaml_text(path, "scenario", ScenarioError)
     return parse_scenario(text, source=str(path), overrides=overrides, base_dir=path.parent)
 
 
@@ -93,14 +102,17 @@ def parse_scenario(text: str, source: str = "<string>", overrides: Sequence[str]
     if base_dir is not None:
         _resolve_paths(data, Path(base_dir))
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         found = sorted((_locate(loc, shown, related, lines, set_paths, source), n, msg)
                        for n, (loc, shown, msg, related)
                        in enumerate(_explain(e) for e in exc.errors()))
         (_, where), _, msg = found[0]
         more = f" (+{len(found) - 1} more)" if len(found) > 1 else ""
-        raise ScenarioError(f"{where}: {msg}{more}") from None
+        raise ScenarioError(f"{where}: {msg}{more}",
+                            all_errors=[f"{w}: {m}" for (_, w), _, m in found]) from None
+    _check_limits(scenario, lines, set_paths, source)
+    return scenario
 
 
 def scenario_json_schema() -> dict[str, Any]:
@@ -117,44 +129,33 @@ def scenario_json_schema() -> dict[str, Any]:
 # --- YAML with line numbers -----------------------------------------------------------------
 
 def _compose(text: str, source: str) -> tuple[dict[str, Any], dict[Loc, int]]:
-    """Parse YAML (safe_load semantics) and map every key path to its 1-based line."""
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise ScenarioError(f"{source}{line}: YAML syntax error: {exc.problem}") from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{source}: YAML error: {exc}") from None
-    finally:
-        loader.dispose()
+    """Parse YAML (bounded safe_load semantics) and map every key path to its 1-based line."""
+    data, lines = parse_yaml(text, source, ScenarioError)
     if data is None:
         return {}, {(): 1}
     if not isinstance(data, dict):
         raise ScenarioError(f"{source}:1: expected a mapping of sections, got {yaml_repr(data)}")
-    lines: dict[Loc, int] = {(): 1}
-    _walk(node, (), lines, source)
     return data, lines
 
 
-def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], source: str) -> None:
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = (key_node.value,) if isinstance(key_node, yaml.ScalarNode) else None
-            if key is None or key[0] == "<<":
-                continue
-            if loc + key in lines and loc:
-                raise ScenarioError(f"{source}:{key_node.start_mark.line + 1}: "
-                                    f"{_dotted(loc)}: duplicate key '{key[0]}' "
-                                    f"(first at line {lines[loc + key]})")
-            lines[loc + key] = key_node.start_mark.line + 1
-            _walk(value_node, loc + key, lines, source)
-    elif isinstance(node, yaml.SequenceNode):
-        for n, item in enumerate(node.value):
-            lines[loc + (n,)] = item.start_mark.line + 1
-            _walk(item, loc + (n,), lines, source)
+def _check_limits(scenario: Scenario, lines: dict[Loc, int], set_paths: list[tuple[Loc, str]],
+                  source: str) -> None:
+    """Refuse a scenario whose estimated memory exceeds the limit (see config.limits)."""
+    try:
+        limit = max_memory_bytes()
+    except ValueError as err:
+        raise ScenarioError(str(err)) from None
+    over = check_scenario_limits(scenario, limit)
+    if over is None:
+        return
+    need, total = over
+    key = blame(scenario, need)
+    _, where = _locate(key, key, (), lines, set_paths, source)
+    raise ScenarioError(
+        f"{where}: the run would need about {format_bytes(total)} of memory, more than the "
+        f"limit {format_bytes(limit)} ({need.count:.3g} {need.what}, {need.formula}, alone "
+        f"take {format_bytes(need.bytes)}); reduce it, or raise the limit with "
+        f"--max-memory SIZE (or {MEMORY_ENV})")
 
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> None:
@@ -188,9 +189,9 @@ def _apply_override(data: dict[str, Any], item: str) -> Loc:
         loc.append(match.group(1))
         loc.extend(int(i) for i in re.findall(r"\d+", match.group(2)))
     try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise fail(f"cannot parse value as YAML: {getattr(exc, 'problem', exc)}") from None
+        value, _ = parse_yaml(raw, "value", ScenarioError)
+    except ScenarioError as exc:
+        raise fail(f"cannot parse {exc}") from None
     node: Any = data
     ann: Any = Scenario
     for n, seg in enumerate(loc):

@@ -83,7 +83,8 @@ class SimulationConfig(FrozenModel):
                       description="Run name (letters, digits, '.', '_', '-'); default: the "
                                   "scenario file's stem.")
     duration_s: float = Field(300.0, gt=0, description="Simulated time, seconds.")
-    seed: int = Field(1, ge=0, description="Seed of the run; every subsystem spawns its "
+    seed: int = Field(1, ge=0, lt=2**63, description="Seed of the run (0 <= seed < 2^63); "
+                      "every subsystem spawns its "
                                            "generator from it.")
     sample_interval_s: float = Field(5.0, gt=0, description="Period of the UAV position "
                                                             "samples written to the trace, s.")
@@ -245,7 +246,8 @@ class TrainingConfig(FrozenModel):
     learning_rate: float = Field(3e-3, gt=0, description="Adam step size.")
     hidden: int = Field(64, ge=1, description="Hidden neurons per layer.")
     prune: PruneConfig = Field(default_factory=PruneConfig, description="Pruning schedule.")
-    seed: int | None = Field(None, ge=0, description="Training seed; null = simulation.seed.")
+    seed: int | None = Field(None, ge=0, lt=2**63,
+                             description="Training seed; null = simulation.seed.")
 
 
 class Scenario(FrozenModel):

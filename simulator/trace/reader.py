@@ -14,6 +14,11 @@ trace marked ``complete`` a missing table or column is an error instead.
 This is the one reader: ``uavtwin inspect``, the run summary, ``analysis.open_trace`` and the
 paper figures all read through it, so the version check, the handling of missing and ragged
 columns and the conversion of attributes to plain Python values are the same everywhere.
+
+Nothing in the file is trusted: on opening, its layout is checked against the schema
+(:func:`simulator.trace.validate.structure_problem`: status, required tables, shapes,
+dtypes, links, unwritten chunks), every table read has its ids checked against the lookup
+tables, and HDF5 errors from a corrupt file become one :class:`TraceError` line.
 """
 
 from __future__ import annotations
@@ -29,8 +34,9 @@ import numpy as np
 
 from simulator.errors import TraceError
 from simulator.trace.schema import SCHEMA_VERSION, TABLES, Table, get_table
+from simulator.trace.validate import id_problem, structure_problem
 
-__all__ = ["PartialTraceWarning", "TraceReader", "one_line", "plain"]
+__all__ = ["PartialTraceWarning", "TraceReader", "complete_trace_problem", "one_line", "plain"]
 
 
 class PartialTraceWarning(UserWarning):
@@ -51,6 +57,13 @@ def plain(value: Any) -> Any:
     if isinstance(value, np.ndarray) and value.dtype.kind in "OS":
         return [plain(v) for v in value.tolist()]
     return value
+
+
+def _leftover_text(path: Path) -> str:
+    stem = path.name.removesuffix(".writing.h5")
+    return (f"{path}: the unfinished final copy of a run stopped while writing {stem}.h5 "
+            f"(killed during the copy); its data is in {stem}.partial.h5, and this file can "
+            "be deleted")
 
 
 class TraceReader:
@@ -74,11 +87,15 @@ class TraceReader:
         self.path = Path(path)
         if not self.path.is_file():
             raise TraceError(f"{self.path}: no such trace file")
+        leftover = self.path.name.endswith(".writing.h5")
         try:
             # locking=False lets `uavtwin inspect` look at the partial file of a live run.
             self._file: h5py.File | None = h5py.File(self.path, "r", locking=False)
         except OSError as exc:
-            raise TraceError(f"{self.path}: not an HDF5 file ({one_line(exc)})") from None
+            if leftover:
+                raise TraceError(_leftover_text(self.path)) from None
+            raise TraceError(f"{self.path}: not an HDF5 file, or a corrupt one "
+                             f"({one_line(exc)})") from None
         try:
             self.attrs: dict[str, Any] = {k: plain(v) for k, v in self._file.attrs.items()}
             version = self.attrs.get("schema_version")
@@ -93,6 +110,15 @@ class TraceReader:
                     f"{self.path}: trace schema version {version} is newer than this uavtwin "
                     f"supports ({SCHEMA_VERSION}); upgrade uavtwin to read it"
                 )
+            problem = structure_problem(self._file)
+            if problem:
+                raise TraceError(f"{self.path}: not a valid uavtwin trace: {problem}")
+            if leftover:
+                raise TraceError(_leftover_text(self.path))
+            self._lookup_rows = {t: self.n_rows(t) for t in ("/uavs", "/rsus", "/sensing/vsps")}
+        except (OSError, RuntimeError, KeyError, ValueError) as exc:
+            self._file.close()
+            raise TraceError(f"{self.path}: corrupt HDF5 file ({one_line(exc)[:200]})") from None
         except BaseException:
             self._file.close()
             raise
@@ -241,9 +267,12 @@ class TraceReader:
                 continue
             try:
                 out[col.name] = np.asarray(group[col.name][:n], dtype=col.np_dtype)
-            except (OSError, KeyError, ValueError, TypeError) as exc:
-                raise TraceError(f"{self.path}: cannot read {spec.path}/{col.name} "
-                                 f"({one_line(exc)})") from None
+            except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
+                raise TraceError(f"{self.path}: cannot read {spec.path}/{col.name}, corrupt "
+                                 f"data ({one_line(exc)[:200]})") from None
+        problem = id_problem(spec, out, self._lookup_rows)
+        if problem:
+            raise TraceError(f"{self.path}: not a valid uavtwin trace: {problem}")
         return out
 
     # -- internals -------------------------------------------------------------------------
@@ -262,3 +291,26 @@ class TraceReader:
         f = self._open()
         obj = f.get(spec.path)
         return obj if isinstance(obj, h5py.Group) else None
+
+
+def complete_trace_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why ``path`` is not a complete, well-formed trace (None if it is one).
+
+    Used by ``uavtwin sweep --resume`` before skipping a run: the file must open, pass the
+    structure check, be marked ``complete`` and have every table readable with valid ids.
+
+    Args:
+        path: The trace file.
+
+    Returns:
+        One line naming the problem, or None.
+    """
+    try:
+        with TraceReader(path) as tr:
+            if tr.status != "complete":
+                return f"{path}: status is {tr.status}, not complete"
+            for table in tr.tables():
+                tr.read(table)
+    except TraceError as err:
+        return str(err)
+    return None

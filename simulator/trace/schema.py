@@ -36,6 +36,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "SOLVER_CODES",
     "STOP_REASON",
+    "STATUSES",
     "TABLES",
     "TRANSFER_EVENT",
     "VSP_ROLE",
@@ -48,6 +49,9 @@ __all__ = [
 
 SCHEMA_VERSION: int = 1
 """Version of the on-disk layout; readers refuse files with a larger version."""
+
+STATUSES: tuple[str, ...] = ("complete", "partial", "failed")
+"""Values of the root ``status`` attribute."""
 
 
 @dataclass(frozen=True)
@@ -462,6 +466,7 @@ WALL_CLOCK_COLUMNS: tuple[str, ...] = tuple(
     f"{t.path}/{c.name}" for t in TABLES for c in t.columns if not c.reproducible
 )
 """Dataset paths whose values are wall-clock measurements (not reproducible across runs)."""
+
 
 
 def _enum(table: str, column: str) -> Mapping[int, str]:

@@ -14,12 +14,20 @@ run writes ``<stem>.partial.h5`` and flushes it every ``flush_interval_s`` wall-
 replaces the requested path; the partial file is then removed. Because that final copy is
 canonical, the complete file does not depend on when flushes happened: the same appends give
 a byte-identical file apart from the ``created`` and ``wall_time_s`` attributes.
+
+A full disk must not corrupt the partial file: HDF5 cannot recover from a failed write (the
+file is left unreadable, and its cleanup can crash the interpreter). So before every block is
+written the writer checks that the disk has room for it plus :data:`DISK_RESERVE_BYTES`, and
+before the final copy that it has room for the whole file; otherwise it raises ``OSError``
+(ENOSPC) *before* HDF5 writes anything, and the reserve is enough to record ``status=failed``
+with the error in the partial file, which stays readable with every block written so far.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import importlib.metadata
 import logging
 import os
@@ -45,22 +53,25 @@ from simulator.trace.schema import (
     GROUP_DESCRIPTIONS,
     OPTIONAL_GROUPS,
     SCHEMA_VERSION,
+    STATUSES,
     TABLES,
     Table,
     get_table,
 )
 
-__all__ = ["ROOT_ATTRS", "STATUSES", "TraceWriter", "partial_path_for"]
+__all__ = ["DISK_RESERVE_BYTES", "ROOT_ATTRS", "TraceWriter", "disk_free_bytes",
+           "partial_path_for"]
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("complete", "partial", "failed")
-"""Values of the root ``status`` attribute."""
 ROOT_ATTRS = (
     "schema_version", "uavtwin_version", "scenario_yaml", "seed", "created", "wall_time_s",
     "status", "error", "traceback",
 )
 """Root attributes owned by the writer (``extra_attrs`` may not use these names)."""
+
+DISK_RESERVE_BYTES = 1 << 20
+"""Free disk space kept in reserve for HDF5 metadata and the final status attributes."""
 
 _COMPRESSION: Mapping[str, Mapping[str, Any]] = {
     "gzip": {"compression": "gzip", "compression_opts": 4, "shuffle": True},
@@ -80,6 +91,24 @@ def partial_path_for(path: str | os.PathLike[str]) -> Path:
     """
     p = Path(path)
     return p.with_name(p.stem + ".partial.h5")
+
+
+def disk_free_bytes(path: str | os.PathLike[str]) -> int:
+    """Bytes an unprivileged process may still write on the file system holding ``path``.
+
+    Args:
+        path: A file or directory (the file need not exist; its directory must).
+
+    Returns:
+        ``f_bavail * f_frsize`` of ``os.statvfs``; a very large number where unavailable.
+    """
+    p = Path(path)
+    target = p if p.is_dir() else p.parent
+    try:
+        st = os.statvfs(target)
+    except (OSError, AttributeError):
+        return 1 << 62
+    return st.f_bavail * st.f_frsize
 
 
 def _utc_now_iso() -> str:
@@ -180,6 +209,7 @@ class TraceWriter:
         self._extra_attrs = extra
         self._user_attrs: dict[str, dict[str, Any]] = {}
         self._buffers: dict[str, TableBuffer] = {}
+        self._dropped = 0  # rows lost to a full disk (recorded with the failure)
         self._rows: dict[str, int] = {t.path: 0 for t in TABLES}
 
         self.partial_path.parent.mkdir(parents=True, exist_ok=True)
@@ -213,8 +243,9 @@ class TraceWriter:
         text = "".join(traceback.format_exception_only(exc_type, exc)).strip()
         try:
             self._finish_partial(status, text, "".join(traceback.format_exception(exc)))
-        except Exception:  # never mask the run's own exception
-            log.exception("trace %s: could not record status %r", self.partial_path, status)
+        except Exception as err:  # never mask the run's own exception
+            log.error("trace %s: could not record status %r: %s", self.partial_path, status,
+                      err)
         return False
 
     # -- public API ------------------------------------------------------------------------
@@ -356,11 +387,16 @@ class TraceWriter:
             self._root_attrs["status"] = "complete"
             self._file.close()
             self._file = None
+            size = self.partial_path.stat().st_size
+            self._check_space(size, f"the final copy of the trace ({size} bytes)")
             self._write_canonical()
         except BaseException as exc:
             text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            interrupted = isinstance(exc, KeyboardInterrupt)
             with contextlib.suppress(Exception):
-                self._finish_partial("failed", f"could not complete trace: {text}")
+                self._finish_partial("partial" if interrupted else "failed",
+                                     "interrupted while writing the final trace"
+                                     if interrupted else f"could not complete trace: {text}")
             raise
         log.info("trace written to %s", self.path)
 
@@ -383,13 +419,27 @@ class TraceWriter:
         missing = [n for n in table.column_names if n not in columns]
         raise ValueError(f"append({table.path!r}): missing columns {missing}")
 
+    def _check_space(self, n_bytes: int, what: str) -> None:
+        """Raise ENOSPC before HDF5 writes ``n_bytes`` that the disk cannot hold."""
+        free = disk_free_bytes(self.partial_path)
+        if free < n_bytes + DISK_RESERVE_BYTES:
+            raise OSError(errno.ENOSPC, f"disk full: {what} needs {n_bytes} bytes plus a "
+                          f"{DISK_RESERVE_BYTES}-byte reserve, {free} bytes free",
+                          str(self.partial_path.parent))
+
     def _write_table(self, buf: TableBuffer, f: h5py.File | None = None) -> None:
         """Append a table's buffered rows to its datasets (one resize + write per column)."""
         f = self._file if f is None else f
         assert f is not None
         arrays = buf.take()
-        group = f[buf.table.path]
         n = len(arrays[0])
+        need = sum(int(a.nbytes) for a in arrays)
+        try:
+            self._check_space(need, f"{n} rows of {buf.table.path}")
+        except OSError:
+            self._dropped += n
+            raise
+        group = f[buf.table.path]
         for col, values in zip(buf.table.columns, arrays, strict=True):
             ds = group[col.name]
             old = ds.shape[0]
@@ -401,13 +451,16 @@ class TraceWriter:
         f = self._file if self._file is not None else h5py.File(self.partial_path, "r+")
         self._file = None
         try:
-            for buf in self._buffers.values():
+            for buf in dict.fromkeys(self._buffers.values()):
                 if buf.n:
+                    rows = buf.n
                     try:  # a row that cannot be stored must not hide the status
                         self._write_table(buf, f)
-                    except Exception:
-                        log.exception("trace %s: dropped %d buffered rows of %s",
-                                      self.partial_path, buf.n, buf.table.path)
+                    except Exception as err:
+                        log.warning("trace %s: dropped %d buffered rows of %s: %s",
+                                    self.partial_path, rows, buf.table.path, err)
+            if self._dropped:
+                error += f" ({self._dropped} buffered rows could not be written)"
             f.attrs["status"] = status
             f.attrs["error"] = error
             if tb_text:

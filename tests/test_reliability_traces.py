@@ -1,0 +1,309 @@
+"""Traces under attack and runs under failure: structure checks, disk full, Ctrl-C.
+
+Every defect of issue 14 about traces and crashes has a test here: files that are corrupt,
+foreign, bit-flipped, hand-edited (ids, dtypes, shapes, links, sparse tables) or leftovers
+give one ``TraceError`` line; a full disk leaves a readable ``failed`` partial trace; an
+interrupt at any moment leaves either the complete trace or a ``partial`` one, and is never
+swallowed; the wall-clock attributes are exactly the documented ones.
+"""
+
+from __future__ import annotations
+
+import csv
+import gc
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from conftest import SCENARIOS
+
+from analysis.loaders import open_trace
+from simulator.app.cli import main
+from simulator.app.interrupts import InterruptGuard
+from simulator.app.run import run_scenario
+from simulator.errors import TraceError
+from simulator.trace.reader import TraceReader, complete_trace_problem
+from simulator.trace.attributes import WALL_CLOCK_ATTRS
+from simulator.trace.schema import WALL_CLOCK_COLUMNS
+
+SMALL = ["--set", "simulation.duration_s=60", "--set", "uavs.count=5"]
+
+
+@pytest.fixture(scope="module")
+def trace(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("t") / "t.h5"
+    assert main(["run", str(SCENARIOS / "default.yaml"), "-q", "-o", str(path), *SMALL]) == 0
+    return path
+
+
+@pytest.fixture
+def copy(trace, tmp_path) -> Path:
+    out = tmp_path / "c.h5"
+    shutil.copy(trace, out)
+    return out
+
+
+def refused(path: Path, pattern: str) -> None:
+    """The reader, open_trace and `uavtwin inspect` all refuse ``path`` in one line."""
+    with pytest.raises(TraceError, match=pattern) as exc:
+        with TraceReader(path) as tr:
+            for table in tr.tables():
+                tr.read(table)
+    assert "\n" not in str(exc.value)
+    with pytest.raises(TraceError, match=pattern):
+        t = open_trace(path)
+        for table in ("/uavs", "/coverage/events", "/migration/requests"):
+            t.table(table)
+
+
+def test_intact_trace_passes(trace) -> None:
+    assert complete_trace_problem(trace) is None
+
+
+def test_complete_trace_without_migration_is_an_error(copy) -> None:
+    with h5py.File(copy, "r+") as f:
+        del f["/migration"]
+    refused(copy, r"/migration: missing, but a complete trace has every group")
+
+
+def test_missing_status_is_an_error(copy, capsys) -> None:
+    with h5py.File(copy, "r+") as f:
+        del f.attrs["status"]
+    refused(copy, "no status attribute")
+    assert main(["report", str(copy)]) == 1
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+@pytest.mark.parametrize("value", [10**9, -7])
+def test_rewritten_ids_are_errors(copy, capsys, value) -> None:
+    with h5py.File(copy, "r+") as f:
+        ids = f["/coverage/events/uav_id"]
+        ids[0] = value
+    refused(copy, rf"/coverage/events/uav_id\[0\]: {value} is not an id of /uavs")
+    assert main(["report", str(copy)]) == 1
+    assert "is not an id of /uavs" in capsys.readouterr().err
+
+
+def test_group_where_a_dataset_belongs(copy) -> None:
+    with h5py.File(copy, "r+") as f:
+        del f["/coverage/events/t_s"]
+        f["/coverage/events"].create_group("t_s")
+    refused(copy, r"/coverage/events/t_s: expected a 1-D dataset of <f8, got a group")
+
+
+def test_external_link_is_explained(copy, trace) -> None:
+    with h5py.File(copy, "r+") as f:
+        del f["/coverage/events/t_s"]
+        f["/coverage/events/t_s"] = h5py.ExternalLink(str(trace), "/coverage/events/t_s")
+    refused(copy, r"/coverage/events/t_s: is an external link to .*t\.h5:/coverage/events/t_s")
+
+
+def test_two_dimensional_column_and_wrong_dtype(copy, tmp_path) -> None:
+    other = tmp_path / "d.h5"
+    shutil.copy(copy, other)
+    with h5py.File(copy, "r+") as f:
+        g = f["/coverage/events"]
+        n = g["t_s"].shape[0]
+        del g["t_s"]
+        g.create_dataset("t_s", data=np.zeros((n, 2)))
+    refused(copy, r"/coverage/events/t_s: expected a 1-D dataset, got shape")
+    with h5py.File(other, "r+") as f:
+        g = f["/coverage/events"]
+        values = g["uav_id"][()]
+        del g["uav_id"]
+        g.create_dataset("uav_id", data=values.astype("<f8"))
+    refused(other, r"/coverage/events/uav_id: expected dtype <i4, got <f8")
+
+
+def test_sparse_huge_table_is_refused_without_allocating(copy) -> None:
+    with h5py.File(copy, "r+") as f:
+        g = f["/mobility/positions"]
+        for name in list(g):
+            dtype = g[name].dtype
+            del g[name]
+            g.create_dataset(name, shape=(10**12,), maxshape=(None,), chunks=(65536,),
+                             dtype=dtype)
+    refused(copy, r"/mobility/positions/\w+: declares 1000000000000 rows but only 0 of its "
+                  r"15258790 chunks are written")
+
+
+def test_bit_flipped_and_foreign_files_are_one_line(copy, tmp_path, capsys) -> None:
+    raw = bytearray(copy.read_bytes())
+    rng = np.random.default_rng(5)
+    for k in rng.integers(0, len(raw), 200):  # flip bits all over the file
+        raw[int(k)] ^= 1 << int(rng.integers(8))
+    flipped = tmp_path / "flipped.h5"
+    flipped.write_bytes(bytes(raw))
+    foreign = tmp_path / "foreign.h5"
+    with h5py.File(foreign, "w") as f:
+        f["x"] = np.arange(3)
+    for path in (flipped, foreign, tmp_path / "nothing.h5"):
+        code = main(["inspect", str(path)])
+        err = capsys.readouterr().err
+        assert code == 1 and err.count("\n") == 1 and "Traceback" not in err, err
+
+
+def test_writing_leftover_is_explained(copy, capsys) -> None:
+    leftover = copy.with_name("run.writing.h5")
+    leftover.write_bytes(copy.read_bytes()[:5000])  # SIGKILL during the final copy
+    assert main(["inspect", str(leftover)]) == 1
+    err = capsys.readouterr().err
+    assert "the unfinished final copy of a run" in err and "run.partial.h5" in err
+
+
+def test_resume_reruns_a_truncated_complete_trace(tmp_path) -> None:
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text(f"base: {SCENARIOS / 'default.yaml'}\nparameters:\n  uavs.count: [3, 4]\n"
+                     "overrides: [simulation.duration_s=30, sensing.enabled=false]\n")
+    out = tmp_path / "out"
+    args = ["sweep", str(sweep), "-o", str(out), "--workers", "1", "-q"]
+    assert main(args) == 0
+    victim = out / "runs" / "run-0001.h5"
+    victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
+    assert complete_trace_problem(victim) is not None
+    assert main([*args, "--resume"]) == 0
+    assert complete_trace_problem(victim) is None
+    with (out / "index.csv").open() as f:
+        assert [r["status"] for r in csv.DictReader(f)] == ["complete", "complete"]
+
+
+# --- crash safety ---------------------------------------------------------------------------
+
+def test_disk_full_leaves_a_readable_failed_partial(tmp_path, small_scenario, monkeypatch):
+    import simulator.trace.writer as writer_mod
+
+    calls = {"n": 0}
+
+    def nearly_full(path) -> int:  # plenty of room for the first writes, then none
+        calls["n"] += 1
+        return 1 << 40 if calls["n"] <= 3 else 4096
+
+    monkeypatch.setattr(writer_mod, "disk_free_bytes", nearly_full)
+    path = tmp_path / "x.h5"
+    with pytest.raises(OSError, match="disk full"):
+        run_scenario(small_scenario, trace_path=path, seed=3)
+    partial = tmp_path / "x.partial.h5"
+    assert not path.exists() and partial.exists()
+    with TraceReader(partial) as tr:
+        assert tr.status == "failed" and "disk full" in tr.attrs["error"]
+        assert tr.n_rows("/rsus") > 0  # what was flushed before is still there
+        for table in tr.tables():
+            tr.read(table)
+
+
+def _tmpfs(path: Path, size: str) -> bool:
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        return False
+    path.mkdir()
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                          capture_output=True).returncode == 0
+
+
+@pytest.mark.slow
+def test_real_full_disk_is_one_line_and_no_segfault(tmp_path) -> None:
+    disk = tmp_path / "disk"
+    if not _tmpfs(disk, "2m"):
+        pytest.skip("needs root to mount a 2 MiB tmpfs")
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "simulator.app.cli", "run", str(SCENARIOS / "default.yaml"),
+             "-q", "-o", str(disk / "t.h5"), "--set", "uavs.count=300", "--set",
+             "simulation.duration_s=1200", "--set", "output.flush_interval_s=0.5"],
+            capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 1, proc.stderr[-2000:]
+        errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("uavtwin: error:")]
+        assert len(errors) == 1 and "disk full" in errors[0]
+        assert "Traceback" not in proc.stderr
+        with TraceReader(disk / "t.partial.h5") as tr:
+            assert tr.status == "failed" and "disk full" in tr.attrs["error"]
+            assert tr.n_rows("/mobility/segments") > 0
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
+
+
+def test_interrupt_during_final_copy_is_partial(tmp_path, small_scenario, monkeypatch):
+    import simulator.trace.writer as writer_mod
+
+    def ctrl_c(src, dst):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writer_mod.os, "replace", ctrl_c)
+    path = tmp_path / "x.h5"
+    with pytest.raises(KeyboardInterrupt):
+        run_scenario(small_scenario, trace_path=path)
+    assert not path.exists() and not (tmp_path / "x.writing.h5").exists()
+    with TraceReader(tmp_path / "x.partial.h5") as tr:
+        assert tr.status == "partial"
+        assert tr.n_rows("/mobility/segments") > 0
+
+
+def test_swallowed_interrupt_is_raised_again() -> None:
+    class Finaliser:  # like h5py's weakref callbacks: exceptions there are only printed
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+
+    with InterruptGuard() as guard:
+        Finaliser()
+        gc.collect()
+        assert guard.interrupted  # the KeyboardInterrupt itself was lost in __del__
+        with pytest.raises(KeyboardInterrupt):
+            guard.check()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.slow
+def test_sigint_at_any_moment_leaves_complete_or_partial(tmp_path) -> None:
+    cmd = [sys.executable, "-m", "simulator.app.cli", "run", str(SCENARIOS / "default.yaml"),
+           "-q", "--set", "simulation.duration_s=240", "--set", "uavs.count=40"]
+    outcomes: list[str] = []
+    for k, delay in enumerate((1.5, 3.0, 4.5, 6.0, 8.0, 10.0)):
+        out = tmp_path / f"r{k}.h5"
+        proc = subprocess.Popen([*cmd, "-o", str(out)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=300)
+        assert "Traceback" not in err, err
+        assert not out.with_name(f"r{k}.writing.h5").exists()
+        partial = out.with_name(f"r{k}.partial.h5")
+        if proc.returncode in (130, -signal.SIGINT):  # -2: still starting the interpreter
+            outcomes.append("partial" if partial.exists() else
+                            "complete" if out.exists() else "before the trace")
+            if partial.exists():
+                with TraceReader(partial) as tr:
+                    assert tr.status == "partial", tr.attrs.get("error")
+        else:
+            outcomes.append("finished")
+            assert proc.returncode == 0 and out.exists() and not partial.exists()
+    assert "partial" in outcomes, outcomes  # at least one interrupt hit the running simulation
+
+
+def test_wall_clock_attributes_are_the_documented_ones(run_small) -> None:
+    def attrs(path: Path) -> dict[str, str]:
+        out: dict[str, str] = {}
+        with h5py.File(path, "r") as f:
+            def visit(name, obj):
+                for key, value in obj.attrs.items():
+                    out[f"/{name}@{key}"] = repr(value)
+            for key, value in f.attrs.items():
+                out[f"/@{key}"] = repr(value)
+            f.visititems(visit)
+        return out
+
+    a = attrs(run_small("sensing.enabled=true", name="a.h5").trace_path)
+    b = attrs(run_small("sensing.enabled=true", name="b.h5").trace_path)
+    differ = {k for k in a if a[k] != b.get(k)}
+    allowed = {"/@created", "/@wall_time_s", *WALL_CLOCK_ATTRS}  # the root's two, documented
+    assert differ <= allowed, differ - allowed
+    assert "/sensing@solve_time_s" in a
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "trace-format.md").read_text()
+    for name in (*WALL_CLOCK_ATTRS, *WALL_CLOCK_COLUMNS):
+        assert f"`{name}`" in docs
