@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= out/default
 
-.PHONY: run test bench lint agents venv clean
+.PHONY: run test bench lint agents venv clean fuzz
 
 venv: $(STAMP)
 
@@ -24,6 +24,17 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# Long fuzzing (issue 14): FUZZ_CASES inputs per loader, at most FUZZ_SECONDS per loader;
+# the counts go to benchmarks/results/fuzz.json (docs/reliability.md quotes them).
+FUZZ_CASES   ?= 2000
+FUZZ_SECONDS ?= 600
+fuzz: $(STAMP)
+	mkdir -p benchmarks/results
+	rm -f benchmarks/results/fuzz.json
+	UAVTWIN_FUZZ=$(FUZZ_CASES) UAVTWIN_FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	UAVTWIN_FUZZ_REPORT=benchmarks/results/fuzz.json \
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py
 
 bench: $(STAMP)
 	mkdir -p benchmarks/results

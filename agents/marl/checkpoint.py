@@ -160,24 +160,31 @@ def load_checkpoint(path: str | Path) -> AgentCheckpoint:
             path, f"inconsistent layout: n_features={n_features}, history={history}, "
             f"actor_sizes={sizes}"
         )
-    actor = MaskedMLP(sizes)
     expected = {f"{k}.{part}" for k in range(len(sizes) - 1) for part in ("weight", "bias")}
     if set(state) != expected:
         raise _fail(path, f"actor_state keys {sorted(state)} != {sorted(expected)}")
+    # the stored tensors must match actor_sizes *before* a network of that size is built:
+    # sizes like [13, 1e9, 1] would otherwise allocate gigabytes for a file of a few bytes
+    for k in range(len(sizes) - 1):
+        for part, shape in (("weight", (sizes[k + 1], sizes[k])), ("bias", (sizes[k + 1],))):
+            tensor = state[f"{k}.{part}"]
+            if not isinstance(tensor, torch.Tensor) or tuple(tensor.shape) != shape:
+                got = tuple(tensor.shape) if isinstance(tensor, torch.Tensor) else None
+                raise _fail(path, f"actor_state {k}.{part} has shape {got}, expected {shape}")
+            if not bool(torch.isfinite(tensor).all()):
+                raise _fail(path, f"actor_state {k}.{part} has non-finite values")
+    actor = MaskedMLP(sizes)
     with torch.no_grad():
         for k, layer in enumerate(actor.layers):
             for part in ("weight", "bias"):
-                tensor = state[f"{k}.{part}"]
                 target = getattr(layer, part)
-                if not isinstance(tensor, torch.Tensor) or tensor.shape != target.shape:
-                    shape = getattr(tensor, "shape", None)
-                    raise _fail(path, f"actor_state {k}.{part} has shape {shape}, "
-                                f"expected {tuple(target.shape)}")
-                if not bool(torch.isfinite(tensor).all()):
-                    raise _fail(path, f"actor_state {k}.{part} has non-finite values")
-                target.copy_(tensor.to(target.dtype))
+                target.copy_(state[f"{k}.{part}"].to(target.dtype))
     if not math.isfinite(log_std):
         raise _fail(path, f"log_std is {log_std}")
+    extras = {key: payload.get(key) or {} for key in ("config", "summary")}
+    for key, value in extras.items():
+        if not isinstance(value, dict):
+            raise _fail(path, f"key '{key}' has type {type(value).__name__}")
     actor.eval()
     return AgentCheckpoint(
         name=name,
@@ -186,8 +193,8 @@ def load_checkpoint(path: str | Path) -> AgentCheckpoint:
         n_features=n_features,
         log_std=log_std,
         dense_actor_parameters=dense,
-        config=dict(payload.get("config") or {}),
-        summary=dict(payload.get("summary") or {}),
+        config=dict(extras["config"]),
+        summary=dict(extras["summary"]),
     )
 
 

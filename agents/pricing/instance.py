@@ -23,7 +23,13 @@ import numpy as np
 from agents.pricing.game import PricingGame
 from agents.pricing.registry import make_policy
 
-__all__ = ["load_instance", "solve_instance"]
+__all__ = ["MAX_MAGNITUDE", "MIN_MAGNITUDE", "load_instance", "non_finite_output",
+           "solve_instance", "solve_memory_bytes"]
+
+MAX_MAGNITUDE = 1e12
+"""Largest absolute value of any number in an instance (beyond it products overflow)."""
+MIN_MAGNITUDE = 1e-12
+"""Smallest non-zero absolute value (below it quotients overflow and logs lose meaning)."""
 
 _KEYS = ("delta", "ssim", "ssim_threshold", "spectral_efficiency", "budget", "cost",
          "price_cap")
@@ -44,9 +50,14 @@ def _vector(src: str, key: str, value: Any, n: int | None, *, boolean: bool = Fa
         raise ValueError(f"{src}: {key}: expected {n} entries, got {len(value)}")
     for k, x in enumerate(value):
         ok = isinstance(x, bool) if boolean else (
-            isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x))
+            isinstance(x, int | float) and not isinstance(x, bool)
+            and (isinstance(x, int) or math.isfinite(x)))
         if not ok:
             raise ValueError(f"{src}: {key}[{k}]: expected a finite {what}, got {_short(x)}")
+        if not boolean and not (x == 0 or MIN_MAGNITUDE <= abs(x) <= MAX_MAGNITUDE):
+            raise ValueError(f"{src}: {key}[{k}]: {_short(x)} is outside the supported "
+                             f"magnitudes 0 or {MIN_MAGNITUDE:g} .. {MAX_MAGNITUDE:g} (the "
+                             "solvers' arithmetic would overflow or underflow)")
     return value
 
 
@@ -91,8 +102,10 @@ def load_instance(path: str | Path) -> PricingGame:
         raise ValueError(f"{src}: cannot read instance file: {err}") from err
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{src}: not valid JSON: {err}") from err
+    except ValueError as err:  # JSONDecodeError, or an integer of more than 4,300 digits
+        raise ValueError(f"{src}: not valid JSON: {' '.join(str(err).split())}") from None
+    except RecursionError:
+        raise ValueError(f"{src}: not valid JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise ValueError(f"{src}: expected a JSON object with keys {list(_KEYS)}, "
                          f"got {type(data).__name__}")
@@ -131,6 +144,38 @@ def load_instance(path: str | Path) -> PricingGame:
         return PricingGame(available=available, **arrays)
     except ValueError as err:   # defensive: PricingGame names the field
         raise ValueError(f"{src}: {err}") from err
+
+
+def solve_memory_bytes(n_uavs: int, n_rsus: int, solver: str, iterations: int) -> float:
+    """Estimated peak memory of solving one round with ``solver`` (bytes, generous).
+
+    The exact equilibrium evaluates every UAV's best-response candidates against every
+    rival price at once (``UAVs x (3 RSUs + 1) x RSUs`` floats, a few temporaries of that
+    size); the repeated-game solvers keep price and demand paths over their ``iterations``
+    (``iterations x UAVs x RSUs``, a few arrays).
+
+    Args:
+        n_uavs: followers ``I``.
+        n_rsus: leaders ``J``.
+        solver: policy name.
+        iterations: ``K`` of the repeated-game solvers.
+
+    Returns:
+        Bytes.
+    """
+    if solver == "equilibrium":
+        return 4 * 8.0 * n_uavs * (3 * n_rsus + 1) * n_rsus
+    return 4 * 8.0 * float(iterations) * n_uavs * n_rsus + 64.0 * n_uavs * n_rsus
+
+
+def non_finite_output(result: dict[str, Any]) -> str | None:
+    """The first NaN or infinite number in a :func:`solve_instance` result, as ``key[i][j]``."""
+    for key, value in result.items():
+        arr = np.asarray(value, dtype=float) if isinstance(value, list | float) else None
+        if arr is not None and arr.size and not np.isfinite(arr).all():
+            idx = np.argwhere(~np.isfinite(np.atleast_1d(arr)))[0]
+            return key + "".join(f"[{int(i)}]" for i in idx) if arr.ndim else key
+    return None
 
 
 def solve_instance(game: PricingGame, solver: str, *, seed: int = 0,

@@ -10,6 +10,7 @@ for ``--mode constant``) and ``leaders`` (1-based VSP numbers, as in the paper: 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,15 +20,49 @@ import numpy as np
 from agents.sync.game import MODES, solve
 from agents.sync.params import SyncParams
 
+__all__ = ["MAX_MAGNITUDE", "MAX_NODES", "MAX_RATE_HORIZON", "load_sync_params",
+           "parse_leaders", "solve_sync", "sync_memory_bytes"]
+
 _SCALARS = ("N", "b", "delta", "rho", "T", "g0", "g1")
 _VECTORS = ("theta", "d", "alpha", "k", "v", "c", "x0", "z0")
 _OPTIONAL = ("intensity", "leaders")
 
 
+MAX_MAGNITUDE = 1e12
+"""Largest absolute value of any parameter (beyond it the ODEs overflow or never end)."""
+MAX_RATE_HORIZON = 1e6
+"""Largest T x (fastest rate among delta, theta, rho): the ODE steps the horizon needs."""
+MAX_NODES = 20_000
+"""Collocation mesh limit of the open-loop solvers (agents.sync.nash)."""
+
+
 def _number(path: str, key: str, val: Any) -> float:
     if isinstance(val, bool) or not isinstance(val, int | float):
-        raise ValueError(f"{path}: {key}: expected a number, got {val!r}")
+        raise ValueError(f"{path}: {key}: expected a number, got {_short(val)}")
+    if not (isinstance(val, int) or math.isfinite(val)) or abs(val) > MAX_MAGNITUDE:
+        raise ValueError(f"{path}: {key}: {_short(val)} is outside the supported range "
+                         f"|x| <= {MAX_MAGNITUDE:g}")
     return float(val)
+
+
+def _short(val: Any) -> str:
+    if isinstance(val, int) and abs(val) >= 10**30:
+        return f"an integer of {len(str(abs(val)))} digits"
+    text = repr(val)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def sync_memory_bytes(params: SyncParams, mode: str) -> float:
+    """Estimated peak memory of :func:`solve_sync` (bytes, generous).
+
+    The open-loop solvers (nash, stackelberg) collocate ``4 M`` states and costates on up to
+    :data:`MAX_NODES` mesh nodes with dense ``(4 M)^2`` Jacobian blocks per node; static and
+    constant only integrate ``2 M`` states.
+    """
+    k = 4 * params.M
+    if mode in ("nash", "stackelberg"):
+        return 4.0 * MAX_NODES * k * k * 8
+    return 64.0 * 1024 * k
 
 
 def _numbers(path: str, key: str, val: Any, size: int | None) -> list[float]:
@@ -55,11 +90,16 @@ def load_sync_params(path: str | Path) -> SyncParams:
     """
     src = str(path)
     try:
-        data = json.loads(Path(path).read_text())
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as err:
         raise ValueError(f"{src}: cannot read file: {err.strerror}") from None
     except json.JSONDecodeError as err:
         raise ValueError(f"{src}: invalid JSON at line {err.lineno}: {err.msg}") from None
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{src}: not UTF-8 text: byte 0x{err.object[err.start]:02x} at byte "
+                         f"offset {err.start}") from None
+    except (ValueError, RecursionError) as err:  # e.g. an integer of more than 4,300 digits
+        raise ValueError(f"{src}: invalid JSON: {' '.join(str(err).split())[:120]}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{src}: expected a JSON object, got {type(data).__name__}")
     unknown = sorted(set(data) - set(_SCALARS) - set(_VECTORS) - set(_OPTIONAL) - {"w"})
@@ -88,10 +128,17 @@ def load_sync_params(path: str | Path) -> SyncParams:
     if data.get("leaders") is not None:
         vals["leaders"] = parse_leaders(data["leaders"], m, f"{src}: leaders")
     try:
-        return SyncParams(**vals)
+        params = SyncParams(**vals)
     except ValueError as err:
         msg = str(err).removeprefix("SyncParams.")
         raise ValueError(f"{src}: {msg}") from None
+    rates = {"delta": params.delta, "rho": params.rho, "theta": float(np.max(params.theta))}
+    name, rate = max(rates.items(), key=lambda kv: kv[1])
+    if params.T * rate > MAX_RATE_HORIZON:
+        raise ValueError(f"{src}: T: horizon {params.T:g} x rate {name} {rate:g} = "
+                         f"{params.T * rate:.3g} time constants, more than the solvers can step "
+                         f"through ({MAX_RATE_HORIZON:g}); shorten T or slow the rates")
+    return params
 
 
 def parse_leaders(value: Any, m: int, where: str = "leaders") -> tuple[int, ...]:

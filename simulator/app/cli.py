@@ -44,6 +44,11 @@ def _count(minimum: int, maximum: int = 2**63 - 1) -> Callable[[str], int]:
     return parse
 
 
+def printable(text: str) -> str:
+    """``text`` on one line: control and separator characters shown as escapes (``\\x1e``)."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 def _memory_size(text: str) -> int:
     """argparse type of ``--max-memory``: a size such as 8G (bytes)."""
     from simulator.config.limits import parse_size
@@ -92,12 +97,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         scenario = with_seed(scenario, args.seed)
     path = Path(args.output) if args.output else default_trace_path(scenario)
     for text in scenario_warnings(scenario):
-        print(f"uavtwin: warning: {args.scenario}: {text}", file=sys.stderr)
+        print(printable(f"uavtwin: warning: {args.scenario}: {text}"), file=sys.stderr)
     result = run_scenario(scenario, trace_path=path, progress=not args.quiet,
                           base_dir=Path(args.scenario).resolve().parent,
                           check_invariants=args.check_invariants)
     for text in result.warnings:
-        print(f"uavtwin: warning: {text}", file=sys.stderr)
+        print(printable(f"uavtwin: warning: {text}"), file=sys.stderr)
     if args.quiet:
         print(result.trace_path)
         return 0
@@ -122,7 +127,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if not args.all or len(err.all_errors) < 2:
             raise
         for line in err.all_errors:
-            print(f"uavtwin: error: {line}", file=sys.stderr)
+            print(printable(f"uavtwin: error: {line}"), file=sys.stderr)
         return 1
     s = resolve_trace_scenario(s)  # opens a mobility file: its errors are file:line
     checkpoint = s.pricing.checkpoint
@@ -130,7 +135,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise InputError(f"{args.scenario}: pricing.checkpoint: no such file {checkpoint}")
     _check_referenced_files(s, Path(args.scenario).resolve().parent)
     for text in scenario_warnings(s):
-        print(f"uavtwin: warning: {args.scenario}: {text}", file=sys.stderr)
+        print(printable(f"uavtwin: warning: {args.scenario}: {text}"), file=sys.stderr)
     mobility = s.uavs.mobility.model
     if mobility == "trace":
         mobility = f"trace {Path(s.uavs.mobility.file or s.uavs.mobility.trace_file).name}"
@@ -165,28 +170,72 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 def cmd_game_solve(args: argparse.Namespace) -> int:
     """``uavtwin game solve INSTANCE.json``: one pricing game, JSON out."""
-    from agents.pricing.instance import load_instance, solve_instance
+    from agents.pricing.instance import (
+        load_instance,
+        non_finite_output,
+        solve_instance,
+        solve_memory_bytes,
+    )
+    from simulator.app.interrupts import time_limit
+    from simulator.config.limits import format_bytes, max_memory_bytes
 
     try:
         game = load_instance(args.instance)
-        result = solve_instance(game, args.solver, seed=args.seed, checkpoint=args.checkpoint,
-                                iterations=args.iterations)
+        need = solve_memory_bytes(game.n_uavs, game.n_rsus, args.solver, args.iterations)
+        limit = max_memory_bytes()
+        if need > limit:
+            raise InputError(
+                f"{args.instance}: {game.n_uavs} UAVs x {game.n_rsus} RSUs"
+                + ("" if args.solver == "equilibrium" else f" x {args.iterations} iterations")
+                + f": solver {args.solver} would need about {format_bytes(need)} of memory, "
+                f"more than the limit {format_bytes(limit)}; raise it with --max-memory SIZE")
+        with time_limit(args.time_limit, f"game solve --solver {args.solver}"):
+            result = solve_instance(game, args.solver, seed=args.seed,
+                                    checkpoint=args.checkpoint, iterations=args.iterations)
     except (ValueError, OSError) as err:
         raise InputError(str(err)) from None
+    bad = non_finite_output(result)
+    if bad:
+        raise InputError(f"{args.instance}: solver {args.solver} produced a non-finite {bad} "
+                         "(NaN or infinity): the instance's numbers are beyond what it can "
+                         "compute with")
     print(_dump(result))
     return 0
 
 
 def cmd_sync_solve(args: argparse.Namespace) -> int:
     """``uavtwin sync solve PARAMS.json``: one synchronisation game, JSON out."""
-    from agents.sync.instance import load_sync_params, parse_leaders, solve_sync
+    import numpy as np
+
+    from agents.sync.instance import (
+        load_sync_params,
+        parse_leaders,
+        solve_sync,
+        sync_memory_bytes,
+    )
+    from simulator.app.interrupts import time_limit
+    from simulator.config.limits import format_bytes, max_memory_bytes
 
     try:
         params = load_sync_params(args.params)
         leaders = parse_leaders(args.leaders, params.M) if args.leaders else None
-        result = solve_sync(params, args.mode, leaders=leaders)
-    except (ValueError, OSError) as err:
-        raise InputError(str(err)) from None
+        need = sync_memory_bytes(params, args.mode)
+        limit = max_memory_bytes()
+        if need > limit:
+            raise InputError(f"{args.params}: {params.M} VSPs: mode {args.mode} would need "
+                             f"about {format_bytes(need)} of memory, more than the limit "
+                             f"{format_bytes(limit)}; raise it with --max-memory SIZE")
+        with time_limit(args.time_limit, f"sync solve --mode {args.mode}"):
+            result = solve_sync(params, args.mode, leaders=leaders)
+    except (ValueError, OSError, ArithmeticError) as err:
+        raise InputError(f"{args.params}: {err}" if str(args.params) not in str(err)
+                         else str(err)) from None
+    bad = next((k for k in ("x", "z", "eta", "payoff", "t")
+                if not np.isfinite(np.asarray(result[k], dtype=float)).all()), None)
+    if bad:
+        raise InputError(f"{args.params}: mode {args.mode} produced non-finite values in "
+                         f"{bad} (NaN or infinity): the parameters are beyond what the "
+                         "solver can compute with")
     print(_dump(result))
     return 0
 
@@ -234,7 +283,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         except ValueError as err:
             raise InputError(f"{args.trace}: {err}") from None
     for w in caught:
-        print(f"uavtwin: warning: {w.message}", file=sys.stderr)
+        print(printable(f"uavtwin: warning: {w.message}"), file=sys.stderr)
     print(report.text)
     for path in report.figures:
         print(f"figure: {path}")
@@ -393,6 +442,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", help="agents file for tiny_madrl/ppo")
     p.add_argument("--iterations", type=POSITIVE, default=50,
                    help="iterations K of repeated-game solvers")
+    p.add_argument("--time-limit", type=float, default=600.0, metavar="SECONDS",
+                   help="stop with an error after this many wall-clock seconds (default 600; "
+                        "0 = none)")
 
     sync = sub.add_parser("sync", help="synchronisation game tools").add_subparsers(
         dest="sync_command", required=True, metavar="ACTION")
@@ -403,6 +455,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                       "constant"))
     p.add_argument("--leaders", help="comma-separated 1-based VSP numbers of the leaders "
                    "(stackelberg), e.g. 3")
+    p.add_argument("--time-limit", type=float, default=600.0, metavar="SECONDS",
+                   help="stop with an error after this many wall-clock seconds (default 600; "
+                        "0 = none)")
     help_ = "run a parameter sweep on dask.distributed (local cluster or a scheduler)"
     p = add("sweep", cmd_sweep, help_)
     p.add_argument("sweep", help="sweep YAML file")
@@ -461,7 +516,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UavtwinError as err:
         if args.debug:
             raise
-        print(f"uavtwin: error: {err}", file=sys.stderr)
+        print(f"uavtwin: error: {printable(str(err))}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # e.g. `uavtwin inspect T.h5 | head`
         sys.stderr.close()
@@ -469,7 +524,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as err:  # unwritable output directory, missing file, full disk, ...
         if args.debug:
             raise
-        print(f"uavtwin: error: {err}", file=sys.stderr)
+        print(f"uavtwin: error: {printable(str(err))}", file=sys.stderr)
         return 1
     except (MemoryError, RecursionError) as err:  # a size check missed it: still one line
         if args.debug:

@@ -1,4 +1,4 @@
-"""Ctrl-C that is never lost: a SIGINT handler that also remembers the interrupt.
+"""Signals for long commands: Ctrl-C that is never lost, and wall-clock budgets.
 
 Python turns SIGINT into ``KeyboardInterrupt`` raised wherever the interpreter happens to
 be. If that is a ``__del__`` method or a weakref callback (h5py closes its objects in such
@@ -7,15 +7,22 @@ on and exits 0. :class:`InterruptGuard` installs a handler that raises as usual 
 sets a flag; the run loop calls :meth:`InterruptGuard.check` between steps, which raises
 ``KeyboardInterrupt`` again if an earlier one was swallowed. So an interrupt is delayed by at
 most one step, never dropped.
+
+:func:`time_limit` gives a solver a wall-clock budget (SIGALRM): past it, the command stops
+with one line "... did not finish within N s" instead of hanging.
 """
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
+from collections.abc import Iterator
 from types import FrameType, TracebackType
 
-__all__ = ["InterruptGuard"]
+from simulator.errors import InputError
+
+__all__ = ["InterruptGuard", "time_limit"]
 
 
 class InterruptGuard:
@@ -50,3 +57,31 @@ class InterruptGuard:
         """Raise ``KeyboardInterrupt`` if SIGINT arrived (even if it was swallowed)."""
         if self.interrupted:
             raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None, what: str) -> Iterator[None]:
+    """Raise :class:`InputError` if the block runs longer than ``seconds`` (wall clock).
+
+    Args:
+        seconds: the budget; None or <= 0 for none. Needs the main thread (else no budget).
+        what: what runs, for the message (``"sync solve --mode nash"``).
+
+    Raises:
+        InputError: ``"{what} did not finish within {seconds} s (--time-limit)"``.
+    """
+    if not seconds or seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise InputError(f"{what} did not finish within {seconds:g} s; the input may be too "
+                         "large or too stiff (raise the budget with --time-limit SECONDS)")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -191,7 +191,8 @@ def _apply_override(data: dict[str, Any], item: str) -> Loc:
     try:
         value, _ = parse_yaml(raw, "value", ScenarioError)
     except ScenarioError as exc:
-        raise fail(f"cannot parse {exc}") from None
+        why = re.sub(r"^value(:\d+)?: (YAML syntax error: )?", "", str(exc))
+        raise fail(f"cannot parse value as YAML: {why}") from None
     node: Any = data
     ann: Any = Scenario
     for n, seg in enumerate(loc):
