@@ -52,3 +52,13 @@ def faults_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("faults") / "faults.h5"
     run_scenario(load_scenario(SCENARIOS / "examples" / "faults.yaml"), trace_path=path)
     return path
+
+
+def cli_error(capsys: pytest.CaptureFixture[str], argv: Sequence[str]) -> str:
+    """Run ``uavtwin ARGV``; expect exit 1 and exactly one ``uavtwin: error:`` line; return it."""
+    from simulator.app.cli import main
+
+    assert main(list(argv)) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("uavtwin: error: "), err
+    return err

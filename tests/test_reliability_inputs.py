@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SCENARIOS
+from conftest import SCENARIOS, cli_error
 
 from simulator.app.cli import main
 from simulator.app.sweep_file import load_sweep, points_to_check
@@ -31,28 +31,20 @@ def bomb(levels: int = 9, width: int = 9) -> str:
     return out
 
 
-def one_error(capsys, argv: list[str]) -> str:
-    """Run the CLI, expect exit 1 and exactly one error line; return it."""
-    assert main(argv) == 1
-    err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and err.startswith("uavtwin: error: "), err
-    return err
-
-
 # --- YAML loading -------------------------------------------------------------------------------
 
 def test_alias_bomb_in_scenario_is_refused_fast(tmp_path, capsys) -> None:
     path = tmp_path / "bomb.yaml"
     path.write_text("simulation:\n  duration_s: 10\n" + bomb())
     started = time.perf_counter()
-    err = one_error(capsys, ["validate", str(path)])
+    err = cli_error(capsys, ["validate", str(path)])
     assert time.perf_counter() - started < 30  # not a timing assert: a hang would not end
     assert f"{path}:" in err and "alias" in err and str(MAX_EXPANDED_NODES) in err
 
 
 def test_alias_bomb_in_override_and_sweep(tmp_path, capsys) -> None:
     value = "{" + bomb(8, 8).replace("\n", ", ").rstrip(", ") + "}"
-    err = one_error(capsys, ["validate", str(DEFAULT), "--set", f"sensing.vsps={value}"])
+    err = cli_error(capsys, ["validate", str(DEFAULT), "--set", f"sensing.vsps={value}"])
     assert err.startswith("uavtwin: error: --set sensing.vsps=") and "alias" in err
     sweep = tmp_path / "s.yaml"
     sweep.write_text(f"base: {DEFAULT}\n" + bomb())
@@ -72,7 +64,7 @@ def test_small_aliases_still_work(tmp_path) -> None:
 def test_deep_nesting_is_one_line(tmp_path, capsys) -> None:
     path = tmp_path / "deep.yaml"
     path.write_text("simulation: " + "[" * 5000 + "]" * 5000 + "\n")
-    err = one_error(capsys, ["validate", str(path)])
+    err = cli_error(capsys, ["validate", str(path)])
     assert f"{path}:1: nested more than {MAX_DEPTH} levels deep" in err
 
 
@@ -85,7 +77,7 @@ def test_deep_nesting_is_one_line(tmp_path, capsys) -> None:
 def test_encodings_name_the_byte_offset(tmp_path, capsys, raw, expected) -> None:
     path = tmp_path / "enc.yaml"
     path.write_bytes(raw)
-    err = one_error(capsys, ["validate", str(path)])
+    err = cli_error(capsys, ["validate", str(path)])
     assert f"{path}: scenario is " in err and expected in err
     sweep = tmp_path / "enc-sweep.yaml"
     sweep.write_bytes(raw)
@@ -110,7 +102,7 @@ def test_utf8_bom_is_accepted(tmp_path) -> None:
 def test_duplicate_keys_at_any_level(tmp_path, capsys, text, expected) -> None:
     path = tmp_path / "dup.yaml"
     path.write_text(text)
-    assert expected in one_error(capsys, ["validate", str(path)])
+    assert expected in cli_error(capsys, ["validate", str(path)])
 
 
 def test_duplicate_key_in_sweep_file(tmp_path) -> None:
@@ -127,7 +119,7 @@ def test_duplicate_key_in_sweep_file(tmp_path) -> None:
 def test_seed_beyond_int64_is_refused_by_validate(tmp_path, capsys) -> None:
     path = tmp_path / "seed.yaml"
     path.write_text(f"simulation:\n  seed: {2**63}\n")
-    err = one_error(capsys, ["validate", str(path)])
+    err = cli_error(capsys, ["validate", str(path)])
     assert f"{path}:2: simulation.seed: must be < {2**63}" in err
     load_scenario(path, [f"simulation.seed={2**63 - 1}"])  # the largest seed is fine
     with pytest.raises(SystemExit) as exc:
@@ -147,7 +139,7 @@ def test_seed_beyond_int64_is_refused_by_validate(tmp_path, capsys) -> None:
 def test_sizes_beyond_memory_are_refused_with_reasons(capsys, override, key, what) -> None:
     extra = {"pricing.iterations": ["--set", "pricing.solver=greedy"],
              "sensing.population": ["--set", "sensing.revision=agent"]}.get(key, [])
-    err = one_error(capsys, ["--max-memory", "16G", "validate", str(DEFAULT), "--set",
+    err = cli_error(capsys, ["--max-memory", "16G", "validate", str(DEFAULT), "--set",
                              override, *extra])
     assert err.startswith(f"uavtwin: error: --set {override}")
     assert "more than the limit 16 GiB" in err and what in err
@@ -158,7 +150,7 @@ def test_limit_points_at_the_file_line_and_can_be_raised(tmp_path, capsys) -> No
     path = tmp_path / "big.yaml"
     path.write_text("simulation:\n  duration_s: 300\nuavs:\n  count: 20\n  twins:\n"
                     "    count: 2000000\n")
-    err = one_error(capsys, ["--max-memory", "1G", "validate", str(path)])
+    err = cli_error(capsys, ["--max-memory", "1G", "validate", str(path)])
     assert f"{path}:6: uavs.twins.count: the run would need about" in err
     assert main(["--max-memory", "64G", "validate", str(path)]) == 0
 
@@ -217,7 +209,7 @@ def test_validate_all_lists_every_error(tmp_path, capsys) -> None:
     path = tmp_path / "many.yaml"
     path.write_text("simulation:\n  duration_s: -1\n  sample_interval_s: 0\n"
                     "uavs:\n  count: 0\n")
-    assert "(+2 more)" in one_error(capsys, ["validate", str(path)])
+    assert "(+2 more)" in cli_error(capsys, ["validate", str(path)])
     assert main(["validate", str(path), "--all"]) == 1
     lines = capsys.readouterr().err.strip().splitlines()
     assert [ln.split(": ")[3] for ln in lines] == [
@@ -241,11 +233,11 @@ def test_validate_loads_referenced_files(tmp_path, capsys) -> None:
     path = tmp_path / "ref.yaml"
     path.write_text("uavs:\n  count: 2\n  mobility:\n    model: trace\n"
                     "    trace_file: missing.csv\n")
-    err = one_error(capsys, ["validate", str(path)])
+    err = cli_error(capsys, ["validate", str(path)])
     assert "uavs.mobility.trace_file" in err and "missing.csv" in err
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
     path.write_text("pricing:\n  solver: tiny_madrl\n  checkpoint: bad.pt\n")
-    err = one_error(capsys, ["validate", str(path)])
+    err = cli_error(capsys, ["validate", str(path)])
     assert "bad.pt" in err and "checkpoint" in err
 
 

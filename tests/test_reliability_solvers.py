@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import cli_error
 
 from agents.pricing.instance import solve_memory_bytes
 from agents.sync.instance import sync_memory_bytes
-from simulator.app.cli import main
 
 GAME = {"delta": [15.0], "ssim": [[0.9, 0.8]], "ssim_threshold": [0.5],
         "spectral_efficiency": [[30.0, 35.0]], "budget": [50.0], "cost": [2.0, 3.0],
@@ -34,13 +34,6 @@ def write(tmp_path: Path, data: dict, name: str = "x.json") -> Path:
     return path
 
 
-def one_error(capsys, argv: list[str]) -> str:
-    assert main(argv) == 1
-    err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and err.startswith("uavtwin: error: "), err
-    return err
-
-
 def test_game_too_large_for_memory_is_refused_before_solving(tmp_path, capsys) -> None:
     n_i, n_j = 2000, 500
     inst = {"delta": [15.0] * n_i, "ssim": [[0.9] * n_j] * n_i, "ssim_threshold": [0.5] * n_i,
@@ -48,7 +41,7 @@ def test_game_too_large_for_memory_is_refused_before_solving(tmp_path, capsys) -
             "cost": [2.0] * n_j, "price_cap": [30.0] * n_j}
     path = write(tmp_path, inst)
     started = time.perf_counter()
-    err = one_error(capsys, ["--max-memory", "8G", "game", "solve", str(path)])
+    err = cli_error(capsys, ["--max-memory", "8G", "game", "solve", str(path)])
     assert "2000 UAVs x 500 RSUs: solver equilibrium would need about 44.7 GiB" in err
     assert "more than the limit 8 GiB; raise it with --max-memory SIZE" in err
     assert time.perf_counter() - started < 120  # refused from the sizes, nothing allocated
@@ -58,7 +51,7 @@ def test_game_too_large_for_memory_is_refused_before_solving(tmp_path, capsys) -
 
 def test_iterations_beyond_memory_are_refused(tmp_path, capsys) -> None:
     path = write(tmp_path, GAME)
-    err = one_error(capsys, ["--max-memory", "1G", "game", "solve", str(path), "--solver",
+    err = cli_error(capsys, ["--max-memory", "1G", "game", "solve", str(path), "--solver",
                              "greedy", "--iterations", "1000000000"])
     assert "1 UAVs x 2 RSUs x 1000000000 iterations: solver greedy would need" in err
 
@@ -70,14 +63,14 @@ def test_iterations_beyond_memory_are_refused(tmp_path, capsys) -> None:
 ])
 def test_game_numbers_beyond_range_are_one_line(tmp_path, capsys, key, value, shown) -> None:
     path = write(tmp_path, {**GAME, key: value})
-    err = one_error(capsys, ["game", "solve", str(path)])
+    err = cli_error(capsys, ["game", "solve", str(path)])
     assert f"{key}[0]" in err and "outside the supported magnitudes" in err and shown in err
 
 
 def test_game_integer_of_thousands_of_digits(tmp_path, capsys) -> None:
     path = tmp_path / "x.json"
     path.write_text(json.dumps(GAME).replace("50.0", "9" * 5000))
-    err = one_error(capsys, ["game", "solve", str(path)])
+    err = cli_error(capsys, ["game", "solve", str(path)])
     assert "x.json: not valid JSON" in err
 
 
@@ -89,7 +82,7 @@ def test_game_time_limit_stops_a_long_solve(tmp_path, capsys) -> None:
             "budget": [50.0] * n_i, "cost": [2.0 + j % 3 for j in range(n_j)],
             "price_cap": [30.0] * n_j}
     path = write(tmp_path, inst)
-    err = one_error(capsys, ["game", "solve", str(path), "--time-limit", "0.5"])
+    err = cli_error(capsys, ["game", "solve", str(path), "--time-limit", "0.5"])
     assert "game solve --solver equilibrium did not finish within 0.5 s" in err
 
 
@@ -104,7 +97,7 @@ def test_game_never_prints_null_for_nan(tmp_path, capsys, monkeypatch) -> None:
         return out
 
     monkeypatch.setattr(inst_mod, "solve_instance", poisoned)
-    err = one_error(capsys, ["game", "solve", str(write(tmp_path, GAME))])
+    err = cli_error(capsys, ["game", "solve", str(write(tmp_path, GAME))])
     assert "produced a non-finite prices[0][1] (NaN or infinity)" in err
 
 
@@ -118,7 +111,7 @@ def test_game_never_prints_null_for_nan(tmp_path, capsys, monkeypatch) -> None:
 ])
 def test_sync_inputs_beyond_range(tmp_path, capsys, key, value, expected) -> None:
     path = write(tmp_path, {**SYNC, key: value})
-    err = one_error(capsys, ["sync", "solve", str(path), "--mode", "constant"])
+    err = cli_error(capsys, ["sync", "solve", str(path), "--mode", "constant"])
     assert expected in err
 
 
@@ -128,14 +121,14 @@ def test_sync_many_providers_refused_by_memory(tmp_path, capsys) -> None:
                                                      "z0", "intensity")},
             "x0": [1 / m] * m}
     path = write(tmp_path, data)
-    err = one_error(capsys, ["--max-memory", "16G", "sync", "solve", str(path)])
+    err = cli_error(capsys, ["--max-memory", "16G", "sync", "solve", str(path)])
     assert "200 VSPs: mode nash would need about" in err and "--max-memory" in err
     assert sync_memory_bytes.__doc__  # the estimate is documented
 
 
 def test_sync_time_limit(tmp_path, capsys) -> None:
     path = write(tmp_path, SYNC)
-    err = one_error(capsys, ["sync", "solve", str(path), "--mode", "nash",
+    err = cli_error(capsys, ["sync", "solve", str(path), "--mode", "nash",
                              "--time-limit", "0.05"])
     assert "sync solve --mode nash did not finish within 0.05 s" in err
 
@@ -149,7 +142,7 @@ def test_checkpoint_with_huge_layer_is_refused_before_building(tmp_path, capsys)
     bad = tmp_path / "huge.pt"
     torch.save(payload, bad)
     started = time.perf_counter()
-    err = one_error(capsys, ["game", "solve", str(write(tmp_path, GAME)), "--solver",
+    err = cli_error(capsys, ["game", "solve", str(write(tmp_path, GAME)), "--solver",
                              "tiny_madrl", "--checkpoint", str(bad)])
     assert "huge.pt" in err and "expected (1000000000," in err
     assert time.perf_counter() - started < 60  # a 10^9-wide layer was never allocated

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType, TracebackType
 
 from simulator.errors import InputError
@@ -60,23 +60,25 @@ class InterruptGuard:
 
 
 @contextlib.contextmanager
-def time_limit(seconds: float | None, what: str) -> Iterator[None]:
-    """Raise :class:`InputError` if the block runs longer than ``seconds`` (wall clock).
+def time_limit(seconds: float | None, what: str,
+               error: Callable[[str], Exception] = InputError) -> Iterator[None]:
+    """Raise ``error`` if the block runs longer than ``seconds`` (wall clock).
 
     Args:
         seconds: the budget; None or <= 0 for none. Needs the main thread (else no budget).
         what: what runs, for the message (``"sync solve --mode nash"``).
+        error: the exception type raised (default :class:`InputError`, a user error).
 
     Raises:
-        InputError: ``"{what} did not finish within {seconds} s (--time-limit)"``.
+        InputError: ``"{what} did not finish within {seconds} s; ..."``.
     """
     if not seconds or seconds <= 0 or threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def expire(signum: int, frame: FrameType | None) -> None:
-        raise InputError(f"{what} did not finish within {seconds:g} s; the input may be too "
-                         "large or too stiff (raise the budget with --time-limit SECONDS)")
+        raise error(f"{what} did not finish within {seconds:g} s; the input may be too "
+                    "large or too stiff (raise the budget with --time-limit SECONDS)")
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)

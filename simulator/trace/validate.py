@@ -9,7 +9,8 @@ problem as one sentence (or None):
 * root attributes: ``status`` is one of complete/partial/failed, ``seed`` an integer (a
   partial file cut very early may lack it);
 * every table a ``complete`` trace must have is there (a partial or failed one may miss
-  tables: the run stopped before creating them);
+  tables: the run stopped before creating them; optional groups such as ``/faults`` exist
+  only in some runs);
 * every table is a group, every column a real 1-D dataset in the file (not a group, not a
   soft or external link) of the schema's dtype; in a complete trace all columns of a table
   have the same length;
@@ -28,7 +29,7 @@ from collections.abc import Mapping
 import h5py
 import numpy as np
 
-from simulator.trace.schema import GROUP_DESCRIPTIONS, STATUSES, TABLES, Table
+from simulator.trace.schema import GROUP_DESCRIPTIONS, OPTIONAL_GROUPS, STATUSES, TABLES, Table
 
 __all__ = ["ID_LOOKUPS", "id_problem", "structure_problem"]
 
@@ -66,7 +67,7 @@ def structure_problem(f: h5py.File) -> str | None:
         return f"seed attribute {seed!r} is not an integer"
     if complete:
         for group in GROUP_DESCRIPTIONS:
-            if group not in f:
+            if group not in f and group not in OPTIONAL_GROUPS:
                 return f"{group}: missing, but a complete trace has every group"
     for table in TABLES:
         problem = _table_problem(f, table, complete)
@@ -79,7 +80,7 @@ def _table_problem(f: h5py.File, table: Table, complete: bool) -> str | None:
     link = f.get(table.path, getlink=True)
     if link is None:
         return (f"{table.path}: missing, but a complete trace has every table"
-                if complete else None)
+                if complete and not table.optional else None)
     if not isinstance(link, h5py.HardLink):
         return f"{table.path}: is {_link_kind(link)}, not a table group of this file"
     group = f[table.path]
