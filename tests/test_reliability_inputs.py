@@ -246,3 +246,10 @@ def test_scenario_files_in_repo_still_load() -> None:
         if "sweeps" in path.parts or path.name == "train.yaml" or "sync" in path.parts:
             continue
         load_scenario(path)
+
+
+def test_run_warns_when_nothing_is_covered(run_small) -> None:
+    result = run_small("rsus.coverage_radius_m=0.8")
+    assert any("no coverage event in the first 60 simulated seconds" in w
+               for w in result.warnings), result.warnings
+    assert any("UAVs were never covered by any RSU" in w for w in result.warnings)

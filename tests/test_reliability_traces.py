@@ -29,8 +29,8 @@ from simulator.app.cli import main
 from simulator.app.interrupts import InterruptGuard
 from simulator.app.run import run_scenario
 from simulator.errors import TraceError
-from simulator.trace.reader import TraceReader, complete_trace_problem
 from simulator.trace.attributes import WALL_CLOCK_ATTRS
+from simulator.trace.reader import TraceReader, complete_trace_problem
 from simulator.trace.schema import WALL_CLOCK_COLUMNS
 
 SMALL = ["--set", "simulation.duration_s=60", "--set", "uavs.count=5"]

@@ -149,7 +149,7 @@ def _check_referenced_files(scenario: Any, base_dir: Path) -> None:
     if scenario.pricing.solver in ("tiny_madrl", "ppo"):
         from simulator.world.world import pricing_policy
 
-        pricing_policy(scenario, base_dir)
+        pricing_policy(scenario.pricing, base_dir)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

@@ -22,8 +22,8 @@ from agents.pricing.outcome import PricingPolicy
 from analysis.loaders import MemoryTables, open_trace
 from simulator.app.interrupts import InterruptGuard
 from simulator.app.summary import summarise
-from simulator.config.sanity import coverage_warnings
 from simulator.config.models import Scenario
+from simulator.config.sanity import coverage_warnings
 from simulator.trace.recorders import CoalescingRecorder, MemoryRecorder
 from simulator.trace.writer import TraceWriter, partial_path_for
 from simulator.world.failover import run_checked, twin_checker
