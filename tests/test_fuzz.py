@@ -40,7 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = yaml.safe_dump(yaml.safe_load((ROOT / "scenarios" / "default.yaml").read_text()),
                          sort_keys=False)
 CASES = int(os.environ.get("UAVTWIN_FUZZ", "0")) or None
-BUDGET_S = 20  # one case may take this long (wall clock) before it counts as a hang
+# one case may take this long (wall clock) before it counts as a hang
+BUDGET_S = float(os.environ.get("UAVTWIN_FUZZ_CASE_SECONDS", "60"))
 LOADER_S = float(os.environ.get("UAVTWIN_FUZZ_SECONDS", "0")) or None
 COUNTS: Counter[str] = Counter()
 OUTCOMES: Counter[str] = Counter()
@@ -62,7 +63,8 @@ def _report_counts():
         for name, n in COUNTS.items():
             old[name] = {"cases": n, "ok": OUTCOMES[f"{name}:0"],
                          "errors": OUTCOMES[f"{name}:1"] + OUTCOMES[f"{name}:2"],
-                         "tracebacks": 0, "hangs": 0}
+                         "tracebacks": OUTCOMES[f"{name}:traceback"],
+                         "hangs": OUTCOMES[f"{name}:hang"]}
         Path(out).write_text(json.dumps(old, indent=1, sort_keys=True) + "\n")
 
 
@@ -81,30 +83,44 @@ def _time_budget(name: str) -> None:
         pytest.skip(f"{name}: time budget of {LOADER_S:g} s used after {COUNTS[name]} cases")
 
 
+@contextlib.contextmanager
+def _failures_counted(name: str):  # noqa: ANN202
+    """Count an escaping exception as a traceback or a hang (then let it fail the test)."""
+    try:
+        yield
+    except Hang:
+        OUTCOMES[f"{name}:hang"] += 1
+        raise
+    except Exception:
+        OUTCOMES[f"{name}:traceback"] += 1
+        raise
+
+
 def run_loader(name: str, load) -> None:  # noqa: ANN001
     """Call a loader in-process: it returns or raises one-line UavtwinError, in budget."""
     _time_budget(name)
-    with budget():
+    COUNTS[name] += 1
+    with budget(), _failures_counted(name):
         try:
             load()
             rc = 0
         except UavtwinError as err:
             assert "\n" not in str(err), str(err)
             rc = 1
-    COUNTS[name] += 1
     OUTCOMES[f"{name}:{rc}"] += 1
 
 
 def run_cli(name: str, argv: list[str]) -> tuple[int, str, str]:
     """Run ``uavtwin ARGV`` in-process; assert the one-line-or-success property."""
     _time_budget(name)
+    COUNTS[name] += 1
     out, err = io.StringIO(), io.StringIO()
-    with budget(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with budget(), _failures_counted(name), contextlib.redirect_stdout(out), \
+            contextlib.redirect_stderr(err):
         try:
             rc = main(argv)
         except SystemExit as exc:  # argparse usage errors
             rc = exc.code if isinstance(exc.code, int) else 2
-    COUNTS[name] += 1
     OUTCOMES[f"{name}:{rc}"] += 1
     lines = [ln for ln in err.getvalue().splitlines()
              if ln.strip() and not ln.startswith("uavtwin: warning:")]
