@@ -1,10 +1,13 @@
-"""Benchmark: exact vectorised pricing-equilibrium solver vs a generic scipy solver.
+"""Benchmark: the compiled batch pricing-equilibrium solver vs a generic scipy solver.
 
-Both solvers compute the Stackelberg equilibrium of the same Table II instances (MODEL A3)
+Every solver computes the Stackelberg equilibrium of the same Table II instances (MODEL A3)
 by Gauss-Seidel best-response iteration over the RSUs:
 
-- fast: ``agents.pricing.game.solve_equilibrium`` (closed-form follower response and exact
-  candidate best responses, vectorised over UAVs);
+- fast: ``agents.pricing.game.solve_equilibrium`` (all UAVs' games in one compiled batch,
+  :mod:`agents.pricing.kernel`; closed-form follower response; exact best responses, by the
+  linear regime scan above ``DENSE_MAX_RSUS`` RSUs and by scoring every candidate below);
+- dense: the same solver forced to score every candidate (``method="dense"``, quadratic in
+  the RSUs): the algorithm of the former numpy solver, bit for bit, as the reference;
 - generic: every follower response is ``scipy.optimize.minimize(method="SLSQP")`` on the UAV's
   problem and every best response is ``scipy.optimize.minimize_scalar(method="bounded")``
   on the RSU's revenue from that UAV, one UAV-RSU pair at a time.
@@ -15,8 +18,13 @@ its full-instance time is extrapolated (marked ``*``).  For 100x20 even one UAV'
 solve takes minutes (SLSQP on 20 variables inside every revenue evaluation), so it runs one
 sweep started from the fast equilibrium (its price change there is the accuracy check) and
 its time is that sweep's times the fast solver's sweep count (same iteration, same start).
-Accuracy of both: the largest relative unilateral gain of any RSU (``max_unilateral_gain``),
-and the largest price difference between the two solutions.
+Accuracy: the largest relative unilateral gain of any RSU (``max_unilateral_gain``, grid plus
+golden section on the exact demand, independent of the solvers), and the largest price
+difference between solutions.
+
+The large section (500 UAVs x 100 RSUs, targets: 100x20 in 5 ms, 500x100 in 1 s) times the
+fast solver on whole instances and checks a subset of the UAVs (the game splits per UAV):
+their unilateral gains, and their prices against the dense reference solving the same UAVs.
 
 Usage: ``python benchmarks/bench_game.py [--quick]``; writes benchmarks/results/bench_game.json.
 
@@ -32,6 +40,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -40,11 +49,18 @@ import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
 from agents.pricing.draw import draw_game, max_unilateral_gain
-from agents.pricing.game import PricingGame, initial_prices, solve_equilibrium
+from agents.pricing.game import (
+    EquilibriumResult,
+    PricingGame,
+    initial_prices,
+    solve_equilibrium,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_game.json"
 RESULTS_SMALL = RESULTS.with_name("bench_game_small.json")
 SMALL_SIZES = ((1, 1), (1, 3), (2, 4), (3, 6), (15, 5))
+#: wall-time targets of issue 13 (seconds per solve)
+TARGETS_S = {"100x20": 0.005, "500x100": 1.0}
 
 
 def generic_demand(a: np.ndarray, q: np.ndarray, p: np.ndarray, budget: float) -> np.ndarray:
@@ -103,13 +119,15 @@ def bench_size(n_uavs: int, n_rsus: int, seeds: list[int], generic_seeds: list[i
     rows_out = []
     for seed in seeds:
         game = draw_game(np.random.default_rng(seed), n_uavs, n_rsus)
-        t0 = time.perf_counter()
-        for _ in range(repeats):
-            eq = solve_equilibrium(game)
-        t_fast = (time.perf_counter() - t0) / repeats
+        solve_equilibrium(draw_game(np.random.default_rng(seed), n_uavs, n_rsus))  # warm-up
+        t_fast, cpu_fast, eq = timed(game, repeats, "auto")
+        t_dense, _, eq_dense = timed(game, repeats, "dense")
         row = {"size": f"{n_uavs}x{n_rsus}", "seed": seed, "fast_s": t_fast,
+               "fast_cpu_s": cpu_fast,
                "fast_sweeps": eq.iterations, "fast_converged": eq.converged,
-               "fast_max_gain": float(max_unilateral_gain(game, eq.prices).max())}
+               "fast_max_gain": float(max_unilateral_gain(game, eq.prices).max()),
+               "dense_s": t_dense,
+               "dense_max_price_diff": float(np.abs(eq_dense.prices - eq.prices).max())}
         if seed in generic_seeds:
             rows = np.arange(n_uavs if generic_uavs is None else generic_uavs)
             sub = sub_game(game, rows)
@@ -135,9 +153,61 @@ def bench_size(n_uavs: int, n_rsus: int, seeds: list[int], generic_seeds: list[i
     return rows_out
 
 
+def timed(game: PricingGame, repeats: int, method: str
+          ) -> tuple[float, float, EquilibriumResult]:
+    """Mean wall and CPU time of ``repeats`` solves of ``game`` by ``method``, and the solution.
+
+    The CPU time (this process only) is what a solve costs when other processes share the
+    cores; the wall time is what it costs on an idle machine only.
+    """
+    t0, c0 = time.perf_counter(), time.process_time()
+    for _ in range(repeats):
+        eq = solve_equilibrium(game, method=method)
+    return ((time.perf_counter() - t0) / repeats, (time.process_time() - c0) / repeats, eq)
+
+
+def bench_large(n_uavs: int, n_rsus: int, seeds: list[int], n_checked: int,
+                repeats: int) -> dict:
+    """The fast solver on ``n_uavs`` x ``n_rsus`` games, checked on ``n_checked`` UAVs.
+
+    For each seed: mean solve time over ``repeats``, sweeps, and for a subset of UAVs (every
+    ``n_uavs / n_checked``-th) their worst unilateral gain and the largest difference of
+    their prices to the dense reference solving the same UAVs on their own.
+    """
+    runs = []
+    for seed in seeds:
+        game = draw_game(np.random.default_rng(seed), n_uavs, n_rsus)
+        t_fast, cpu_fast, eq = timed(game, repeats, "auto")
+        rows = np.linspace(0, n_uavs - 1, n_checked).astype(int)
+        sub = sub_game(game, rows)
+        t0 = time.perf_counter()
+        ref = solve_equilibrium(sub, method="dense")
+        t_dense = time.perf_counter() - t0
+        run = {"seed": seed, "fast_s": t_fast, "fast_cpu_s": cpu_fast,
+               "fast_sweeps": eq.iterations,
+               "fast_converged": eq.converged, "fast_residual": eq.residual,
+               "uavs_checked": int(rows.size),
+               "fast_max_gain": float(max_unilateral_gain(sub, eq.prices[rows]).max()),
+               "dense_s_checked_uavs": t_dense,
+               "dense_max_price_diff": float(np.abs(ref.prices - eq.prices[rows]).max())}
+        runs.append(run)
+        print(f"{n_uavs}x{n_rsus} seed {seed}  fast {t_fast * 1e3:8.1f} ms (CPU "
+              f"{cpu_fast * 1e3:.1f} ms, {eq.iterations} "
+              f"sweeps, converged {eq.converged}); {rows.size} UAVs checked: gain "
+              f"{run['fast_max_gain']:.1e}, |dp| to dense {run['dense_max_price_diff']:.1e}",
+              flush=True)
+    return {"size": f"{n_uavs}x{n_rsus}", "runs": runs,
+            "fast_mean_s": float(np.mean([r["fast_s"] for r in runs])),
+            "fast_cpu_mean_s": float(np.mean([r["fast_cpu_s"] for r in runs])),
+            "fast_max_s": float(max(r["fast_s"] for r in runs)),
+            "fast_worst_gain": float(max(r["fast_max_gain"] for r in runs)),
+            "dense_max_price_diff": float(max(r["dense_max_price_diff"] for r in runs))}
+
+
 def format_row(r: dict) -> str:
     s = (f"{r['size']:>7} seed {r['seed']}  fast {r['fast_s'] * 1e3:8.2f} ms "
-         f"({r['fast_sweeps']:2d} sweeps, gain {r['fast_max_gain']:.1e})")
+         f"({r['fast_sweeps']:2d} sweeps, gain {r['fast_max_gain']:.1e}; dense "
+         f"{r['dense_s'] * 1e3:.1f} ms, |dp| {r['dense_max_price_diff']:.1e})")
     if "generic_s" in r:
         star = "*" if r["generic_extrapolated"] else " "
         s += (f" | generic {r['generic_s']:9.2f} s{star} ({r['generic_sweeps']:2d} sweeps, "
@@ -221,17 +291,32 @@ def main() -> None:
             "max_price_diff": float(max(r["max_price_diff"] for r in gen)),
             "speedup_mean": float(np.mean([r["speedup"] for r in gen])),
             "speedup_min": float(min(r["speedup"] for r in gen)),
+            "fast_cpu_mean_s": float(np.mean([r["fast_cpu_s"] for r in sel])),
+            "dense_mean_s": float(np.mean([r["dense_s"] for r in sel])),
+            "dense_max_price_diff": float(max(r["dense_max_price_diff"] for r in sel)),
         }
         m = summary[size]
         print(f"{size}: fast {m['fast_mean_s'] * 1e3:.2f} ms/solve, generic "
               f"{m['generic_mean_s']:.2f} s/solve, speed-up {m['speedup_mean']:,.0f}x "
               f"(min {m['speedup_min']:,.0f}x); worst gain fast {m['fast_worst_gain']:.1e}, "
               f"generic {m['generic_worst_gain']:.1e}; max |dp| {m['max_price_diff']:.1e}")
+    large = bench_large(500, 100, [0] if args.quick else [0, 1, 2], n_checked=10,
+                        repeats=1 if args.quick else 3)
+    targets = {}
+    for size, limit in TARGETS_S.items():
+        m = summary[size] if size in summary else large
+        targets[size] = t = {"target_s": limit, "wall_s": m["fast_mean_s"],
+                             "cpu_s": m["fast_cpu_mean_s"]}
+        t["met_wall"], t["met_cpu"] = t["wall_s"] <= limit, t["cpu_s"] <= limit
+        print(f"target {size}: {t['wall_s'] * 1e3:.1f} ms wall, {t['cpu_s'] * 1e3:.1f} ms CPU "
+              f"(target {limit * 1e3:.0f} ms): {'met' if t['met_wall'] else 'NOT met'} on "
+              f"wall time, {'met' if t['met_cpu'] else 'NOT met'} on CPU time")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({
         "benchmark": "bench_game", "python": platform.python_version(),
-        "machine": platform.machine(), "quick": args.quick, "summary": summary,
-        "runs": rows}, indent=2))
+        "machine": platform.machine(), "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(), "quick": args.quick, "summary": summary,
+        "large": large, "targets": targets, "runs": rows}, indent=2))
     print(f"wrote {RESULTS}")
 
 

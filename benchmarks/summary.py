@@ -36,18 +36,39 @@ def world(d: dict) -> list[str]:
 
 def game(d: dict, small: dict | None) -> list[str]:
     out = ["## Pricing equilibrium (`benchmarks/bench_game.py`)", "",
-           "Our exact solver against a generic SciPy solve (SLSQP follower responses, "
-           "bounded scalar best responses) of the same instances, in the same run. The "
-           "generic side is timed on a subset of UAVs and extrapolated (the game splits "
-           "per UAV); see the JSON for per-instance details.", "",
-           "| size | ours (s) | ours: worst unilateral gain | generic (s) | generic: worst "
-           "gain | speed-up (mean) |", "|---|---|---|---|---|---|"]
+           "Our solver (all UAVs' games in one compiled batch; the linear regime-scan best "
+           "response above 16 RSUs) against the dense reference (every candidate scored: the "
+           "former numpy solver's algorithm, compiled) and a generic SciPy solve (SLSQP "
+           "follower responses, bounded scalar best responses) of the same instances, in the "
+           "same run. The generic side is timed on a subset of UAVs and extrapolated (the game "
+           "splits per UAV); see the JSON for per-instance details.", "",
+           "| size | ours (s) | ours: worst unilateral gain | dense reference (s) | max price "
+           "diff to dense | generic (s) | generic: worst gain | speed-up vs generic (mean) |",
+           "|---|---|---|---|---|---|---|---|"]
     for size, s in d["summary"].items():
         failed = s["generic_worst_gain"] > 1e-3  # the generic solve found no equilibrium
         ratio = (f"{s['speedup_mean']:,.0f}x (generic did not converge)" if failed
                  else f"{s['speedup_mean']:,.0f}x")
-        out.append(f"| {size} | {s['fast_mean_s']:.4f} | {s['fast_worst_gain']:.1e} | "
+        out.append(f"| {size} | {s['fast_mean_s']:.5f} | {s['fast_worst_gain']:.1e} | "
+                   f"{s['dense_mean_s']:.4f} | {s['dense_max_price_diff']:.1e} | "
                    f"{s['generic_mean_s']:.1f} | {s['generic_worst_gain']:.1e} | {ratio} |")
+    if (large := d.get("large")) is not None:
+        out += ["", f"Large games ({large['size']}, {len(large['runs'])} seeds): ours "
+                f"{large['fast_mean_s']:.3f} s per solve (worst {large['fast_max_s']:.3f} s), "
+                f"worst unilateral gain {large['fast_worst_gain']:.1e} and max price diff "
+                f"{large['dense_max_price_diff']:.1e} to the dense reference, on "
+                f"{large['runs'][0]['uavs_checked']} UAVs per instance."]
+    if (targets := d.get("targets")) is not None:
+        load = d.get("load_average", [float("nan")])[0]
+        out += ["", f"Targets of issue 13, mean per solve (load average {load:.1f} on "
+                f"{d.get('cpus', 2)} cores during the run: CPU time is this process's "
+                "own):", "",
+                "| target | limit (ms) | wall (ms) | CPU (ms) | met (wall / CPU) |",
+                "|---|---|---|---|---|"]
+        for size, t in targets.items():
+            out.append(f"| {size} solve | {t['target_s'] * 1e3:.0f} | {t['wall_s'] * 1e3:.1f} | "
+                       f"{t['cpu_s'] * 1e3:.1f} | {'yes' if t['met_wall'] else 'no'} / "
+                       f"{'yes' if t['met_cpu'] else 'no'} |")
     if small:
         out += ["", "Small games as the simulator solves them (`--small`), median per game:",
                 "", "| size | build (us) | solve (us) | sweeps (mean) | worst gain |",
@@ -127,13 +148,21 @@ def sync(d: dict) -> list[str]:
 
 
 def sweep(d: dict) -> list[str]:
-    return ["## Sweeps on dask (`benchmarks/bench_sweep.py`)", "",
-            f"{d['sweep']['runs']} runs of {d['sweep']['uavs']} UAVs x "
-            f"{d['sweep']['duration_s']:.0f} s: direct in-process {d['direct_s']:.1f} s, "
-            f"dask 1 worker {d['dask_1_worker_s']:.1f} s, 2 workers "
-            f"{d['dask_2_workers_s']:.1f} s: speed-up 2 vs 1 workers "
-            f"**{d['speedup_2_vs_1']:.2f}x** (target 1.7x); dask overhead per run "
-            f"{d['overhead_per_run_s']:.2f} s.", ""]
+    out = ["## Sweeps on dask (`benchmarks/bench_sweep.py`)", "",
+           f"{d['sweep']['runs']} runs of {d['sweep']['uavs']} UAVs x "
+           f"{d['sweep']['duration_s']:.0f} s: direct in-process {d['direct_s']:.1f} s, "
+           f"dask 1 worker {d['dask_1_worker_s']:.1f} s, 2 workers "
+           f"{d['dask_2_workers_s']:.1f} s: speed-up 2 vs 1 workers "
+           f"**{d['speedup_2_vs_1']:.2f}x** (target 1.7x); dask overhead per run "
+           f"{d['overhead_per_run_s']:.2f} s."]
+    if (cli := d.get("cli_cluster")) is not None:
+        load = cli.get("load_average_before", d["load_average_before"])[0]
+        out += ["", "The same sweep on a cluster started with `dask scheduler` and `dask worker` "
+                f"(`--scheduler tcp://127.0.0.1:PORT`): 1 worker {cli['sweep_1_worker_s']:.1f} "
+                f"s, 2 workers {cli['sweep_2_workers_s']:.1f} s: speed-up "
+                f"**{cli['speedup_2_vs_1']:.2f}x** (mean runs in progress with 2 workers "
+                f"{cli['concurrency_2_workers']:.2f}; load average {load:.1f} before)."]
+    return [*out, ""]
 
 
 def faults(d: dict) -> list[str]:

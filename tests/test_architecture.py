@@ -169,7 +169,7 @@ def test_planted_layer_breaches_are_found(tmp_path: Path) -> None:
 
 
 def test_light_commands_do_not_import_heavy_libraries() -> None:
-    """``uavtwin --help``, ``validate`` and ``schema`` never load torch, dask or matplotlib."""
+    """``uavtwin --help``, ``validate`` and ``schema`` never load torch, dask, numba, ..."""
     code = (
         "import sys\n"
         "from simulator.app.cli import build_parser\n"
@@ -177,7 +177,7 @@ def test_light_commands_do_not_import_heavy_libraries() -> None:
         "build_parser().format_help()\n"
         "load_scenario('scenarios/default.yaml'); scenario_json_schema()\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('torch', 'dask', 'distributed', 'matplotlib', 'pandas', 'simpy', 'h5py'))\n"
+        "('torch', 'dask', 'distributed', 'matplotlib', 'pandas', 'simpy', 'h5py', 'numba'))\n"
         "print(','.join(heavy))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

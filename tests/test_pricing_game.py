@@ -177,13 +177,14 @@ def test_follower_invariants(params: dict, scale: float) -> None:
 # ------------------------------------------------------------------ leaders (A3)
 
 
-def test_best_response_beats_fine_grid_at_arbitrary_prices() -> None:
+@pytest.mark.parametrize("method", ["dense", "scan"])
+def test_best_response_beats_fine_grid_at_arbitrary_prices(method: str) -> None:
     for regime in sorted(REGIMES):
         game = make_game(7, 8, 4, **REGIMES[regime])
         prices = random_prices(game, np.random.default_rng(2))
         for j in range(game.n_rsus):
             p = prices.copy()
-            p[:, j] = best_response(game, prices, j)
+            p[:, j] = best_response(game, prices, j, method=method)
             v_br = (p[:, j] - game.cost[j]) * follower_demand(game, p)[:, j]
             grid = np.linspace(game.cost[j], game.price_cap[j], 4001)
             best_grid = np.zeros(game.n_uavs)
@@ -195,11 +196,12 @@ def test_best_response_beats_fine_grid_at_arbitrary_prices() -> None:
             assert np.all(v_br <= best_grid * (1 + 1e-3) + 1e-9), regime
 
 
-def test_best_response_at_a_rival_entry_kink() -> None:
+@pytest.mark.parametrize("method", ["dense", "scan"])
+def test_best_response_at_a_rival_entry_kink(method: str) -> None:
     # an instance (found by search) whose best response sits exactly where a rival enters
     game = make_game(1422, 1, 3, budget=(0.5, 3.0))
     prices = np.round(random_prices(game, np.random.default_rng(1422)), 1)
-    p_br = best_response(game, prices, 0)[0]
+    p_br = best_response(game, prices, 0, method=method)[0]
 
     def revenue(p0: float) -> tuple[float, np.ndarray]:
         p = prices.copy()

@@ -22,8 +22,10 @@ regime's stationary point or a kink, all in closed form: ``sqrt(a q c)`` (slack)
 ``sqrt(q c a_ij (R_i + W_m) / A_m)`` (binding, first ``m`` rivals active: the paper's eq. 32
 with the right active set), the slack boundary ``q (a_ij + A_m - R_i - W_m)`` (the monopoly
 price ``q (a - R)`` when ``m = 0``), the rival-entry kinks and the interval ends.  The best
-response evaluates every candidate exactly and keeps the best; best responses are iterated
-Gauss-Seidel over RSUs until the prices stop moving.
+response keeps the best candidate (every candidate scored exactly for small games; a walk
+over the regimes, linear in RSUs, for large ones); best responses are iterated Gauss-Seidel
+over RSUs until the prices stop moving, all UAVs' games in one compiled batch
+(:mod:`agents.pricing.kernel`).
 
 Input validation (shapes, ranges, prices) lives in :mod:`agents.pricing.checks`; random
 instances and the unilateral-deviation check in :mod:`agents.pricing.draw`.
@@ -34,7 +36,6 @@ from __future__ import annotations
 import logging
 import weakref
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -42,8 +43,8 @@ import numpy as np
 from agents.pricing.checks import FIELDS, check_prices, validated_fields
 
 __all__ = [
-    "EquilibriumResult", "PricingGame", "best_response", "follower_demand", "initial_prices",
-    "rsu_utility", "solve_equilibrium", "uav_utility",
+    "BEST_RESPONSE_METHODS", "EquilibriumResult", "PricingGame", "best_response",
+    "follower_demand", "initial_prices", "rsu_utility", "solve_equilibrium", "uav_utility",
 ]
 
 logger = logging.getLogger(__name__)
@@ -211,29 +212,56 @@ def uav_utility(game: PricingGame, prices: np.ndarray, demand: np.ndarray) -> np
 
 # ---------------------------------------------------------------- Stage I: leaders
 
+#: ``best_response`` methods: ``dense`` scores every candidate, ``scan`` walks the regimes
+#: (both exact, :mod:`agents.pricing.kernel`); ``auto`` picks dense for small games
+BEST_RESPONSE_METHODS = ("auto", "dense", "scan")
 
-def best_response(game: PricingGame, prices: np.ndarray, j: int) -> np.ndarray:
+#: ``auto`` uses the dense best response up to this many RSUs (bit for bit the former numpy
+#: solver: the market rounds of the default scenario and the examples keep their traces) and
+#: the linear scan above
+DENSE_MAX_RSUS = 16
+
+
+def best_response(game: PricingGame, prices: np.ndarray, j: int, *,
+                  method: str = "auto") -> np.ndarray:
     """Exact best-response prices of RSU ``j`` to every UAV, the other prices fixed (A3).
 
     Args:
         game: the pricing round.
         prices: ``[I, J]`` current prices (column ``j`` is ignored).
         j: index of the RSU that moves.
+        method: one of :data:`BEST_RESPONSE_METHODS` (same maximiser; ``scan`` is linear in
+            the RSUs, ``dense`` quadratic; ``auto`` = dense up to :data:`DENSE_MAX_RSUS`).
 
     Returns:
         ``[I]`` maximisers of ``(p - c_j) b_ij(p)`` on ``[c_j, pbar_j]``; ``c_j`` where no price
         sells anything at a profit (non-viable pair, ``a q <= c``, zero budget).
+
+    Raises:
+        ValueError: bad ``prices``, ``j`` out of range or unknown ``method``.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return _best_response(_context(game), np.asarray(prices, dtype=float), int(j))
+    if method not in BEST_RESPONSE_METHODS:
+        raise ValueError(f"best_response: method must be one of {BEST_RESPONSE_METHODS}, "
+                         f"got {method!r}")
+    if not 0 <= j < game.n_rsus:
+        raise ValueError(f"best_response: RSU index {j!r} not in [0, {game.n_rsus})")
+    from agents.pricing.kernel import best_response_rows  # numba: ~1 s to import
+
+    p = np.array(check_prices(game, prices), dtype=np.float64, order="C")
+    ctx = _context(game)
+    return best_response_rows(p, int(j), *ctx.kernel, _dense(method, game.n_rsus))
+
+
+def _dense(method: str, n_rsus: int) -> bool:
+    return method == "dense" or (method == "auto" and n_rsus <= DENSE_MAX_RSUS)
 
 
 class _Context(NamedTuple):
     """Price-independent arrays of one game, built once (:func:`_context`) for the solver.
 
-    ``[I, J]`` unless noted.  ``x_o`` arrays ``[I, J, J-1]`` hold, at ``[:, j]``, RSU ``j``'s
-    rivals ``rivals[j]``.  Non-viable pairs get weight 0 and ``q = inf`` as rivals (spending
-    ``p / q = 0``), ``q = 1`` as the moving RSU (``q_j``).
+    ``[I, J]`` unless noted.  Non-viable pairs get weight 0 and ``q = inf`` as rivals
+    (spending ``p / q = 0``), ``q = 1`` as the moving RSU (``q_j``).  ``kernel`` holds the
+    C-contiguous writable arrays :func:`agents.pricing.kernel.solve_batch` takes.
     """
 
     rows: np.ndarray      # [I, 1] row index for per-row fancy indexing
@@ -242,23 +270,10 @@ class _Context(NamedTuple):
     q_inf: np.ndarray     # q where viable else inf
     inv_q: np.ndarray     # 1 / q where viable else 0
     budget: np.ndarray    # [I, 1]
-    rivals: np.ndarray    # [J, J-1]
-    a_o: np.ndarray
-    q_o: np.ndarray
-    q_j: np.ndarray       # q where viable else 1
-    inv_qj: np.ndarray    # 1 / q_j
-    qca_j: np.ndarray     # q_j c a_v
-    slack: np.ndarray     # sqrt(a_v q_j c), the slack-budget price (eq. 36)
     init: np.ndarray      # initial prices: slack clipped to [c, pbar]
-    cost: list[float]
-    cap: list[float]
-
-
-@lru_cache(maxsize=64)
-def _rivals(n_j: int) -> np.ndarray:
-    """``[J, J-1]`` the other RSUs of every RSU, in index order."""
-    return np.array([[k for k in range(n_j) if k != j] for j in range(n_j)],
-                    dtype=np.intp).reshape(n_j, n_j - 1)
+    # a_v, q_inf, q_j (q where viable else 1), 1 / q_j, q_j c a_v, slack sqrt(a_v q_j c)
+    # (eq. 36), budget [I], cost [J], cap [J]
+    kernel: tuple[np.ndarray, ...]
 
 
 def _context(game: PricingGame) -> _Context:
@@ -267,68 +282,18 @@ def _context(game: PricingGame) -> _Context:
     if d.ctx is not None:
         return d.ctx
     v, q, c = d.viable, game.spectral_efficiency, game.cost
-    a_v = np.where(v, d.weight, 0.0)
-    q_inf = np.where(v, q, np.inf)
-    q_j = np.where(v, q, 1.0)
+    a_v = np.ascontiguousarray(np.where(v, d.weight, 0.0))
+    q_inf = np.ascontiguousarray(np.where(v, q, np.inf))
+    q_j = np.ascontiguousarray(np.where(v, q, 1.0))
     slack = np.sqrt(a_v * q_j * c)
-    rivals = _rivals(game.n_rsus)
-    ctx = _Context(
-        np.arange(game.n_uavs)[:, None], v, a_v, q_inf, 1.0 / q_inf, game.budget[:, None],
-        rivals, a_v[:, rivals], q_inf[:, rivals], q_j, 1.0 / q_j, q_j * c * a_v, slack,
-        np.minimum(np.maximum(slack, c), game.price_cap), c.tolist(), game.price_cap.tolist())
+    kernel = (a_v, q_inf, q_j, 1.0 / q_j, q_j * c * a_v, slack,
+              np.array(game.budget, dtype=np.float64), np.array(c, dtype=np.float64),
+              np.array(game.price_cap, dtype=np.float64))
+    ctx = _Context(np.arange(game.n_uavs)[:, None], v, a_v, q_inf, 1.0 / q_inf,
+                   game.budget[:, None], np.minimum(np.maximum(slack, c), game.price_cap),
+                   kernel)
     d.ctx = ctx
     return ctx
-
-
-def _best_response(ctx: _Context, prices: np.ndarray, j: int) -> np.ndarray:
-    """:func:`best_response` on the game's context (needs ``np.errstate`` ignoring 0 / 0).
-
-    Candidates (module docstring), in this order: ``c``, ``pbar``, slack ``sqrt(a q c)``,
-    ``q (n_m - d_m)`` (budget stops binding, ``m = 0..J-1`` rivals active), binding
-    ``sqrt(q c a d_m / A_m)`` (``m >= 1``), rival ``m+1`` enters ``q (n_m / t_(m+1) - d_m)``;
-    with ``A_m, W_m`` the rivals' prefix sums sorted by ``t = a q / p``, ``d_m = R + W_m``,
-    ``n_m = a_j + A_m``.  NaN candidates (non-viable rivals, ``0 / 0``) become ``c``, infinite
-    ones ``pbar``; each is scored by its exact revenue and the best kept.
-    """
-    n_i, n_j = prices.shape
-    c, pbar = ctx.cost[j], ctx.cap[j]
-    a_j, q_j = ctx.a_v[:, j, None], ctx.q_j[:, j, None]
-    cands = np.empty((n_i, 3 * n_j + 1))
-    cands[:, 0], cands[:, 1], cands[:, 2] = c, pbar, ctx.slack[:, j]
-    if n_j == 1:    # monopoly: the general formulas with no rivals (A_0 = W_0 = 0)
-        np.multiply(q_j, a_j - ctx.budget, out=cands[:, 3:])
-        np.fmin(np.fmax(cands, c, out=cands), pbar, out=cands)
-        nu = np.maximum(1.0, a_j / (ctx.budget + cands / q_j))
-    else:
-        x_o = np.empty((2, n_i, n_j - 1))               # rivals' a and spending w = p / q
-        x_o[0] = ctx.a_o[:, j]
-        np.divide(prices[:, ctx.rivals[j]], ctx.q_o[:, j], out=x_o[1])
-        t_o = x_o[0] / x_o[1]                           # nan for non-viable: sorts last
-        if n_j > 2:
-            order = np.argsort(-t_o, axis=1, kind="stable")
-            x_o, t_o = x_o[:, ctx.rows, order], t_o[ctx.rows, order]
-        cum = np.zeros((2, n_i, n_j))
-        np.cumsum(x_o, axis=2, out=cum[:, :, 1:])
-        d_m = ctx.budget + cum[1]                       # R + W_m
-        n_m = a_j + cum[0]                              # a_j + A_m
-        nu_rivals = np.fmax.reduce(cum[0, :, 1:] / d_m[:, 1:], axis=1, initial=1.0)
-        mid = cands[:, 3:3 + n_j]                       # budget stops binding
-        np.multiply(q_j, np.subtract(n_m, d_m, out=mid), out=mid)
-        bind = cands[:, 3 + n_j:2 + 2 * n_j]            # binding optimum (eq. 32)
-        np.multiply(ctx.qca_j[:, j, None], d_m[:, 1:], out=bind)
-        np.sqrt(np.divide(bind, cum[0, :, 1:], out=bind), out=bind)
-        entry = cands[:, 2 + 2 * n_j:]                  # rival m+1 enters
-        np.divide(n_m[:, :-1], t_o, out=entry)
-        np.multiply(q_j, np.subtract(entry, d_m[:, :-1], out=entry), out=entry)
-        np.fmin(np.fmax(cands, c, out=cands), pbar, out=cands)
-        # exact revenue at every candidate: nu = max(1, rivals alone, j + rival prefixes)
-        nu = (n_m[:, None, :] / (d_m[:, None, :] + (cands / q_j)[:, :, None])).max(axis=2)
-        np.maximum(nu_rivals[:, None], nu, out=nu)
-    b = a_j / (cands * nu) - ctx.inv_qj[:, j, None]
-    revenue = (cands - c) * np.maximum(0.0, b, out=b)
-    best = revenue.argmax(axis=1)
-    rows = ctx.rows[:, 0]
-    return np.where(revenue[rows, best] > 0, cands[rows, best], c)
 
 
 @dataclass(frozen=True)
@@ -359,43 +324,41 @@ def initial_prices(game: PricingGame) -> np.ndarray:
     return _context(game).init.copy()
 
 
-def solve_equilibrium(game: PricingGame, *, tol: float = 1e-9,
-                      max_iter: int = 500) -> EquilibriumResult:
+def solve_equilibrium(game: PricingGame, *, tol: float = 1e-9, max_iter: int = 500,
+                      method: str = "auto") -> EquilibriumResult:
     """Stackelberg equilibrium by Gauss-Seidel iteration of exact best responses.
+
+    All UAVs' games are solved as one batch by :func:`agents.pricing.kernel.solve_batch`:
+    every sweep lets RSU ``0, ..., J-1`` respond in turn, until a sweep moves no price by
+    more than ``tol``.
 
     Args:
         game: the pricing round.
         tol: stop when a full sweep over the RSUs moves no price by more than this.
         max_iter: maximum number of sweeps.
+        method: best response used, as in :func:`best_response`.
 
     Returns:
         The equilibrium with follower demands and utilities; ``converged`` tells whether the
         tolerance was met (the solver reports, never assumes, convergence).
 
     Raises:
-        ValueError: if ``tol`` <= 0 or ``max_iter`` < 1.
+        ValueError: if ``tol`` <= 0, ``max_iter`` < 1 or ``method`` is unknown.
     """
     if not tol > 0:
         raise ValueError(f"solve_equilibrium: tol must be > 0, got {tol!r}")
     if max_iter < 1:
         raise ValueError(f"solve_equilibrium: max_iter must be >= 1, got {max_iter!r}")
+    if method not in BEST_RESPONSE_METHODS:
+        raise ValueError(f"solve_equilibrium: method must be one of "
+                         f"{BEST_RESPONSE_METHODS}, got {method!r}")
+    # numba takes ~1 s to import: loaded by the solvers, not by ``uavtwin --help``/validate
+    from agents.pricing.kernel import solve_batch
+
     ctx = _context(game)
     prices = ctx.init.copy()
-    n_j = game.n_rsus
-    residual, sweep = float("inf"), 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        while sweep < max_iter:
-            sweep += 1
-            previous = prices.copy()
-            for j in range(n_j):
-                prices[:, j] = _best_response(ctx, prices, j)
-            residual = float(np.max(np.abs(prices - previous)))
-            if residual <= tol:
-                break
-            if n_j == 1 and sweep < max_iter:
-                # a monopolist's best response ignores the prices: the next sweep repeats it
-                sweep, residual = sweep + 1, 0.0
-                break
+    sweep, residual = solve_batch(prices, *ctx.kernel, float(tol), int(max_iter),
+                                  _dense(method, game.n_rsus))
     converged = residual <= tol
     if not converged:
         logger.warning("pricing equilibrium not converged: %d sweeps, residual %.3g",
@@ -405,4 +368,5 @@ def solve_equilibrium(game: PricingGame, *, tol: float = 1e-9,
     return EquilibriumResult(prices=prices, demand=demand,
                              rsu_utility=rsu_utility(game, prices, demand),
                              uav_utility=uav_utility(game, prices, demand),
-                             converged=converged, iterations=sweep, residual=residual)
+                             converged=converged, iterations=int(sweep),
+                             residual=float(residual))

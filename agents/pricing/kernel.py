@@ -1,0 +1,358 @@
+"""Compiled best responses and Gauss-Seidel sweeps of the pricing game, UAV by UAV.
+
+The pricing round splits into one ``J``-leader game per UAV (MODEL A3, see
+:mod:`agents.pricing.game` for the follower water-filling and the leaders' candidate
+prices), so one compiled loop solves all of them as a batch: every sweep visits each UAV
+and lets its RSUs move in index order (Gauss-Seidel, exactly as the vectorised solver did).
+Per UAV the kernel keeps the RSUs sorted by ``t_k = a_k q_k / p_k`` (the water-filling
+order); when RSU ``j`` moves only ``j`` is put back in place, so nothing is re-sorted.  RSU
+``j``'s rivals in that order give the prefix sums ``A_m`` (weights) and ``W_m`` (spending
+``p / q``) of the candidate formulas.
+
+Two exact ways to find RSU ``j``'s best candidate:
+
+- dense (:func:`_dense`): score all ``3J + 1`` candidates by their exact revenue, each
+  needing the follower multiplier ``nu = max(nu_rivals, max_m (a_j + A_m) / (R + W_m + p /
+  q_j))`` over every prefix: ``O(J^2)``.  This is the reference, bit for bit the former
+  numpy solver; small games use it (``agents.pricing.game.DENSE_MAX_RSUS``).
+- scan (:func:`_scan`): the revenue ``(p - c) b_j(p)`` is concave where positive and, as
+  ``p`` rises, passes through the binding regimes "``j`` and the first ``m`` rivals active"
+  for increasing ``m`` and ends budget-slack or priced out.  Start in the regime at
+  ``p = c`` and walk right until a regime's stationary point ``sqrt(q c a (R + W_m) / A_m)``
+  comes before its right end (rival ``m + 1`` enters at ``q (n_m / t_(m+1) - d_m)``, or the
+  budget stops binding at ``q (n_m - d_m)``); the optimum is that point, clipped to the
+  regime and to ``[c, pbar]``.  Rivals whose ``t`` is at most ``nu_rivals`` never enter and
+  are not summed, so the work is linear in the active RSUs.
+
+Both evaluate the same candidate expressions, so they agree bit for bit unless two
+candidates tie in revenue to rounding (tests compare them on random games).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["best_response_rows", "solve_batch"]
+
+_JIT = {"cache": True, "error_model": "numpy", "nogil": True}
+
+
+@njit(inline="always", **_JIT)
+def _before(t1: float, k1: int, t2: float, k2: int) -> bool:
+    """Water-filling order: ``t`` descending, NaN (non-viable pair) last, ties by index."""
+    if t1 != t1:
+        return t2 != t2 and k1 < k2
+    if t2 != t2 or t1 > t2:
+        return True
+    return t1 == t2 and k1 < k2
+
+
+@njit(inline="always", **_JIT)
+def _load_row(i: int, prices: np.ndarray, a_v: np.ndarray, q_inf: np.ndarray,
+              w: np.ndarray, t: np.ndarray) -> None:
+    """Spending per MHz ``w = p / q`` and ratio ``t = a / w`` of UAV ``i``'s pairs."""
+    for k in range(prices.shape[1]):
+        w[k] = prices[i, k] / q_inf[i, k]
+        t[k] = a_v[i, k] / w[k]
+
+
+@njit(**_JIT)
+def _sort_row(t: np.ndarray, order: np.ndarray) -> None:
+    """``order`` = RSU indices sorted by :func:`_before` (insertion sort)."""
+    for k in range(order.size):
+        order[k] = k
+    for k in range(1, order.size):
+        key, h = order[k], k - 1
+        while h >= 0 and _before(t[key], key, t[order[h]], order[h]):
+            order[h + 1] = order[h]
+            h -= 1
+        order[h + 1] = key
+
+
+@njit(inline="always", **_JIT)
+def _reinsert(t: np.ndarray, order: np.ndarray, j: int) -> None:
+    """Move RSU ``j`` to its place in ``order`` after ``t[j]`` changed."""
+    pos, last, tj = 0, order.size - 1, t[j]
+    while order[pos] != j:
+        pos += 1
+    while pos > 0 and _before(tj, j, t[order[pos - 1]], order[pos - 1]):
+        order[pos] = order[pos - 1]
+        pos -= 1
+    while pos < last and _before(t[order[pos + 1]], order[pos + 1], tj, j):
+        order[pos] = order[pos + 1]
+        pos += 1
+    order[pos] = j
+
+
+@njit(inline="always", **_JIT)
+def _clip(v: float, c: float, pbar: float) -> float:
+    """``fmin(fmax(v, c), pbar)``: NaN becomes ``c``."""
+    if v != v or v < c:
+        v = c
+    return pbar if v > pbar else v
+
+
+@njit(inline="always", **_JIT)
+def _revenue(p: float, c: float, a: float, iq: float, nu: float) -> float:
+    """``(p - c) b`` with the follower's demand ``b = max(0, a / (p nu) - 1 / q)``."""
+    b = a / (p * nu) - iq
+    return (p - c) * (b if b > 0.0 else 0.0)
+
+
+@njit(**_JIT)
+def _monopoly(c: float, pbar: float, a: float, q: float, iq: float, r: float,
+              slack: float) -> float:
+    """Best response of a lone RSU: candidates ``c, pbar``, slack, ``q (a - R)``."""
+    best_p, best_r = c, -np.inf
+    for k in range(4):
+        p = c if k == 0 else pbar if k == 1 else slack if k == 2 else q * (a - r)
+        p = _clip(p, c, pbar)
+        nu = a / (r + p / q)
+        rev = _revenue(p, c, a, iq, nu if nu > 1.0 else 1.0)
+        if rev > best_r:
+            best_p, best_r = p, rev
+    return best_p if best_r > 0.0 else c
+
+
+@njit(inline="always", **_JIT)
+def _prefixes(i: int, j: int, order: np.ndarray, w: np.ndarray, t: np.ndarray,
+              a_v: np.ndarray, a: float, r: float, x0: float, n: np.ndarray,
+              d: np.ndarray, cum_a: np.ndarray, t_o: np.ndarray) -> int:
+    """Prefix sums of RSU ``j``'s rivals in water-filling order (all of them).
+
+    Fills ``cum_a[m] = A_m``, ``d[m] = R + W_m``, ``n[m] = a_j + A_m`` (``m = 0..J-1``)
+    and ``t_o[m]``, the ``t`` of rival ``m + 1``; returns ``J``, the number of prefixes.
+    """
+    n[0], d[0], cum_a[0] = a, r + 0.0, 0.0
+    sa, sw, m = 0.0, 0.0, 0
+    for h in range(order.shape[1]):
+        k = order[i, h]
+        if k == j:
+            continue
+        t_o[m] = t[k]
+        sa, sw = sa + a_v[i, k], sw + w[k]
+        m += 1
+        cum_a[m], d[m], n[m] = sa, r + sw, a + sa
+    t_o[m] = np.nan
+    return m + 1
+
+
+@njit(inline="always", **_JIT)
+def _active_prefixes(i: int, j: int, order: np.ndarray, w: np.ndarray, t: np.ndarray,
+                     a_v: np.ndarray, a: float, r: float, x0: float, n: np.ndarray,
+                     d: np.ndarray, cum_a: np.ndarray,
+                     t_o: np.ndarray) -> tuple[int, float, float, int]:
+    """:func:`_prefixes` up to the last rival that can matter, and the two multipliers.
+
+    Adding rival ``m + 1`` raises the rivals' ratio ``A_m / d_m`` iff its ``t`` exceeds
+    that ratio (and likewise ``n_m / (d_m + x0)``), so both are unimodal in ``m``: the peaks
+    are found without dividing, and the loop stops at the first rival with ``t`` at most
+    ``max(1, A_m / d_m)``: it can neither enter nor raise ``nu_rivals``.  Returns the
+    number of prefixes, ``nu_rivals``, ``env = max_m n_m / (d_m + x0)`` and its ``m``.
+    """
+    n[0], d[0], cum_a[0] = a, r + 0.0, 0.0
+    sa, sw, m, m_env, env_rising = 0.0, 0.0, 0, 0, True
+    for h in range(order.shape[1]):
+        k = order[i, h]
+        if k == j:
+            continue
+        tk = t[k]
+        if not (tk > 1.0 and tk * d[m] > sa):
+            break
+        if env_rising:
+            if tk * (d[m] + x0) > n[m]:
+                m_env = m + 1
+            else:
+                env_rising = False
+        t_o[m] = tk
+        sa, sw = sa + a_v[i, k], sw + w[k]
+        m += 1
+        cum_a[m], d[m], n[m] = sa, r + sw, a + sa
+    t_o[m] = np.nan
+    nu_r = sa / d[m] if m > 0 else 1.0
+    return m + 1, (nu_r if nu_r > 1.0 else 1.0), n[m_env] / (d[m_env] + x0), m_env
+
+
+@njit(**_JIT)
+def _candidate(k: int, n_p: int, c: float, pbar: float, q: float, qca: float,
+               slack: float, n: np.ndarray, d: np.ndarray, cum_a: np.ndarray,
+               t_o: np.ndarray) -> float:
+    """Candidate ``k`` of :func:`_dense`, clipped to ``[c, pbar]``."""
+    if k == 0:
+        p = c
+    elif k == 1:
+        p = pbar
+    elif k == 2:
+        p = slack
+    elif k < 3 + n_p:               # budget stops binding with m = k - 3 rivals
+        m = k - 3
+        p = q * (n[m] - d[m])
+    elif k < 2 + 2 * n_p:           # binding stationary point, m >= 1 rivals (eq. 32)
+        m = k - 2 - n_p
+        p = np.sqrt(qca * d[m] / cum_a[m])
+    else:                           # rival m + 1 enters
+        m = k - 2 - 2 * n_p
+        p = q * (n[m] / t_o[m] - d[m])
+    return _clip(p, c, pbar)
+
+
+@njit(**_JIT)
+def _dense(n_p: int, c: float, pbar: float, a: float, q: float, iq: float, qca: float,
+           slack: float, n: np.ndarray, d: np.ndarray, cum_a: np.ndarray,
+           t_o: np.ndarray) -> float:
+    """Best of all ``3 n_p + 1`` candidates by exact revenue (first of equal ones)."""
+    nu_r = 1.0                                   # max(1, max_m A_m / d_m), NaN skipped
+    for m in range(1, n_p):
+        v = cum_a[m] / d[m]
+        if v > nu_r:
+            nu_r = v
+    best_p, best_r = c, -np.inf
+    for k in range(3 * n_p + 1):
+        p = _candidate(k, n_p, c, pbar, q, qca, slack, n, d, cum_a, t_o)
+        x, nu = p / q, -np.inf
+        for m in range(n_p):
+            v = n[m] / (d[m] + x)
+            if v > nu:
+                nu = v
+        rev = _revenue(p, c, a, iq, nu_r if nu_r > nu else nu)
+        if rev > best_r:
+            best_p, best_r = p, rev
+    return best_p if best_r > 0.0 else c
+
+
+@njit(inline="always", **_JIT)
+def _regime_end(m: int, n_p: int, q: float, nu_r: float, n: np.ndarray, d: np.ndarray,
+                t_o: np.ndarray) -> float:
+    """Right end (price) of binding regime ``m``: rival ``m + 1`` enters, else the budget
+    stops binding (``nu_rivals = 1``), else ``inf`` (``j`` is priced out first)."""
+    if m < n_p - 1 and t_o[m] > nu_r:
+        return q * (n[m] / t_o[m] - d[m])
+    if nu_r == 1.0:
+        return q * (n[m] - d[m])
+    return np.inf
+
+
+@njit(inline="always", **_JIT)
+def _scan(m0: int, n_p: int, c: float, pbar: float, q: float, qca: float, slack: float,
+          nu_r: float, n: np.ndarray, d: np.ndarray, cum_a: np.ndarray,
+          t_o: np.ndarray) -> float:
+    """Regime search (module docstring) from the binding regime ``m0`` at ``p = c``.
+
+    The optimum lies in the first regime ``m >= m0`` whose stationary point comes before
+    its right end (revenue concave: the test is monotone in ``m``), found by bisection.
+    """
+    last = m0                                    # the last binding regime: no rival enters
+    while last < n_p - 1 and t_o[last] > nu_r:
+        last += 1
+    lo, hi = m0, last + 1                        # first m in [lo, hi) that holds; hi: none
+    while lo < hi:
+        m = (lo + hi) // 2
+        p_stat = np.sqrt(qca * d[m] / cum_a[m]) if m > 0 else np.inf
+        if p_stat <= _regime_end(m, n_p, q, nu_r, n, d, t_o):
+            hi = m
+        else:
+            lo = m + 1
+    m = lo
+    if m > last:                                 # past the binding regimes: budget slack
+        p_right = _regime_end(last, n_p, q, nu_r, n, d, t_o)
+        return _clip(slack if slack > p_right else p_right, c, pbar)
+    p_stat = np.sqrt(qca * d[m] / cum_a[m]) if m > 0 else np.inf
+    p_left = _regime_end(m - 1, n_p, q, nu_r, n, d, t_o) if m > m0 else c
+    return _clip(p_stat if p_stat > p_left else p_left, c, pbar)
+
+
+@njit(inline="always", **_JIT)
+def _best_response(i: int, j: int, dense: bool, order: np.ndarray, w: np.ndarray,
+                   t: np.ndarray, a_v: np.ndarray, q_j: np.ndarray, inv_qj: np.ndarray,
+                   qca: np.ndarray, slack: np.ndarray, budget: np.ndarray, cost: np.ndarray,
+                   cap: np.ndarray, n: np.ndarray, d: np.ndarray, cum_a: np.ndarray,
+                   t_o: np.ndarray) -> float:
+    """Best-response price of RSU ``j`` to UAV ``i`` (``w, t``: UAV ``i``'s row)."""
+    c, pbar = cost[j], cap[j]
+    a, q, iq, r = a_v[i, j], q_j[i, j], inv_qj[i, j], budget[i]
+    if order.shape[1] == 1:
+        return _monopoly(c, pbar, a, q, iq, r, slack[i, j])
+    x0 = c / q
+    if dense:
+        n_p = _prefixes(i, j, order, w, t, a_v, a, r, x0, n, d, cum_a, t_o)
+        return _dense(n_p, c, pbar, a, q, iq, qca[i, j], slack[i, j], n, d, cum_a, t_o)
+    n_p, nu_r, env, m = _active_prefixes(i, j, order, w, t, a_v, a, r, x0, n, d, cum_a, t_o)
+    if not a > 0.0 or a / (c * max(env, nu_r)) - iq <= 0.0:
+        return c                                 # no sale at a profit, even at cost
+    if env > nu_r:
+        p = _scan(m, n_p, c, pbar, q, qca[i, j], slack[i, j], nu_r, n, d, cum_a, t_o)
+    elif nu_r == 1.0:
+        p = _clip(slack[i, j], c, pbar)          # budget slack from p = c on
+    else:                                        # a tie to rounding: score every candidate
+        n_p = _prefixes(i, j, order, w, t, a_v, a, r, x0, n, d, cum_a, t_o)
+        return _dense(n_p, c, pbar, a, q, iq, qca[i, j], slack[i, j], n, d, cum_a, t_o)
+    return p if p > c else c
+
+
+@njit(**_JIT)
+def solve_batch(prices: np.ndarray, a_v: np.ndarray, q_inf: np.ndarray, q_j: np.ndarray,
+                inv_qj: np.ndarray, qca: np.ndarray, slack: np.ndarray, budget: np.ndarray,
+                cost: np.ndarray, cap: np.ndarray, tol: float, max_iter: int,
+                dense: bool) -> tuple[int, float]:
+    """Gauss-Seidel sweeps of exact best responses over all UAVs, in place on ``prices``.
+
+    ``[I, J]`` arrays: ``a_v`` weights (0 if not viable), ``q_inf`` spectral efficiencies
+    (inf if not viable), ``q_j`` (1 if not viable), ``inv_qj = 1 / q_j``, ``qca = q_j c a_v``,
+    ``slack = sqrt(a_v q_j c)``; ``budget [I]``, ``cost, cap [J]``; all float64, C order,
+    writable (one compiled signature).  A sweep lets RSU ``0, 1, ..., J-1`` respond in turn
+    to every UAV; stop when a sweep moves no price by more than ``tol`` (all UAVs together)
+    or after ``max_iter``.
+
+    Returns:
+        ``(sweeps, residual)``: sweeps done and the largest price change of the last one.
+    """
+    n_i, n_j = prices.shape
+    order = np.empty((n_i, n_j), dtype=np.int64)
+    w, t = np.empty(n_j), np.empty(n_j)
+    n, d, cum_a, t_o = np.empty(n_j), np.empty(n_j), np.empty(n_j), np.empty(n_j)
+    for i in range(n_i):
+        _load_row(i, prices, a_v, q_inf, w, t)
+        _sort_row(t, order[i])
+    residual, sweep = np.inf, 0
+    while sweep < max_iter:
+        sweep += 1
+        residual = 0.0
+        for i in range(n_i):
+            _load_row(i, prices, a_v, q_inf, w, t)
+            for j in range(n_j):
+                p = _best_response(i, j, dense, order, w, t, a_v, q_j, inv_qj, qca, slack,
+                                   budget, cost, cap, n, d, cum_a, t_o)
+                change = abs(p - prices[i, j])
+                if change > residual:
+                    residual = change
+                prices[i, j] = p
+                w[j] = p / q_inf[i, j]
+                t[j] = a_v[i, j] / w[j]
+                _reinsert(t, order[i], j)
+        if residual <= tol:
+            break
+        if n_j == 1 and sweep < max_iter:
+            # a monopolist's best response ignores the prices: the next sweep repeats it
+            sweep, residual = sweep + 1, 0.0
+            break
+    return sweep, residual
+
+
+@njit(**_JIT)
+def best_response_rows(prices: np.ndarray, j: int, a_v: np.ndarray, q_inf: np.ndarray,
+                       q_j: np.ndarray, inv_qj: np.ndarray, qca: np.ndarray,
+                       slack: np.ndarray, budget: np.ndarray, cost: np.ndarray,
+                       cap: np.ndarray, dense: bool) -> np.ndarray:
+    """``[I]`` best-response prices of RSU ``j`` to every UAV, the other prices fixed."""
+    n_i, n_j = prices.shape
+    order = np.empty((n_i, n_j), dtype=np.int64)
+    w, t = np.empty(n_j), np.empty(n_j)
+    n, d, cum_a, t_o = np.empty(n_j), np.empty(n_j), np.empty(n_j), np.empty(n_j)
+    out = np.empty(n_i)
+    for i in range(n_i):
+        _load_row(i, prices, a_v, q_inf, w, t)
+        _sort_row(t, order[i])
+        out[i] = _best_response(i, j, dense, order, w, t, a_v, q_j, inv_qj, qca, slack,
+                                budget, cost, cap, n, d, cum_a, t_o)
+    return out
