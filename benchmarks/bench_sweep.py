@@ -12,7 +12,13 @@ each with its own seed), the same runs in every measurement:
   ``(warm_1 - direct) / runs`` is the per-run overhead of the dask path alone; the cluster's
   start-up time is reported separately.
 
-The speed-up is ``dask_1 / dask_2`` (target >= 1.7 on 2 cores). ``concurrency`` (sum of the
+* ``cli_1`` / ``cli_2``: the same sweep on a cluster started with distributed's command-line
+  tools (``dask scheduler`` plus 1 or 2 ``dask worker`` processes on 127.0.0.1, as a
+  cluster user would; :func:`simulator.app.cluster.cli_cluster`), by ``run_sweep(scheduler=
+  ...)``; the cluster is up before the clock starts.
+
+The speed-up is ``dask_1 / dask_2`` (target >= 1.7 on 2 cores), and ``cli_1 / cli_2`` on the
+command-line cluster. ``concurrency`` (sum of the
 runs' wall times / the sweep's wall time) shows whether the workers really ran side by side;
 if it is near 2 while the speed-up is low, the runs themselves were slowed down (a mean run
 time above the 1-worker one): the cores were shared with other work. Timings on a shared
@@ -20,6 +26,7 @@ machine vary with its load: the load average is recorded, and ``--repeat`` keeps
 
 Usage:
     python benchmarks/bench_sweep.py [--runs 8] [--uavs 200] [--duration 900] [--repeat 1]
+    python benchmarks/bench_sweep.py --cli-only    # only the command-line cluster section
 
 Prints a table and writes benchmarks/results/bench_sweep.json.
 """
@@ -90,6 +97,39 @@ def measure(args: argparse.Namespace, attempt: int) -> dict[str, float]:
     return out
 
 
+def measure_cli(args: argparse.Namespace) -> dict[str, float]:
+    """The sweep on 1 and 2 workers of a command-line cluster (wall-clock seconds)."""
+    from simulator.app.cluster import cli_cluster
+    from simulator.app.sweep import run_sweep
+
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        sweep_path = write_sweep(tmp, args.runs, args.uavs, args.duration)
+        for workers in (1, 2):
+            started = time.perf_counter()
+            with cli_cluster(workers, tmp / f"cluster{workers}") as cluster:
+                out[f"cli_startup_{workers}"] = time.perf_counter() - started
+                started = time.perf_counter()
+                result = run_sweep(sweep_path, tmp / f"cli{workers}",
+                                   scheduler=cluster.address, progress=False)
+                out[f"cli_{workers}"] = time.perf_counter() - started
+            assert result.complete == args.runs, result
+            out[f"cli_concurrency_{workers}"] = (sum(r["wall_time_s"] for r in result.rows)
+                                                 / result.wall_time_s)
+    print("command-line cluster: " + ", ".join(f"{k} {v:.2f}" for k, v in out.items()))
+    return out
+
+
+def cli_section(best: dict[str, float]) -> dict[str, float]:
+    """The JSON section of the command-line cluster measurements."""
+    return {"sweep_1_worker_s": best["cli_1"], "sweep_2_workers_s": best["cli_2"],
+            "speedup_2_vs_1": best["cli_1"] / best["cli_2"],
+            "concurrency_2_workers": best["cli_concurrency_2"],
+            "startup_1_worker_s": best["cli_startup_1"],
+            "startup_2_workers_s": best["cli_startup_2"]}
+
+
 def main() -> None:
     """Run the measurements, print them and save the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -98,13 +138,28 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=900.0)
     parser.add_argument("--repeat", type=int, default=1,
                         help="repeat every measurement and keep the best (noisy machines)")
+    parser.add_argument("--cli-only", action="store_true",
+                        help="only the command-line cluster section (kept with the rest of "
+                             "the existing JSON)")
     args = parser.parse_args()
     load_before = os.getloadavg()
     best: dict[str, float] = {}
     for attempt in range(args.repeat):
-        for key, value in measure(args, attempt).items():
-            keep = max if key.startswith("concurrency") else min
+        measured = {} if args.cli_only else measure(args, attempt)
+        for key, value in (measured | measure_cli(args)).items():
+            keep = max if "concurrency" in key else min
             best[key] = keep(best.get(key, value), value)
+    if args.cli_only:
+        out = json.loads(RESULTS.read_text(encoding="utf-8"))
+        if out["sweep"] != {"runs": args.runs, "uavs": args.uavs, "duration_s": args.duration,
+                            "solver": "equilibrium"}:
+            raise SystemExit(f"--cli-only: {RESULTS} measured another sweep: {out['sweep']}")
+        out["cli_cluster"] = cli_section(best) | {"load_average_before": load_before,
+                                                   "load_average_after": os.getloadavg()}
+        RESULTS.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+        print(f"command-line cluster: speed-up 2 vs 1 worker "
+              f"{out['cli_cluster']['speedup_2_vs_1']:.2f}x; wrote {RESULTS}")
+        return
     per_run = best.pop("per_run_mean"), best.pop("per_run_min"), best.pop("per_run_max")
     direct, startup, warm = best["direct"], best["startup"], best["warm"]
     timings = {1: best["dask_1"], 2: best["dask_2"]}
@@ -127,6 +182,7 @@ def main() -> None:
         "warm_1_worker_s": warm,
         "overhead_per_run_s": (warm - direct) / args.runs,
         "overhead_per_run_incl_startup_s": (timings[1] - direct) / args.runs,
+        "cli_cluster": cli_section(best),
         "cpus": os.cpu_count(),
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
@@ -143,6 +199,8 @@ def main() -> None:
     print(f"  runs in progress, 2 workers    {out['concurrency_2_workers']:7.2f} (mean run "
           f"{out['run_mean_s_dask_2_workers']:.2f} s vs {out['run_mean_s_dask_1_worker']:.2f} s "
           "on 1 worker)")
+    print(f"  command-line cluster, 1 / 2    {best['cli_1']:7.2f} / {best['cli_2']:.2f} s: "
+          f"speed-up {out['cli_cluster']['speedup_2_vs_1']:.2f} x")
     print(f"  overhead per run (warm)        {out['overhead_per_run_s']:7.3f} s")
     print(f"  overhead per run (incl. start) {out['overhead_per_run_incl_startup_s']:7.3f} s")
     print(f"  load average before/after      {load_before[0]:.2f} / "
