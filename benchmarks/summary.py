@@ -41,7 +41,8 @@ def game(d: dict, small: dict | None) -> list[str]:
            "former numpy solver's algorithm, compiled) and a generic SciPy solve (SLSQP "
            "follower responses, bounded scalar best responses) of the same instances, in the "
            "same run. The generic side is timed on a subset of UAVs and extrapolated (the game "
-           "splits per UAV); see the JSON for per-instance details.", "",
+           "splits per UAV); see the JSON for per-instance details."
+           + (" Quick run (`--quick`): fewer seeds." if d.get("quick") else ""), "",
            "| size | ours (s) | ours: worst unilateral gain | dense reference (s) | max price "
            "diff to dense | generic (s) | generic: worst gain | speed-up vs generic (mean) |",
            "|---|---|---|---|---|---|---|---|"]
@@ -53,7 +54,8 @@ def game(d: dict, small: dict | None) -> list[str]:
                    f"{s['dense_mean_s']:.4f} | {s['dense_max_price_diff']:.1e} | "
                    f"{s['generic_mean_s']:.1f} | {s['generic_worst_gain']:.1e} | {ratio} |")
     if (large := d.get("large")) is not None:
-        out += ["", f"Large games ({large['size']}, {len(large['runs'])} seeds): ours "
+        seeds = len(large["runs"])
+        out += ["", f"Large games ({large['size']}, {seeds} seed{'s' * (seeds > 1)}): ours "
                 f"{large['fast_mean_s']:.3f} s per solve (worst {large['fast_max_s']:.3f} s), "
                 f"worst unilateral gain {large['fast_worst_gain']:.1e} and max price diff "
                 f"{large['dense_max_price_diff']:.1e} to the dense reference, on "
