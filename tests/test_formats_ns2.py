@@ -7,7 +7,7 @@ import io
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from mobility_files import random_trajectory, sample_times
 
@@ -122,6 +122,9 @@ def test_round_trip_within_a_millimetre(tmp_path, seed, dims):
     rng = np.random.default_rng(seed)
     trajs = [random_trajectory(rng, t_start=float(rng.choice([0.0, 7.25])), flat=dims == 2)
              for _ in range(int(rng.integers(1, 5)))]
+    # a file in which no node ever moves has no horizon: the reader refuses it (see
+    # test_a_file_where_no_node_moves_is_refused)
+    assume(any((np.linalg.norm(tr.p1 - tr.p0, axis=1) > 0).any() for tr in trajs))
     path = tmp_path / "out.ns2"
     z_err = write_ns2(trajs, path, names=[f"u{i}" for i in range(len(trajs))], dimensions=dims)
     assert z_err == 0.0
@@ -180,3 +183,10 @@ def test_random_corruptions_give_an_error_with_its_line(tmp_path, data):
     with pytest.raises(MobilityFileError) as err:
         read_ns2(path)
     assert str(err.value).startswith(f"{path}:{k + 1}: ")
+
+
+def test_a_file_where_no_node_moves_is_refused(tmp_path):
+    path = tmp_path / "static.ns2"
+    path.write_text("$node_(0) set X_ 1.0\n$node_(0) set Y_ 2.0\n")
+    with pytest.raises(MobilityFileError, match="no node ever moves"):
+        read_ns2(path)
