@@ -106,3 +106,48 @@ def test_errors() -> None:
                         confidence=95)
     with pytest.raises(TraceError, match="not a sweep directory"):
         open_sweep(ROOT / "scenarios")
+
+
+def test_paired_differences_of_a_real_sweep(sweep_dir) -> None:
+    from analysis.stats import paired_difference
+    from analysis.sweep import describe_difference, paired_differences
+
+    df = open_sweep(sweep_dir)
+    diffs = paired_differences(df, "pricing.solver", "equilibrium", metrics=["revenue"])
+    assert list(diffs["rsus.poisson.density_per_km2"]) == [0.0001, 3.0]
+    row = diffs.set_index("rsus.poisson.density_per_km2").loc[3.0]
+    runs = df[df["rsus.poisson.density_per_km2"] == 3.0].set_index("repetition")
+    eq = runs[runs["pricing.solver"] == "equilibrium"]
+    gr = runs[runs["pricing.solver"] == "greedy"]
+    assert (eq["seed"] == gr["seed"]).all()  # common random numbers
+    expected = paired_difference(gr["revenue"].to_numpy(), eq["revenue"].to_numpy())
+    assert row["n"] == 3 and row["low_n"]
+    assert (row["diff"], row["diff_low"], row["p_value"]) == pytest.approx(
+        (expected.diff, expected.low, expected.p_value), nan_ok=True)
+    text = describe_difference(row.to_dict() | {"pricing.solver": "greedy"}, "pricing.solver")
+    assert text.startswith("greedy minus equilibrium revenue: ")
+    assert text.endswith("(n < 5: interval unreliable)") and ", n = 3, paired" in text
+    summary = summarise_sweep(df, metrics=["revenue"], compare="pricing.solver",
+                              baseline="equilibrium")
+    greedy = summary[(summary["pricing.solver"] == "greedy")
+                     & (summary["rsus.poisson.density_per_km2"] == 3.0)].iloc[0]
+    assert greedy["revenue_diff"] == pytest.approx(expected.diff)
+    assert greedy["revenue_unpaired_ci95_high"] == pytest.approx(expected.unpaired_high)
+    assert greedy["revenue_low_n"]
+    assert summary[summary["pricing.solver"] == "equilibrium"]["revenue_diff"].isna().all()
+
+
+def test_paired_differences_refuse_unpaired_runs_and_bad_arguments() -> None:
+    from analysis.sweep import paired_differences
+
+    df = pd.DataFrame({"s": ["a", "a", "b", "b"], "repetition": [0, 1, 0, 1],
+                       "seed": [1, 2, 1, 3], "x": [1.0, 2.0, 1.5, 2.5]})
+    with pytest.raises(ValueError, match="repetition 1 of s='b' and 'a' ran with different "
+                                         r"seeds \(3 and 2\): the runs are not paired"):
+        paired_differences(df, "s", metrics=["x"], by=[])
+    ok = paired_differences(df.assign(seed=[1, 2, 1, 2]), "s", metrics=["x"], by=[])
+    assert (ok["diff"].iloc[0], ok["baseline"].iloc[0], ok["n"].iloc[0]) == (0.5, "a", 2)
+    with pytest.raises(ValueError, match="baseline 'c' is not a value of 's'"):
+        paired_differences(df, "s", "c", metrics=["x"], by=[])
+    with pytest.raises(ValueError, match="compare='k' must be one of by"):
+        summarise_sweep(df, by=["s"], metrics=["x"], compare="k")

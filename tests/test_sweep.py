@@ -94,17 +94,38 @@ def test_zip_expansion_and_run_plan(tmp_path) -> None:
     assert runs[3].trace == str((tmp_path / "out" / "runs" / "run-0003.h5").resolve())
 
 
-def test_run_seeds_follow_the_seed_sequence_formula(tmp_path) -> None:
+def test_run_seeds_are_common_random_numbers(tmp_path) -> None:
     sweep = load_sweep(write_sweep(tmp_path, (
         "seed: 12345\nrepetitions: 5\nparameters:\n  pricing.solver: [greedy, random]\n")))
     runs = plan_runs(sweep, tmp_path)
-    children = np.random.SeedSequence(12345).spawn(len(runs))
-    assert [r.seed for r in runs] == [int(c.generate_state(1)[0]) for c in children]
-    assert len({r.seed for r in runs}) == len(runs)
-    assert run_seed(12345, 3) == runs[3].seed
-    # The seed of run i does not depend on how many runs the sweep has.
+    children = np.random.SeedSequence(12345).spawn(5)
+    per_rep = [int(c.generate_state(1)[0]) for c in children]
+    # Repetition r of every point has the same seed, derived from the sweep seed and r.
+    assert [r.seed for r in runs] == per_rep * 2
+    assert [(r.params["pricing.solver"], r.repetition) for r in runs[4:6]] == [
+        ("greedy", 4), ("random", 0)]
+    assert len(set(per_rep)) == 5
+    assert run_seed(12345, 3) == runs[3].seed == runs[8].seed
+    # The seed of repetition r does not depend on how many runs the sweep has.
     assert run_seed(12345, 3) == int(np.random.SeedSequence(12345).spawn(100)[3]
                                      .generate_state(1)[0])
+
+
+def test_a_swept_seed_is_honoured_with_one_repetition_and_rejected_otherwise(tmp_path) -> None:
+    sweep = load_sweep(write_sweep(tmp_path, (
+        "parameters:\n  simulation.seed: [1, 2]\n  pricing.solver: [greedy, random]\n")))
+    assert [(r.params["simulation.seed"], r.seed) for r in plan_runs(sweep, tmp_path)] == [
+        (1, 1), (1, 1), (2, 2), (2, 2)]
+    with pytest.raises(InputError, match=r"sweep.yaml:4: parameters.simulation.seed: a swept "
+                                         r"seed needs `repetitions: 1`"):
+        load_sweep(write_sweep(tmp_path, (
+            "repetitions: 2\nparameters:\n  simulation.seed: [1, 2]\n")))
+    with pytest.raises(InputError, match=r"sweep.yaml:5: overrides.simulation.seed=3: the sweep "
+                                         r"seeds every run; set the sweep's `seed:` instead"):
+        load_sweep(write_sweep(tmp_path, (
+            "parameters:\n  pricing.solver: [greedy]\noverrides:\n  - simulation.seed=3\n")))
+    with pytest.raises(InputError, match=r"expected integers in \[0, 2\^32\), got -1"):
+        load_sweep(write_sweep(tmp_path, "parameters:\n  simulation.seed: [-1]\n"))
 
 
 @given(st.integers(-50, 50), st.integers(-50, 50), st.integers(-7, 7).filter(bool))
@@ -176,7 +197,7 @@ def test_one_and_two_workers_give_the_same_seeds_and_traces(tmp_path) -> None:
     two = run_sweep(path, tmp_path / "w2", workers=2, progress=False)
     assert (one.complete, one.failed, two.complete, two.failed) == (4, 0, 4, 0)
     rows1, rows2 = read_index(tmp_path / "w1"), read_index(tmp_path / "w2")
-    expected = [str(run_seed(99, i)) for i in range(4)]
+    expected = [str(run_seed(99, r)) for r in (0, 1, 0, 1)]
     assert [r["seed"] for r in rows1] == [r["seed"] for r in rows2] == expected
     assert [r["pricing.solver"] for r in rows1] == ["equilibrium"] * 2 + ["greedy"] * 2
     for r1, r2 in zip(rows1, rows2, strict=True):
@@ -248,3 +269,61 @@ def test_user_errors_are_uavtwin_errors(tmp_path) -> None:
     with pytest.raises(UavtwinError, match="--workers: must be >= 1, got 0"):
         run_sweep(path, tmp_path / "out", workers=0, progress=False)
     assert not (tmp_path / "out").exists()
+
+
+# --- precision rule -----------------------------------------------------------------------
+
+def test_until_parsing_and_errors(tmp_path) -> None:
+    from simulator.app.sweep_file import parse_until
+
+    rule = parse_until("revenue:relative_half_width=0.01", 30)
+    assert (rule.metric, rule.relative_half_width, rule.max_repetitions) == ("revenue", 0.01, 30)
+    assert rule.describe() == "revenue:relative_half_width=0.01"
+    for bad, msg in (("revenue", "expected METRIC:relative_half_width=TARGET"),
+                     ("revenue:half=0.1", "expected METRIC"),
+                     ("revenue:relative_half_width=x", "not a number"),
+                     ("revenue:relative_half_width=2", "less than 1")):
+        with pytest.raises(InputError, match=msg):
+            parse_until(bad)
+    path = write_sweep(tmp_path, TWO_BY_TWO)
+    with pytest.raises(InputError, match="until: metric 'revenu' is not a run metric "
+                                         r"\(did you mean 'revenue'\?\)"):
+        run_sweep(path, tmp_path / "out", until=parse_until("revenu:relative_half_width=0.1"),
+                  progress=False)
+    sweep = load_sweep(write_sweep(tmp_path, TWO_BY_TWO + (
+        "until: {metric: revenue, relative_half_width: 0.05, max_repetitions: 6}\n"), "u.yaml"))
+    runs = plan_runs(sweep, tmp_path)
+    assert len(runs) == 12 and runs[6].run_id == "run-0006" and runs[6].repetition == 0
+
+
+def test_until_adds_repetitions_until_the_interval_is_narrow(tmp_path, scheduler,
+                                                             capsys) -> None:
+    from analysis.stats import next_repetitions, relative_half_width
+    from analysis.sweep import open_sweep
+
+    path = write_sweep(tmp_path, TWO_BY_TWO)
+    args = build_parser().parse_args(["sweep", str(path), "-o", str(tmp_path / "out"),
+                                      "--scheduler", scheduler, "--quiet", "--until",
+                                      "coverage_events:relative_half_width=0.2",
+                                      "--max-repetitions", "6"])
+    assert args.func(args) == 0
+    printed = capsys.readouterr().out
+    df = open_sweep(tmp_path / "out")
+    # Replay the rule on the recorded values: the repetitions run are exactly its decisions.
+    for solver, group in df.groupby("pricing.solver"):
+        values = group.sort_values("repetition")["coverage_events"].to_numpy(float)
+        n = 2
+        while (nxt := next_repetitions(n, relative_half_width(values[:n]), 0.2, 6)) != n:
+            n = nxt
+        assert len(values) == n
+        assert sorted(group["repetition"]) == list(range(n))
+        width = relative_half_width(values)
+        reached = width <= 0.2
+        assert reached or n == 6
+        line = next(x for x in printed.splitlines() if f'pricing.solver="{solver}"' in x)
+        assert f"{n} repetitions, coverage_events half-width {100 * width:.3g}%" in line
+        assert ("target 20% reached" in line) == reached
+    assert "until coverage_events:relative_half_width=0.2 (95% interval, at most 6 " in printed
+    # Paired runs: the same repetition of both solvers ran with the same seed.
+    seeds = df.pivot(index="repetition", columns="pricing.solver", values="seed").dropna()
+    assert (seeds["equilibrium"] == seeds["greedy"]).all()

@@ -469,6 +469,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="use a running dask scheduler, e.g. tcp://host:8786")
     p.add_argument("--resume", action="store_true",
                    help="skip runs the index lists as complete (trace present)")
+    p.add_argument("--until", metavar="METRIC:relative_half_width=W",
+                   help="add repetitions to each point until the metric's 95%% interval "
+                        "half-width is at most W x |mean| (replaces the file's until:)")
+    p.add_argument("--max-repetitions", type=int, metavar="N",
+                   help="with --until: repetitions per point at most (default 100)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     p = add("convert", cmd_convert,

@@ -10,10 +10,18 @@ file model and everything that is a pure function of it:
   line numbers (every error is one ``file:line: key: message`` line) and loads each point's
   scenario once, so a bad value fails before anything runs;
 * :func:`expand_points`, the ordered list of points;
-* :func:`run_seed`, the seed of run ``i``, derived only from the sweep seed and ``i`` (so
-  traces do not depend on how many workers ran them or in which order);
+* :func:`run_seed`, the seed of repetition ``r``, derived only from the sweep seed and ``r``:
+  every point's repetition ``r`` gets the same seed (*common random numbers*), so compared
+  configurations face the same UAVs, trajectories and draws and their differences can be
+  analysed pairwise; traces do not depend on how many workers ran them or in which order;
 * :func:`yaml_value`, which renders a point's value as ``--set`` text;
-* :func:`plan_runs` / :class:`RunSpec`, one picklable run description per (point, repetition).
+* :func:`plan_runs` / :class:`RunSpec`, one picklable run description per (point, repetition);
+* :class:`Until`, the optional precision rule (``until:``; ``--until`` on the command line):
+  add repetitions to a point until a metric's confidence interval is narrow enough.
+
+``simulation.seed`` cannot be overridden for every run (the sweep seeds the runs); as a swept
+parameter it is honoured with ``repetitions: 1`` (each point runs once with that seed) and
+rejected otherwise, since every repetition of a point would reuse the same seed.
 
 Running the plan on dask.distributed lives in :mod:`simulator.app.sweep`.
 """
@@ -35,12 +43,15 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from simulator.config.yaml_source import read_yaml
 from simulator.errors import InputError, ScenarioError
 
-__all__ = ["FULL_CHECK_POINTS", "RunSpec", "Sweep", "expand_points", "load_sweep", "plan_runs",
-           "points_to_check", "run_seed", "yaml_value"]
+__all__ = ["FULL_CHECK_POINTS", "SEED_KEY", "RunSpec", "Sweep", "Until", "expand_points",
+           "load_sweep", "parse_until", "plan_runs", "points_to_check", "run_seed", "yaml_value"]
 
 _MAX_RUNS = 100_000
 FULL_CHECK_POINTS = 1000
 """Sweeps with more points have a sample of them validated (see :func:`points_to_check`)."""
+
+#: The scenario key of a run's seed (set by the sweep, see :func:`run_seed`).
+SEED_KEY = "simulation.seed"
 
 
 def expand_values(raw: Any) -> tuple[Any, ...]:
@@ -77,6 +88,56 @@ def expand_values(raw: Any) -> tuple[Any, ...]:
     return tuple(float(start + k * step) for k in range(count))
 
 
+class Until(BaseModel):
+    """Precision rule: add repetitions to a point until its metric is known well enough.
+
+    A point starts with the sweep's ``repetitions`` (at least 2); whenever all its planned
+    runs have finished, the half-width of the metric's Student-t interval divided by
+    ``|mean|`` is compared with ``relative_half_width``; if it is wider, more repetitions
+    are planned (:func:`analysis.stats.next_repetitions`), up to ``max_repetitions``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    metric: str = Field(description="a run metric (a column of analysis.open_sweep)")
+    relative_half_width: float = Field(gt=0, lt=1, description="target half-width / |mean|")
+    max_repetitions: int = Field(default=100, ge=2, le=_MAX_RUNS,
+                                 description="repetitions per point at most")
+    confidence: float = Field(default=0.95, gt=0, lt=1, description="interval level")
+
+    def describe(self) -> str:
+        """``revenue:relative_half_width=0.01`` (the ``--until`` text)."""
+        return f"{self.metric}:relative_half_width={self.relative_half_width:g}"
+
+
+def parse_until(text: str, max_repetitions: int | None = None) -> Until:
+    """Read ``--until METRIC:relative_half_width=TARGET``.
+
+    Args:
+        text: The option's value.
+        max_repetitions: ``--max-repetitions`` (default: :class:`Until`'s).
+
+    Returns:
+        The rule.
+
+    Raises:
+        InputError: Malformed text or an out-of-range number.
+    """
+    metric, sep, rule = text.partition(":")
+    key, eq, value = rule.partition("=")
+    if not (metric and sep and eq and key == "relative_half_width"):
+        raise InputError(f"--until {text}: expected METRIC:relative_half_width=TARGET, e.g. "
+                         "revenue:relative_half_width=0.01")
+    try:
+        target = float(value)
+        extra = {} if max_repetitions is None else {"max_repetitions": max_repetitions}
+        return Until(metric=metric, relative_half_width=target, **extra)
+    except (ValueError, ValidationError) as exc:
+        msg = (exc.errors()[0]["msg"] if isinstance(exc, ValidationError)
+               else f"not a number: {value!r}")
+        raise InputError(f"--until {text}: {msg}") from None
+
+
 class Sweep(BaseModel):
     """A validated sweep file (frozen). ``parameters`` holds the expanded value lists."""
 
@@ -87,9 +148,11 @@ class Sweep(BaseModel):
     parameters: dict[str, Annotated[tuple[Any, ...], BeforeValidator(expand_values)]] = Field(
         default_factory=dict, description="key.path -> values of the varied keys")
     mode: Literal["product", "zip"] = "product"
-    repetitions: int = Field(default=1, ge=1, description="runs per point, each its own seed")
+    repetitions: int = Field(default=1, ge=1, description="runs per point (with until: the "
+                             "first runs per point), repetition r of every point has one seed")
     seed: int = Field(default=0, ge=0, description="sweep seed; run seeds derive from it")
     overrides: tuple[str, ...] = Field(default=(), description="key.path=value for every run")
+    until: Until | None = Field(default=None, description="precision rule (optional)")
 
     @model_validator(mode="after")
     def _check_shape(self) -> Sweep:
@@ -98,11 +161,23 @@ class Sweep(BaseModel):
             raise ValueError(f"zip mode needs value lists of equal length, got {lengths}")
         points = (math.prod(lengths.values()) if self.mode == "product"
                   else max(lengths.values(), default=1))
-        if points * self.repetitions > _MAX_RUNS:  # counted before expanding anything
-            raise ValueError(f"{points} points x {self.repetitions} repetitions = "
-                             f"{points * self.repetitions} runs, more than a sweep may run "
+        if points * self.max_repetitions > _MAX_RUNS:  # counted before expanding anything
+            raise ValueError(f"{points} points x {self.max_repetitions} repetitions = "
+                             f"{points * self.max_repetitions} runs, more than a sweep may run "
                              f"({_MAX_RUNS})")
         return self
+
+    @property
+    def max_repetitions(self) -> int:
+        """Repetitions a point may reach: ``until.max_repetitions`` or ``repetitions``."""
+        if self.until is None:
+            return self.repetitions
+        return max(self.repetitions, self.until.max_repetitions)
+
+    @property
+    def first_repetitions(self) -> int:
+        """Repetitions every point starts with (at least 2 under a precision rule)."""
+        return self.repetitions if self.until is None else max(2, self.repetitions)
 
 
 @dataclass(frozen=True)
@@ -161,8 +236,30 @@ def load_sweep(path: str | Path) -> Sweep:
         more = f" (+{len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
         key = ".".join(str(k) for k in err["loc"]) or ".".join(map(str, loc))
         raise InputError(f"{path}:{lines.get(loc, 1)}: {key}: {msg}{more}") from None
+    _check_seed_use(sweep, path, lines)
     _validate_points(sweep, path, lines)
     return sweep
+
+
+def _check_seed_use(sweep: Sweep, source: Path, lines: dict[tuple[Any, ...], int]) -> None:
+    """``simulation.seed``: honoured as a parameter with one repetition, rejected otherwise."""
+    for n, item in enumerate(sweep.overrides):
+        if item.partition("=")[0].strip() == SEED_KEY:
+            raise InputError(f"{source}:{lines.get(('overrides', n), 1)}: overrides.{item}: "
+                             f"the sweep seeds every run; set the sweep's `seed:` instead "
+                             f"(repetition r of every point gets run_seed(seed, r))")
+    if SEED_KEY not in sweep.parameters:
+        return
+    where = f"{source}:{lines.get(('parameters', SEED_KEY), 1)}: parameters.{SEED_KEY}"
+    if sweep.until is not None or sweep.repetitions > 1:
+        raise InputError(f"{where}: a swept seed needs `repetitions: 1` and no `until` (every "
+                         f"repetition of a point would reuse the same seed); or drop it and "
+                         f"use `repetitions` with the sweep `seed:`, which pairs the runs")
+    values = sweep.parameters[SEED_KEY]
+    bad = [v for v in values if isinstance(v, bool) or not isinstance(v, int)
+           or not 0 <= v < 2**32]
+    if bad:
+        raise InputError(f"{where}: expected integers in [0, 2^32), got {bad[0]!r}")
 
 
 def expand_points(sweep: Sweep) -> list[dict[str, Any]]:
@@ -173,12 +270,14 @@ def expand_points(sweep: Sweep) -> list[dict[str, Any]]:
     return [dict(zip(keys, combo, strict=True)) for combo in combos]
 
 
-def run_seed(sweep_seed: int, index: int) -> int:
-    """Seed of run ``index``: ``SeedSequence(sweep_seed).spawn(n)[index].generate_state(1)[0]``.
+def run_seed(sweep_seed: int, repetition: int) -> int:
+    """Seed of repetition ``r`` of every point: ``SeedSequence(sweep_seed, spawn_key=(r,))``.
 
-    Depends only on the sweep seed and the index (not on the number of runs or workers).
+    ``int(SeedSequence(sweep_seed).spawn(n)[r].generate_state(1)[0])``: depends only on the
+    sweep seed and the repetition (not on the point, the number of runs or the workers), so
+    repetition ``r`` of every point simulates the same world (common random numbers).
     """
-    child = np.random.SeedSequence(sweep_seed, spawn_key=(index,))
+    child = np.random.SeedSequence(sweep_seed, spawn_key=(repetition,))
     return int(child.generate_state(1, dtype=np.uint32)[0])
 
 
@@ -201,15 +300,22 @@ def yaml_value(value: Any) -> str:
 
 
 def plan_runs(sweep: Sweep, out_dir: str | Path) -> list[RunSpec]:
-    """One :class:`RunSpec` per (point, repetition), index = point * repetitions + rep."""
+    """Every possible run: one :class:`RunSpec` per (point, repetition).
+
+    ``index = point * max_repetitions + repetition`` (``max_repetitions`` is the sweep's
+    ``repetitions`` without a precision rule); the seed is ``run_seed(sweep.seed,
+    repetition)``, or the point's ``simulation.seed`` when that key is swept.
+    """
     out = Path(out_dir).resolve()
     specs = []
+    reps = sweep.max_repetitions
     for p, point in enumerate(expand_points(sweep)):
         sets = tuple(f"{k}={yaml_value(v)}" for k, v in point.items())
-        for rep in range(sweep.repetitions):
-            i = p * sweep.repetitions + rep
+        for rep in range(reps):
+            i = p * reps + rep
             run_id = f"run-{i:04d}"
-            specs.append(RunSpec(i, run_id, point, rep, run_seed(sweep.seed, i), str(sweep.base),
+            seed = int(point[SEED_KEY]) if SEED_KEY in point else run_seed(sweep.seed, rep)
+            specs.append(RunSpec(i, run_id, point, rep, seed, str(sweep.base),
                                  (*sweep.overrides, *sets), str(out / "runs" / f"{run_id}.h5"),
                                  str(out)))
     return specs
