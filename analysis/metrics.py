@@ -13,8 +13,8 @@ none reads files or keeps state. Definitions, with units:
 - *market*: per RSU, the prices it posted, the bandwidth it sold (MHz), the bandwidth-weighted
   mean price paid (price/MHz), its revenue, cost and profit (price units).
 - *immersion*: MODEL A1 immersion of each served request, per UAV and binned over time.
-- *optimality ratio*: a solver's mean RSU utility divided by the equilibrium's; see
-  :func:`optimality_gap`.
+- *optimality ratio*: a solver's mean RSU utility divided by that of the exact equilibrium of
+  the same games (recorded with every round); see :func:`optimality_gap`.
 - *availability* (runs with faults): a twin lost with a failed RSU is unavailable from the
   failure until it is restored (``/faults/twin_losses``); *twin availability* is one minus the
   unavailable twin-time over all twin-time. A UAV's service is *interrupted* while one of its
@@ -331,37 +331,72 @@ def sensing_trajectory(state: pd.DataFrame, value: str = "share") -> pd.DataFram
 
 
 def optimality_gap(rounds: pd.DataFrame, reference: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Each solver's mean RSU utility against the Stackelberg equilibrium's.
+    """Each solver's mean RSU (and UAV) utility against the exact Stackelberg equilibrium's.
 
-    The *optimality ratio* of a solver is the mean over its rounds of ``mean_rsu_utility``
-    divided by the mean over the *equilibrium* rounds of ``mean_rsu_utility``; the *gap* is
-    ``1 - ratio`` (0: as good as the equilibrium for the RSUs, > 0: worse, < 0: the RSUs earn
-    more than at equilibrium, e.g. by colluding). Equilibrium rounds are the rows of
-    ``reference`` whose solver is ``equilibrium`` - pass the rounds of a run of the same
-    scenario and seed solved exactly - or, by default, those of ``rounds`` itself (a trace
-    whose rounds mix solvers). The comparison is of averages over the run, because two runs
-    with different solvers diverge after their first round.
+    Every round of a trace written with ``pricing.reference`` on (the default) carries the
+    mean RSU and UAV utilities of the exact equilibrium *of the same game*
+    (``reference_rsu_utility``, ``reference_uav_utility``). The *optimality ratio* of a
+    solver is then the mean over its rounds of ``mean_rsu_utility`` divided by the mean over
+    the same rounds of ``reference_rsu_utility`` (a ratio of means, so rounds with a tiny
+    equilibrium utility do not dominate); ``uav_ratio`` is the same for the UAVs; the *gap*
+    is ``1 - ratio`` (0: as good as the equilibrium for the RSUs, > 0: worse, < 0: the RSUs
+    earn more than at equilibrium, e.g. by tacit collusion).
+
+    Traces without the reference columns (older traces, or ``pricing.reference: false``)
+    fall back to comparing averages over the run: the denominator is the mean
+    ``mean_rsu_utility`` of the *equilibrium* rounds of ``reference`` (e.g. the rounds of a
+    run of the same scenario and seed solved exactly) or, by default, of ``rounds`` itself.
 
     Args:
-        rounds: ``/pricing/rounds`` (``solver``, ``mean_rsu_utility``).
-        reference: ``/pricing/rounds`` holding the equilibrium rounds (default ``rounds``).
+        rounds: ``/pricing/rounds`` (``solver``, ``mean_rsu_utility``; optionally
+            ``mean_uav_utility``, ``reference_rsu_utility``, ``reference_uav_utility``).
+        reference: ``/pricing/rounds`` holding equilibrium rounds, used only for rounds
+            without a recorded reference.
 
     Returns:
         Indexed by solver label: ``rounds``, ``mean_rsu_utility`` (price),
-        ``equilibrium_utility`` (price; NaN without equilibrium rounds), ``ratio``, ``gap``.
+        ``equilibrium_utility`` (price; NaN without a reference), ``ratio``, ``gap``,
+        ``mean_uav_utility``, ``equilibrium_uav_utility``, ``uav_ratio`` (NaN without the
+        UAV columns) and ``reference`` (``"same rounds"`` or ``"equilibrium rounds"``).
     """
-    ref = rounds if reference is None else reference
-    eq = ref[_solver_labels(ref) == "equilibrium"]["mean_rsu_utility"].to_numpy(float)
-    eq_mean = float(eq.mean()) if eq.size else float("nan")
     labels = _solver_labels(rounds)
-    out = rounds.assign(_solver=labels).groupby("_solver", sort=True).agg(
-        rounds=("mean_rsu_utility", "size"), mean_rsu_utility=("mean_rsu_utility", "mean"))
+    has_ref = ("reference_rsu_utility" in rounds.columns
+               and np.isfinite(rounds["reference_rsu_utility"].to_numpy(float)).any())
+    rows = {}
+    for solver in sorted(set(labels)):
+        mine = rounds[labels == solver]
+        row = {"rounds": len(mine), "mean_rsu_utility": float(mine["mean_rsu_utility"].mean()),
+               "mean_uav_utility": (float(mine["mean_uav_utility"].mean())
+                                    if "mean_uav_utility" in mine else np.nan)}
+        if has_ref:
+            ok = np.isfinite(mine["reference_rsu_utility"].to_numpy(float))
+            sub = mine[ok]
+            row["mean_rsu_utility"] = float(sub["mean_rsu_utility"].mean())
+            row["equilibrium_utility"] = float(sub["reference_rsu_utility"].mean())
+            if "mean_uav_utility" in sub and "reference_uav_utility" in sub:
+                row["mean_uav_utility"] = float(sub["mean_uav_utility"].mean())
+                row["equilibrium_uav_utility"] = float(sub["reference_uav_utility"].mean())
+            row["reference"] = "same rounds"
+        else:
+            ref = rounds if reference is None else reference
+            eq = ref[_solver_labels(ref) == "equilibrium"]["mean_rsu_utility"].to_numpy(float)
+            row["equilibrium_utility"] = float(eq.mean()) if eq.size else np.nan
+            row["reference"] = "equilibrium rounds"
+        rows[solver] = row
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=[
+        "rounds", "mean_rsu_utility", "equilibrium_utility", "mean_uav_utility",
+        "equilibrium_uav_utility", "reference"])
     out.index.name = "solver"
-    out["equilibrium_utility"] = eq_mean
     with np.errstate(divide="ignore", invalid="ignore"):
-        out["ratio"] = out["mean_rsu_utility"] / eq_mean if eq_mean != 0 else np.nan
+        eq = out["equilibrium_utility"].to_numpy(float)
+        out["ratio"] = np.where(eq != 0, out["mean_rsu_utility"].to_numpy(float) / eq, np.nan)
+        equ = out["equilibrium_uav_utility"].to_numpy(float)
+        out["uav_ratio"] = np.where(equ != 0, out["mean_uav_utility"].to_numpy(float) / equ,
+                                    np.nan)
     out["gap"] = 1.0 - out["ratio"]
-    return out
+    out["rounds"] = out["rounds"].astype(np.int64)
+    return out[["rounds", "mean_rsu_utility", "equilibrium_utility", "ratio", "gap",
+                "mean_uav_utility", "equilibrium_uav_utility", "uav_ratio", "reference"]]
 
 
 def _solver_labels(rounds: pd.DataFrame) -> np.ndarray:

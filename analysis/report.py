@@ -119,9 +119,7 @@ def render_text(trace: Trace, stats: dict[str, Any], skipped: list[tuple[str, st
         row("mean immersion per migration", _fmt(stats["immersion_mean"])),
         row("solver iterations (mean)", _fmt(stats["solver_iterations_mean"])),
         row("rounds converged", _fmt(100 * stats["converged_fraction"], "%")),
-        row("utility ratio vs equilibrium", _fmt(stats["optimality_ratio"])
-            + ("" if math.isfinite(stats["optimality_ratio"]) else
-               " (no equilibrium rounds to compare with)")),
+        row("RSU / UAV utility vs equilibrium", _ratio_text(stats)),
     ]
     lines += _rsu_lines(trace, top_rsus) + _sensing_lines(trace) + _training_lines(trace)
     lines += ["", "Figures"]
@@ -131,6 +129,13 @@ def render_text(trace: Trace, stats: dict[str, Any], skipped: list[tuple[str, st
         lines.append(f"  {len(figures)} written to {figures_dir}")
     lines += [f"  skipped {name}: {reason}" for name, reason in skipped]
     return "\n".join(lines)
+
+
+def _ratio_text(stats: dict[str, Any]) -> str:
+    if not math.isfinite(stats["optimality_ratio"]):
+        return "n/a (no reference recorded: pricing.reference was off)"
+    return (f"{_fmt(stats['optimality_ratio'])} / {_fmt(stats['optimality_ratio_uav'])} "
+            "(ratio of means to the exact equilibrium of the same rounds)")
 
 
 def _rsu_lines(trace: Trace, top: int) -> list[str]:

@@ -329,6 +329,18 @@ def fuzz(d: dict) -> list[str]:
             "so a finished run has none.", "", *rows, ""]
 
 
+def reference(d: dict) -> list[str]:
+    return ["## Equilibrium reference per round (`benchmarks/bench_reference.py`)", "",
+            f"Default scenario ({d['solver']} agents, {d['rounds']} pricing rounds), median of "
+            f"{d['repeats']} runs each: `pricing.reference: false` {d['median_off_s']:.2f} s, "
+            f"`true` (the default) {d['median_on_s']:.2f} s: "
+            f"{100 * d['extra_fraction']:+.1f}% wall time, "
+            f"{d['extra_per_round_ms']:.2f} ms per round (whole runs on a shared machine: "
+            f"noisy). The exact solve itself takes a median {d['solve_ms_median']:.2f} ms "
+            f"(mean {d['solve_ms_mean']:.2f} ms) per round, {d['solve_s_total']:.2f} s per run: "
+            "that is what the reference adds; switch it off for speed.", ""]
+
+
 def main() -> None:
     parts = ["# Benchmarks", "",
              "Measured on the 2-core development machine by the scripts in `benchmarks/` "
@@ -343,7 +355,8 @@ def main() -> None:
                          ("bench_animate", animate), ("bench_cli", cli),
                          ("bench_mobility_import", mobility_import),
                          ("bench_realism", realism), ("validate_ns3", validate_ns3),
-                         ("bench_soak", soak), ("fuzz", fuzz)):
+                         ("bench_soak", soak), ("fuzz", fuzz),
+                         ("bench_reference", reference)):
         d = load(name)
         if d is not None:
             parts += render(d)

@@ -13,8 +13,9 @@ from simulator.config.loader import load_scenario, parse_scenario
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 
-#: Overrides that shrink the default scenario to a couple of seconds of wall time.
-SMALL = ("simulation.duration_s=120", "uavs.count=8")
+#: Overrides that shrink the default scenario to a couple of seconds of wall time (priced at
+#: the exact equilibrium, not by the default scenario's learned agents, to stay fast).
+SMALL = ("simulation.duration_s=120", "uavs.count=8", "pricing.solver=equilibrium")
 
 
 @pytest.fixture

@@ -220,3 +220,15 @@ def test_interrupted_fraction_matches_a_fine_grid(spans: list[tuple[int, float, 
     expected = covered * (100.0 / 200_000) / 300.0
     assert metrics.interrupted_fraction(service, losses, 3, 100.0) == pytest.approx(
         expected, abs=2e-4 * (1 + len(spans)))
+
+
+def test_optimality_ratio_uses_the_reference_of_the_same_rounds() -> None:
+    rounds = pd.DataFrame({
+        "solver": pd.Categorical(["tiny_madrl"] * 3),
+        "mean_rsu_utility": [9.0, 2.0, 4.0], "mean_uav_utility": [1.0, 1.0, 4.0],
+        "reference_rsu_utility": [10.0, 2.0, np.nan], "reference_uav_utility": [2.0, 1.0, 9.0]})
+    gap = metrics.optimality_gap(rounds).loc["tiny_madrl"]
+    # Rounds without a reference are left out; ratio of means over the others.
+    assert gap["ratio"] == pytest.approx(11.0 / 12.0) and gap["rounds"] == 3
+    assert gap["uav_ratio"] == pytest.approx(2.0 / 3.0)
+    assert gap["gap"] == pytest.approx(1.0 / 12.0) and gap["reference"] == "same rounds"

@@ -24,6 +24,11 @@ def test_run_prints_summary_and_writes_trace(tmp_path, capsys) -> None:
               .split(";")[0].split(", ")]
     assert sum(shares) == pytest.approx(1.0, abs=1e-6)  # the sensing population is on
     assert str(out) in text
+    # The default scenario prices with the learned agents against the exact equilibrium.
+    assert "(seed 4, solver tiny_madrl)" in text
+    ratios = text.split("vs exact equilibrium   RSU utility x ")[1].split(" (same rounds)")[0]
+    rsu, uav = float(ratios.split(",")[0]), float(ratios.split("UAV utility x ")[1])
+    assert 0.5 < rsu < 1.2 and 0.5 < uav < 2.0
     with h5py.File(out) as f:
         assert f.attrs["status"] == "complete"
         assert f.attrs["seed"] == 4

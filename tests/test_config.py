@@ -271,7 +271,7 @@ def test_default_grid_overlaps_so_cell_edges_are_covered_by_a_neighbour() -> Non
 
 def test_summary_line() -> None:
     assert load_scenario(SCENARIOS / "default.yaml").summary() == (
-        "300 s, 20 UAVs (random_waypoint), 9 RSUs (grid 3x3), solver equilibrium, seed 1")
+        "300 s, 20 UAVs (random_waypoint), 9 RSUs (grid 3x3), solver tiny_madrl, seed 1")
 
 
 # --- defaults, frozen, round trip -----------------------------------------------------------
@@ -288,13 +288,14 @@ def test_empty_file_is_the_default_scenario() -> None:
 
 
 def test_default_yaml_spells_out_the_defaults() -> None:
-    # default.yaml writes out every default, and turns the sensing population on so that
-    # `make run` shows the whole system.
+    # default.yaml writes out every default, turns the sensing population on so that
+    # `make run` shows the whole system, and prices with the learned agents (the mission).
     s = load_scenario(SCENARIOS / "default.yaml")
-    skip = {"simulation": {"name"}, "sensing": {"enabled"}}
+    skip = {"simulation": {"name"}, "sensing": {"enabled"}, "pricing": {"solver"}}
     assert s.model_dump(exclude=skip) == Scenario().model_dump(exclude=skip)
     assert s.simulation.name == "default"
     assert s.sensing.enabled and not Scenario().sensing.enabled
+    assert s.pricing.solver == "tiny_madrl" and s.pricing.reference
 
 
 def test_scenario_is_frozen() -> None:

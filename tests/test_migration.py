@@ -40,3 +40,30 @@ def test_allocation_is_largest_remainder(bandwidth: list[float], n: int) -> None
     assert np.all(counts >= np.floor(quota) - 1e-9)
     assert np.all(counts <= np.ceil(quota) + 1e-9)
     assert np.all(counts[b == 0] == 0)
+
+
+def _rounds(result):
+    from simulator.trace.reader import TraceReader
+
+    with TraceReader(result.trace_path) as r:
+        return r.read("/pricing/rounds")
+
+
+def test_every_round_records_the_exact_equilibrium_of_the_same_game(run_small) -> None:
+    eq = _rounds(run_small(name="eq.h5"))
+    greedy = _rounds(run_small("pricing.solver=greedy", name="greedy.h5"))
+    off = _rounds(run_small("pricing.solver=greedy", "pricing.reference=false", name="off.h5"))
+    # An equilibrium round is its own reference.
+    np.testing.assert_array_equal(eq["reference_rsu_utility"], eq["mean_rsu_utility"])
+    np.testing.assert_array_equal(eq["reference_uav_utility"], eq["mean_uav_utility"])
+    # Same seed: the first round is the same game under both solvers (pricing has not yet
+    # changed anything), so greedy's recorded reference is the equilibrium run's utility.
+    assert greedy["reference_rsu_utility"][0] == pytest.approx(eq["mean_rsu_utility"][0],
+                                                               rel=1e-9)
+    assert greedy["reference_uav_utility"][0] == pytest.approx(eq["mean_uav_utility"][0],
+                                                               rel=1e-9)
+    assert np.isfinite(greedy["reference_rsu_utility"]).all()
+    assert not np.array_equal(greedy["mean_rsu_utility"], greedy["reference_rsu_utility"])
+    # Switched off: NaN references, and otherwise the same run.
+    assert np.isnan(off["reference_rsu_utility"]).all()
+    np.testing.assert_array_equal(off["mean_rsu_utility"], greedy["mean_rsu_utility"])

@@ -45,7 +45,8 @@ CONTRACT = {
     "mean_dirty_rate stop_reason",
     "/live_migration/rounds": "transfer_id round size_bytes t_start_s t_end_s paused",
     "/pricing/rounds": "round_id t_s solver n_uavs n_rsus iterations converged residual "
-    "wall_time_s mean_rsu_utility",
+    "wall_time_s mean_rsu_utility mean_uav_utility reference_rsu_utility "
+    "reference_uav_utility",
     "/pricing/offers": "round_id request_id uav_id rsu_id price bandwidth_mhz "
     "spectral_efficiency ssim",
     "/pricing/revenue": "round_id rsu_id revenue cost_total",

@@ -370,3 +370,25 @@ def test_byte_identical_with_frozen_clock(tmp_path: Path,
     _deterministic_run(a, flush_interval_s=1e9, buffer_rows=65_536)
     _deterministic_run(b, flush_interval_s=0.0, buffer_rows=97)
     assert a.read_bytes() == b.read_bytes()
+
+
+def test_columns_with_a_default_may_be_left_out(tmp_path) -> None:
+    from simulator.trace.reader import TraceReader
+
+    with TraceWriter(tmp_path / "t.h5", scenario_yaml=YAML, seed=1) as tw:
+        tw.append("/pricing/rounds", round_id=0, t_s=0.0, solver=0, n_uavs=1, n_rsus=1,
+                  iterations=1, converged=True, residual=0.0, wall_time_s=0.0,
+                  mean_rsu_utility=2.0)
+        with pytest.raises(ValueError, match=r"missing columns \['mean_rsu_utility'\]"):
+            tw.append("/pricing/rounds", round_id=1, t_s=0.0, solver=0, n_uavs=1, n_rsus=1,
+                      iterations=1, converged=True, residual=0.0, wall_time_s=0.0)
+    with TraceReader(tmp_path / "t.h5") as r:
+        rounds = r.read("/pricing/rounds")
+    assert rounds["mean_rsu_utility"].tolist() == [2.0]
+    assert np.isnan(rounds["reference_rsu_utility"]).all()
+    # A trace written before the columns existed reads them as their default.
+    with h5py.File(tmp_path / "t.h5", "r+") as f:
+        del f["pricing/rounds/reference_rsu_utility"]
+    with TraceReader(tmp_path / "t.h5") as r:
+        assert r.n_rows("/pricing/rounds") == 1
+        assert np.isnan(r.read("/pricing/rounds")["reference_rsu_utility"]).all()

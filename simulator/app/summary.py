@@ -66,6 +66,8 @@ def format_summary(summary: Mapping[str, Any], *, title: str) -> str:
         f"  bandwidth              {num('bandwidth_per_migration_mhz')} MHz per migration",
         f"  immersion              mean {num('immersion_mean')}",
         f"  RSU revenue            {num('revenue', '{:.1f}')}",
+        f"  vs exact equilibrium   RSU utility x {num('optimality_ratio', '{:.4f}')}, "
+        f"UAV utility x {num('optimality_ratio_uav', '{:.4f}')} (same rounds)",
     ]
     if summary.get("sensing_end_shares"):
         shares = ", ".join(f"{x:.3f}" for x in summary["sensing_end_shares"])

@@ -120,6 +120,9 @@ class PricingConfig(FrozenModel):
     decision_time: DecisionTimeConfig = Field(default_factory=DecisionTimeConfig,
                                               description="Decision time of the agents "
                                                           "(MODEL.md D5).")
+    reference: bool = Field(True, description="Also solve every round's exact Stackelberg "
+                            "equilibrium and record its mean RSU and UAV utilities (the "
+                            "reference of the optimality ratio); false saves that solve.")
 
 
 def _check_weights(weights: tuple[float, ...], loc: tuple[str | int, ...]) -> None:

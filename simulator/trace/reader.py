@@ -222,14 +222,14 @@ class TraceReader:
                 raise TraceError(f"{self.path}: table {spec.path} is missing from a complete "
                                  f"trace")
             return 0
-        absent = [c.name for c in spec.columns
-                  if not isinstance(group.get(c.name), h5py.Dataset)]
+        absent = [c.name for c in spec.columns  # a later-added column may be absent
+                  if not isinstance(group.get(c.name), h5py.Dataset) and c.default is None]
         if absent:
             if self.status == "complete":
                 raise TraceError(f"{self.path}: {spec.path} is missing column(s) "
                                  f"{', '.join(absent)}")
             return 0
-        lengths = [group[c.name].shape[0] for c in spec.columns]
+        lengths = [group[c.name].shape[0] for c in spec.columns if c.name in group]
         if len(set(lengths)) > 1:
             warnings.warn(
                 f"{self.path}: {spec.path} has columns of unequal length "
@@ -264,6 +264,9 @@ class TraceReader:
         for col in cols:
             if n == 0 or group is None:
                 out[col.name] = np.zeros(0, dtype=col.np_dtype)
+                continue
+            if col.name not in group:  # a later-added column, absent from an older trace
+                out[col.name] = np.full(n, col.default, dtype=col.np_dtype)
                 continue
             try:
                 out[col.name] = np.asarray(group[col.name][:n], dtype=col.np_dtype)

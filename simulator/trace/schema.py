@@ -66,6 +66,8 @@ class Column:
         codes: For integer enum columns, the mapping code -> label; ``None`` otherwise.
         reproducible: False for wall-clock measurements, which differ between two runs of
             the same scenario and seed (see :data:`WALL_CLOCK_COLUMNS`).
+        default: Value the writer fills in when an append leaves the column out (columns
+            added to a table after its first release); ``None``: the column is required.
     """
 
     name: str
@@ -74,6 +76,7 @@ class Column:
     description: str
     codes: Mapping[int, str] | None = None
     reproducible: bool = True
+    default: float | None = None
 
     @property
     def np_dtype(self) -> np.dtype:
@@ -308,6 +311,12 @@ _TABLE_SPECS: tuple[tuple[str, str, tuple[tuple, ...]], ...] = (
         ("residual", _F8, "price/MHz", "Final fixed-point residual of the prices."),
         ("wall_time_s", _F8, "s", "Wall-clock time the solver took."),
         ("mean_rsu_utility", _F8, "price", "Mean RSU utility V_j at the final prices."),
+        ("mean_uav_utility", _F8, "price", "Mean UAV utility U_i at the final prices."),
+        ("reference_rsu_utility", _F8, "price", "Mean RSU utility at the exact Stackelberg "
+         "equilibrium of the same game (the solver's own value for equilibrium rounds; NaN "
+         "with pricing.reference false)."),
+        ("reference_uav_utility", _F8, "price", "Mean UAV utility at that equilibrium (NaN "
+         "with pricing.reference false)."),
     )),
     ("/pricing/offers", "Long format: one row per (round, UAV, RSU) pair that took part in a "
      "round, with the RSU's posted price and the bandwidth the UAV bought.", (
@@ -437,6 +446,12 @@ _TABLE_SPECS: tuple[tuple[str, str, tuple[tuple, ...]], ...] = (
 
 # Columns holding wall-clock measurements: excluded from the byte-identity guarantee.
 _WALL_CLOCK = frozenset({"/pricing/rounds/wall_time_s"})
+# Columns added after their table was first released: an append may leave them out (NaN).
+_DEFAULTS: Mapping[str, float] = MappingProxyType({
+    "/pricing/rounds/mean_uav_utility": float("nan"),
+    "/pricing/rounds/reference_rsu_utility": float("nan"),
+    "/pricing/rounds/reference_uav_utility": float("nan"),
+})
 
 
 def _build_tables() -> tuple[Table, ...]:
@@ -450,6 +465,7 @@ def _build_tables() -> tuple[Table, ...]:
                 description=c[3],
                 codes=MappingProxyType(dict(c[4])) if len(c) > 4 else None,
                 reproducible=f"{path}/{c[0]}" not in _WALL_CLOCK,
+                default=_DEFAULTS.get(f"{path}/{c[0]}"),
             )
             for c in columns
         )

@@ -291,7 +291,7 @@ class TraceWriter:
         if self._file is None:
             raise RuntimeError(f"trace {self.path}: append({table!r}) after close")
         if columns.keys() != buf.name_set:
-            self._column_error(buf.table, columns)
+            columns = self._with_defaults(buf.table, columns)
         values = [columns[name] for name in buf.names]
         if all(type(v) in ok for v, ok in zip(values, buf.scalar_types, strict=True)):
             buf.add_row(tuple(values))
@@ -413,11 +413,15 @@ class TraceWriter:
         return buf
 
     @staticmethod
-    def _column_error(table: Table, columns: Mapping[str, Any]) -> None:
+    def _with_defaults(table: Table, columns: Mapping[str, Any]) -> dict[str, Any]:
+        """``columns`` plus the defaults of the optional columns it leaves out."""
         for name in columns:
             table.column(name)  # raises for an unknown column, with a suggestion
-        missing = [n for n in table.column_names if n not in columns]
-        raise ValueError(f"append({table.path!r}): missing columns {missing}")
+        missing = [c for c in table.columns if c.name not in columns]
+        required = [c.name for c in missing if c.default is None]
+        if required:
+            raise ValueError(f"append({table.path!r}): missing columns {required}")
+        return {**columns, **{c.name: c.default for c in missing}}
 
     def _check_space(self, n_bytes: int, what: str) -> None:
         """Raise ENOSPC before HDF5 writes ``n_bytes`` that the disk cannot hold."""

@@ -29,7 +29,7 @@ import numpy as np
 import simpy
 
 from agents.pricing.decision_time import round_decision_time
-from agents.pricing.game import PricingGame
+from agents.pricing.game import PricingGame, solve_equilibrium
 from agents.pricing.outcome import PricingPolicy
 from simulator.config.fields import Range
 from simulator.config.models import PricingConfig
@@ -138,6 +138,7 @@ class Market:
         self.policy = policy
         self.solver_code = solver_code
         self.market_window_s = pricing.market_window_s
+        self.pricing = pricing
         self.radio = radio
         self.ssim_component = ssim_component
         self.rng_radio = rng_radio
@@ -263,7 +264,8 @@ class Market:
         started = time.perf_counter()
         result = self.policy.run_round(game, self.rng_market)
         wall = time.perf_counter() - started
-        self._record_round(round_id, now, batch, uav_ids, rsu_ids, game, result, wall)
+        reference = self._reference(game, result)
+        self._record_round(round_id, now, batch, uav_ids, rsu_ids, game, result, wall, reference)
         decision_s = self._decision_time(round_id, game, result)
         for k, req in enumerate(batch):
             self.env.process(self._migrate(req, round_id, rsu_ids, game, result, k, decision_s))
@@ -280,6 +282,20 @@ class Market:
         self.recorder.append("/decision_time/rounds", round_id=round_id, decision_time_s=seconds,
                              flops=flops, flops_per_decision=per_decision)
         return seconds
+
+    def _reference(self, game: PricingGame, result: Any) -> tuple[float, float]:
+        """Mean RSU and UAV utilities at the exact equilibrium of ``game`` (NaN if off).
+
+        An equilibrium round is its own reference; any other solver's round is solved again
+        exactly (no randomness used), so every round has an optimality ratio.
+        """
+        pricing = self.pricing
+        if self.policy.name == "equilibrium":
+            return float(np.mean(result.rsu_utility)), float(np.mean(result.uav_utility))
+        if not pricing.reference:
+            return float("nan"), float("nan")
+        eq = solve_equilibrium(game, tol=pricing.tolerance, max_iter=pricing.max_iterations)
+        return float(np.mean(eq.rsu_utility)), float(np.mean(eq.uav_utility))
 
     def _primary_host(self, uav_id: int) -> int:
         hosts = self.uav_states[uav_id].hosts
@@ -324,6 +340,7 @@ class Market:
     def _record_round(
         self, round_id: int, now: float, batch: list[Request], uav_ids: np.ndarray,
         rsu_ids: np.ndarray, game: PricingGame, result: Any, wall: float,
+        reference: tuple[float, float],
     ) -> None:
         rec = self.recorder
         rec.append(
@@ -332,6 +349,8 @@ class Market:
             n_uavs=len(uav_ids), n_rsus=len(rsu_ids), iterations=int(result.iterations),
             converged=bool(result.converged), residual=float(result.residual),
             wall_time_s=wall, mean_rsu_utility=float(np.mean(result.rsu_utility)),
+            mean_uav_utility=float(np.mean(result.uav_utility)),
+            reference_rsu_utility=reference[0], reference_uav_utility=reference[1],
         )
         ii, jj = np.nonzero(game.available if game.available is not None
                             else np.ones(game.ssim.shape, dtype=bool))
