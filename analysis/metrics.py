@@ -13,6 +13,11 @@ none reads files or keeps state. Definitions, with units:
 - *market*: per RSU, the prices it posted, the bandwidth it sold (MHz), the bandwidth-weighted
   mean price paid (price/MHz), its revenue, cost and profit (price units).
 - *immersion*: MODEL A1 immersion of each served request, per UAV and binned over time.
+- *steady state* of the sensing market: the time average of a VSP's share, intensity and
+  twin value over the middle half of the recorded horizon, ``t0 + [1/4, 3/4] (t1 - t0)``;
+  the open-loop equilibrium paths start with a transient from the initial state and
+  collapse towards the end of the finite horizon (nothing is worth synchronising after it),
+  so the end-of-horizon values are not representative; see :func:`sensing_steady_state`.
 - *optimality ratio*: a solver's mean RSU utility divided by that of the exact equilibrium of
   the same games (recorded with every round); see :func:`optimality_gap`.
 - *availability* (runs with faults): a twin lost with a failed RSU is unavailable from the
@@ -43,6 +48,7 @@ __all__ = [
     "optimality_gap",
     "positions_at",
     "reward_path_curve",
+    "sensing_steady_state",
     "sensing_trajectory",
     "summary_stats",
     "training_curves",
@@ -328,6 +334,43 @@ def sensing_trajectory(state: pd.DataFrame, value: str = "share") -> pd.DataFram
                          f"{[c for c in state.columns if c not in ('t_s', 'vsp_id')]}")
     return state.pivot_table(index="t_s", columns="vsp_id", values=value, aggfunc="mean",
                              observed=True)
+
+
+STEADY_WINDOW: tuple[float, float] = (0.25, 0.75)
+"""Fractions of the recorded sensing horizon averaged as its steady state."""
+
+
+def sensing_steady_state(state: pd.DataFrame,
+                         window: tuple[float, float] = STEADY_WINDOW) -> pd.DataFrame:
+    """Time-averaged sensing state of every VSP over the middle of the horizon.
+
+    Args:
+        state: ``/sensing/state`` (``t_s``, ``vsp_id`` and value columns).
+        window: ``(a, b)`` fractions of the recorded span ``[t0, t1]``; samples with
+            ``t0 + a (t1 - t0) <= t_s <= t0 + b (t1 - t0)`` are averaged (equally spaced
+            samples, so the mean is the time average).
+
+    Returns:
+        Indexed by ``vsp_id``: the mean ``share``, ``intensity`` (1/s), ``twin_value`` and
+        ``payoff_rate`` (price/s) over the window; ``attrs["t_from_s"]`` and
+        ``attrs["t_to_s"]`` give the window. Empty without samples.
+
+    Raises:
+        ValueError: ``window`` not within [0, 1] with a < b.
+    """
+    a, b = window
+    if not 0.0 <= a < b <= 1.0:
+        raise ValueError(f"window must satisfy 0 <= a < b <= 1, got {window}")
+    cols = [c for c in ("share", "intensity", "twin_value", "payoff_rate") if c in state]
+    t = state["t_s"].to_numpy(float)
+    if t.size == 0:
+        return pd.DataFrame(columns=cols, index=pd.Index([], name="vsp_id"))
+    t0, t1 = float(t.min()), float(t.max())
+    lo, hi = t0 + a * (t1 - t0), t0 + b * (t1 - t0)
+    inside = state[(t >= lo - 1e-9) & (t <= hi + 1e-9)]
+    out = inside.groupby("vsp_id", observed=True)[cols].mean()
+    out.attrs.update(t_from_s=lo, t_to_s=hi)
+    return out
 
 
 def optimality_gap(rounds: pd.DataFrame, reference: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -157,10 +157,19 @@ def _sensing_lines(trace: Trace) -> list[str]:
     if trace.n_rows("/sensing/state") == 0:
         return []
     state = trace.table("/sensing/state")
+    steady = metrics.sensing_steady_state(state)
     last = state[state["t_s"] == state["t_s"].max()].sort_values("vsp_id")
-    lines = ["", f"Sensing market at t = {_fmt(float(last['t_s'].iloc[0]), 's')}",
-             "  {:>5} {:>8} {:>12} {:>10} {:>18}".format(
-                 "VSP", "share", "twin value", "intensity", "cumulative payoff")]
+    head = "  {:>5} {:>8} {:>12} {:>10} {:>18}".format(
+        "VSP", "share", "twin value", "intensity", "cumulative payoff")
+    lines = ["", "Sensing market, steady state (mean over t in "
+             f"[{_fmt(steady.attrs['t_from_s'])}, {_fmt(steady.attrs['t_to_s'])}] s, the middle "
+             "half of the horizon; intensity in 1/s)",
+             "  {:>5} {:>8} {:>12} {:>10}".format("VSP", "share", "twin value", "intensity")]
+    for vsp, r in steady.iterrows():
+        lines.append("  {:>5} {:>8} {:>12} {:>10}".format(
+            int(vsp), _fmt(r["share"]), _fmt(r["twin_value"]), _fmt(r["intensity"])))
+    lines += ["", f"Sensing market at the horizon's end, t = "
+              f"{_fmt(float(last['t_s'].iloc[0]), 's')} (open-loop paths collapse there)", head]
     for _, r in last.iterrows():
         lines.append("  {:>5} {:>8} {:>12} {:>10} {:>18}".format(
             int(r["vsp_id"]), _fmt(r["share"]), _fmt(r["twin_value"]), _fmt(r["intensity"]),

@@ -232,3 +232,18 @@ def test_optimality_ratio_uses_the_reference_of_the_same_rounds() -> None:
     assert gap["ratio"] == pytest.approx(11.0 / 12.0) and gap["rounds"] == 3
     assert gap["uav_ratio"] == pytest.approx(2.0 / 3.0)
     assert gap["gap"] == pytest.approx(1.0 / 12.0) and gap["reference"] == "same rounds"
+
+
+def test_sensing_steady_state_averages_the_middle_half() -> None:
+    t = np.arange(0.0, 101.0)  # 0..100 s, two VSPs
+    state = pd.DataFrame({"t_s": np.repeat(t, 2), "vsp_id": np.tile([0, 1], t.size),
+                          "share": np.tile([0.25, 0.75], t.size),
+                          "intensity": np.ravel(np.column_stack([t, 2 * t])),
+                          "twin_value": 1.0, "payoff_rate": 0.0})
+    steady = metrics.sensing_steady_state(state)
+    assert (steady.attrs["t_from_s"], steady.attrs["t_to_s"]) == (25.0, 75.0)
+    assert steady.loc[0, "intensity"] == pytest.approx(50.0)   # mean of 25..75
+    assert steady.loc[1, "intensity"] == pytest.approx(100.0)
+    assert steady["share"].tolist() == [0.25, 0.75]
+    with pytest.raises(ValueError, match="window"):
+        metrics.sensing_steady_state(state, (0.8, 0.2))

@@ -20,8 +20,10 @@ def test_run_prints_summary_and_writes_trace(tmp_path, capsys) -> None:
     assert code == 0
     text = capsys.readouterr().out
     assert "UAVs / RSUs            5 / 9" in text
-    shares = [float(x) for x in text.split("sensing (horizon end)  shares ")[1]
+    shares = [float(x) for x in text.split("sensing steady state   shares ")[1]
               .split(";")[0].split(", ")]
+    assert "(mean over t in [15, 45] s)" in text
+    assert "sensing at horizon end shares " in text
     assert sum(shares) == pytest.approx(1.0, abs=1e-6)  # the sensing population is on
     assert str(out) in text
     # The default scenario prices with the learned agents against the exact equilibrium.

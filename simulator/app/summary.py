@@ -3,7 +3,9 @@
 Its numbers are :func:`analysis.run_metrics.run_metrics` of what the run recorded (the trace,
 or the in-memory tables of an in-memory run), the same function behind ``uavtwin report``,
 sweep tables and REPORT.md, so the summary, the report and an analyst reading the file agree
-on every value and on what it means.
+on every value and on what it means. Sensing values are shown at their steady state
+(:func:`analysis.metrics.sensing_steady_state`: the time average over the middle half of the
+horizon) and, labelled as such, at the horizon's end.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from analysis.metrics import sensing_steady_state
 from analysis.run_metrics import TableSource, fault_metrics, run_metrics, sensing_end_state
 from simulator.trace.schema import TRANSFER_EVENT
 
@@ -33,6 +36,10 @@ def summarise(source: TableSource) -> dict[str, Any]:
     end = sensing_end_state(source)
     out["sensing_end_shares"] = end["share"].tolist() if len(end) else []
     out["sensing_end_intensity"] = end["intensity"].tolist() if len(end) else []
+    steady = sensing_steady_state(source.table("/sensing/state"))
+    out["sensing_steady_shares"] = steady["share"].tolist() if len(steady) else []
+    out["sensing_steady_intensity"] = steady["intensity"].tolist() if len(steady) else []
+    out["sensing_steady_window_s"] = [steady.attrs.get("t_from_s"), steady.attrs.get("t_to_s")]
     out.update(fault_metrics(source))
     return out
 
@@ -69,10 +76,17 @@ def format_summary(summary: Mapping[str, Any], *, title: str) -> str:
         f"  vs exact equilibrium   RSU utility x {num('optimality_ratio', '{:.4f}')}, "
         f"UAV utility x {num('optimality_ratio_uav', '{:.4f}')} (same rounds)",
     ]
+    if summary.get("sensing_steady_shares"):
+        shares = ", ".join(f"{x:.3f}" for x in summary["sensing_steady_shares"])
+        etas = ", ".join(f"{x:.2f}" for x in summary["sensing_steady_intensity"])
+        lo, hi = summary["sensing_steady_window_s"]
+        lines.append(f"  sensing steady state   shares {shares}; intensities {etas} 1/s "
+                     f"(mean over t in [{lo:.0f}, {hi:.0f}] s)")
     if summary.get("sensing_end_shares"):
         shares = ", ".join(f"{x:.3f}" for x in summary["sensing_end_shares"])
         etas = ", ".join(f"{x:.2f}" for x in summary["sensing_end_intensity"])
-        lines.append(f"  sensing (horizon end)  shares {shares}; intensities {etas}")
+        lines.append(f"  sensing at horizon end shares {shares}; intensities {etas} 1/s "
+                     "(open-loop paths collapse at the horizon)")
     if "outages_rsu" in summary:
         lines.append(f"  faults                 {summary['outages_rsu']} RSU / "
                      f"{summary['outages_link']} link outages; {summary['twins_lost']} twins "
