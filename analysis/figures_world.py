@@ -1,22 +1,23 @@
 """Figures of the physical side of a run: where UAVs flew, when they changed cells, how long
 their twins took to follow, and the immersion they got.
 
-Each ``plot_*`` function takes an :class:`analysis.loaders.Trace`, reads only the tables it
-needs and returns a :class:`matplotlib.figure.Figure` whose artists hold exactly the values of
-the corresponding :mod:`analysis.metrics` function (the tests check this).
+Each ``plot_*`` function takes an :class:`analysis.loaders.Trace` and optionally ``ax=`` (the
+Axes to draw on; default: a new figure in the current style), reads only the tables it needs
+and returns the Axes, whose artists hold exactly the values of the corresponding
+:mod:`analysis.metrics` function (the tests check this).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
-from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle
 from matplotlib.ticker import MaxNLocator
 
 from analysis import metrics
-from analysis.figures_style import colour, new_figure, run_label
+from analysis.figures_style import axes_for, colour, run_label
 from analysis.loaders import Trace
 
 __all__ = ["plot_immersion", "plot_map", "plot_migration_cdfs", "plot_timeline"]
@@ -27,25 +28,33 @@ def _leave_events(trace: Trace):  # -> pd.DataFrame
     return events[(events["kind"] == "leave").to_numpy(dtype=bool)]
 
 
-def plot_map(trace: Trace) -> Figure:
+def plot_map(trace: Trace, ax: Axes | None = None) -> Axes:
     """RSU coverage discs, UAV tracks (exact segments) and handover points.
 
     Args:
         trace: The run (needs ``/rsus`` and ``/mobility/segments``; ``/coverage/events``
             adds the handover points).
 
+        ax: Axes to draw on (default: a new figure).
+
     Returns:
-        The figure: one circle patch per RSU cell, one line per UAV track (gid
-        ``"track-<uav_id>"``), and a scatter of handover positions (gid ``"handovers"``).
+        The axes: one circle patch per RSU cell, RSU markers labelled with their ids (text
+        ``"RSU <id>"``), one line per UAV track (gid ``"track-<uav_id>"``), and a scatter of
+        handover positions (gid ``"handovers"``).
     """
     rsus = trace.table("/rsus")
     seg = trace.table("/mobility/segments").sort_values(["uav_id", "t_start_s"], kind="stable")
-    fig, (ax,) = new_figure(f"RSU cells and UAV tracks ({run_label(trace)})")
+    (ax,) = axes_for(ax, f"RSU cells and UAV tracks ({run_label(trace)})")
     for x, y, r in zip(rsus["x_m"], rsus["y_m"], rsus["coverage_radius_m"], strict=True):
         ax.add_patch(Circle((x, y), r, facecolor=colour(5), alpha=0.12, edgecolor=colour(0),
                             linewidth=0.8))
     ax.scatter(rsus["x_m"], rsus["y_m"], marker="^", s=60, color=colour(0), zorder=3,
                label="RSU", gid="rsus")
+    for rsu, x, y in zip(rsus["rsu_id"], rsus["x_m"], rsus["y_m"], strict=True):
+        ax.annotate(f"RSU {int(rsu)}", (x, y), xytext=(4, 4), textcoords="offset points",
+                    fontsize="small", color=colour(0), zorder=5,
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
+                          "alpha": 0.7})
     for k, (uav, s) in enumerate(seg.groupby("uav_id", sort=True)):
         x = np.append(s["x0_m"].to_numpy(), s["x1_m"].to_numpy()[-1])
         y = np.append(s["y0_m"].to_numpy(), s["y1_m"].to_numpy()[-1])
@@ -66,21 +75,23 @@ def plot_map(trace: Trace) -> Figure:
     ax.set_xlabel("x (m)")
     ax.set_ylabel("y (m)")
     ax.legend(handles=handles, loc="upper right", fontsize="small")
-    return fig
+    return ax
 
 
-def plot_timeline(trace: Trace) -> Figure:
+def plot_timeline(trace: Trace, ax: Axes | None = None) -> Axes:
     """Per-UAV timeline of cell exits and twin transfers.
 
     Args:
         trace: The run (``/coverage/events``; ``/migration/transfers`` if any).
 
+        ax: Axes to draw on (default: a new figure).
+
     Returns:
-        The figure: a scatter of cell exits at ``(t_s, uav_id)`` (gid ``"handovers"``) and
+        The axes: a scatter of cell exits at ``(t_s, uav_id)`` (gid ``"handovers"``) and
         one horizontal segment per finished transfer from ``t_start_s`` to ``t_end_s`` at
         height ``uav_id`` (a LineCollection, gid ``"transfers"``).
     """
-    fig, (ax,) = new_figure(f"Handovers and twin migrations ({run_label(trace)})")
+    (ax,) = axes_for(ax, f"Handovers and twin migrations ({run_label(trace)})")
     leaves = _leave_events(trace)
     ax.scatter(leaves["t_s"], leaves["uav_id"], marker="x", s=25, color=colour(3), zorder=4,
                label="handover (cell exit)", gid="handovers")
@@ -104,21 +115,23 @@ def plot_timeline(trace: Trace) -> Figure:
     ax.set_xlabel("simulation time (s)")
     ax.set_ylabel("UAV id")
     ax.legend(loc="upper right", fontsize="small")
-    return fig
+    return ax
 
 
-def plot_migration_cdfs(trace: Trace) -> Figure:
+def plot_migration_cdfs(trace: Trace, ax: Axes | None = None) -> Axes:
     """Empirical CDFs of twin migration time and of service interruption.
 
     Args:
         trace: The run (``/migration/transfers`` and/or ``/migration/service``).
 
+        ax: Axes to draw on (default: a new figure).
+
     Returns:
-        The figure: step lines labelled ``"migration time (per twin)"`` and
+        The axes: step lines labelled ``"migration time (per twin)"`` and
         ``"service interruption (per request)"`` whose data are :func:`metrics.ecdf` of
         :func:`metrics.migration_times` and :func:`metrics.interruptions`.
     """
-    fig, (ax,) = new_figure(f"Migration time and service interruption ({run_label(trace)})")
+    (ax,) = axes_for(ax, f"Migration time and service interruption ({run_label(trace)})")
     curves = []
     if trace.n_rows("/migration/transfers"):
         curves.append(("migration time (per twin)",
@@ -128,28 +141,29 @@ def plot_migration_cdfs(trace: Trace) -> Figure:
                        metrics.interruptions(trace.table("/migration/service"))))
     for k, (label, values) in enumerate(curves):
         x, p = metrics.ecdf(values)
-        ax.step(x, p, where="post", color=colour(k), linewidth=1.6,
+        ax.step(x, p, where="post", color=colour(k), linestyle="-" if k == 0 else "--",
                 label=f"{label}, n={x.size}")
     ax.set_xlabel("duration (s)")
-    ax.set_ylabel("fraction <= duration")
+    ax.set_ylabel("fraction of transfers or requests <= duration")
     ax.set_ylim(0, 1.02)
     ax.legend(loc="lower right", fontsize="small")
-    return fig
+    return ax
 
 
-def plot_immersion(trace: Trace, *, bins: int = 20) -> Figure:
+def plot_immersion(trace: Trace, ax: Axes | None = None, *, bins: int = 20) -> Axes:
     """Immersion of every served request over time, with the binned mean.
 
     Args:
         trace: The run (``/migration/service``).
+        ax: Axes to draw on (default: a new figure).
         bins: Time bins of the mean line.
 
     Returns:
-        The figure: a scatter of ``(t_request_s, immersion)`` (gid ``"requests"``) and a
+        The axes: a scatter of ``(t_request_s, immersion)`` (gid ``"requests"``) and a
         line (label ``"mean per bin"``) equal to :func:`metrics.immersion_over_time`.
     """
     service = trace.table("/migration/service")
-    fig, (ax,) = new_figure(f"Immersion of served migrations ({run_label(trace)})")
+    (ax,) = axes_for(ax, f"Immersion of served migrations ({run_label(trace)})")
     ax.scatter(service["t_request_s"], service["immersion"], s=12, alpha=0.5, color=colour(0),
                label="request", gid="requests")
     curve = metrics.immersion_over_time(service, bins=bins, t_end_s=trace.duration_s)
@@ -158,4 +172,4 @@ def plot_immersion(trace: Trace, *, bins: int = 20) -> Figure:
     ax.set_xlabel("request time (s)")
     ax.set_ylabel("immersion (dimensionless)")
     ax.legend(loc="best", fontsize="small")
-    return fig
+    return ax

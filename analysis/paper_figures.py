@@ -176,14 +176,21 @@ def fig_price_demand_paths(path: Path, out: Path) -> list[Finding]:
     fig, axes = new_figure("Seed 000 Fig. 4: tiny_madrl price and demand paths "
                            "(2 RSUs, 3 UAVs)", 2, 1, sharex=True)
     it = np.arange(1, k + 1)
+    # Colour = UAV, line style = RSU: six curves told apart without relying on two similar
+    # hues (orange and vermillion were indistinguishable), also in greyscale.
+    uavs = sorted({int(i) for i, _ in pairs})
+    rsus = sorted({int(j) for _, j in pairs})
     for n, (i, j) in enumerate(pairs):
         lab = f"UAV {i + 1}-RSU {j + 1}"
-        axes[0].plot(it, price[:k, n], color=colour(n), label=lab)
-        axes[0].axhline(price[k, n], color=colour(n), linestyle=":", linewidth=0.8)
-        axes[1].plot(it, demand[:k, n], color=colour(n), label=lab)
+        style = {"color": colour(uavs.index(int(i))),
+                 "linestyle": ("-", "--", "-.", ":")[rsus.index(int(j)) % 4]}
+        axes[0].plot(it, price[:k, n], label=lab, **style)
+        axes[0].axhline(price[k, n], color=style["color"], linestyle=":", linewidth=0.8)
+        axes[1].plot(it, demand[:k, n], label=lab, **style)
     axes[0].set(ylabel="price (price/MHz)")
     axes[1].set(xlabel="iteration", ylabel="bandwidth bought (MHz)")
-    axes[0].legend(ncol=3, fontsize="small", title="dotted: SE price")
+    axes[0].legend(ncol=3, fontsize="small",
+                   title="colour: UAV, line style: RSU; dotted: SE price")
     save_figure(fig, out)
     both = np.concatenate([price[:k], demand[:k]], axis=1)
     settle = settle_index(both)
@@ -203,8 +210,9 @@ def fig_price_demand_paths(path: Path, out: Path) -> list[Finding]:
 
 
 _SWEEP_CLAIMS = {
-    "cost": ("c (all RSUs)", "falls", "average RSU reward falls as c rises"),
-    "price_cap": ("pbar (all RSUs)", "rises then falls",
+    "cost": ("unit cost c_j of every RSU (price/MHz)", "falls",
+             "average RSU reward falls as c rises"),
+    "price_cap": ("price cap pbar_j of every RSU (price/MHz)", "rises then falls",
                   "average RSU reward rises then falls as pbar rises"),
     "n_rsus": ("number of RSUs (15 UAVs)", "falls",
                "average RSU reward falls with more RSUs"),

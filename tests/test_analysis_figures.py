@@ -27,7 +27,10 @@ def trace(tmp_path_factory: pytest.TempPathFactory) -> Trace:
     return open_trace(write_small_trace(tmp_path_factory.mktemp("figs") / "small.h5"))
 
 
-def _saved_png(fig: Figure, path: Path) -> np.ndarray:
+def _saved_png(axes, path: Path) -> np.ndarray:  # noqa: ANN001 - Axes or a list of them
+    ax = axes if isinstance(axes, Axes) else axes[0]
+    fig = ax.figure
+    assert isinstance(fig, Figure)
     save_figure(fig, path, "png")
     assert path.stat().st_size > 1000
     img = mimage.imread(path)
@@ -49,8 +52,9 @@ def _gid(ax: Axes, gid: str):  # noqa: ANN202 - a matplotlib artist
 
 
 def test_map_draws_cells_tracks_and_handover_points(trace: Trace, tmp_path: Path) -> None:
-    fig = figures.plot_map(trace)
-    _saved_png(fig, tmp_path / "map.png")
+    ax = figures.plot_map(trace)
+    fig = ax.figure
+    _saved_png(fig.axes[0], tmp_path / "map.png")
     ax = fig.axes[0]
     circles = [(p.center, p.radius) for p in ax.patches]
     assert circles == [((0.0, 0.0), 60.0), ((100.0, 0.0), 60.0)]
@@ -58,6 +62,8 @@ def test_map_draws_cells_tracks_and_handover_points(trace: Trace, tmp_path: Path
     np.testing.assert_array_equal(t0.get_xdata(), [-50.0, 50.0, 150.0])
     np.testing.assert_array_equal(t0.get_ydata(), [0.0, 0.0, 0.0])
     np.testing.assert_array_equal(_gid(ax, "track-1").get_ydata(), [50.0, -50.0])
+    labels = {t.get_text(): t.xy for t in ax.texts}
+    assert labels == {"RSU 0": (0.0, 0.0), "RSU 1": (100.0, 0.0)}
     # cell exits: UAV 1 at t=20 s -> (0, 30); UAV 0 at t=55 s -> (60, 0)
     np.testing.assert_allclose(_gid(ax, "handovers").get_offsets(), [[0.0, 30.0], [60.0, 0.0]])
     assert ax.get_xlabel() == "x (m)" and ax.get_ylabel() == "y (m)"
@@ -65,8 +71,9 @@ def test_map_draws_cells_tracks_and_handover_points(trace: Trace, tmp_path: Path
 
 
 def test_timeline_shows_exits_and_finished_transfers(trace: Trace, tmp_path: Path) -> None:
-    fig = figures.plot_timeline(trace)
-    _saved_png(fig, tmp_path / "timeline.png")
+    ax = figures.plot_timeline(trace)
+    fig = ax.figure
+    _saved_png(fig.axes[0], tmp_path / "timeline.png")
     ax = fig.axes[0]
     np.testing.assert_allclose(_gid(ax, "handovers").get_offsets(), [[20.0, 1.0], [55.0, 0.0]])
     segs = _gid(ax, "transfers").get_segments()
@@ -76,8 +83,9 @@ def test_timeline_shows_exits_and_finished_transfers(trace: Trace, tmp_path: Pat
 
 
 def test_migration_cdfs_equal_the_ecdfs(trace: Trace, tmp_path: Path) -> None:
-    fig = figures.plot_migration_cdfs(trace)
-    _saved_png(fig, tmp_path / "cdf.png")
+    ax = figures.plot_migration_cdfs(trace)
+    fig = ax.figure
+    _saved_png(fig.axes[0], tmp_path / "cdf.png")
     ax = fig.axes[0]
     mig = _line(ax, "migration time")
     np.testing.assert_array_equal(mig.get_xdata(), [2.0, 4.0])
@@ -91,8 +99,9 @@ def test_migration_cdfs_equal_the_ecdfs(trace: Trace, tmp_path: Path) -> None:
 
 
 def test_market_lines_are_the_per_round_summaries(trace: Trace, tmp_path: Path) -> None:
-    fig = figures.plot_market(trace)
-    _saved_png(fig, tmp_path / "market.png")
+    axes = figures.plot_market(trace)
+    fig = axes[0].figure
+    _saved_png(fig.axes[0], tmp_path / "market.png")
     ax_p, ax_b = fig.axes
     price = _line(ax_p, "round mean")
     np.testing.assert_array_equal(price.get_xdata(), [20.0, 55.0])
@@ -105,8 +114,9 @@ def test_market_lines_are_the_per_round_summaries(trace: Trace, tmp_path: Path) 
 
 
 def test_revenue_bars_are_revenue_and_profit(trace: Trace, tmp_path: Path) -> None:
-    fig = figures.plot_revenue(trace)
-    _saved_png(fig, tmp_path / "revenue.png")
+    ax = figures.plot_revenue(trace)
+    fig = ax.figure
+    _saved_png(fig.axes[0], tmp_path / "revenue.png")
     ax = fig.axes[0]
     rev, prof = ax.containers
     assert [b.get_height() for b in rev] == [8.0, 5.0]
@@ -114,19 +124,84 @@ def test_revenue_bars_are_revenue_and_profit(trace: Trace, tmp_path: Path) -> No
     assert [t.get_text() for t in ax.get_xticklabels()] == ["RSU 0", "RSU 1"]
 
 
+def _greedy_trace(path: Path) -> Trace:
+    """Two greedy rounds of three iterations each, with their equilibrium references."""
+    from simulator.trace.writer import TraceWriter
+
+    with TraceWriter(path, scenario_yaml="simulation:\n  name: g\n", seed=1) as tw:
+        tw.append("/pricing/rounds", round_id=[0, 1], t_s=[10.0, 30.0], solver=[3, 3],
+                  n_uavs=[1, 1], n_rsus=[2, 2], iterations=[3, 3], converged=[False, False],
+                  residual=[0.1, 0.1], wall_time_s=[0.01, 0.01], mean_rsu_utility=[3.0, 5.0],
+                  mean_uav_utility=[1.0, 1.0], reference_rsu_utility=[4.0, 4.0],
+                  reference_uav_utility=[1.0, 1.0])
+        tw.append("/pricing/paths", round_id=[0, 0, 0, 1, 1, 1], iteration=[0, 1, 2] * 2,
+                  mean_rsu_utility=[1.0, 2.0, 3.0, 3.0, 4.0, 5.0])
+    return open_trace(path)
+
+
 def test_reward_paths_with_equilibrium_line(trace: Trace, tmp_path: Path) -> None:
-    fig = figures.plot_reward_paths(trace)
-    _saved_png(fig, tmp_path / "paths.png")
-    ax = fig.axes[0]
+    greedy = _greedy_trace(tmp_path / "g.h5")
+    ax = figures.plot_reward_paths(greedy)
+    _saved_png(ax, tmp_path / "paths.png")
     mean = _line(ax, "mean over rounds")
-    np.testing.assert_array_equal(mean.get_xdata(), [0.0])
-    np.testing.assert_array_equal(mean.get_ydata(), [5.0])  # rounds at 4 and 6
-    np.testing.assert_array_equal(_line(ax, "equilibrium").get_ydata(), [5.0, 5.0])
+    np.testing.assert_array_equal(mean.get_xdata(), [0.0, 1.0, 2.0])
+    np.testing.assert_array_equal(mean.get_ydata(), [2.0, 3.0, 4.0])
+    # The reference of the same rounds: mean of 4 and 4.
+    np.testing.assert_array_equal(_line(ax, "equilibrium").get_ydata(), [4.0, 4.0])
+    # An equilibrium run has one value per round: no path to draw, and it says why.
+    assert "one value per round" in figures.reward_paths_missing(trace)
+    with pytest.raises(ValueError, match="one value per round"):
+        figures.plot_reward_paths(trace)
+    written, skipped = figures.write_figures(trace, tmp_path / "eq", only=("reward_paths",))
+    assert written == [] and skipped[0][0] == "reward_paths"
+
+
+def test_optimality_points_are_the_per_round_ratios(trace: Trace, tmp_path: Path) -> None:
+    ax = figures.plot_optimality(_greedy_trace(tmp_path / "g.h5"))
+    _saved_png(ax, tmp_path / "opt.png")
+    rounds = _line(ax, "round")
+    np.testing.assert_array_equal(rounds.get_xdata(), [10.0, 30.0])
+    np.testing.assert_array_equal(rounds.get_ydata(), [0.75, 1.25])
+    np.testing.assert_array_equal(_line(ax, "run: ratio of means").get_ydata(), [1.0, 1.0])
+    # The small trace predates the reference: the figure is skipped, with the reason.
+    _, skipped = figures.write_figures(trace, tmp_path / "eq", only=("optimality",))
+    assert skipped == [("optimality", "no equilibrium reference recorded (pricing.reference "
+                                      "was off)")]
+
+
+def test_every_figure_draws_on_given_axes_and_in_the_paper_style(trace: Trace,
+                                                                  tmp_path: Path) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from analysis.figures_style import STYLES, use_style
+
+    fig = Figure(figsize=(12, 12))
+    FigureCanvasAgg(fig)
+    grid = list(fig.subplots(4, 4).ravel())
+    assert figures.plot_map(trace, ax=grid[0]) is grid[0]
+    assert figures.plot_market(trace, ax=grid[1:3]) == grid[1:3]
+    assert figures.plot_sensing(trace, ax=grid[3:6]) == grid[3:6]
+    assert figures.plot_training(trace, ax=grid[6:10]) == grid[6:10]
+    assert figures.plot_revenue(trace, ax=grid[10]) is grid[10]
+    with pytest.raises(ValueError, match="draws 3 panel"):
+        figures.plot_sensing(trace, ax=grid[:2])
+    written, _ = figures.write_figures(trace, tmp_path / "paper", style="paper",
+                                       only=("map", "market", "revenue"))
+    assert [p.suffix for p in written] == [".pdf"] * 3
+    assert written[0].read_bytes()[:4] == b"%PDF"
+    with use_style("paper"):
+        ax = figures.plot_revenue(trace)
+        assert tuple(ax.figure.get_size_inches()) == STYLES["paper"].figsize_in
+        assert ax.figure.get_suptitle() == ""  # the caption carries the title
+        assert ax.xaxis.label.get_fontsize() == 8
+    with pytest.raises(ValueError, match="figure style 'poster'"):
+        figures.write_figures(trace, tmp_path, style="poster")
 
 
 def test_immersion_mean_line(trace: Trace, tmp_path: Path) -> None:
-    fig = figures.plot_immersion(trace)
-    _saved_png(fig, tmp_path / "immersion.png")
+    ax = figures.plot_immersion(trace)
+    fig = ax.figure
+    _saved_png(fig.axes[0], tmp_path / "immersion.png")
     ax = fig.axes[0]
     line = _line(ax, "mean per bin")  # 20 bins of 5 s over the 100 s run
     np.testing.assert_array_equal(line.get_xdata(), [22.5, 57.5])
@@ -135,8 +210,9 @@ def test_immersion_mean_line(trace: Trace, tmp_path: Path) -> None:
 
 
 def test_sensing_panels(trace: Trace, tmp_path: Path) -> None:
-    fig = figures.plot_sensing(trace)
-    _saved_png(fig, tmp_path / "sensing.png")
+    axes = figures.plot_sensing(trace)
+    fig = axes[0].figure
+    _saved_png(fig.axes[0], tmp_path / "sensing.png")
     share, intensity, value = fig.axes
     np.testing.assert_array_equal(_line(share, "VSP 0").get_ydata(), [0.5, 0.6, 0.7])
     np.testing.assert_array_equal(_line(share, "VSP 1").get_xdata(), [0.0, 10.0, 20.0])
@@ -146,17 +222,20 @@ def test_sensing_panels(trace: Trace, tmp_path: Path) -> None:
 
 
 def test_training_panels(trace: Trace, tmp_path: Path) -> None:
-    fig = figures.plot_training(trace)
-    _saved_png(fig, tmp_path / "training.png")
+    axes = figures.plot_training(trace)
+    fig = axes[0].figure
+    _saved_png(fig.axes[0], tmp_path / "training.png")
     rewards, ratio, losses, sparsity = fig.axes
-    np.testing.assert_array_equal(_line(rewards, "mean_reward").get_ydata(), [1.0, 2.0, 3.0])
-    np.testing.assert_array_equal(_line(rewards, "se_reward").get_ydata(), [4.0, 4.0, 4.0])
-    np.testing.assert_array_equal(_line(ratio, "reward_ratio").get_ydata(), [0.25, 0.5, 0.75])
-    held = _line(ratio, "eval_ratio (held-out)")  # NaN rows (no evaluation) are left out
+    np.testing.assert_array_equal(_line(rewards, "agents' mean").get_ydata(), [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(_line(rewards, "equilibrium").get_ydata(), [4.0, 4.0, 4.0])
+    np.testing.assert_array_equal(_line(ratio, "agents / equilibrium (training").get_ydata(),
+                                  [0.25, 0.5, 0.75])
+    held = _line(ratio, "agents / equilibrium (held-out")  # NaN rows (no evaluation) left out
     np.testing.assert_array_equal(held.get_xdata(), [1.0, 2.0])
     np.testing.assert_array_equal(held.get_ydata(), [0.97, 0.99])
-    np.testing.assert_array_equal(_line(losses, "value_loss").get_ydata(), [1.0, 0.5, 0.25])
-    np.testing.assert_array_equal(_line(sparsity, "sparsity").get_xdata(), [0.0, 1.0, 2.0])
+    np.testing.assert_array_equal(_line(losses, "value loss").get_ydata(), [1.0, 0.5, 0.25])
+    np.testing.assert_array_equal(_line(sparsity, "pruned fraction").get_xdata(),
+                                  [0.0, 1.0, 2.0])
 
 
 @pytest.mark.parametrize(("fmt", "magic"), [("pdf", b"%PDF"), ("svg", b"<svg")])
@@ -174,8 +253,8 @@ def test_write_figures_skips_empty_tables(tmp_path: Path) -> None:
     assert skipped == [("sensing", "no rows in /sensing/state"),
                        ("training", "no rows in /training/iterations")]
     assert [f.name for f in figures.FIGURES] == [
-        "map", "timeline", "migration_cdf", "market", "revenue", "reward_paths", "immersion",
-        "sensing", "training"]
+        "map", "timeline", "migration_cdf", "market", "revenue", "reward_paths", "optimality",
+        "immersion", "sensing", "training"]
     with pytest.raises(ValueError, match="figure format 'jpg'"):
         figures.write_figures(t, tmp_path, "jpg")
     with pytest.raises(ValueError, match=r"unknown figure\(s\) \['mapp'\]"):
