@@ -19,7 +19,7 @@ import numpy as np
 
 from analysis import metrics
 from analysis.figures import FIGURES, write_figures
-from analysis.figures_style import FORMATS
+from analysis.figures_style import FORMATS, STYLES
 from analysis.loaders import Trace, open_trace
 from analysis.paper_claims import band_entry_at
 from analysis.run_metrics import run_metrics
@@ -206,13 +206,15 @@ def _held_out_lines(tc: Any) -> list[str]:
 
 
 def build_report(trace_path: str | os.PathLike[str], figures_dir: str | os.PathLike[str] | None
-                 = None, fmt: str = "png") -> Report:
+                 = None, fmt: str | None = None, *, style: str = "screen") -> Report:
     """Summarise a run and optionally write its figures.
 
     Args:
         trace_path: The trace file.
         figures_dir: Directory for the figures (created if needed); ``None`` writes none.
-        fmt: Figure format: ``png`` (default), ``pdf`` or ``svg``.
+        fmt: Figure format: ``png``, ``pdf`` or ``svg`` (default: the style's: png for
+            ``screen``, pdf for ``paper``).
+        style: ``screen`` or ``paper`` (see :mod:`analysis.figures_style`).
 
     Returns:
         The :class:`Report` (text, figures written, figures skipped, headline numbers).
@@ -224,6 +226,9 @@ def build_report(trace_path: str | os.PathLike[str], figures_dir: str | os.PathL
     Warns:
         PartialTraceWarning: The run did not finish.
     """
+    if style not in STYLES:
+        raise ValueError(f"figure style {style!r}: expected one of {list(STYLES)}")
+    fmt = fmt or STYLES[style].fmt
     if fmt not in FORMATS:
         raise ValueError(f"figure format {fmt!r}: expected one of {list(FORMATS)}")
     trace = open_trace(trace_path)
@@ -234,6 +239,6 @@ def build_report(trace_path: str | os.PathLike[str], figures_dir: str | os.PathL
         out_dir = None
     else:
         out_dir = Path(figures_dir)
-        written, skipped = write_figures(trace, out_dir, fmt)
+        written, skipped = write_figures(trace, out_dir, fmt, style=style)
     text = render_text(trace, stats, skipped, written, out_dir)
     return Report(text=text, figures=written, skipped=skipped, stats=stats)

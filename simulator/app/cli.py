@@ -271,17 +271,27 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """``uavtwin report TRACE``: summary table and figures of one trace."""
+    """``uavtwin report TRACE``: summary table and figures of one trace; on a sweep directory
+    or several traces: the comparison report."""
     import warnings
 
-    from analysis.report import build_report
-
+    paths = args.trace
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            report = build_report(args.trace, args.figures, args.format)
+            if len(paths) == 1 and not Path(paths[0]).is_dir():
+                from analysis.report import build_report
+
+                report = build_report(paths[0], args.figures, args.format, style=args.style)
+            else:
+                from analysis.compare import build_comparison
+
+                report = build_comparison(
+                    paths, args.figures, fmt=args.format, style=args.style,
+                    compare=args.compare, baseline=args.baseline,
+                    metrics=args.metrics.split(",") if args.metrics else None)
         except ValueError as err:
-            raise InputError(f"{args.trace}: {err}") from None
+            raise InputError(f"{' '.join(paths)}: {err}") from None
     for w in caught:
         print(printable(f"uavtwin: warning: {w.message}"), file=sys.stderr)
     print(report.text)
@@ -290,10 +300,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.snapshot:
         from simulator.app.animate import snapshot
 
-        where = Path(args.figures) if args.figures else Path(args.trace).resolve().parent
+        if len(paths) != 1 or Path(paths[0]).is_dir():
+            raise InputError("--snapshot: needs exactly one trace")
+        where = Path(args.figures) if args.figures else Path(paths[0]).resolve().parent
         where.mkdir(parents=True, exist_ok=True)
         for t in args.snapshot:
-            out = snapshot(args.trace, t, where / f"snapshot-{t:g}s.{args.format}")
+            out = snapshot(paths[0], t, where / f"snapshot-{t:g}s.{args.format or 'png'}")
             print(f"figure: {out}")
     return 0
 
@@ -406,10 +418,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY.PATH=VALUE")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
-    p = add("report", cmd_report, "print a trace's summary and write its figures")
-    p.add_argument("trace")
+    p = add("report", cmd_report, "print a trace's summary and write its figures; on a sweep "
+            "directory or several traces, compare configurations")
+    p.add_argument("trace", nargs="+", metavar="TRACE.h5|SWEEP_DIR",
+                   help="one trace, several traces (compared by solver, paired by seed), or "
+                        "one sweep directory")
     p.add_argument("--figures", metavar="DIR", help="write figures into DIR")
-    p.add_argument("--format", default="png", choices=("png", "pdf", "svg"))
+    p.add_argument("--format", choices=("png", "pdf", "svg"),
+                   help="figure format (default: png for --style screen, pdf for paper)")
+    p.add_argument("--style", default="screen", choices=("screen", "paper"),
+                   help="screen (8x6 in, titled) or paper (3.5 in wide, 8 pt, no title)")
+    p.add_argument("--compare", metavar="KEY", help="comparison: the compared parameter "
+                   "(default pricing.solver if swept)")
+    p.add_argument("--baseline", metavar="VALUE", help="comparison: the reference value "
+                   "(default equilibrium if present)")
+    p.add_argument("--metrics", metavar="M1,M2", help="comparison: run metrics to show")
     p.add_argument("--snapshot", type=float, action="append", metavar="T",
                    help="also save the replay's picture at simulated time T s as "
                    "snapshot-Ts.FORMAT (repeatable; figures dir, else beside the trace)")
