@@ -30,8 +30,8 @@ RESULTS = ROOT / "benchmarks" / "results" / "bench_reference.json"
 
 def measure(reference: bool, out: Path) -> tuple[float, int]:
     """Wall time of one default run in this process and its number of pricing rounds."""
-    from simulator.config import load_scenario
-    from simulator.engine import run_scenario
+    from simulator.app.run import run_scenario
+    from simulator.config.loader import load_scenario
     from simulator.trace.reader import TraceReader
 
     scenario = load_scenario(ROOT / "scenarios" / "default.yaml",
@@ -45,8 +45,8 @@ def measure(reference: bool, out: Path) -> tuple[float, int]:
 
 def solve_time(out: Path) -> list[float]:
     """Per-round wall time of the exact solver on the default scenario's games."""
-    from simulator.config import load_scenario
-    from simulator.engine import run_scenario
+    from simulator.app.run import run_scenario
+    from simulator.config.loader import load_scenario
     from simulator.trace.reader import TraceReader
 
     scenario = load_scenario(ROOT / "scenarios" / "default.yaml", ["pricing.solver=equilibrium"])

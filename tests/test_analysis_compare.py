@@ -13,7 +13,7 @@ from analysis.figures_compare import (
     plot_paired_differences,
 )
 from analysis.stats import paired_difference
-from simulator.cli import main
+from simulator.app.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +21,8 @@ def four_traces(tmp_path_factory):
     """equilibrium and greedy, seeds 1 and 2, on the small default scenario."""
     from conftest import SCENARIOS, SMALL
 
-    from simulator.config import load_scenario
-    from simulator.engine import run_scenario
+    from simulator.app.run import run_scenario
+    from simulator.config.loader import load_scenario
 
     tmp = tmp_path_factory.mktemp("cmp")
     paths = []
