@@ -48,7 +48,7 @@ def test_report_text_and_figures(small: Path, tmp_path: Path) -> None:
         "mean 3 s, median 3 s, p95 3.9 s, max 4 s",
         "mean 2.5 s, median 2.5 s, p95 3.85 s, max 4 s",
         "3.25 price/MHz", "4 MHz", "13 / 8.5 price", "50 %",
-        "Sensing market at the horizon's end, t = 20 s", "ratio 0.75", "9 written to",
+        "Sensing market at the horizon's end, t = 20 s", "ratio 0.75", "8 written to",
         "held-out ratio (last) / 2% band from  0.99 / update 2",
     ):
         assert expected in text, expected

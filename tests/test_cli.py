@@ -103,10 +103,10 @@ def test_console_script_shows_no_traceback(tmp_path) -> None:
 
 
 def test_sync_solve_json_and_bad_params(tmp_path, capsys) -> None:
-    params = {"N": 500, "b": 0.2, "delta": 0.05, "rho": 1.0, "T": 60, "g0": 2.2, "g1": 10.0,
-              "w": [1, 0.01, 0.02, 0.001], "theta": [0.05, 0.1], "d": [80, 80],
-              "alpha": [0.5, 0.5], "k": [0.3, 0.3], "v": [60, 60], "c": [0.01, 0.01],
-              "x0": [0.5, 0.5], "z0": [40, 40]}
+    params = {"population": 500, "data_per_uav": 0.2, "revision_rate": 0.05, "discount": 1.0,
+              "horizon_s": 60, "g0": 2.2, "g1": 10.0, "weights": [1, 0.01, 0.02, 0.001],
+              "theta": [0.05, 0.1], "twins": [80, 80], "alpha": [0.5, 0.5], "k": [0.3, 0.3],
+              "v": [60, 60], "c": [0.01, 0.01], "x0": [0.5, 0.5], "z0": [40, 40]}
     path = tmp_path / "p.json"
     path.write_text(json.dumps(params))
     assert main(["sync", "solve", str(path), "--mode", "nash"]) == 0
@@ -119,6 +119,16 @@ def test_sync_solve_json_and_bad_params(tmp_path, capsys) -> None:
     assert main(["sync", "solve", str(path)]) == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "x0" in err
+    # The paper's short names still work, with one warning line per deprecated key.
+    legacy = {"N": 500, "rho": 1.0, **{k: v for k, v in params.items()
+                                        if k not in ("population", "discount")}}
+    legacy["x0"] = [0.5, 0.5]
+    path.write_text(json.dumps(legacy))
+    assert main(["sync", "solve", str(path), "--mode", "stackelberg", "--leaders", "1"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["leaders"] == [1]
+    assert captured.err.count("uavtwin: warning: ") == 2
+    assert "key 'N' is deprecated, use 'population'" in captured.err
 
 
 def test_game_solve_with_learned_agents(tmp_path, capsys) -> None:

@@ -1,16 +1,22 @@
 """JSON parameter files for the synchronisation game (backs ``uavtwin sync solve``).
 
-A parameter file is one JSON object with the scalars ``N, b, delta, rho, T, g0, g1``, the
-weights ``w`` (4 numbers, or 4 lists of M numbers for per-VSP weights) and the per-VSP lists
-``theta, d, alpha, k, v, c, x0, z0`` (length M each); optionally ``intensity`` (M numbers,
-for ``--mode constant``) and ``leaders`` (1-based VSP numbers, as in the paper: VSP 3 is
-``[3]``).  :func:`solve_sync` returns a JSON-ready dict.
+A parameter file is one JSON object using the names of the scenario's ``sensing`` section:
+the scalars ``population, data_per_uav, revision_rate, discount, horizon_s, g0, g1``, the
+``weights`` (4 numbers, or 4 lists of M numbers for per-VSP weights) and the per-VSP lists
+``theta, twins, alpha, k, v, c, x0, z0`` (length M each); optionally ``intensity`` (M
+numbers, for ``--mode constant``) and ``leaders`` (0-based VSP indices, as everywhere in
+uavtwin: the paper's VSP 3 is ``[2]``). :func:`solve_sync` returns a JSON-ready dict.
+
+The paper's short names (``N, b, delta, rho, T, w, d``) are still read, with a
+``FutureWarning`` naming the new key; a file written with them keeps its old meaning of
+``leaders`` (1-based paper numbers), also with a warning.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,12 +26,18 @@ import numpy as np
 from agents.sync.game import MODES, solve
 from agents.sync.params import SyncParams
 
-__all__ = ["MAX_MAGNITUDE", "MAX_NODES", "MAX_RATE_HORIZON", "load_sync_params",
-           "parse_leaders", "solve_sync", "sync_memory_bytes"]
+__all__ = ["DEPRECATED_KEYS", "MAX_MAGNITUDE", "MAX_NODES", "MAX_RATE_HORIZON",
+           "load_sync_params", "parse_leaders", "solve_sync", "sync_memory_bytes"]
 
-_SCALARS = ("N", "b", "delta", "rho", "T", "g0", "g1")
-_VECTORS = ("theta", "d", "alpha", "k", "v", "c", "x0", "z0")
+#: File key -> SyncParams field (the file uses the scenario's sensing names).
+_SCALARS = {"population": "N", "data_per_uav": "b", "revision_rate": "delta",
+            "discount": "rho", "horizon_s": "T", "g0": "g0", "g1": "g1"}
+_VECTORS = {"theta": "theta", "twins": "d", "alpha": "alpha", "k": "k", "v": "v", "c": "c",
+            "x0": "x0", "z0": "z0"}
 _OPTIONAL = ("intensity", "leaders")
+#: Deprecated key (the paper's symbol) -> its current name.
+DEPRECATED_KEYS = {"N": "population", "b": "data_per_uav", "delta": "revision_rate",
+                   "rho": "discount", "T": "horizon_s", "w": "weights", "d": "twins"}
 
 
 MAX_MAGNITUDE = 1e12
@@ -102,35 +114,55 @@ def load_sync_params(path: str | Path) -> SyncParams:
         raise ValueError(f"{src}: invalid JSON: {' '.join(str(err).split())[:120]}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{src}: expected a JSON object, got {type(data).__name__}")
-    unknown = sorted(set(data) - set(_SCALARS) - set(_VECTORS) - set(_OPTIONAL) - {"w"})
+    legacy = [k for k in data if k in DEPRECATED_KEYS]
+    for old in legacy:
+        new = DEPRECATED_KEYS[old]
+        if new in data:
+            raise ValueError(f"{src}: {old}: given twice, as {old!r} and as {new!r}")
+        warnings.warn(f"{src}: key {old!r} is deprecated, use {new!r} (the scenario's "
+                      "sensing name)", FutureWarning, stacklevel=2)
+        data[new] = data.pop(old)
+    known = (*_SCALARS, "weights", *_VECTORS, *_OPTIONAL)
+    unknown = sorted(set(data) - set(known))
     if unknown:
         raise ValueError(f"{src}: {unknown[0]}: unknown key (expected one of "
-                         f"{', '.join(_SCALARS + ('w',) + _VECTORS + _OPTIONAL)})")
-    for key in _SCALARS + ("w",) + _VECTORS:
+                         f"{', '.join(known)})")
+    for key in (*_SCALARS, "weights", *_VECTORS):
         if key not in data:
             raise ValueError(f"{src}: {key}: expected a value, got nothing (missing key)")
-    vals: dict[str, Any] = {k: _number(src, k, data[k]) for k in _SCALARS}
+    vals: dict[str, Any] = {f: _number(src, k, data[k]) for k, f in _SCALARS.items()}
     theta = _numbers(src, "theta", data["theta"], None)
     if not theta:
         raise ValueError(f"{src}: theta: expected at least one VSP, got []")
     m = len(theta)
-    for key in _VECTORS:
-        vals[key] = np.array(_numbers(src, key, data[key], m))
-    w = data["w"]
+    for key, f in _VECTORS.items():
+        vals[f] = np.array(_numbers(src, key, data[key], m))
+    w = data["weights"]
     if isinstance(w, list) and w and all(isinstance(r, list) for r in w):
         if len(w) != 4:
-            raise ValueError(f"{src}: w: expected 4 rows of per-VSP weights, got {len(w)}")
-        vals["w"] = np.array([_numbers(src, f"w[{i}]", r, m) for i, r in enumerate(w)])
+            raise ValueError(f"{src}: weights: expected 4 rows of per-VSP weights, got "
+                             f"{len(w)}")
+        vals["w"] = np.array([_numbers(src, f"weights[{i}]", r, m) for i, r in enumerate(w)])
     else:
-        vals["w"] = np.array(_numbers(src, "w", w, 4))
+        vals["w"] = np.array(_numbers(src, "weights", w, 4))
     if data.get("intensity") is not None:
         vals["intensity"] = np.array(_numbers(src, "intensity", data["intensity"], m))
     if data.get("leaders") is not None:
-        vals["leaders"] = parse_leaders(data["leaders"], m, f"{src}: leaders")
+        one_based = bool(legacy)
+        if one_based:
+            warnings.warn(f"{src}: leaders: read as 1-based paper numbers because the file "
+                          "uses the deprecated key names; with the current names they are "
+                          "0-based VSP indices", FutureWarning, stacklevel=2)
+        vals["leaders"] = parse_leaders(data["leaders"], m, f"{src}: leaders",
+                                        one_based=one_based)
     try:
         params = SyncParams(**vals)
     except ValueError as err:
         msg = str(err).removeprefix("SyncParams.")
+        for key, field in (*_SCALARS.items(), *_VECTORS.items(), ("weights", "w")):
+            if msg.startswith(f"{field}:") and key != field:
+                msg = key + msg[len(field):]
+                break
         raise ValueError(f"{src}: {msg}") from None
     rates = {"delta": params.delta, "rho": params.rho, "theta": float(np.max(params.theta))}
     name, rate = max(rates.items(), key=lambda kv: kv[1])
@@ -141,20 +173,25 @@ def load_sync_params(path: str | Path) -> SyncParams:
     return params
 
 
-def parse_leaders(value: Any, m: int, where: str = "leaders") -> tuple[int, ...]:
-    """Turn 1-based VSP numbers (list, int, or ``"1,3"`` string) into 0-based indices.
+def parse_leaders(value: Any, m: int, where: str = "leaders", *,
+                  one_based: bool = False) -> tuple[int, ...]:
+    """Turn leader VSPs (list, int, or ``"0,2"`` string) into sorted 0-based indices.
 
     Args:
-        value: the leaders as given by the user.
+        value: the leaders as given by the user: 0-based VSP indices (the paper's VSP 3 is
+            2), as in the scenario's ``sensing.leaders`` and the trace's ``vsp_id``.
         m: number of VSPs.
         where: prefix for error messages.
+        one_based: read ``value`` as the paper's 1-based numbers (deprecated files only).
 
     Returns:
         0-based indices.
 
     Raises:
-        ValueError: for non-integers, numbers outside 1..M, or no follower left.
+        ValueError: for non-integers, indices outside 0..M-1, or no follower left.
     """
+    first = 1 if one_based else 0
+    kind = "1-based VSP numbers" if one_based else "0-based VSP indices"
     if isinstance(value, str):
         items: Sequence[Any] = [s.strip() for s in value.split(",") if s.strip()]
     elif isinstance(value, int) and not isinstance(value, bool):
@@ -162,16 +199,17 @@ def parse_leaders(value: Any, m: int, where: str = "leaders") -> tuple[int, ...]
     elif isinstance(value, list):
         items = value
     else:
-        raise ValueError(f"{where}: expected 1-based VSP numbers, got {value!r}")
+        raise ValueError(f"{where}: expected {kind}, got {value!r}")
     out = []
     for item in items:
         try:
             num = int(item)
         except (TypeError, ValueError):
-            raise ValueError(f"{where}: expected integer VSP numbers, got {item!r}") from None
-        if isinstance(item, float | bool) or not 1 <= num <= m:
-            raise ValueError(f"{where}: expected VSP numbers in 1..{m}, got {item!r}")
-        out.append(num - 1)
+            raise ValueError(f"{where}: expected integer {kind}, got {item!r}") from None
+        if isinstance(item, float | bool) or not first <= num <= m - 1 + first:
+            raise ValueError(f"{where}: expected {kind} in {first}..{m - 1 + first}, "
+                             f"got {item!r}")
+        out.append(num - first)
     if len(set(out)) >= m:
         raise ValueError(f"{where}: at least one follower needed, got leaders {value!r}")
     return tuple(sorted(set(out)))
@@ -189,7 +227,7 @@ def solve_sync(params: SyncParams, mode: str, *, leaders: Sequence[int] | None =
 
     Returns:
         ``{"mode", "t" [n], "x" [M][n], "z" [M][n], "eta" [M][n], "payoff" [M],
-        "converged", "message", "leaders" (1-based)}``.
+        "converged", "message", "leaders" (0-based VSP indices)}``.
 
     Raises:
         ValueError: for an unknown mode or missing mode inputs.
@@ -207,5 +245,5 @@ def solve_sync(params: SyncParams, mode: str, *, leaders: Sequence[int] | None =
         "payoff": tr.payoff.tolist(),
         "converged": bool(sol.converged),
         "message": sol.message,
-        "leaders": [i + 1 for i in sol.leaders],
+        "leaders": list(sol.leaders),
     }

@@ -205,6 +205,8 @@ def cmd_game_solve(args: argparse.Namespace) -> int:
 
 def cmd_sync_solve(args: argparse.Namespace) -> int:
     """``uavtwin sync solve PARAMS.json``: one synchronisation game, JSON out."""
+    import warnings
+
     import numpy as np
 
     from agents.sync.instance import (
@@ -217,8 +219,13 @@ def cmd_sync_solve(args: argparse.Namespace) -> int:
     from simulator.config.limits import format_bytes, max_memory_bytes
 
     try:
-        params = load_sync_params(args.params)
-        leaders = parse_leaders(args.leaders, params.M) if args.leaders else None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", FutureWarning)
+            params = load_sync_params(args.params)
+        for w in caught:
+            print(f"uavtwin: warning: {w.message}", file=sys.stderr)
+        leaders = (parse_leaders(args.leaders, params.M, "--leaders") if args.leaders
+                   else None)
         need = sync_memory_bytes(params, args.mode)
         limit = max_memory_bytes()
         if need > limit:
@@ -476,8 +483,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("params", help="parameter JSON file")
     p.add_argument("--mode", default="nash", choices=("nash", "stackelberg", "static",
                                                       "constant"))
-    p.add_argument("--leaders", help="comma-separated 1-based VSP numbers of the leaders "
-                   "(stackelberg), e.g. 3")
+    p.add_argument("--leaders", help="comma-separated 0-based VSP indices of the leaders "
+                   "(stackelberg), as in the scenario's sensing.leaders: the paper's VSP 3 "
+                   "is 2")
     p.add_argument("--time-limit", type=float, default=600.0, metavar="SECONDS",
                    help="stop with an error after this many wall-clock seconds (default 600; "
                         "0 = none)")
