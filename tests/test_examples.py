@@ -39,7 +39,7 @@ def test_plain_h5py_example_needs_no_uavtwin(run_small) -> None:
             duration[tr["n_hops"] == hops].mean())
 
 
-@pytest.mark.parametrize("name, runs", [("compare-solvers.yaml", 20), ("rsu-density.yaml", 12)])
+@pytest.mark.parametrize("name, runs", [("compare-solvers.yaml", 90), ("rsu-density.yaml", 12)])
 def test_example_sweeps_are_valid(name: str, runs: int) -> None:
     sweep = load_sweep(EXAMPLES / name)
     assert len(expand_points(sweep)) * sweep.repetitions == runs

@@ -169,7 +169,8 @@ def test_docs_examples_run_on_a_real_trace(trace: Path, monkeypatch: pytest.Monk
 
     blocks = render_markdown().split("```python\n")[1:]
     assert len(blocks) == 2
-    trace.rename(trace.with_name("trace.h5"))
+    (trace.parent / "out" / "default").mkdir(parents=True)
+    trace.rename(trace.parent / "out" / "default" / "trace.h5")
     monkeypatch.chdir(trace.parent)
     namespace: dict[str, object] = {}
     for block in blocks:

@@ -1,23 +1,63 @@
-"""Worked analysis 1: compare two pricing solvers over 10 seeds, with confidence intervals.
+"""Worked analysis 1: three pricing solvers on the urban grid, paired, stopped at 1% precision.
 
 Usage:
-    python docs/examples/compare_solvers.py OUT_DIR [--workers 2]
+    .venv/bin/python docs/examples/compare_solvers.py OUT_DIR [--workers 2]
 
-Runs docs/examples/compare-solvers.yaml on a local dask cluster (resumable), prints the mean
-and 95% confidence interval of RSU revenue, price paid and immersion per solver, and writes
-OUT_DIR/compare-solvers.png (bars with the intervals as error bars).
+Runs docs/examples/compare-solvers.yaml on a local dask cluster (resumable): 30 repetitions
+per solver, repetition r of every solver on the same world (common random numbers), then
+more until the optimality ratio's 95% interval is within 1% of its mean. Prints where the
+precision rule stopped, each solver's means with 95% intervals, and the paired differences
+to the equilibrium next to the unpaired intervals computed from the same runs; writes the
+comparison figures to OUT_DIR/figures (screen PNG) and OUT_DIR/paper (paper PDF).
 """
 
 from __future__ import annotations
 
-from sweep_example import example_main
+import argparse
+import json
+from pathlib import Path
+
+from analysis.compare import build_comparison
+from analysis.sweep import open_sweep, paired_differences
+from simulator.app.sweep import run_sweep
+
+HERE = Path(__file__).resolve().parent
+METRICS = ["revenue", "paid_price", "interruption_mean_s", "immersion_mean",
+           "optimality_ratio"]
 
 
-def bars(ax, x, mean, err) -> None:  # type: ignore[no-untyped-def]
-    ax.bar(x, mean, yerr=err, capsize=6, color=["#0072B2", "#E69F00"][: len(mean)])
+def main() -> None:
+    """Run (or resume) the sweep, print the tables, write the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    out = Path(args.out)
+    result = run_sweep(HERE / "compare-solvers.yaml", out, workers=args.workers,
+                       resume=(out / "index.csv").exists(), progress=True)
+    precision = json.loads((out / "sweep.json").read_text())["precision"]
+    print("precision rule (optimality_ratio within 1%):")
+    for p in precision:
+        verdict = "reached" if p["reached"] else "NOT reached (maximum)"
+        print(f"  {p['params']['pricing.solver']:<12} {p['repetitions']} repetitions, "
+              f"half-width {100 * p['relative_half_width']:.2f}% of the mean: {verdict}")
+    print(f"runs: {result.complete} run now, {result.skipped} resumed\n")
+    report = build_comparison([out], out / "figures", metrics=METRICS)
+    build_comparison([out], out / "paper", style="paper", metrics=METRICS)
+    print(report.text)
+    diffs = paired_differences(open_sweep(out), "pricing.solver", "equilibrium",
+                               metrics=METRICS)
+    print("\n| solver minus equilibrium | metric | pairs | difference | paired 95% interval "
+          "| unpaired 95% interval (same runs) | unpaired / paired width |")
+    print("|---|---|---|---|---|---|---|")
+    for _, r in diffs.iterrows():
+        width = r["diff_high"] - r["diff_low"]
+        ratio = ((r["unpaired_high"] - r["unpaired_low"]) / width if width > 0
+                 else float("nan"))
+        print(f"| {r['pricing.solver']} | {r['metric']} | {int(r['n'])} | {r['diff']:.4g} | "
+              f"[{r['diff_low']:.4g}, {r['diff_high']:.4g}] | "
+              f"[{r['unpaired_low']:.4g}, {r['unpaired_high']:.4g}] | {ratio:.1f}x |")
 
 
 if __name__ == "__main__":
-    example_main(__doc__, "compare-solvers.yaml", ["revenue", "paid_price", "immersion_mean"],
-                 x="pricing.solver", prepare=lambda t: t, draw=bars,
-                 title="Equilibrium vs greedy pricing, 10 seeds (95% CI)")
+    main()

@@ -43,8 +43,10 @@ def example_main(doc: str, sweep_file: str, metrics: list[str], *, x: str,
     args = parser.parse_args()
     table = prepare(run_and_summarise(sweep_file, args.out, metrics, workers=args.workers))
     cols = [x, "runs"] + [f"{m}_{s}" for m in metrics for s in ("mean", "ci95_low",
-                                                               "ci95_high")]
+                                                               "ci95_high", "low_n")]
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if table[[f"{m}_low_n" for m in metrics]].to_numpy().any():
+        print("low_n: True marks an interval from fewer than 5 runs (unreliable)")
     fig = Figure(figsize=(9, 3.2))
     FigureCanvasAgg(fig)
     for ax, metric in zip(fig.subplots(1, len(metrics)), metrics, strict=True):

@@ -85,10 +85,14 @@ Any key can be overridden on the command line with `--set key.path=value` (repea
 applied in order, before validation). The value is parsed as YAML, so numbers, booleans,
 `null`, flow lists and flow mappings work; list items are addressed with `[index]`:
 
+```sh
+.venv/bin/uavtwin run scenarios/default.yaml --set pricing.solver=greedy --set 'rsus.cost=[1,2]' \
+    --set simulation.duration_s=60 -o out/greedy.h5
+.venv/bin/uavtwin run scenarios/examples/waypoints.yaml \
+    --set 'uavs.mobility.waypoints[0].loop=true' -o out/waypoints.h5
 ```
-uavtwin run scenarios/default.yaml --set pricing.solver=greedy --set rsus.cost=[1,2]
-uavtwin run scenarios/examples/waypoints.yaml --set uavs.mobility.waypoints[0].loop=true
-```
+
+(Quote a `--set` holding `[`: some shells expand brackets.)
 
 Every segment of the key path must be a real key (`--set pricing.solvr=greedy` is an error
 with a suggestion); values go through the same validation as the file.
@@ -141,7 +145,7 @@ def scenario_docs() -> str:
         else:  # pragma: no cover - the examples are all invalid
             raise AssertionError(f"error example is valid: {text!r}")
         shown = "".join(f"--set {o}\n" for o in overrides) or text
-        examples.append(f"```yaml\n{shown}```\n\n```\n{message}\n```\n")
+        examples.append(f"```yaml\n{shown}```\n\n```text\n{message}\n```\n")
     parts = [_INTRO.replace("{errors}", "\n".join(examples))]
     for name, field in Scenario.model_fields.items():
         model = model_of(field.annotation)

@@ -86,7 +86,7 @@ With h5py:
 ```python
 import h5py
 
-with h5py.File("trace.h5", "r") as f:
+with h5py.File("out/default/trace.h5", "r") as f:
     print(f.attrs["status"], f.attrs["seed"])
     g = f["/migration/transfers"]
     for name in g.attrs["columns"]:
@@ -99,7 +99,7 @@ With pandas:
 import h5py
 import pandas as pd
 
-with h5py.File("trace.h5", "r") as f:
+with h5py.File("out/default/trace.h5", "r") as f:
     g = f["/migration/transfers"]
     transfers = pd.DataFrame({name: g[name][()] for name in g.attrs["columns"]})
 transfers["duration_s"] = transfers.t_end_s - transfers.t_start_s
