@@ -56,9 +56,11 @@ def test_report_text_and_figures(small: Path, tmp_path: Path) -> None:
     assert ["0", "2", "2.5", "2.667", "3", "8", "5"] in rsu_rows
     assert [p.name for p in report.figures] == [
         "map.png", "timeline.png", "migration_cdf.png", "market.png", "revenue.png",
-        "reward_paths.png", "immersion.png", "sensing.png", "training.png"]
+        "immersion.png", "sensing.png", "training.png"]
+    # The small trace's equilibrium rounds have no iteration path and no recorded reference.
+    assert [name for name, _ in report.skipped] == ["reward_paths", "optimality"]
     assert all(p.stat().st_size > 1000 for p in report.figures)
-    assert report.skipped == [] and "skipped" not in text
+    assert "skipped reward_paths: one value per round" in text
 
 
 def test_report_without_figures_dir_lists_what_would_be_skipped(tmp_path: Path) -> None:
@@ -77,7 +79,7 @@ def test_report_of_an_empty_partial_run(tmp_path: Path) -> None:
     TraceWriter(path, scenario_yaml="simulation:\n  name: empty\n", seed=5).close("partial")
     with pytest.warns(PartialTraceWarning):
         report = build_report(partial_path_for(path), figures_dir=tmp_path / "figs")
-    assert report.figures == [] and len(report.skipped) == 9
+    assert report.figures == [] and len(report.skipped) == 10
     assert "partial: run stopped with status partial" in report.text
     assert "handover rate" in report.text and "n/a" in report.text
     assert math.isnan(report.stats["migration_time_mean_s"])
@@ -92,4 +94,4 @@ def test_report_errors(small: Path, tmp_path: Path) -> None:
 
 def test_report_in_svg(small: Path, tmp_path: Path) -> None:
     report = build_report(small, figures_dir=tmp_path, fmt="svg")
-    assert len(report.figures) == 9 and all(p.suffix == ".svg" for p in report.figures)
+    assert len(report.figures) == 8 and all(p.suffix == ".svg" for p in report.figures)

@@ -8,7 +8,7 @@ per solver, repetition r of every solver on the same world (common random number
 more until the optimality ratio's 95% interval is within 1% of its mean. Prints where the
 precision rule stopped, each solver's means with 95% intervals, and the paired differences
 to the equilibrium next to the unpaired intervals computed from the same runs; writes the
-comparison figures to OUT_DIR/figures (screen PNG) and OUT_DIR/paper (paper PDF).
+comparison figures to OUT_DIR/figures.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ def main() -> None:
               f"half-width {100 * p['relative_half_width']:.2f}% of the mean: {verdict}")
     print(f"runs: {result.complete} run now, {result.skipped} resumed\n")
     report = build_comparison([out], out / "figures", metrics=METRICS)
-    build_comparison([out], out / "paper", style="paper", metrics=METRICS)
     print(report.text)
     diffs = paired_differences(open_sweep(out), "pricing.solver", "equilibrium",
                                metrics=METRICS)
