@@ -21,7 +21,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["COMMAND_LIKE", "PYTHON_LANGS", "SHELL_LANGS", "Block", "collect_blocks", "command_lines"]
+__all__ = ["COMMAND_LIKE", "PYTHON_LANGS", "SHELL_LANGS", "Block", "collect_blocks",
+           "command_lines"]
 
 SHELL_LANGS = frozenset({"sh", "bash", "shell", "console"})
 PYTHON_LANGS = frozenset({"python", "py", "python3"})
