@@ -28,14 +28,15 @@ from analysis.figures_compare import (
 )
 from analysis.figures_style import FORMATS, STYLES, save_figure, use_style
 from analysis.loaders import Trace, open_trace
-from analysis.report import Report, run_metrics
+from analysis.report import Report
+from analysis.run_metrics import run_metrics
 from analysis.stats import MIN_RUNS_FOR_CI
 from analysis.sweep import describe_difference, open_sweep, paired_differences, summarise_sweep
 from simulator.errors import TraceError
 
 __all__ = ["DEFAULT_METRICS", "build_comparison", "runs_table"]
 
-DEFAULT_METRICS: tuple[str, ...] = ("revenue", "paid_price", "interruption_mean_s",
+DEFAULT_METRICS: tuple[str, ...] = ("revenue", "price_paid_mean", "interruption_mean_s",
                                     "immersion_mean", "optimality_ratio")
 """Metrics a comparison shows unless told otherwise."""
 

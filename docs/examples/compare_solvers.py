@@ -22,7 +22,7 @@ from analysis.sweep import open_sweep, paired_differences
 from simulator.app.sweep import run_sweep
 
 HERE = Path(__file__).resolve().parent
-METRICS = ["revenue", "paid_price", "interruption_mean_s", "immersion_mean",
+METRICS = ["revenue", "price_paid_mean", "interruption_mean_s", "immersion_mean",
            "optimality_ratio"]
 
 
