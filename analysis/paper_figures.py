@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from agents.pricing.registry import policy_label
-from analysis.figures_style import colour, new_figure, save_figure
+from analysis.figures_style import colour, line_style, new_figure, save_figure
 from analysis.loaders import open_trace
 from analysis.paper_claims import (
     Finding,
@@ -231,8 +231,10 @@ def fig_pricing_sweeps(paths: Sequence[Path], out: Path, title: str,
         label, claimed, claim = _SWEEP_CLAIMS[param]
         trends = {}
         for k, (s, m) in enumerate(means.items()):
-            ax.plot(values, m, marker="o", color=colour(k), label=policy_label(s),
-                    linestyle="--" if s == "equilibrium" else "-")
+            style = line_style(k)  # colour, line style and marker differ per solver
+            ax.plot(values, m, label=policy_label(s), color=style["color"],
+                    marker=style["marker"],
+                    linestyle="--" if s == "equilibrium" else style["linestyle"])
             trends[s] = trend_label(m)
         ax.set(xlabel=f"{label}", ylabel="average RSU reward (price units)")
         ax.legend(fontsize="small")

@@ -72,10 +72,7 @@ def _env() -> dict[str, str]:
                                   if p and Path(p).resolve() != Path(venv_bin).resolve())
     env.pop("VIRTUAL_ENV", None)
     # The code under test, also when the venv's editable install points at another checkout.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")
-                                                      .replace(".", str(ROOT), 1)
-                                                      if env.get("PYTHONPATH") == "." else
-                                                      env.get("PYTHONPATH", "")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["MPLBACKEND"] = "Agg"
     return env
 
