@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from analysis import metrics
-from analysis.figures_style import axes_for, colour, run_label
+from analysis.figures_style import axes_for, colour, marker_area, run_label
 from analysis.loaders import Trace
 
 __all__ = ["TRAINING_LABELS", "plot_market", "plot_optimality", "plot_revenue",
@@ -56,7 +56,8 @@ def plot_market(trace: Trace, ax: Sequence[Axes] | None = None, *, bins: int = 2
     t = rounds.set_index("round_id")["t_s"].reindex(offers["round_id"]).to_numpy(float)
     ax_p, ax_b = axes_for(ax, f"Bandwidth market per round ({run_label(trace)})", 2, 1,
                           sharex=True)
-    ax_p.scatter(t, offers["price"], s=8, alpha=0.25, color=colour(5), label="offer (UAV, RSU)")
+    ax_p.scatter(t, offers["price"], s=marker_area(8), alpha=0.25, color=colour(5),
+                 label="offer (UAV, RSU)")
     ax_p.plot(per_round["t_s"], per_round["mean_price"], color=colour(0), marker="o",
               markersize=3, linestyle="none", label="round mean")
     bought = offers["bandwidth_mhz"].to_numpy(float) > 0
@@ -218,7 +219,7 @@ def plot_sensing(trace: Trace, ax: Sequence[Axes] | None = None) -> list[Axes]:
             ax_.plot(wide.index.to_numpy(float), wide[vsp].to_numpy(float), color=colour(k),
                      linestyle=("-", "--", ":", "-.")[k % 4], linewidth=1.4, label=f"VSP {vsp}")
         if "t_from_s" in steady.attrs:
-            ax_.axvspan(steady.attrs["t_from_s"], steady.attrs["t_to_s"], color="#eeeeee",
+            ax_.axvspan(steady.attrs["t_from_s"], steady.attrs["t_to_s"], color="#e4e4e4",
                         zorder=0, label="steady-state window" if value == "share" else None)
         ax_.set_ylabel(label)
     axes[0].legend(loc="best", fontsize="small")

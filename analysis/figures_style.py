@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 
 __all__ = [
     "DPI", "FIGSIZE_IN", "FORMATS", "LINESTYLES", "MARKERS", "OKABE_ITO", "STYLES", "Style",
-    "axes_for", "colour", "current_style", "line_style", "new_figure", "run_label",
+    "axes_for", "colour", "current_style", "line_style", "marker_area", "new_figure", "run_label",
     "save_figure", "use_style",
 ]
 
@@ -72,6 +72,7 @@ class Style:
         fmt: Default file format.
         titles: Whether figures carry a title (a paper's caption replaces it).
         rc: matplotlib rcParams applied while drawing and saving.
+        marker_scale: Factor on scatter marker areas (small figures need small markers).
     """
 
     name: str
@@ -80,15 +81,17 @@ class Style:
     fmt: str
     titles: bool
     rc: dict[str, Any] = field(default_factory=dict)
+    marker_scale: float = 1.0
 
 
 STYLES: dict[str, Style] = {
     "screen": Style("screen", FIGSIZE_IN, DPI, "png", True, {}),
-    "paper": Style("paper", (3.5, 2.6), 300, "pdf", False, {
+    "paper": Style("paper", (3.5, 2.6), 300, "pdf", False, marker_scale=0.3, rc={
         "font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "xtick.labelsize": 7,
         "ytick.labelsize": 7, "legend.fontsize": 7, "legend.title_fontsize": 7,
         "lines.linewidth": 1.1, "lines.markersize": 3.5, "axes.linewidth": 0.6,
-        "grid.linewidth": 0.4, "legend.frameon": False, "pdf.fonttype": 42, "ps.fonttype": 42,
+        "grid.linewidth": 0.4, "legend.frameon": True, "legend.framealpha": 0.85,
+        "legend.edgecolor": "#cccccc", "pdf.fonttype": 42, "ps.fonttype": 42,
         "svg.fonttype": "none", "font.family": "sans-serif",
         "axes.prop_cycle": cycler(color=list(OKABE_ITO[:6]))
         + cycler(linestyle=list(LINESTYLES[:6])),
@@ -126,6 +129,18 @@ def use_style(name: str) -> Iterator[Style]:
             yield style
     finally:
         _current.pop()
+
+
+def marker_area(area: float) -> float:
+    """A scatter marker area (points^2) scaled for the current style.
+
+    Args:
+        area: The area in the ``screen`` style.
+
+    Returns:
+        ``area * current_style().marker_scale``.
+    """
+    return area * current_style().marker_scale
 
 
 def line_style(k: int) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from matplotlib.patches import Circle
 from matplotlib.ticker import MaxNLocator
 
 from analysis import metrics
-from analysis.figures_style import axes_for, colour, run_label
+from analysis.figures_style import axes_for, colour, current_style, marker_area, run_label
 from analysis.loaders import Trace
 
 __all__ = ["plot_immersion", "plot_map", "plot_migration_cdfs", "plot_timeline"]
@@ -39,7 +39,7 @@ def plot_map(trace: Trace, ax: Axes | None = None) -> Axes:
 
     Returns:
         The axes: one circle patch per RSU cell, RSU markers labelled with their ids (text
-        ``"RSU <id>"``), one line per UAV track (gid ``"track-<uav_id>"``), and a scatter of
+        ``"RSU <id>"``; just ``"<id>"`` in the paper style), one line per UAV track (gid ``"track-<uav_id>"``), and a scatter of
         handover positions (gid ``"handovers"``).
     """
     rsus = trace.table("/rsus")
@@ -48,10 +48,11 @@ def plot_map(trace: Trace, ax: Axes | None = None) -> Axes:
     for x, y, r in zip(rsus["x_m"], rsus["y_m"], rsus["coverage_radius_m"], strict=True):
         ax.add_patch(Circle((x, y), r, facecolor=colour(5), alpha=0.12, edgecolor=colour(0),
                             linewidth=0.8))
-    ax.scatter(rsus["x_m"], rsus["y_m"], marker="^", s=60, color=colour(0), zorder=3,
+    ax.scatter(rsus["x_m"], rsus["y_m"], marker="^", s=marker_area(60), color=colour(0), zorder=3,
                label="RSU", gid="rsus")
     for rsu, x, y in zip(rsus["rsu_id"], rsus["x_m"], rsus["y_m"], strict=True):
-        ax.annotate(f"RSU {int(rsu)}", (x, y), xytext=(4, 4), textcoords="offset points",
+        text = f"RSU {int(rsu)}" if current_style().titles else f"{int(rsu)}"  # small: ids
+        ax.annotate(text, (x, y), xytext=(4, 4), textcoords="offset points",
                     fontsize="small", color=colour(0), zorder=5,
                     bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
                           "alpha": 0.7})
@@ -66,7 +67,7 @@ def plot_map(trace: Trace, ax: Axes | None = None) -> Axes:
                Line2D([], [], color=colour(1), label="UAV track")]
     if leaves is not None and len(leaves):
         pos = metrics.positions_at(seg, leaves["uav_id"], leaves["t_s"])
-        ax.scatter(pos["x_m"], pos["y_m"], marker="x", s=30, color=colour(3), zorder=4,
+        ax.scatter(pos["x_m"], pos["y_m"], marker="x", s=marker_area(30), color=colour(3), zorder=4,
                    gid="handovers")
         handles.append(Line2D([], [], color=colour(3), marker="x", linestyle="",
                               label="handover (cell exit)"))
@@ -74,7 +75,11 @@ def plot_map(trace: Trace, ax: Axes | None = None) -> Axes:
     ax.autoscale_view()
     ax.set_xlabel("x (m)")
     ax.set_ylabel("y (m)")
-    ax.legend(handles=handles, loc="upper right", fontsize="small")
+    if current_style().titles:
+        ax.legend(handles=handles, loc="upper right", fontsize="small")
+    else:  # a small figure: the legend goes beside the map, not over it
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                  fontsize="small", borderaxespad=0.0)
     return ax
 
 
@@ -93,7 +98,8 @@ def plot_timeline(trace: Trace, ax: Axes | None = None) -> Axes:
     """
     (ax,) = axes_for(ax, f"Handovers and twin migrations ({run_label(trace)})")
     leaves = _leave_events(trace)
-    ax.scatter(leaves["t_s"], leaves["uav_id"], marker="x", s=25, color=colour(3), zorder=4,
+    ax.scatter(leaves["t_s"], leaves["uav_id"], marker="x", s=marker_area(25), color=colour(3),
+               zorder=4,
                label="handover (cell exit)", gid="handovers")
     if trace.n_rows("/migration/transfers"):
         tr = trace.table("/migration/transfers")
@@ -164,7 +170,8 @@ def plot_immersion(trace: Trace, ax: Axes | None = None, *, bins: int = 20) -> A
     """
     service = trace.table("/migration/service")
     (ax,) = axes_for(ax, f"Immersion of served migrations ({run_label(trace)})")
-    ax.scatter(service["t_request_s"], service["immersion"], s=12, alpha=0.5, color=colour(0),
+    ax.scatter(service["t_request_s"], service["immersion"], s=marker_area(12), alpha=0.5,
+               color=colour(0),
                label="request", gid="requests")
     curve = metrics.immersion_over_time(service, bins=bins, t_end_s=trace.duration_s)
     ax.plot(curve["t_s"], curve["mean_immersion"], color=colour(3), marker="o", markersize=3,
