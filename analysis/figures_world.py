@@ -39,8 +39,8 @@ def plot_map(trace: Trace, ax: Axes | None = None) -> Axes:
 
     Returns:
         The axes: one circle patch per RSU cell, RSU markers labelled with their ids (text
-        ``"RSU <id>"``; just ``"<id>"`` in the paper style), one line per UAV track (gid ``"track-<uav_id>"``), and a scatter of
-        handover positions (gid ``"handovers"``).
+        ``"RSU <id>"``; just ``"<id>"`` in the paper style), one line per UAV track (gid
+        ``"track-<uav_id>"``), and a scatter of handover positions (gid ``"handovers"``).
     """
     rsus = trace.table("/rsus")
     seg = trace.table("/mobility/segments").sort_values(["uav_id", "t_start_s"], kind="stable")
