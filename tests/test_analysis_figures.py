@@ -16,7 +16,17 @@ from matplotlib.lines import Line2D
 from test_analysis_loaders import write_small_trace
 
 from analysis import figures, open_trace
+from analysis.figures_market import (
+    plot_market,
+    plot_optimality,
+    plot_revenue,
+    plot_reward_paths,
+    plot_sensing,
+    plot_training,
+    reward_paths_missing,
+)
 from analysis.figures_style import DPI, FIGSIZE_IN, OKABE_ITO, save_figure
+from analysis.figures_world import plot_immersion, plot_map, plot_migration_cdfs, plot_timeline
 from analysis.loaders import Trace
 
 PIXELS = (int(FIGSIZE_IN[1] * DPI), int(FIGSIZE_IN[0] * DPI))
@@ -52,7 +62,7 @@ def _gid(ax: Axes, gid: str):  # noqa: ANN202 - a matplotlib artist
 
 
 def test_map_draws_cells_tracks_and_handover_points(trace: Trace, tmp_path: Path) -> None:
-    ax = figures.plot_map(trace)
+    ax = plot_map(trace)
     fig = ax.figure
     _saved_png(fig.axes[0], tmp_path / "map.png")
     ax = fig.axes[0]
@@ -71,7 +81,7 @@ def test_map_draws_cells_tracks_and_handover_points(trace: Trace, tmp_path: Path
 
 
 def test_timeline_shows_exits_and_finished_transfers(trace: Trace, tmp_path: Path) -> None:
-    ax = figures.plot_timeline(trace)
+    ax = plot_timeline(trace)
     fig = ax.figure
     _saved_png(fig.axes[0], tmp_path / "timeline.png")
     ax = fig.axes[0]
@@ -83,7 +93,7 @@ def test_timeline_shows_exits_and_finished_transfers(trace: Trace, tmp_path: Pat
 
 
 def test_migration_cdfs_equal_the_ecdfs(trace: Trace, tmp_path: Path) -> None:
-    ax = figures.plot_migration_cdfs(trace)
+    ax = plot_migration_cdfs(trace)
     fig = ax.figure
     _saved_png(fig.axes[0], tmp_path / "cdf.png")
     ax = fig.axes[0]
@@ -99,7 +109,7 @@ def test_migration_cdfs_equal_the_ecdfs(trace: Trace, tmp_path: Path) -> None:
 
 
 def test_market_lines_are_the_per_round_summaries(trace: Trace, tmp_path: Path) -> None:
-    axes = figures.plot_market(trace)
+    axes = plot_market(trace)
     fig = axes[0].figure
     _saved_png(fig.axes[0], tmp_path / "market.png")
     ax_p, ax_b = fig.axes
@@ -114,7 +124,7 @@ def test_market_lines_are_the_per_round_summaries(trace: Trace, tmp_path: Path) 
 
 
 def test_revenue_bars_are_revenue_and_profit(trace: Trace, tmp_path: Path) -> None:
-    ax = figures.plot_revenue(trace)
+    ax = plot_revenue(trace)
     fig = ax.figure
     _saved_png(fig.axes[0], tmp_path / "revenue.png")
     ax = fig.axes[0]
@@ -141,7 +151,7 @@ def _greedy_trace(path: Path) -> Trace:
 
 def test_reward_paths_with_equilibrium_line(trace: Trace, tmp_path: Path) -> None:
     greedy = _greedy_trace(tmp_path / "g.h5")
-    ax = figures.plot_reward_paths(greedy)
+    ax = plot_reward_paths(greedy)
     _saved_png(ax, tmp_path / "paths.png")
     mean = _line(ax, "mean over rounds")
     np.testing.assert_array_equal(mean.get_xdata(), [0.0, 1.0, 2.0])
@@ -149,15 +159,15 @@ def test_reward_paths_with_equilibrium_line(trace: Trace, tmp_path: Path) -> Non
     # The reference of the same rounds: mean of 4 and 4.
     np.testing.assert_array_equal(_line(ax, "equilibrium").get_ydata(), [4.0, 4.0])
     # An equilibrium run has one value per round: no path to draw, and it says why.
-    assert "one value per round" in figures.reward_paths_missing(trace)
+    assert "one value per round" in reward_paths_missing(trace)
     with pytest.raises(ValueError, match="one value per round"):
-        figures.plot_reward_paths(trace)
+        plot_reward_paths(trace)
     written, skipped = figures.write_figures(trace, tmp_path / "eq", only=("reward_paths",))
     assert written == [] and skipped[0][0] == "reward_paths"
 
 
 def test_optimality_points_are_the_per_round_ratios(trace: Trace, tmp_path: Path) -> None:
-    ax = figures.plot_optimality(_greedy_trace(tmp_path / "g.h5"))
+    ax = plot_optimality(_greedy_trace(tmp_path / "g.h5"))
     _saved_png(ax, tmp_path / "opt.png")
     rounds = _line(ax, "round")
     np.testing.assert_array_equal(rounds.get_xdata(), [10.0, 30.0])
@@ -178,19 +188,19 @@ def test_every_figure_draws_on_given_axes_and_in_the_paper_style(trace: Trace,
     fig = Figure(figsize=(12, 12))
     FigureCanvasAgg(fig)
     grid = list(fig.subplots(4, 4).ravel())
-    assert figures.plot_map(trace, ax=grid[0]) is grid[0]
-    assert figures.plot_market(trace, ax=grid[1:3]) == grid[1:3]
-    assert figures.plot_sensing(trace, ax=grid[3:6]) == grid[3:6]
-    assert figures.plot_training(trace, ax=grid[6:10]) == grid[6:10]
-    assert figures.plot_revenue(trace, ax=grid[10]) is grid[10]
+    assert plot_map(trace, ax=grid[0]) is grid[0]
+    assert plot_market(trace, ax=grid[1:3]) == grid[1:3]
+    assert plot_sensing(trace, ax=grid[3:6]) == grid[3:6]
+    assert plot_training(trace, ax=grid[6:10]) == grid[6:10]
+    assert plot_revenue(trace, ax=grid[10]) is grid[10]
     with pytest.raises(ValueError, match="draws 3 panel"):
-        figures.plot_sensing(trace, ax=grid[:2])
+        plot_sensing(trace, ax=grid[:2])
     written, _ = figures.write_figures(trace, tmp_path / "paper", style="paper",
                                        only=("map", "market", "revenue"))
     assert [p.suffix for p in written] == [".pdf"] * 3
     assert written[0].read_bytes()[:4] == b"%PDF"
     with use_style("paper"):
-        ax = figures.plot_revenue(trace)
+        ax = plot_revenue(trace)
         assert tuple(ax.figure.get_size_inches()) == STYLES["paper"].figsize_in
         assert ax.figure.get_suptitle() == ""  # the caption carries the title
         assert ax.xaxis.label.get_fontsize() == 8
@@ -199,7 +209,7 @@ def test_every_figure_draws_on_given_axes_and_in_the_paper_style(trace: Trace,
 
 
 def test_immersion_mean_line(trace: Trace, tmp_path: Path) -> None:
-    ax = figures.plot_immersion(trace)
+    ax = plot_immersion(trace)
     fig = ax.figure
     _saved_png(fig.axes[0], tmp_path / "immersion.png")
     ax = fig.axes[0]
@@ -210,7 +220,7 @@ def test_immersion_mean_line(trace: Trace, tmp_path: Path) -> None:
 
 
 def test_sensing_panels(trace: Trace, tmp_path: Path) -> None:
-    axes = figures.plot_sensing(trace)
+    axes = plot_sensing(trace)
     fig = axes[0].figure
     _saved_png(fig.axes[0], tmp_path / "sensing.png")
     share, intensity, value = fig.axes
@@ -222,7 +232,7 @@ def test_sensing_panels(trace: Trace, tmp_path: Path) -> None:
 
 
 def test_training_panels(trace: Trace, tmp_path: Path) -> None:
-    axes = figures.plot_training(trace)
+    axes = plot_training(trace)
     fig = axes[0].figure
     _saved_png(fig.axes[0], tmp_path / "training.png")
     rewards, ratio, losses, sparsity = fig.axes
