@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= out/default
 
-.PHONY: run test bench lint agents venv clean fuzz
+.PHONY: run test docs-test bench lint agents venv clean fuzz
 
 venv: $(STAMP)
 
@@ -35,6 +35,9 @@ fuzz: $(STAMP)
 	UAVTWIN_FUZZ=$(FUZZ_CASES) UAVTWIN_FUZZ_SECONDS=$(FUZZ_SECONDS) \
 	UAVTWIN_FUZZ_REPORT=benchmarks/results/fuzz.json \
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py
+
+docs-test: $(STAMP)   # every command and snippet of README.md and docs/*.md (minutes)
+	UAVTWIN_DOCS=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_docs.py
 
 bench: $(STAMP)
 	mkdir -p benchmarks/results
