@@ -8,7 +8,8 @@ so relative paths such as ``out/default/trace.h5`` and ``.venv/bin/uavtwin`` mea
 mean to a reader in a fresh clone after ``make run``; nothing is written into the
 repository. The page test runs only with ``UAVTWIN_DOCS=1`` (``make docs-test``): the worked
 examples run sweeps of about a hundred runs, minutes on two cores. Shell blocks run under
-``bash -e`` with a PATH that does *not* contain the virtual environment (a pasted bare ``uavtwin`` or ``python`` would fail for the reader too);
+``bash -e`` with a PATH that does *not* contain the virtual environment (a pasted bare
+``uavtwin`` or ``python`` would fail for the reader too);
 the Python snippets of a page share one interpreter (the venv's), like a notebook.
 """
 
