@@ -22,7 +22,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq, minimize_scalar
 
 from simulator.world.radio.core import SPEED_OF_LIGHT_MPS
 
@@ -134,6 +133,8 @@ def optimal_elevation_deg(environment: str | AlHouraniEnvironment) -> float:
     Minimises ``excess(theta) - 20 log10(cos theta)`` over ``(0, 90)`` degrees (bounded
     Brent search to 1e-10 degrees).
     """
+    from scipy.optimize import minimize_scalar  # scipy.optimize is heavy: only when solving
+
     env = _env(environment)
     res = minimize_scalar(
         lambda t: float(_excess_db(t, env)) - 20.0 * math.log10(math.cos(math.radians(t))),
@@ -149,6 +150,8 @@ def coverage_radius_m(height_m: float, max_path_loss_db: float, frequency_hz: fl
     drops), so the radius is the one root of ``PL(h, r) = L``, found by Brent's method to
     1e-9 m; 0 if even the point straight above the antenna loses more than ``L``.
     """
+    from scipy.optimize import brentq  # scipy.optimize is heavy: only when solving
+
     env = _env(environment)
 
     def gap(r: float) -> float:
@@ -171,6 +174,8 @@ def optimal_altitude(max_path_loss_db: float, frequency_hz: float,
     At the optimum the cell edge is seen at :func:`optimal_elevation_deg`, so
     ``PL(R* tan theta*, R*) = L`` fixes ``R*`` (one root, Brent to 1e-9 m).
     """
+    from scipy.optimize import brentq  # scipy.optimize is heavy: only when solving
+
     env = _env(environment)
     tan_opt = math.tan(math.radians(optimal_elevation_deg(env)))
 
