@@ -31,7 +31,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.marl.config import PPOConfig, TrainResult
-from agents.marl.env import n_features  # noqa: E402
+from agents.marl.layout import n_features  # noqa: E402
 from agents.marl.networks import MaskedMLP, flops_per_call  # noqa: E402
 from agents.marl.ppo import train
 

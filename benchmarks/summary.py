@@ -210,14 +210,21 @@ def animate(d: dict) -> list[str]:
             + " in the same session: a machine this loaded inflates every time here.",
             "", *rows, ""]
 def cli(d: dict) -> list[str]:
-    rows = ["| command | median (s) | min (s) | max (s) |", "|---|---|---|---|"]
+    rows = ["| command | median wall (s) | min (s) | max (s) | median CPU (s) |",
+            "|---|---|---|---|---|"]
     for name, r in d["commands"].items():
-        rows.append(f"| `{name}` | {r['median_s']:.3f} | {r['min_s']:.3f} | {r['max_s']:.3f} |")
+        cpu = f"{r['cpu_median_s']:.3f}" if "cpu_median_s" in r else "-"
+        rows.append(f"| `{name}` | {r['median_s']:.3f} | {r['min_s']:.3f} | {r['max_s']:.3f} "
+                    f"| {cpu} |")
+    load = d.get("load_average_before")
+    where = (f" Load average before the run: {load[0]:.1f} on {d.get('cpus', '?')} cores."
+             if load else "")
     return ["## Command start-up (`benchmarks/bench_cli.py`)", "",
-            f"Each command started {d['repeat']} times as a fresh process. Target: `--help`, "
-            f"`validate` and `schema` under {d['target_s']} s; torch, dask, matplotlib, pandas, "
-            "h5py and simpy are imported only by the commands that use them (a test checks "
-            "it).", "", *rows, ""]
+            f"Each command started {d['repeat']} times as a fresh process (bytecode cached, "
+            "as in a normal installation). Target: `--help`, `validate` and `schema` under "
+            f"{d['target_s']} s; torch, dask, matplotlib, pandas, h5py, numba and simpy are "
+            "imported only by the commands that use them (a test checks it), and `validate` "
+            "reads a learned solver's checkpoint without torch." + where, "", *rows, ""]
 
 
 def mobility_import(d: dict) -> list[str]:

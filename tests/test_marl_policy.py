@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +11,10 @@ import pytest
 import torch
 
 from agents.marl.checkpoint import AgentCheckpoint, load_checkpoint, save_checkpoint
-from agents.marl.env import n_features
+from agents.marl.checkpoint_file import DEFAULT_CHECKPOINTS, inspect_checkpoint, read_checkpoint
+from agents.marl.layout import n_features
 from agents.marl.networks import MaskedMLP, compact_mlp
-from agents.marl.policy import DEFAULT_CHECKPOINTS, learned_round, load_learned_policy
+from agents.marl.policy import learned_round, load_learned_policy
 from agents.marl.pruning import update_masks
 from agents.pricing.draw import draw_game
 from agents.pricing.game import follower_demand, solve_equilibrium
@@ -89,6 +91,63 @@ def test_wrong_truncated_and_foreign_files_give_one_clear_line(tmp_path: Path) -
         with pytest.raises(ValueError) as err:
             load_checkpoint(broken)
         assert words in _one_line(err, broken)
+
+
+def _same(ours: object, theirs: object) -> None:
+    """``ours`` (NumPy arrays) holds exactly what torch.load returned (tensors)."""
+    if isinstance(theirs, torch.Tensor):
+        assert isinstance(ours, np.ndarray) and ours.dtype == theirs.numpy().dtype
+        np.testing.assert_array_equal(ours, theirs.numpy())
+    elif isinstance(theirs, dict):
+        assert isinstance(ours, dict) and list(ours) == list(theirs)
+        for key in theirs:
+            _same(ours[key], theirs[key])
+    elif isinstance(theirs, (list, tuple)):
+        assert type(ours) is type(theirs) and len(ours) == len(theirs)
+        for a, b in zip(ours, theirs, strict=True):
+            _same(a, b)
+    else:
+        assert type(ours) is type(theirs) and ours == theirs
+
+
+def test_torch_free_reader_returns_what_torch_load_returns(tmp_path: Path) -> None:
+    """The reader of ``uavtwin validate`` and the run agrees with torch.load, value for value."""
+    for path in DEFAULT_CHECKPOINTS.values():
+        _same(read_checkpoint(path), torch.load(path, weights_only=True))
+    base = torch.arange(24, dtype=torch.float64).reshape(4, 6)
+    odd = {"transposed": base.t(), "slice": base[1:3, 2:5], "shared": base[2],
+           "half": torch.tensor([1.5, -2.0], dtype=torch.float16), "long": torch.arange(5),
+           "bool": torch.tensor([True, False]), "empty": torch.zeros(0, 3),
+           "scalar": torch.tensor(2.5), "nested": [1, 2.0, "x", None, True, {"k": (1, 2)}]}
+    path = tmp_path / "odd.pt"
+    torch.save(odd, path)
+    _same(read_checkpoint(path), torch.load(path, weights_only=True))
+
+
+def test_torch_free_reader_refuses_objects_and_corrupt_records(tmp_path: Path) -> None:
+    good = tmp_path / "good.pt"
+    save_checkpoint(good, _checkpoint())
+    payload = torch.load(good, weights_only=True)
+    with_object = tmp_path / "object.pt"
+    torch.save({**payload, "config": Path("/etc")}, with_object)  # a pickled PosixPath
+    with pytest.raises(ValueError) as err:
+        read_checkpoint(with_object)
+    assert "refused global pathlib" in _one_line(err, with_object)
+    with_module = tmp_path / "module.pt"
+    torch.save({**payload, "config": torch.nn.Linear(2, 1)}, with_module)
+    with pytest.raises(ValueError) as err:
+        read_checkpoint(with_module)
+    assert "refused global torch.nn" in _one_line(err, with_module)
+    # a storage record shorter than the tensor it claims to hold
+    short = tmp_path / "short.pt"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(short, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            dst.writestr(info, data[:-4] if info.filename.endswith("/data/0") else data)
+    with pytest.raises(ValueError) as err:
+        read_checkpoint(short)
+    assert "storage record" in _one_line(err, short)
+    assert inspect_checkpoint(good).actor_sizes == list(_checkpoint().actor.sizes)
 
 
 def test_learned_round_matches_follower_response_and_bounds() -> None:

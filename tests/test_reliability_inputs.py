@@ -241,6 +241,20 @@ def test_validate_loads_referenced_files(tmp_path, capsys) -> None:
     assert "bad.pt" in err and "checkpoint" in err
 
 
+def test_validate_checks_the_learned_solvers_checkpoint(tmp_path, capsys) -> None:
+    """A checkpoint trained as another solver is a warning; an empty one is one error line."""
+    shipped = Path(SCENARIOS) / "agents" / "ppo.pt"
+    (tmp_path / "agents.pt").write_bytes(shipped.read_bytes())
+    path = tmp_path / "s.yaml"
+    path.write_text("pricing:\n  solver: tiny_madrl\n  checkpoint: agents.pt\n")
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr()
+    assert "ok" in out.out and "trained as 'ppo', used as 'tiny_madrl'" in out.err
+    (tmp_path / "agents.pt").write_bytes(b"")
+    err = cli_error(capsys, ["validate", str(path)])
+    assert err.count("\n") <= 1 and "pricing.checkpoint" in err and "agents.pt" in err
+
+
 def test_scenario_files_in_repo_still_load() -> None:
     for path in sorted(Path(SCENARIOS).rglob("*.yaml")):
         if "sweeps" in path.parts or path.name == "train.yaml" or "sync" in path.parts:

@@ -155,7 +155,7 @@ def test_targets_and_errors(tmp_path: Path) -> None:
 
 def test_fig3_training_panel_matches_the_shipped_checkpoints(tmp_path: Path) -> None:
     from agents.marl.checkpoint import load_checkpoint
-    from agents.marl.policy import DEFAULT_CHECKPOINTS
+    from agents.marl.checkpoint_file import DEFAULT_CHECKPOINTS
 
     res = reproduce("tiny-madrl", tmp_path, progress=False, budget=TINY, only=("tiny-fig3",))
     summaries = {s: load_checkpoint(p).summary for s, p in DEFAULT_CHECKPOINTS.items()}

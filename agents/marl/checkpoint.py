@@ -1,12 +1,12 @@
 """One-file checkpoints of trained pricing agents (compact actor + what is needed to run it).
 
 A checkpoint is a plain ``dict`` of tensors, lists, strings, ints, floats and bools saved with
-``torch.save``, so it loads with ``torch.load(weights_only=True)``: no arbitrary object is
-ever unpickled. It holds the *compact* actor (masked neurons already removed), the
-observation layout it was trained on (history length, feature count), the Gaussian log-std,
-the training configuration and a summary of the training results. The loader validates
-everything and turns any wrong, truncated or foreign file into one ``ValueError`` line that
-names the file.
+``torch.save``; :mod:`agents.marl.checkpoint_file` reads it back without torch, with an
+unpickler that knows only tensors and plain data, so no arbitrary object is ever unpickled.
+It holds the *compact* actor (masked neurons already removed), the observation layout it
+was trained on (history length, feature count), the Gaussian log-std, the training
+configuration and a summary of the training results. The loader validates everything and
+turns any wrong, truncated or foreign file into one ``ValueError`` line that names the file.
 """
 
 from __future__ import annotations
@@ -18,17 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from agents.marl.env import n_features as layout_width
+from agents.marl.checkpoint_file import FORMAT, VERSION, inspect_checkpoint
+from agents.marl.layout import n_features as layout_width
 from agents.marl.networks import MaskedMLP
 
 if TYPE_CHECKING:
     from agents.marl.config import TrainResult
 
-__all__ = ["FORMAT", "VERSION", "AgentCheckpoint", "checkpoint_from_training", "load_checkpoint",
-           "save_checkpoint"]
+__all__ = ["AgentCheckpoint", "checkpoint_from_training", "load_checkpoint", "save_checkpoint"]
 
-FORMAT = "uavtwin-pricing-agents"
-VERSION = 1
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -106,21 +104,12 @@ def save_checkpoint(path: str | Path, ckpt: AgentCheckpoint) -> None:
     torch.save(payload, path)
 
 
-def _fail(path: Path, msg: str) -> ValueError:
-    return ValueError(f"{path}: not a valid uavtwin agent checkpoint: {msg}")
-
-
-def _get(payload: dict[str, Any], key: str, kind: type | tuple[type, ...], path: Path) -> Any:
-    if key not in payload:
-        raise _fail(path, f"missing key '{key}'")
-    value = payload[key]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise _fail(path, f"key '{key}' has type {type(value).__name__}")
-    return value
-
-
 def load_checkpoint(path: str | Path) -> AgentCheckpoint:
     """Read and validate a checkpoint written by ``save_checkpoint``.
+
+    The file is read and checked by :func:`agents.marl.checkpoint_file.inspect_checkpoint`
+    (tensors and plain data only; any other object is refused) before the network is built,
+    exactly as ``uavtwin validate`` checks it without torch.
 
     Args:
         path: checkpoint file.
@@ -132,69 +121,23 @@ def load_checkpoint(path: str | Path) -> AgentCheckpoint:
         ValueError: one line naming the file, if it is missing, truncated, not a torch file,
             a foreign torch file, another format version, or has inconsistent weights.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: agent checkpoint file not found")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many types for corrupt/foreign files
-        first = (str(err).strip().splitlines() or [""])[0][:160]
-        raise _fail(path, f"cannot read it ({type(err).__name__}: {first})") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise _fail(path, f"no '{FORMAT}' format marker (foreign file)")
-    version = payload.get("version")
-    if version != VERSION:
-        raise _fail(path, f"format version {version!r}, this code reads {VERSION}")
-    name = _get(payload, "name", str, path)
-    sizes = _get(payload, "actor_sizes", list, path)
-    if len(sizes) < 2 or not all(isinstance(s, int) and s >= 1 for s in sizes):
-        raise _fail(path, f"bad actor_sizes {sizes!r}")
-    state = _get(payload, "actor_state", dict, path)
-    history = _get(payload, "history", int, path)
-    n_features = _get(payload, "n_features", int, path)
-    log_std = float(_get(payload, "log_std", (int, float), path))
-    dense = _get(payload, "dense_actor_parameters", int, path)
-    if history < 1 or n_features != layout_width(history) or n_features != sizes[0] \
-            or sizes[-1] != 1:
-        raise _fail(
-            path, f"inconsistent layout: n_features={n_features}, history={history}, "
-            f"actor_sizes={sizes}"
-        )
-    expected = {f"{k}.{part}" for k in range(len(sizes) - 1) for part in ("weight", "bias")}
-    if set(state) != expected:
-        raise _fail(path, f"actor_state keys {sorted(state)} != {sorted(expected)}")
-    # the stored tensors must match actor_sizes *before* a network of that size is built:
-    # sizes like [13, 1e9, 1] would otherwise allocate gigabytes for a file of a few bytes
-    for k in range(len(sizes) - 1):
-        for part, shape in (("weight", (sizes[k + 1], sizes[k])), ("bias", (sizes[k + 1],))):
-            tensor = state[f"{k}.{part}"]
-            if not isinstance(tensor, torch.Tensor) or tuple(tensor.shape) != shape:
-                got = tuple(tensor.shape) if isinstance(tensor, torch.Tensor) else None
-                raise _fail(path, f"actor_state {k}.{part} has shape {got}, expected {shape}")
-            if not bool(torch.isfinite(tensor).all()):
-                raise _fail(path, f"actor_state {k}.{part} has non-finite values")
-    actor = MaskedMLP(sizes)
+    contents = inspect_checkpoint(path)
+    actor = MaskedMLP(contents.actor_sizes)
     with torch.no_grad():
         for k, layer in enumerate(actor.layers):
             for part in ("weight", "bias"):
                 target = getattr(layer, part)
-                target.copy_(state[f"{k}.{part}"].to(target.dtype))
-    if not math.isfinite(log_std):
-        raise _fail(path, f"log_std is {log_std}")
-    extras = {key: payload.get(key) or {} for key in ("config", "summary")}
-    for key, value in extras.items():
-        if not isinstance(value, dict):
-            raise _fail(path, f"key '{key}' has type {type(value).__name__}")
+                target.copy_(torch.from_numpy(contents.actor_state[f"{k}.{part}"]).to(target.dtype))
     actor.eval()
     return AgentCheckpoint(
-        name=name,
+        name=contents.name,
         actor=actor,
-        history=history,
-        n_features=n_features,
-        log_std=log_std,
-        dense_actor_parameters=dense,
-        config=dict(extras["config"]),
-        summary=dict(extras["summary"]),
+        history=contents.history,
+        n_features=contents.n_features,
+        log_std=contents.log_std,
+        dense_actor_parameters=contents.dense_actor_parameters,
+        config=contents.config,
+        summary=contents.summary,
     )
 
 

@@ -42,6 +42,7 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
+from agents.marl.layout import n_features
 from agents.pricing.draw import GameDistribution, draw_game
 from agents.pricing.game import PricingGame, follower_demand
 
@@ -50,18 +51,12 @@ __all__ = [
     "RepeatedPricingEnv",
     "RepeatedPricingRound",
     "RoundStep",
-    "n_features",
     "squash_price",
     "stack_games",
 ]
 
 FEATURE_CLIP = 10.0
 _MIN_SPAN = 1e-6
-
-
-def n_features(history: int) -> int:
-    """Observation width of one (RSU, UAV) pair for a history of ``history`` iterations."""
-    return 3 * int(history) + 4
 
 
 def squash_price(z: np.ndarray, cost: np.ndarray, price_cap: np.ndarray) -> np.ndarray:

@@ -19,13 +19,13 @@ import numpy as np
 import torch
 
 from agents.marl.checkpoint import load_checkpoint
+from agents.marl.checkpoint_file import DEFAULT_CHECKPOINTS
 from agents.marl.env import RepeatedPricingRound, stack_games
 from agents.pricing.decision_time import mlp_flops
 from agents.pricing.game import PricingGame, rsu_utility, uav_utility
 from agents.pricing.outcome import RoundOutcome
 
 __all__ = [
-    "DEFAULT_CHECKPOINTS",
     "LearnedPricingPolicy",
     "evaluate_ratio",
     "learned_round",
@@ -34,11 +34,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CHECKPOINTS = {
-    "tiny_madrl": _REPO_ROOT / "scenarios" / "agents" / "tiny-madrl.pt",
-    "ppo": _REPO_ROOT / "scenarios" / "agents" / "ppo.pt",
-}
 
 
 def learned_round(

@@ -37,7 +37,8 @@ import numpy as np
 import torch
 
 from agents.marl.config import IterationMetrics, PPOConfig, TrainResult
-from agents.marl.env import RepeatedPricingRound, n_features, stack_games
+from agents.marl.env import RepeatedPricingRound, stack_games
+from agents.marl.layout import n_features
 from agents.marl.networks import PricingActorCritic, compact_mlp
 from agents.marl.policy import evaluate_ratio
 from agents.marl.pruning import update_masks

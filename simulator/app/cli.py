@@ -17,9 +17,12 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simulator.errors import InputError, UavtwinError
+
+if TYPE_CHECKING:
+    from simulator.config.models import PricingConfig
 
 log = logging.getLogger("uavtwin")
 
@@ -130,11 +133,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(printable(f"uavtwin: error: {line}"), file=sys.stderr)
         return 1
     s = resolve_trace_scenario(s)  # opens a mobility file: its errors are file:line
-    checkpoint = s.pricing.checkpoint
-    if checkpoint is not None and not Path(checkpoint).is_file():
-        raise InputError(f"{args.scenario}: pricing.checkpoint: no such file {checkpoint}")
-    _check_referenced_files(s, Path(args.scenario).resolve().parent)
-    for text in scenario_warnings(s):
+    warnings = [*_check_checkpoint(s.pricing, args.scenario), *scenario_warnings(s)]
+    for text in warnings:
         print(printable(f"uavtwin: warning: {args.scenario}: {text}"), file=sys.stderr)
     mobility = s.uavs.mobility.model
     if mobility == "trace":
@@ -144,12 +144,30 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_referenced_files(scenario: Any, base_dir: Path) -> None:
-    """Load the agent checkpoint a scenario's learned solver needs (as a run would)."""
-    if scenario.pricing.solver in ("tiny_madrl", "ppo"):
-        from simulator.world.world import pricing_policy
+def _check_checkpoint(pricing: PricingConfig, scenario_path: str) -> list[str]:
+    """Read and check the agent checkpoint of a learned solver, without torch (as a run would).
 
-        pricing_policy(scenario.pricing, base_dir)
+    Returns:
+        Warnings (a checkpoint trained as another solver).
+
+    Raises:
+        InputError: the checkpoint is missing or not a valid agent checkpoint.
+    """
+    from agents.marl.checkpoint_file import DEFAULT_CHECKPOINTS, inspect_checkpoint
+
+    if pricing.solver not in DEFAULT_CHECKPOINTS:
+        return []
+    # the loader resolved a relative checkpoint against the scenario file, as the run does
+    path = DEFAULT_CHECKPOINTS[pricing.solver] if pricing.checkpoint is None \
+        else Path(pricing.checkpoint)
+    try:
+        contents = inspect_checkpoint(path)
+    except ValueError as err:
+        raise InputError(f"{scenario_path}: pricing.checkpoint: {err}") from None
+    if contents.name != pricing.solver:
+        return [f"pricing.checkpoint {path} was trained as {contents.name!r}, used as "
+                f"{pricing.solver!r}"]
+    return []
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

@@ -38,7 +38,7 @@ import numpy as np
 import yaml
 
 from agents.marl.checkpoint import load_checkpoint
-from agents.marl.policy import DEFAULT_CHECKPOINTS
+from agents.marl.checkpoint_file import DEFAULT_CHECKPOINTS
 from agents.pricing.draw import draw_game
 from agents.pricing.game import PricingGame
 from agents.pricing.registry import POLICY_NAMES, make_policy
