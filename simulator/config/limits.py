@@ -23,6 +23,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from simulator.config.models import Scenario
+
 __all__ = ["MEMORY_ENV", "Need", "blame", "check_scenario_limits", "estimate_needs", "format_bytes",
            "max_memory_bytes", "parse_size"]
 
@@ -104,7 +106,7 @@ def format_bytes(n: float) -> str:
     return f"{n:.3g} PiB"  # unreachable
 
 
-def _rsu_count(scenario: Any) -> float:
+def _rsu_count(scenario: Scenario) -> float:
     rsus = scenario.rsus
     fixed = rsus.fixed_count
     if fixed is not None:
@@ -113,7 +115,7 @@ def _rsu_count(scenario: Any) -> float:
     return mean + 6 * math.sqrt(mean) + 1  # a generous upper quantile of the Poisson draw
 
 
-def _segments_per_uav(scenario: Any) -> float:
+def _segments_per_uav(scenario: Scenario) -> float:
     sim, mob, area = scenario.simulation, scenario.uavs.mobility, scenario.area
     if mob.model == "gauss_markov":
         return sim.duration_s / mob.gauss_markov.update_interval_s + 1
@@ -138,7 +140,7 @@ def _segments_per_uav(scenario: Any) -> float:
     return 0.0  # trace files: sized by the file itself
 
 
-def estimate_needs(scenario: Any) -> list[Need]:
+def estimate_needs(scenario: Scenario) -> list[Need]:
     """The memory needs of running ``scenario`` (largest first).
 
     Args:
@@ -200,7 +202,7 @@ def estimate_needs(scenario: Any) -> list[Need]:
     return sorted(needs, key=lambda n: -n.bytes)
 
 
-def blame(scenario: Any, need: Need) -> tuple[str | int, ...]:
+def blame(scenario: Scenario, need: Need) -> tuple[str | int, ...]:
     """The key of ``need`` whose default value would shrink it the most.
 
     Each key of the need is reset to its default in turn (on a plain copy of the scenario);
@@ -240,7 +242,8 @@ def _copy(value: Any) -> Any:
     return value
 
 
-def check_scenario_limits(scenario: Any, limit: int | None = None) -> tuple[Need, float] | None:
+def check_scenario_limits(scenario: Scenario,
+                          limit: int | None = None) -> tuple[Need, float] | None:
     """The largest need if the scenario's total estimate exceeds the limit, else None.
 
     Args:

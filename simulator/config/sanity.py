@@ -13,9 +13,9 @@ suspicion, which ``uavtwin validate`` and ``uavtwin run`` print as
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+
+from simulator.config.models import Scenario
 
 __all__ = ["MAX_SPEED_MPS", "MIN_CELL_M", "coverage_warnings", "scenario_warnings"]
 
@@ -27,7 +27,7 @@ FIRST_MINUTE_S = 60.0
 """A run with no coverage event in this first stretch of simulated time is suspicious."""
 
 
-def scenario_warnings(scenario: Any) -> list[str]:
+def scenario_warnings(scenario: Scenario) -> list[str]:
     """Suspicious but valid values of a scenario.
 
     Args:
