@@ -9,7 +9,7 @@ import pytest
 from analysis import metrics, open_trace
 from analysis.replay.html import track_samples
 from analysis.replay.load import load_scene
-from analysis.replay.scene import STATES, point_on_route
+from analysis.replay.scene import OUTCOMES, RETRY_REQUEST, STATES, point_on_route
 from analysis.replay.timing import make_timing
 from simulator.trace.schema import COVERAGE_KIND
 
@@ -159,3 +159,35 @@ def test_faults_move_hosts_and_show_outages(faults_trace):
             assert [r.rsu_id, r.peer_rsu_id] in links.tolist()
     assert scene.outages(scene.t_start - 1)[0].size == 0
     assert scene.disruptions_between(-1, scene.t_end).size == len(trace.faults_transfer_events)
+
+
+def test_failed_and_retried_requests(faults_trace):
+    """Failures (an outcome other than served, or priced out) and the retries after them,
+    recomputed from the trace's tables with pandas."""
+    scene = load_scene(faults_trace)
+    trace = open_trace(faults_trace)
+    req = trace.migration_requests.sort_values(["uav_id", "t_s", "request_id"])
+    bought = trace.pricing_offers.groupby("request_id")["bandwidth_mhz"].sum()
+    outcome = req["outcome"].astype(str)
+    priced_out = (outcome == "served") & (req["request_id"].map(bought) <= 0)
+    failed = (outcome != "served") | priced_out
+    assert scene.fail_t.size == int(failed.sum()) > 0
+    assert sorted(OUTCOMES[o] for o in scene.fail_outcome) == sorted(
+        np.where(priced_out[failed], "priced_out", outcome[failed]))
+    retry = failed.groupby(req["uav_id"]).shift(1, fill_value=False).astype(bool)
+    retry_ids = set(req["request_id"][retry])
+    assert retry_ids
+    flagged = scene.tr_retry & RETRY_REQUEST > 0
+    assert set(scene.tr_request[flagged]) == retry_ids & set(scene.tr_request)
+    assert not set(scene.tr_request[~flagged]) & retry_ids
+    offers = trace.pricing_offers.assign(
+        t=lambda o: o["round_id"].map(trace.pricing_rounds.set_index("round_id")["t_s"]),
+        retry=lambda o: o["request_id"].isin(retry_ids))
+    expected = offers.groupby(["t", "uav_id"])["retry"].any()
+    got = pd.Series(scene.rd_retry, index=pd.MultiIndex.from_arrays([scene.rd_t, scene.rd_uav]))
+    assert got.sort_index().to_dict() == expected.sort_index().to_dict()
+    assert scene.rd_retry.any()
+    # a retried transfer shows in the state: its UAV is migrating while it flies
+    k = int(np.flatnonzero(flagged)[0])
+    t = 0.5 * (scene.tr_t0[k] + min(scene.tr_t1[k], scene.t_end))
+    assert scene.states(t)[scene.tr_uav[k]] == STATES.index("migrating")

@@ -86,3 +86,60 @@ def test_snapshot_and_follow(scene, tmp_path):
     info = render_video(scene, tmp_path / "f.gif", timing, follow=3, panel=True)
     _, frames = _gif_frames(info.path)
     assert len(frames) == 3
+
+
+def test_failed_and_retried_requests_are_drawn(faults_trace, tmp_path):
+    """In a GIF of the faults example: a retried transfer's packet has a cyan rim, a first
+    attempt's has none, and a failed request puts a red cross on its UAV."""
+    scene = load_scene(faults_trace)
+    end = np.where(np.isfinite(scene.tr_t1), scene.tr_t1, scene.t_end)
+    retried = np.flatnonzero(scene.tr_retry > 0)
+    first = np.flatnonzero(scene.tr_retry == 0)
+    k = int(retried[0])
+    t = float(0.5 * (scene.tr_t0[k] + end[k]))
+    timing = make_timing(scene.t_start, scene.t_end, start=t, end=t + 0.2, speed=0.2, fps=1.0)
+    info = render_video(scene, tmp_path / "retry.gif", timing)
+    _, frames = _gif_frames(info.path)
+    painter = MapPainter(scene)
+    try:
+        idx, xy = scene.in_flight(t)
+        px = painter.to_pixels(xy)
+        rim = [_cyan(_around(frames[0], p, 9)).sum() for p in px]
+        for i, n in zip(idx, rim, strict=True):  # cyan exactly around the retried packets
+            alone = np.linalg.norm(xy - xy[list(idx).index(i)], axis=1) < 300
+            if alone.sum() == 1:
+                assert (n > 15) == (scene.tr_retry[i] > 0), (i, n)
+        assert rim[list(idx).index(k)] > 15
+        assert set(idx) & set(first)  # a first attempt flies at the same time
+        # a failed request: a red cross on its UAV during 3 highlight periods
+        f = int(np.argmax(np.diff(np.r_[-np.inf, scene.fail_t]) > 10))
+        before, after = (MapPainter(scene), MapPainter(scene))
+        for p, tt in ((before, scene.fail_t[f] - 0.05), (after, scene.fail_t[f] + 0.05)):
+            p.draw(float(tt))
+        u = scene.fail_uav[f]
+        xyz, _ = scene.positions(float(scene.fail_t[f]))
+        at = painter.to_pixels(xyz[u:u + 1, :2])[0]
+        red = [_red(_around(_rgb(p), at, 7)).sum() for p in (before, after)]
+        before.close()
+        after.close()
+        assert red[1] > red[0] + 20, red
+    finally:
+        painter.close()
+
+
+def _around(img, p, r):
+    c, row = np.round(p).astype(int)
+    return img[row - r:row + r + 1, c - r:c + r + 1]
+
+
+def _rgb(painter):
+    painter.fig.canvas.draw()
+    return np.asarray(painter.fig.canvas.buffer_rgba())[..., :3].astype(int)
+
+
+def _cyan(img):  # #22d3ee, the colour of a retry
+    return (img[..., 0] < 110) & (img[..., 1] > 170) & (img[..., 2] > 200)
+
+
+def _red(img):  # #e03131, a failed request
+    return (img[..., 0] > 180) & (img[..., 1] < 90) & (img[..., 2] < 90)

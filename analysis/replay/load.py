@@ -15,9 +15,10 @@ import os
 import numpy as np
 import yaml
 
-from analysis.replay.scene import Scene, group_offsets
+from analysis.replay.scene import PRICED_OUT, RETRY_ABORT, RETRY_REQUEST, Scene, group_offsets
 from simulator.errors import TraceError
 from simulator.trace.reader import TraceReader
+from simulator.trace.schema import TRANSFER_EVENT, code_of
 
 __all__ = ["build_scene", "load_scene"]
 
@@ -31,13 +32,16 @@ def _area(scenario_yaml: str) -> tuple[float, float] | None:
         return None
 
 
-def load_scene(path: str | os.PathLike[str], edges: np.ndarray | None = None) -> Scene:
+def load_scene(path: str | os.PathLike[str], edges: np.ndarray | None = None,
+               footprint: tuple[np.ndarray, np.ndarray] | None = None) -> Scene:
     """Read everything a replay needs from a trace.
 
     Args:
         path: The trace (``.h5``).
         edges: ``[E, 2]`` backhaul links; default: every RSU pair that some transfer's route
             crossed (the trace records routes, not the whole graph).
+        footprint: ``([A] altitudes, [J, A] radii)`` of the cells when they follow the radio
+            (see :class:`Scene`); default: discs of ``/rsus/coverage_radius_m``.
 
     Returns:
         The :class:`Scene`.
@@ -54,7 +58,8 @@ def load_scene(path: str | os.PathLike[str], edges: np.ndarray | None = None) ->
         req = r.read("/migration/requests")
         sv = r.read("/migration/service")
         rounds = r.read("/pricing/rounds", ["round_id", "t_s"])
-        offers = r.read("/pricing/offers", ["round_id", "request_id", "uav_id", "rsu_id", "price"])
+        offers = r.read("/pricing/offers", ["round_id", "request_id", "uav_id", "rsu_id", "price",
+                                            "bandwidth_mhz"])
         rev = r.read("/pricing/revenue", ["round_id", "rsu_id", "revenue"])
         sens = r.read("/sensing/state", ["t_s", "vsp_id", "share"])
         faults = {t: r.read(t) for t in ("/faults/outages", "/faults/twin_losses",
@@ -62,7 +67,7 @@ def load_scene(path: str | os.PathLike[str], edges: np.ndarray | None = None) ->
         scenario_yaml = str(r.attrs.get("scenario_yaml", ""))
         name = str(r.attrs.get("scenario_name", ""))
     return build_scene(rsus, uavs, seg, tr, hops, req, sv, rounds, offers, rev, sens, faults,
-                       scenario_yaml=scenario_yaml, edges=edges, name=name)
+                       scenario_yaml=scenario_yaml, edges=edges, name=name, footprint=footprint)
 
 
 def _lookup(keys: np.ndarray, values: np.ndarray, query: np.ndarray,
@@ -81,7 +86,8 @@ def _lookup(keys: np.ndarray, values: np.ndarray, query: np.ndarray,
 def build_scene(rsus: dict, uavs: dict, seg: dict, tr: dict, hops: dict, req: dict, sv: dict,
                 rounds: dict, offers: dict, rev: dict, sens: dict, faults: dict | None = None,
                 *, scenario_yaml: str = "",
-                edges: np.ndarray | None = None, name: str = "") -> Scene:
+                edges: np.ndarray | None = None, name: str = "",
+                footprint: tuple[np.ndarray, np.ndarray] | None = None) -> Scene:
     """Assemble a :class:`Scene` from trace tables (``{column: array}`` dicts).
 
     Args:
@@ -93,6 +99,7 @@ def build_scene(rsus: dict, uavs: dict, seg: dict, tr: dict, hops: dict, req: di
         scenario_yaml: The resolved scenario (for the area and the run name).
         edges: Backhaul links; default: those some route crossed.
         name: Run name for titles (default: ``simulation.name`` of the scenario).
+        footprint: ``([A] altitudes, [J, A] radii)`` of cells that follow the radio.
 
     Returns:
         The scene.
@@ -141,8 +148,26 @@ def build_scene(rsus: dict, uavs: dict, seg: dict, tr: dict, hops: dict, req: di
         if pair.size else np.zeros(0, dtype=np.int64)
     cand_off = np.r_[starts, oo.size].astype(np.int64)
 
-    # Failed requests, interruptions, revenue.
-    failed = req["outcome"] != 0
+    # Failed requests (an outcome other than served, or a round that priced the UAV out:
+    # it bought no bandwidth, so its twins stayed); a request is a retry when the same UAV's
+    # previous request failed.
+    rq_id = req["request_id"].astype(np.int64)
+    bought, offered = np.zeros(rq_id.size), np.zeros(rq_id.size, dtype=bool)
+    if rq_id.size and offers["request_id"].size:
+        o_req = offers["request_id"].astype(np.int64)
+        by_id = np.argsort(rq_id, kind="stable")
+        at = by_id[np.clip(np.searchsorted(rq_id[by_id], o_req), 0, rq_id.size - 1)]
+        hit = rq_id[at] == o_req
+        np.add.at(bought, at[hit], offers["bandwidth_mhz"].astype(float)[hit])
+        offered[at[hit]] = True
+    outcome = req["outcome"].astype(np.int64)
+    outcome = np.where((outcome == 0) & offered & (bought <= 0), PRICED_OUT, outcome)
+    failed = outcome != 0
+    ro_ = np.lexsort((rq_id, req["t_s"], req["uav_id"]))
+    prev_failed = np.zeros(rq_id.size, dtype=bool)
+    same = req["uav_id"][ro_][1:] == req["uav_id"][ro_][:-1]
+    prev_failed[ro_[1:]] = same & failed[ro_][:-1]
+    retry_ids = rq_id[prev_failed]
     s1 = sv["t_interrupt_end_s"].astype(float)
     rev_t = _lookup(rounds["round_id"].astype(np.int64), rounds["t_s"].astype(float),
                     rev["round_id"].astype(np.int64))
@@ -195,6 +220,17 @@ def build_scene(rsus: dict, uavs: dict, seg: dict, tr: dict, hops: dict, req: di
     hc_host = np.concatenate([dst, np.full(l_t.size, -1), l_dst[restored]]).astype(np.int64)[hc]
     o_t1 = col(out, "t_end_s", float)
 
+    # Transfers and rounds of a retry; transfers restarted after an abort (faults).
+    tr_retry = np.where(np.isin(req_id, retry_ids), RETRY_REQUEST, 0).astype(np.uint8)
+    restarted = col(tev, "event", np.int64) == code_of(TRANSFER_EVENT, "retried")
+    if restarted.any():
+        key = col(tev, "request_id", np.int64)[restarted] * (host.shape[1] + 1) \
+            + col(tev, "twin_id", np.int64)[restarted]
+        mine = np.isin(req_id * (host.shape[1] + 1) + tr["twin_id"][o], key)
+        tr_retry[mine] |= RETRY_ABORT
+    rd_retry = np.isin(offers["request_id"][oo][starts].astype(np.int64), retry_ids) \
+        if starts.size else np.zeros(0, dtype=bool)
+
     if edges is None:
         a, b = path[:-1], path[1:]
         same = np.ones(a.size, dtype=bool)
@@ -227,7 +263,7 @@ def build_scene(rsus: dict, uavs: dict, seg: dict, tr: dict, hops: dict, req: di
         rd_cand_off=cand_off, rd_cand=offers["rsu_id"][oo].astype(np.int64),
         rd_price=offers["price"][oo].astype(float),
         fail_t=req["t_s"][failed].astype(float), fail_uav=req["uav_id"][failed].astype(np.int64),
-        fail_outcome=req["outcome"][failed].astype(np.int64),
+        fail_outcome=outcome[failed],
         sv_uav=sv["uav_id"].astype(np.int64), sv_t0=sv["t_interrupt_start_s"].astype(float),
         sv_t1=np.where(np.isnan(s1), np.inf, s1),
         rev_t=rev_t, rev_rsu=rev["rsu_id"].astype(np.int64),
@@ -238,4 +274,8 @@ def build_scene(rsus: dict, uavs: dict, seg: dict, tr: dict, hops: dict, req: di
         out_t1=np.where(np.isnan(o_t1), np.inf, o_t1),
         tev_t=col(tev, "t_s", float), tev_uav=col(tev, "uav_id", np.int64),
         tev_event=col(tev, "event", np.int64), scenario_name=name,
+        tr_retry=tr_retry, rd_retry=rd_retry,
+        fp_alt=np.zeros(0) if footprint is None else np.asarray(footprint[0], dtype=float),
+        fp_radius=np.zeros((n_j, 0)) if footprint is None
+        else np.asarray(footprint[1], dtype=float).reshape(n_j, -1),
     )

@@ -35,12 +35,14 @@
   // ---- data ----------------------------------------------------------------------------
   const U = D.uav.n, W = D.uav.w, J = D.rsu.x.length;
   const first = dec(D.uav.first), last = dec(D.uav.last), host0 = dec(D.uav.host0);
+  const hostW = dec(D.uav.hostw), price0 = dec(D.uav.price0);
+  const RX = Float64Array.from(D.rsu.x), RY = Float64Array.from(D.rsu.y);
   const tk = { off: offsets(dec(D.track.len)), t: dec(D.track.t),
     x: dequant(dec(D.track.x), D.track.qx), y: dequant(dec(D.track.y), D.track.qy),
     z: dequant(dec(D.track.z), D.track.qz) };
   const tr = { uav: dec(D.transfer.uav), twin: dec(D.transfer.twin), t0: dec(D.transfer.t0),
     t1: dec(D.transfer.t1), price: dec(D.transfer.price), off: offsets(dec(D.transfer.len)),
-    path: dec(D.transfer.path), maxDur: D.transfer.max_dur };
+    path: dec(D.transfer.path), maxDur: D.transfer.max_dur, retry: dec(D.transfer.retry) };
   tr.n = tr.t0.length;
   tr.dst = new Int32Array(tr.n);
   for (let k = 0; k < tr.n; k++) tr.dst[k] = tr.path[tr.off[k + 1] - 1];
@@ -53,45 +55,103 @@
   const dis = { t: dec(D.disruption.t), uav: dec(D.disruption.uav), event: dec(D.disruption.event) };
   dis.n = dis.t.length;
   const rd = { t: dec(D.round.t), uav: dec(D.round.uav), off: offsets(dec(D.round.len)),
-    cand: dec(D.round.cand), price: dec(D.round.price) };
+    cand: dec(D.round.cand), price: dec(D.round.price), retry: dec(D.round.retry) };
   rd.n = rd.t.length;
   const fl = { t: dec(D.fail.t), uav: dec(D.fail.uav), outcome: dec(D.fail.outcome) };
   fl.n = fl.t.length;
   const sv = { uav: dec(D.service.uav), t0: dec(D.service.t0), t1: dec(D.service.t1) };
   sv.n = sv.t0.length;
-  {  // interruptions that ended, by end time, with running count and sum
+  {  // interruptions that ended, by end time, with running count and sum (after the base
+    // of those that ended before the embedded window)
     const ended = [];
     for (let i = 0; i < sv.n; i++) if (isFinite(sv.t1[i])) ended.push(i);
     ended.sort((a, b) => sv.t1[a] - sv.t1[b]);
     sv.end = new Float64Array(ended.length); sv.cumInt = new Float64Array(ended.length);
-    let sum = 0;
+    let sum = D.service.before_s;
     ended.forEach((i, n) => { sum += sv.t1[i] - sv.t0[i]; sv.end[n] = sv.t1[i]; sv.cumInt[n] = sum; });
     sv.nEnded = ended.length;
+    // per UAV, its interruptions by start with the running max of their ends: the UAV is
+    // interrupted at T when that max, up to the last start <= T, lies after T
+    const order = Array.from({ length: sv.n }, (_, i) => i).sort((a, b) => sv.uav[a] - sv.uav[b] || sv.t0[a] - sv.t0[b]);
+    sv.byT0 = new Float64Array(sv.n); sv.maxT1 = new Float64Array(sv.n); sv.uOff = new Int32Array(U + 1);
+    order.forEach((i, n) => {
+      sv.byT0[n] = sv.t0[i];
+      sv.maxT1[n] = n > 0 && sv.uav[order[n - 1]] === sv.uav[i] ? Math.max(sv.maxT1[n - 1], sv.t1[i]) : sv.t1[i];
+      sv.uOff[sv.uav[i] + 1]++;
+    });
+    for (let u = 0; u < U; u++) sv.uOff[u + 1] += sv.uOff[u];
   }
   const rv = { t: dec(D.revenue.t), rsu: dec(D.revenue.rsu), amount: dec(D.revenue.amount) };
   rv.n = rv.t.length;
+  const revBefore = D.revenue.before.reduce((a, b) => a + b, 0);
   const cumRev = new Float64Array(rv.n);
-  for (let i = 0, s = 0; i < rv.n; i++) { s += rv.amount[i]; cumRev[i] = s; }
-  let pmin = Infinity, pmax = -Infinity;
-  for (let i = 0; i < tr.n; i++) if (tr.price[i] >= 0) { pmin = Math.min(pmin, tr.price[i]); pmax = Math.max(pmax, tr.price[i]); }
-  if (!isFinite(pmin)) { pmin = 0; pmax = 1; }
+  for (let i = 0, s = revBefore; i < rv.n; i++) { s += rv.amount[i]; cumRev[i] = s; }
+  const [pmin, pmax] = D.transfer.price_range;
+  // cells: discs, or the footprint of the radio at each altitude (radius per RSU and altitude)
+  const FP = D.rsu.footprint;
+  const fpA = FP ? FP.alt.length : 0, fpR = FP ? Float64Array.from(FP.r) : null;
+  const fpLo = FP ? FP.alt[0] : 0, fpStep = FP && fpA > 1 ? (FP.alt[fpA - 1] - FP.alt[0]) / (fpA - 1) : 1;
+  const RR = Float64Array.from(D.rsu.r), RMIN = Float64Array.from(D.rsu.r);
+  if (FP) {
+    for (let j = 0; j < J; j++) {
+      let lo = Infinity, hi = 0;
+      for (let a = 0; a < fpA; a++) { lo = Math.min(lo, fpR[j * fpA + a]); hi = Math.max(hi, fpR[j * fpA + a]); }
+      RMIN[j] = lo; RR[j] = hi;
+    }
+  }
+  // radius of every RSU's cell at altitude z, into out (the footprint is on a uniform grid)
+  function cellRadii(z, out) {
+    if (!FP) { out.set(RR); return out; }
+    let f = (z - fpLo) / fpStep;
+    f = Math.min(Math.max(f, 0), fpA - 1);
+    const i = Math.min(Math.floor(f), Math.max(fpA - 2, 0)), g = f - i;
+    for (let j = 0; j < J; j++) {
+      const a = fpR[j * fpA + i];
+      out[j] = fpA > 1 ? a + g * (fpR[j * fpA + i + 1] - a) : a;
+    }
+    return out;
+  }
+  // RSUs near each cell of a coarse grid, so a UAV tests only the RSUs that may cover it
+  const [gx0, gy0, gx1, gy1] = D.bounds;
+  const GN = Math.max(1, Math.min(64, Math.ceil(Math.sqrt(J)))), gw = Math.max(gx1 - gx0, 1) / GN, gh = Math.max(gy1 - gy0, 1) / GN;
+  const grid = [];
+  for (let gy = 0; gy < GN; gy++) {
+    for (let gx = 0; gx < GN; gx++) {
+      const cx0 = gx0 + gx * gw, cy0 = gy0 + gy * gh, near = [];
+      for (let j = 0; j < J; j++) {
+        const dx = Math.max(cx0 - RX[j], 0, RX[j] - cx0 - gw), dy = Math.max(cy0 - RY[j], 0, RY[j] - cy0 - gh);
+        if (dx * dx + dy * dy <= RR[j] * RR[j]) near.push(j);
+      }
+      grid.push(Int32Array.from(near));
+    }
+  }
+  const allRsus = Int32Array.from({ length: J }, (_, j) => j);
+  function rsusNear(x, y) {
+    const gx = Math.floor((x - gx0) / gw), gy = Math.floor((y - gy0) / gh);
+    return gx < 0 || gy < 0 || gx >= GN || gy >= GN ? allRsus : grid[gy * GN + gx];
+  }
 
   // ---- state at time T (seconds since the run start) -------------------------------------
   const X = new Float64Array(U), Y = new Float64Array(U), Z = new Float64Array(U);
   const present = new Uint8Array(U), state = new Uint8Array(U);
-  const host = Int32Array.from(host0);
+  const host = Int32Array.from(hostW);
   let hostPtr = 0, hostT = -Infinity;
+  const radii = new Float64Array(J);
 
-  function position(u, T) {
+  // position of UAV u at T into P[0..2]; false if the UAV has no track in the page
+  const P = new Float64Array(3);
+  function positionInto(u, T) {
     const lo = tk.off[u], hi = tk.off[u + 1];
-    if (hi <= lo) return null;
-    let i = floorIndex(tk.t, T, lo, hi);
-    if (i < lo) return [tk.x[lo], tk.y[lo], tk.z[lo]];
-    if (i >= hi - 1) return [tk.x[hi - 1], tk.y[hi - 1], tk.z[hi - 1]];
+    if (hi <= lo) return false;
+    const i = floorIndex(tk.t, T, lo, hi);
+    if (i < lo) { P[0] = tk.x[lo]; P[1] = tk.y[lo]; P[2] = tk.z[lo]; return true; }
+    if (i >= hi - 1) { P[0] = tk.x[hi - 1]; P[1] = tk.y[hi - 1]; P[2] = tk.z[hi - 1]; return true; }
     const d = tk.t[i + 1] - tk.t[i], f = d > 0 ? (T - tk.t[i]) / d : 0;
-    return [tk.x[i] + f * (tk.x[i + 1] - tk.x[i]), tk.y[i] + f * (tk.y[i + 1] - tk.y[i]),
-      tk.z[i] + f * (tk.z[i + 1] - tk.z[i])];
+    P[0] = tk.x[i] + f * (tk.x[i + 1] - tk.x[i]); P[1] = tk.y[i] + f * (tk.y[i + 1] - tk.y[i]);
+    P[2] = tk.z[i] + f * (tk.z[i + 1] - tk.z[i]);
+    return true;
   }
+  function position(u, T) { return positionInto(u, T) ? [P[0], P[1], P[2]] : null; }
   function inFlight(T) {
     const out = [];
     const hi = floorIndex(tr.t0, T, 0, tr.n) + 1;
@@ -100,7 +160,7 @@
     return out;
   }
   function updateHosts(T) {
-    if (T < hostT) { host.set(host0); hostPtr = 0; }
+    if (T < hostT) { host.set(hostW); hostPtr = 0; }
     while (hostPtr < hc.n && hc.t[hostPtr] <= T) {
       host[hc.uav[hostPtr] * W + hc.twin[hostPtr]] = hc.host[hostPtr];
       hostPtr++;
@@ -109,18 +169,20 @@
   }
   function computeState(T, flying) {
     for (let u = 0; u < U; u++) {
-      const p = position(u, T);
-      present[u] = p !== null && T >= first[u] && T <= last[u] ? 1 : 0;
-      if (p) { X[u] = p[0]; Y[u] = p[1]; Z[u] = p[2]; }
-      state[u] = 0;
+      const has = positionInto(u, T);
+      present[u] = has && T >= first[u] && T <= last[u] ? 1 : 0;
+      if (has) { X[u] = P[0]; Y[u] = P[1]; Z[u] = P[2]; }
+      if (!present[u]) { state[u] = 3; continue; }
+      const r = cellRadii(Z[u], radii), near = rsusNear(X[u], Y[u]);
       let covered = false;
-      for (let j = 0; j < J && !covered; j++) {
-        const dx = X[u] - D.rsu.x[j], dy = Y[u] - D.rsu.y[j];
-        covered = dx * dx + dy * dy <= D.rsu.r[j] * D.rsu.r[j];
+      for (let n = 0; n < near.length && !covered; n++) {
+        const j = near[n], dx = X[u] - RX[j], dy = Y[u] - RY[j];
+        covered = dx * dx + dy * dy <= r[j] * r[j];
       }
-      if (!covered) state[u] = 2;
+      state[u] = covered ? 0 : 2;
+      const a = sv.uOff[u], b = sv.uOff[u + 1];
+      if (b > a) { const i = floorIndex(sv.byT0, T, a, b); if (i >= a && sv.maxT1[i] > T) state[u] = 2; }
     }
-    for (let i = 0; i < sv.n; i++) if (sv.t0[i] <= T && T < sv.t1[i]) state[sv.uav[i]] = 2;
     for (const k of flying) state[tr.uav[k]] = 1;
     for (let u = 0; u < U; u++) if (!present[u]) state[u] = 3;
     updateHosts(T);
@@ -131,22 +193,23 @@
     const r = floorIndex(rv.t, T, 0, rv.n);
     let lost = 0;
     for (let u = 0; u < U; u++) for (let w = 0; w < W; w++) if (host0[u * W + w] >= 0 && host[u * W + w] < 0) lost++;
-    return { migrations: done, mean: done > 0 ? sv.cumInt[i] / done : NaN,
-      revenue: r >= 0 ? cumRev[r] : 0, inFlight: flying.length,
-      failed: floorIndex(fl.t, T, 0, fl.n) + 1, lost };
+    const all = D.service.before + done;
+    return { migrations: all, mean: all > 0 ? (done > 0 ? sv.cumInt[i] : D.service.before_s) / all : NaN,
+      revenue: r >= 0 ? cumRev[r] : revBefore, inFlight: flying.length,
+      failed: D.fail.before + floorIndex(fl.t, T, 0, fl.n) + 1, lost };
   }
   function pointOnRoute(k, f) {
     const a = tr.off[k], b = tr.off[k + 1];
-    if (b - a < 2) { const j = tr.path[a]; return [D.rsu.x[j], D.rsu.y[j]]; }
+    if (b - a < 2) { const j = tr.path[a]; return [RX[j], RY[j]]; }
     let total = 0;
-    for (let i = a; i < b - 1; i++) total += Math.hypot(D.rsu.x[tr.path[i + 1]] - D.rsu.x[tr.path[i]], D.rsu.y[tr.path[i + 1]] - D.rsu.y[tr.path[i]]);
+    for (let i = a; i < b - 1; i++) total += Math.hypot(RX[tr.path[i + 1]] - RX[tr.path[i]], RY[tr.path[i + 1]] - RY[tr.path[i]]);
     let target = f * total;
     for (let i = a; i < b - 1; i++) {
       const p = tr.path[i], q = tr.path[i + 1];
-      const len = Math.hypot(D.rsu.x[q] - D.rsu.x[p], D.rsu.y[q] - D.rsu.y[p]);
+      const len = Math.hypot(RX[q] - RX[p], RY[q] - RY[p]);
       if (target <= len || i === b - 2) {
         const g = len > 0 ? Math.min(target / len, 1) : 0;
-        return [D.rsu.x[p] + g * (D.rsu.x[q] - D.rsu.x[p]), D.rsu.y[p] + g * (D.rsu.y[q] - D.rsu.y[p])];
+        return [RX[p] + g * (RX[q] - RX[p]), RY[p] + g * (RY[q] - RY[p])];
       }
       target -= len;
     }
@@ -169,7 +232,6 @@
   const PLASMA = [[13, 8, 135], [126, 3, 168], [204, 71, 120], [248, 149, 64], [240, 249, 33]];
   const VIRIDIS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
   const priceColour = (p) => (p < 0 ? C.fg : ramp(PLASMA, (p - pmin) / Math.max(pmax - pmin, 1e-9)));
-  const altColour = (z) => ramp(VIRIDIS, (z - D.track.qz.lo) / Math.max(D.track.qz.step * 65535, 1e-9));
 
   // ---- view ----------------------------------------------------------------------------
   const canvas = document.getElementById("map"), ctx = canvas.getContext("2d");
@@ -177,11 +239,12 @@
   const el = (id) => document.getElementById(id);
   const [bx0, by0, bx1, by1] = D.bounds;
   let view = { s: 1, ox: 0, oy: 0 }, bgKey = "", labels = true, follow = D.follow;
-  let colourBy = "state";
+  let colourBy = "state", rect = null;
   const toPx = (x, y) => [view.ox + (x - bx0) * view.s, view.oy - (y - by0) * view.s];
 
   function setView() {
-    const r = canvas.getBoundingClientRect(), dpr = window.devicePixelRatio || 1;
+    if (rect === null) rect = canvas.getBoundingClientRect();  // reset on resize only
+    const r = rect, dpr = window.devicePixelRatio || 1;
     if (canvas.width !== Math.round(r.width * dpr) || canvas.height !== Math.round(r.height * dpr)) {
       canvas.width = Math.round(r.width * dpr); canvas.height = Math.round(r.height * dpr);
       bg.width = canvas.width; bg.height = canvas.height;
@@ -198,42 +261,80 @@
     }
     return dpr;
   }
+  // the static layer: area, cells, backhaul links, RSUs and their labels
   function drawStatic(g) {
     const [ax, ay] = toPx(bx0, by1), [cx, cy] = toPx(bx1, by0);
     g.fillStyle = C.area; g.strokeStyle = C.link; g.lineWidth = 1;
     g.fillRect(ax, ay, cx - ax, cy - ay); g.strokeRect(ax, ay, cx - ax, cy - ay);
+    // cells: a disc; with a radio footprint, its outer radius over the altitudes flown
+    // (solid) and its inner one (dashed): a UAV between them is covered at some altitudes
+    g.beginPath();
     for (let j = 0; j < J; j++) {
-      const [px, py] = toPx(D.rsu.x[j], D.rsu.y[j]);
-      g.beginPath(); g.arc(px, py, D.rsu.r[j] * view.s, 0, 2 * Math.PI);
-      g.fillStyle = "rgba(" + C.disc + ",0.07)"; g.fill();
-      g.strokeStyle = "rgba(" + C.disc + ",0.6)"; g.stroke();
+      const [px, py] = toPx(RX[j], RY[j]);
+      g.moveTo(px + RR[j] * view.s, py); g.arc(px, py, RR[j] * view.s, 0, 2 * Math.PI);
+    }
+    g.fillStyle = "rgba(" + C.disc + ",0.07)"; g.fill();
+    g.strokeStyle = "rgba(" + C.disc + ",0.6)"; g.stroke();
+    if (FP) {
+      g.beginPath();
+      for (let j = 0; j < J; j++) {
+        const [px, py] = toPx(RX[j], RY[j]);
+        if (RMIN[j] <= 0) continue;
+        g.moveTo(px + RMIN[j] * view.s, py); g.arc(px, py, RMIN[j] * view.s, 0, 2 * Math.PI);
+      }
+      g.setLineDash([3, 3]); g.stroke(); g.setLineDash([]);
     }
     g.setLineDash([5, 4]); g.strokeStyle = C.link; g.lineWidth = 1.2; g.beginPath();
     for (let e = 0; e < D.edges.length; e += 2) {
-      const [p, q] = [toPx(D.rsu.x[D.edges[e]], D.rsu.y[D.edges[e]]), toPx(D.rsu.x[D.edges[e + 1]], D.rsu.y[D.edges[e + 1]])];
+      const [p, q] = [toPx(RX[D.edges[e]], RY[D.edges[e]]), toPx(RX[D.edges[e + 1]], RY[D.edges[e + 1]])];
       g.moveTo(p[0], p[1]); g.lineTo(q[0], q[1]);
     }
     g.stroke(); g.setLineDash([]);
-    g.font = "12px sans-serif"; g.textBaseline = "bottom";
+    g.font = "12px sans-serif"; g.textBaseline = "bottom"; g.fillStyle = C.fg; g.beginPath();
     for (let j = 0; j < J; j++) {
-      const [px, py] = toPx(D.rsu.x[j], D.rsu.y[j]);
-      g.beginPath(); g.moveTo(px, py - 7); g.lineTo(px - 6, py + 5); g.lineTo(px + 6, py + 5); g.closePath();
-      g.fillStyle = C.fg; g.fill();
-      if (labels) { g.fillStyle = C.fg; g.fillText("RSU " + j, px + 7, py - 5); }
+      const [px, py] = toPx(RX[j], RY[j]);
+      g.moveTo(px, py - 7); g.lineTo(px - 6, py + 5); g.lineTo(px + 6, py + 5); g.closePath();
     }
+    g.fill();
+    if (labels) for (let j = 0; j < J; j++) { const [px, py] = toPx(RX[j], RY[j]); g.fillText("RSU " + j, px + 7, py - 5); }
   }
 
   // ---- drawing -----------------------------------------------------------------------------
   let T = D.window[0], playing = false, speed = D.speed, lastWall = null;
   const drawMs = [], intervals = [];
   let frames = 0, hoverText = null;
+  const RETRY = "#22d3ee", FAIL = "#e03131", HIT = "#ff6b00";
+  // colour buckets: UAVs of one colour are drawn as one path (state: 4, altitude: 16 steps)
+  const NB = 16, altBucket = new Uint8Array(U), bucketColour = [];
+  for (let b = 0; b < NB; b++) bucketColour.push(ramp(VIRIDIS, b / (NB - 1)));
+  const TRAIL_PIECES = U > 200 ? 4 : 8;  // decimated trails for large fleets
+  const trailX = new Float64Array(U * (TRAIL_PIECES + 1)), trailY = new Float64Array(U * (TRAIL_PIECES + 1));
+
+  function bucketOf(u) {
+    if (colourBy === "altitude") {
+      const f = (Z[u] - D.track.qz.lo) / Math.max(D.track.qz.step * 65535, 1e-9);
+      return Math.min(NB - 1, Math.max(0, Math.round(f * (NB - 1))));
+    }
+    return state[u];
+  }
+  const colourOfBucket = (b) => (colourBy === "altitude" ? bucketColour[b] : C.states[b]);
+  const nBuckets = () => (colourBy === "altitude" ? NB : 3);
+  // one path per colour: add(u) adds UAV u's shape, paint(colour) strokes or fills it
+  function perColour(add, paint) {
+    for (let b = 0; b < nBuckets(); b++) {
+      ctx.beginPath();
+      let any = false;
+      for (let u = 0; u < U; u++) if (altBucket[u] === b) { any = true; add(u); }
+      if (any) paint(colourOfBucket(b));
+    }
+  }
 
   function draw() {
     const t0 = performance.now();
     const flying = inFlight(T);
     computeState(T, flying);
     const dpr = setView();
-    const r = canvas.getBoundingClientRect();
+    const r = rect;
     const key = [canvas.width, canvas.height, labels, view.s, view.ox, view.oy].join();
     if (follow >= 0) {
       ctx.fillStyle = C.bg; ctx.fillRect(0, 0, r.width, r.height); drawStatic(ctx);
@@ -244,92 +345,114 @@
       }
       ctx.setTransform(1, 0, 0, 1, 0, 0); ctx.drawImage(bg, 0, 0); ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     }
-    const colour = (u) => (colourBy === "altitude" ? altColour(Z[u]) : C.states[state[u]]);
-    // trails
-    ctx.globalAlpha = 0.55; ctx.lineWidth = 1;
+    for (let u = 0; u < U; u++) altBucket[u] = present[u] ? bucketOf(u) : 255;
+    const s = view.s, ox = view.ox, oy = view.oy;
+    // trails: the last trail_s seconds in TRAIL_PIECES straight pieces, one path per colour
+    const NP = TRAIL_PIECES + 1;
     for (let u = 0; u < U; u++) {
       if (!present[u]) continue;
-      ctx.beginPath();
-      for (let k = 8; k >= 0; k--) {
-        const p = position(u, Math.max(T - (D.trail_s * k) / 8, first[u]));
-        const [px, py] = toPx(p[0], p[1]);
-        if (k === 8) ctx.moveTo(px, py); else ctx.lineTo(px, py);
+      for (let k = 0; k < NP; k++) {
+        positionInto(u, Math.max(T - (D.trail_s * (TRAIL_PIECES - k)) / TRAIL_PIECES, first[u]));
+        trailX[u * NP + k] = ox + (P[0] - bx0) * s; trailY[u * NP + k] = oy - (P[1] - by0) * s;
       }
-      ctx.strokeStyle = colour(u); ctx.stroke();
     }
+    ctx.globalAlpha = 0.55; ctx.lineWidth = 1;
+    perColour((u) => {
+      ctx.moveTo(trailX[u * NP], trailY[u * NP]);
+      for (let k = 1; k < NP; k++) ctx.lineTo(trailX[u * NP + k], trailY[u * NP + k]);
+    }, (c) => { ctx.strokeStyle = c; ctx.stroke(); });
     // lines to hosting RSUs
     ctx.globalAlpha = 0.6; ctx.lineWidth = 0.6; ctx.strokeStyle = C.fg; ctx.beginPath();
     for (let u = 0; u < U; u++) {
       if (!present[u]) continue;
-      const [px, py] = toPx(X[u], Y[u]);
+      const px = ox + (X[u] - bx0) * s, py = oy - (Y[u] - by0) * s;
       for (let w = 0; w < W; w++) {
         const j = host[u * W + w];
-        if (j < 0 || (w > 0 && host.subarray(u * W, u * W + w).includes(j))) continue;
-        const [qx, qy] = toPx(D.rsu.x[j], D.rsu.y[j]);
-        ctx.moveTo(px, py); ctx.lineTo(qx, qy);
+        if (j < 0) continue;
+        let dup = false;
+        for (let v = 0; v < w && !dup; v++) dup = host[u * W + v] === j;
+        if (dup) continue;
+        ctx.moveTo(px, py); ctx.lineTo(ox + (RX[j] - bx0) * s, oy - (RY[j] - by0) * s);
       }
     }
     ctx.stroke(); ctx.globalAlpha = 1;
-    // candidates of pricing rounds just played
-    ctx.strokeStyle = "gold"; ctx.lineWidth = 2;
-    for (let i = floorIndex(rd.t, T - D.highlight_s, 0, rd.n) + 1; i < rd.n && rd.t[i] <= T; i++) {
-      for (let c = rd.off[i]; c < rd.off[i + 1]; c++) {
-        const [px, py] = toPx(D.rsu.x[rd.cand[c]], D.rsu.y[rd.cand[c]]);
-        ctx.beginPath(); ctx.arc(px, py, 14, 0, 2 * Math.PI); ctx.stroke();
+    // candidates of pricing rounds just played: gold, cyan for a retry of a failed request
+    ctx.lineWidth = 2;
+    for (const retry of [0, 1]) {
+      ctx.beginPath();
+      for (let i = floorIndex(rd.t, T - D.highlight_s, 0, rd.n) + 1; i < rd.n && rd.t[i] <= T; i++) {
+        if (rd.retry[i] !== retry) continue;
+        for (let c = rd.off[i]; c < rd.off[i + 1]; c++) {
+          const [px, py] = toPx(RX[rd.cand[c]], RY[rd.cand[c]]);
+          ctx.moveTo(px + 14 + 3 * retry, py); ctx.arc(px, py, 14 + 3 * retry, 0, 2 * Math.PI);
+        }
       }
+      ctx.strokeStyle = retry ? RETRY : "gold"; ctx.stroke();
     }
-    // twins in flight on their routes, coloured by the price paid
+    // twins in flight on their routes, coloured by the price paid; a retried transfer (its
+    // request retries a failed one, or a fault aborted it) has a dashed route and a cyan rim
     ctx.lineWidth = 3;
     for (const k of flying) {
-      ctx.strokeStyle = priceColour(tr.price[k]); ctx.beginPath();
+      ctx.strokeStyle = priceColour(tr.price[k]); ctx.setLineDash(tr.retry[k] ? [7, 5] : []); ctx.beginPath();
       for (let i = tr.off[k]; i < tr.off[k + 1]; i++) {
-        const [px, py] = toPx(D.rsu.x[tr.path[i]], D.rsu.y[tr.path[i]]);
+        const [px, py] = toPx(RX[tr.path[i]], RY[tr.path[i]]);
         if (i === tr.off[k]) ctx.moveTo(px, py); else ctx.lineTo(px, py);
       }
       ctx.stroke();
     }
+    ctx.setLineDash([]);
     for (const k of flying) {
       const f = Math.min(Math.max((T - tr.t0[k]) / Math.max(tr.t1[k] - tr.t0[k], 1e-9), 0), 1);
       const p = pointOnRoute(k, f), [px, py] = toPx(p[0], p[1]);
       ctx.fillStyle = priceColour(tr.price[k]); ctx.fillRect(px - 4, py - 4, 8, 8);
-      ctx.strokeStyle = C.fg; ctx.lineWidth = 0.5; ctx.strokeRect(px - 4, py - 4, 8, 8);
+      if (tr.retry[k]) { ctx.strokeStyle = RETRY; ctx.lineWidth = 2.5; ctx.strokeRect(px - 6, py - 6, 12, 12); }
+      else { ctx.strokeStyle = C.fg; ctx.lineWidth = 0.5; ctx.strokeRect(px - 4, py - 4, 8, 8); }
     }
-    // UAVs
-    for (let u = 0; u < U; u++) {
-      if (!present[u]) continue;
-      const [px, py] = toPx(X[u], Y[u]);
-      ctx.beginPath(); ctx.arc(px, py, 4.5, 0, 2 * Math.PI);
-      ctx.fillStyle = colour(u); ctx.fill(); ctx.strokeStyle = C.bg; ctx.lineWidth = 0.8; ctx.stroke();
-    }
+    // UAVs: one path per colour
+    ctx.lineWidth = 0.8; ctx.strokeStyle = C.bg;
+    perColour((u) => {
+      const px = ox + (X[u] - bx0) * s, py = oy - (Y[u] - by0) * s;
+      ctx.moveTo(px + 4.5, py); ctx.arc(px, py, 4.5, 0, 2 * Math.PI);
+    }, (c) => { ctx.fillStyle = c; ctx.fill(); if (U <= 200) ctx.stroke(); });
     if (follow >= 0) {
       const [px, py] = toPx(X[follow], Y[follow]);
       ctx.beginPath(); ctx.arc(px, py, 10, 0, 2 * Math.PI); ctx.strokeStyle = C.fg; ctx.lineWidth = 1.5; ctx.stroke();
+      if (FP) {  // the cells at the followed UAV's altitude
+        cellRadii(Z[follow], radii);
+        ctx.beginPath();
+        for (let j = 0; j < J; j++) {
+          const [qx, qy] = toPx(RX[j], RY[j]);
+          ctx.moveTo(qx + radii[j] * s, qy); ctx.arc(qx, qy, radii[j] * s, 0, 2 * Math.PI);
+        }
+        ctx.strokeStyle = "rgba(" + C.disc + ",1)"; ctx.lineWidth = 1.5; ctx.stroke();
+      }
     }
     // failed requests (red cross at the UAV)
-    ctx.strokeStyle = "#e03131"; ctx.lineWidth = 3;
+    ctx.strokeStyle = FAIL; ctx.lineWidth = 3; ctx.beginPath();
     for (let i = floorIndex(fl.t, T - 3 * D.highlight_s, 0, fl.n) + 1; i < fl.n && fl.t[i] <= T; i++) {
       const [px, py] = toPx(X[fl.uav[i]], Y[fl.uav[i]]);
-      ctx.beginPath(); ctx.moveTo(px - 6, py - 6); ctx.lineTo(px + 6, py + 6); ctx.moveTo(px + 6, py - 6); ctx.lineTo(px - 6, py + 6); ctx.stroke();
+      ctx.moveTo(px - 6, py - 6); ctx.lineTo(px + 6, py + 6); ctx.moveTo(px + 6, py - 6); ctx.lineTo(px - 6, py + 6);
     }
+    ctx.stroke();
     // outages: failed links and RSUs; transfers hit by a fault (orange diamond at the UAV)
-    ctx.strokeStyle = "#e03131"; ctx.lineWidth = 3;
+    ctx.beginPath();
     for (let i = 0; i < og.n; i++) {
       if (!(og.t0[i] <= T && T < og.t1[i])) continue;
-      const [px, py] = toPx(D.rsu.x[og.a[i]], D.rsu.y[og.a[i]]);
-      ctx.beginPath();
+      const [px, py] = toPx(RX[og.a[i]], RY[og.a[i]]);
       if (og.link[i]) {
-        const [qx, qy] = toPx(D.rsu.x[og.b[i]], D.rsu.y[og.b[i]]);
+        const [qx, qy] = toPx(RX[og.b[i]], RY[og.b[i]]);
         ctx.moveTo(px, py); ctx.lineTo(qx, qy);
       } else {
         ctx.moveTo(px - 9, py - 9); ctx.lineTo(px + 9, py + 9); ctx.moveTo(px + 9, py - 9); ctx.lineTo(px - 9, py + 9);
       }
-      ctx.stroke();
     }
-    ctx.strokeStyle = "#ff6b00"; ctx.lineWidth = 2;
+    ctx.stroke();
+    ctx.strokeStyle = HIT; ctx.lineWidth = 2; ctx.beginPath();
     for (let i = floorIndex(dis.t, T - 3 * D.highlight_s, 0, dis.n) + 1; i < dis.n && dis.t[i] <= T; i++) {
       const [px, py] = toPx(X[dis.uav[i]], Y[dis.uav[i]]);
-      ctx.beginPath(); ctx.moveTo(px, py - 8); ctx.lineTo(px + 8, py); ctx.lineTo(px, py + 8); ctx.lineTo(px - 8, py); ctx.closePath(); ctx.stroke();
+      ctx.moveTo(px, py - 8); ctx.lineTo(px + 8, py); ctx.lineTo(px, py + 8); ctx.lineTo(px - 8, py); ctx.closePath();
     }
+    ctx.stroke();
     sidePanel(flying);
     const dt = performance.now() - t0;
     drawMs.push(dt); if (drawMs.length > 2000) drawMs.shift();
@@ -383,17 +506,19 @@
   }
 
   function fmt(v, d) { return isFinite(v) ? v.toFixed(d) : "-"; }
+  const shown = {};
+  function setText(id, text) { if (shown[id] !== text) { shown[id] = text; el(id).textContent = text; } }
   function sidePanel(flying) {
     const c = counters(T, flying);
     let present_n = 0;
     for (let u = 0; u < U; u++) present_n += present[u];
-    el("clock").textContent = "t = " + (D.t0 + T).toFixed(1) + " s / " + D.t1.toFixed(0) + " s   x" + +speed.toPrecision(3);
-    el("counters").textContent =
+    setText("clock", "t = " + (D.t0 + T).toFixed(1) + " s / " + D.t1.toFixed(0) + " s   x" + +speed.toPrecision(3));
+    setText("counters",
       "migrations        " + c.migrations + "\nmean interruption " + fmt(c.mean, 2) + " s\n" +
       "revenue           " + c.revenue.toFixed(1) + "\ntwins in flight   " + c.inFlight + "\n" +
       "failed requests   " + c.failed + "\ntwins lost        " + c.lost +
-      "\nUAVs present      " + present_n + " / " + U;
-    el("events").textContent = follow >= 0 ? eventsOf(follow).join("\n") : "";
+      "\nUAVs present      " + present_n + " / " + U);
+    setText("events", follow >= 0 ? eventsOf(follow).join("\n") : "");
     el("scrub").value = String(T);
     drawPlots();
   }
@@ -403,7 +528,7 @@
     return Array.from(set).sort((a, b) => a - b);
   }
   function lastPrice(u) {
-    let p = -1;
+    let p = price0[u];
     for (let k = 0; k < tr.n && tr.t0[k] <= T; k++) if (tr.uav[k] === u && tr.price[k] >= 0) p = tr.price[k];
     return p;
   }
@@ -423,8 +548,8 @@
       .concat(ev.slice(-12).map((e) => "t=" + (D.t0 + e[0]).toFixed(1).padStart(7) + " s  " + e[1]));
   }
   function rsuInfo(j) {
-    let so_far = 0, total = 0, wins = 0;
-    for (let i = 0; i < rv.n; i++) if (rv.rsu[i] === j) { total += rv.amount[i]; if (rv.t[i] <= T) { so_far += rv.amount[i]; wins++; } }
+    let so_far = D.revenue.before[j], total = D.revenue.total[j], wins = D.revenue.sales_before[j];
+    for (let i = 0; i < rv.n; i++) if (rv.rsu[i] === j && rv.t[i] <= T) { so_far += rv.amount[i]; wins++; }
     return "RSU " + j + "\nrevenue so far  " + so_far.toFixed(2) + "\nrevenue in run  " + total.toFixed(2) + "\nrounds with a sale so far " + wins;
   }
 
@@ -447,7 +572,9 @@
 
   el("title").textContent = "uavtwin replay: " + D.name;
   el("legend").innerHTML = D.states.slice(0, 3).map((s, i) => '<span><i style="background:' + C.states[i] + '"></i>' + s + "</span>").join("") +
-    '<span><i style="background:gold"></i>pricing round</span><span><i style="background:#e03131"></i>failed request, RSU/link down</span>' +
+    '<span><i style="background:gold"></i>pricing round</span><span><i style="background:' + FAIL + '"></i>failed request (cross)</span>' +
+    '<span><i style="background:' + RETRY + '"></i>retry of a failed request or aborted transfer (ring, dashed route)</span>' +
+    '<span><i style="background:' + FAIL + '"></i>RSU / link down</span>' +
     '<span><i style="background:#ff6b00"></i>transfer hit by a fault</span>' +
     '<span><i style="background:' + priceColour(pmax) + '"></i>twin in flight (price ' + pmin.toFixed(1) + "-" + pmax.toFixed(1) + ")</span>";
   const scrub = el("scrub");
@@ -475,7 +602,7 @@
   function nearestRsu(mx, my) {
     let best = -1, bd = 196;
     for (let j = 0; j < J; j++) {
-      const [px, py] = toPx(D.rsu.x[j], D.rsu.y[j]), d = (px - mx) ** 2 + (py - my) ** 2;
+      const [px, py] = toPx(RX[j], RY[j]), d = (px - mx) ** 2 + (py - my) ** 2;
       if (d < bd) { bd = d; best = j; }
     }
     return best;
@@ -497,7 +624,7 @@
     const u = nearestUav(mx, my);
     follow = u === follow ? -1 : u; bgKey = ""; draw();
   });
-  window.addEventListener("resize", () => { bgKey = ""; draw(); });
+  window.addEventListener("resize", () => { bgKey = ""; rect = null; draw(); });
 
   function pct(a, q) { if (!a.length) return NaN; const s = a.slice().sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(q * s.length))]; }
   window.replay = {
@@ -508,7 +635,7 @@
     setFollow: (u) => { follow = u; bgKey = ""; draw(); },
     position: (u, tAbs) => { const p = position(u, tAbs - D.t0); return p; },
     toPage: (x, y) => { const r = canvas.getBoundingClientRect(), p = toPx(x, y); return [r.left + p[0], r.top + p[1]]; },
-    rsuLabelBox: (j) => { const r = canvas.getBoundingClientRect(), p = toPx(D.rsu.x[j], D.rsu.y[j]); return [r.left + p[0] + 7, r.top + p[1] - 18, 44, 14]; },
+    rsuLabelBox: (j) => { const r = canvas.getBoundingClientRect(), p = toPx(RX[j], RY[j]); return [r.left + p[0] + 7, r.top + p[1] - 18, 44, 14]; },
     hover: () => hoverText,
     info: () => el("info").textContent,
     stats: () => ({ frames, draw_ms_mean: drawMs.reduce((a, b) => a + b, 0) / Math.max(drawMs.length, 1),

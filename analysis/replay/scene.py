@@ -32,10 +32,20 @@ import numpy as np
 
 from simulator.trace.schema import REQUEST_OUTCOME, TRANSFER_EVENT
 
-__all__ = ["STATES", "Scene", "group_offsets", "point_on_route"]
+__all__ = ["OUTCOMES", "PRICED_OUT", "RETRY_ABORT", "RETRY_REQUEST", "STATES", "Scene",
+           "group_offsets", "point_on_route"]
 
 STATES: tuple[str, ...] = ("served", "migrating", "waiting", "absent")
 """UAV state codes returned by :meth:`Scene.states` (index = code)."""
+PRICED_OUT: int = max(REQUEST_OUTCOME) + 1
+"""Outcome code of a request whose round priced the UAV out (``served`` in the trace, but no
+bandwidth bought, so the twins stayed and the UAV asks again later)."""
+OUTCOMES: dict[int, str] = {**REQUEST_OUTCOME, PRICED_OUT: "priced_out"}
+"""Labels of the ``fail_outcome`` codes."""
+RETRY_REQUEST: int = 1
+"""``tr_retry`` bit: the transfer serves a retry (the UAV's previous request failed)."""
+RETRY_ABORT: int = 2
+"""``tr_retry`` bit: the transfer was aborted by a fault and restarted after a back-off."""
 
 
 def group_offsets(keys: np.ndarray, n: int) -> np.ndarray:
@@ -61,7 +71,8 @@ class Scene:
         tr_path_off, tr_path: route of transfer k is ``tr_path[tr_path_off[k]:tr_path_off[k+1]]``.
         rd_t, rd_uav, rd_cand_off, rd_cand, rd_price: pricing rounds (one per request) and
             their candidate RSUs with the posted prices.
-        fail_t, fail_uav, fail_outcome: requests that did not end ``served``.
+        fail_t, fail_uav, fail_outcome: requests that failed: an outcome other than
+            ``served``, or :data:`PRICED_OUT` (codes of :data:`OUTCOMES`).
         sv_uav, sv_t0, sv_t1: service interruptions (``sv_t1`` inf if never resumed).
         rev_t, rev_rsu, rev_amount: revenue of each RSU in each round.
         sensing_t, sensing_share: ``[T]`` sample times and ``[T, M]`` VSP population shares.
@@ -74,6 +85,12 @@ class Scene:
         tev_t, tev_uav, tev_event: what faults did to transfers in flight
             (``/faults/transfer_events``, event codes of ``TRANSFER_EVENT``).
         scenario_name: The run's name (for titles).
+        tr_retry: ``[K]`` bits per transfer: :data:`RETRY_REQUEST`, :data:`RETRY_ABORT`.
+        rd_retry: Whether each pricing round's request is a retry of a failed one.
+        fp_alt, fp_radius: The coverage footprint when the cells follow the radio
+            (``radio.coverage: snr``): ``[A]`` altitudes, m, and ``[J, A]`` the horizontal
+            radius of each RSU's cell at each of them, m; empty (A = 0) for discs of
+            ``rsu_radius`` at every altitude.
     """
 
     bounds: tuple[float, float, float, float]
@@ -128,6 +145,10 @@ class Scene:
     tev_uav: np.ndarray
     tev_event: np.ndarray
     scenario_name: str = "run"
+    tr_retry: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint8))
+    rd_retry: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    fp_alt: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    fp_radius: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     _seg_off: np.ndarray = field(init=False, repr=False)
     _seg_key: np.ndarray = field(init=False, repr=False)
     _span: float = field(init=False, repr=False)
@@ -245,17 +266,40 @@ class Scene:
             xy[n] = point_on_route(route, min(max(frac, 0.0), 1.0))
         return k, xy
 
-    def covered(self, xy: np.ndarray) -> np.ndarray:
-        """Whether each horizontal position lies inside at least one RSU coverage disc.
+    def cell_radius(self, z: np.ndarray) -> np.ndarray:
+        """Horizontal radius of every RSU's cell at each altitude.
 
         Args:
-            xy: ``[N, 2]`` positions, m.
+            z: ``[N]`` altitudes, m.
+
+        Returns:
+            ``[N, J]`` radii, m: the footprint interpolated linearly in altitude (clamped to
+            the altitudes flown) when the cells follow the radio, else the disc radii.
+        """
+        z = np.asarray(z, dtype=float)
+        if self.fp_alt.size == 0:
+            return np.broadcast_to(self.rsu_radius[None, :], (z.size, self.n_rsus))
+        return np.stack([np.interp(z, self.fp_alt, r) for r in self.fp_radius], axis=1)
+
+    def cell_radius_range(self) -> tuple[np.ndarray, np.ndarray]:
+        """``([J], [J])`` smallest and largest radius of each RSU's cell over the altitudes
+        flown (both the disc radius for discs)."""
+        if self.fp_alt.size == 0:
+            return self.rsu_radius, self.rsu_radius
+        return self.fp_radius.min(axis=1), self.fp_radius.max(axis=1)
+
+    def covered(self, xyz: np.ndarray) -> np.ndarray:
+        """Whether each position lies inside at least one RSU's cell.
+
+        Args:
+            xyz: ``[N, 3]`` positions, m (``[N, 2]``: horizontal only, discs).
 
         Returns:
             ``[N]`` booleans.
         """
-        d = np.linalg.norm(xy[:, None, :2] - self.rsu_xy[None, :, :], axis=2)
-        return (d <= self.rsu_radius[None, :]).any(axis=1)
+        d = np.linalg.norm(xyz[:, None, :2] - self.rsu_xy[None, :, :], axis=2)
+        z = xyz[:, 2] if xyz.shape[1] > 2 else np.zeros(xyz.shape[0])
+        return (d <= self.cell_radius(z)).any(axis=1)
 
     def states(self, t: float) -> np.ndarray:
         """State code of every UAV at ``t`` (an index into :data:`STATES`).
@@ -271,7 +315,7 @@ class Scene:
         interrupted = np.zeros(self.n_uavs, dtype=bool)
         live = (self.sv_t0 <= t) & (t < self.sv_t1)
         interrupted[self.sv_uav[live]] = True
-        state[interrupted | ~self.covered(xyz[:, :2])] = 2
+        state[interrupted | ~self.covered(xyz)] = 2
         migrating = np.zeros(self.n_uavs, dtype=bool)
         migrating[self.tr_uav[(self.tr_t0 <= t) & (t < self.tr_t1)]] = True
         state[migrating] = 1
@@ -352,7 +396,7 @@ class Scene:
                 ev.append((self.tr_t1[k],
                            f"twin {self.tr_twin[k]} arrived at RSU {self.tr_dst[k]}"))
         for k in np.flatnonzero((self.fail_uav == uav) & (self.fail_t <= t)):
-            outcome = REQUEST_OUTCOME[int(self.fail_outcome[k])]
+            outcome = OUTCOMES[int(self.fail_outcome[k])]
             ev.append((self.fail_t[k], f"request failed: {outcome}"))
         for k in np.flatnonzero((self.hc_uav == uav) & (self.hc_host < 0) & (self.hc_t <= t)):
             ev.append((self.hc_t[k], f"twin {self.hc_twin[k]} lost with its failed RSU"))

@@ -31,7 +31,12 @@ from matplotlib.patches import Circle, Rectangle  # noqa: E402
 from analysis.replay.scene import STATES, Scene  # noqa: E402
 from analysis.replay.timing import Timing  # noqa: E402
 
-__all__ = ["STYLES", "MapPainter", "Style", "VideoInfo", "render_snapshot", "render_video"]
+__all__ = ["RETRY", "STYLES", "MapPainter", "Style", "VideoInfo", "render_snapshot",
+           "render_video"]
+
+RETRY: str = "#22d3ee"
+"""Colour of a retry: a pricing round or a transfer whose request retries a failed one, or a
+transfer restarted after a fault aborted it."""
 
 
 @dataclass(frozen=True)
@@ -150,9 +155,13 @@ class MapPainter:
             spine.set_visible(False)
         ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, facecolor=st.area,
                                edgecolor=st.link, lw=0.8, zorder=0))
-        for (x, y), r in zip(s.rsu_xy, s.rsu_radius, strict=True):
+        r_min, r_max = s.cell_radius_range()  # a radio footprint: outer solid, inner dashed
+        for (x, y), r, r0 in zip(s.rsu_xy, r_max, r_min, strict=True):
             ax.add_patch(Circle((x, y), r, facecolor=st.disc, alpha=0.07, edgecolor=st.disc,
                                 lw=0.8, zorder=1))
+            if s.fp_alt.size and r0 > 0:
+                ax.add_patch(Circle((x, y), r0, facecolor="none", edgecolor=st.disc, alpha=0.6,
+                                    lw=0.8, ls=(0, (3, 3)), zorder=1))
         if len(s.edges):
             ax.add_collection(LineCollection(s.rsu_xy[s.edges], colors=st.link, lw=1.2,
                                              zorder=2, linestyles="--"))
@@ -187,6 +196,9 @@ class MapPainter:
                                label="pricing round (candidates)"),
                         Line2D([], [], ls="", marker="X", color="#e03131",
                                label="failed request"),
+                        Line2D([], [], ls=(0, (4, 3)), marker="s", mfc="none", mec=RETRY,
+                               mew=2, color=RETRY, lw=1.5,
+                               label="retry (ring, dashed route)"),
                         Line2D([], [], ls="-", color=fg, lw=0.6, label="UAV - host RSU"),
                         Line2D([], [], ls="--", color=st.link, lw=1.2, label="backhaul link"),
                         Line2D([], [], ls="-", marker="x", color="#e03131", lw=2,
@@ -238,6 +250,8 @@ class MapPainter:
         for c in (self.trails, self.host_lines, self.routes):
             ax.add_collection(c)
         self.rings = ax.scatter([], [], s=600, facecolor="none", edgecolor="gold", lw=2, zorder=5)
+        self.retry_rings = ax.scatter([], [], s=800, facecolor="none", edgecolor=RETRY, lw=2,
+                                      zorder=5)
         self.packets = ax.scatter([], [], s=45, marker="s", c=[], cmap=self.price_cmap,
                                   norm=self.price_norm, edgecolor=st.foreground, lw=0.5,
                                   zorder=8)
@@ -251,6 +265,11 @@ class MapPainter:
                                     zorder=8)
         self.focus = ax.scatter([], [], s=260, facecolor="none", edgecolor=st.foreground,
                                 lw=1.5, zorder=10)
+        self.focus_cells: list[Circle] = []
+        if self.follow is not None and self.scene.fp_alt.size:  # cells at its altitude
+            for x, y in self.scene.rsu_xy:
+                self.focus_cells.append(ax.add_patch(Circle(
+                    (x, y), 0.0, facecolor="none", edgecolor=st.disc, lw=1.5, zorder=2)))
         cb = self.fig.colorbar(matplotlib.cm.ScalarMappable(self.price_norm, self.price_cmap),
                                cax=self.fig.add_axes((0.6, 0.47, 0.3, 0.015)),
                                orientation="horizontal")
@@ -264,7 +283,8 @@ class MapPainter:
         With ``follow`` the map's view moves every frame, so the whole map stays live and
         only the side (titles, legend, colour bar, panel) is frozen.
         """
-        live = {self.trails, self.host_lines, self.routes, self.rings, self.packets,
+        live = {self.trails, self.host_lines, self.routes, self.rings, self.retry_rings,
+                *self.focus_cells, self.packets,
                 self.uavs, self.fails, self.disrupted, self.down_links, self.down_rsus,
                 self.focus, self.clock, self.counter_text, self.events_text, *self.cursors}
         if self.follow is not None:
@@ -321,18 +341,27 @@ class MapPainter:
             np.stack([xyz[pairs[:, 0], :2], s.rsu_xy[pairs[:, 1]]], axis=1))
         # twins in flight along their routes, coloured by price
         k, pk = s.in_flight(t)
+        # (a retried transfer: dashed route, packet with a cyan rim)
         routes, rc = [], []
         for i in k:
             r = s.rsu_xy[s.tr_path[s.tr_path_off[i]:s.tr_path_off[i + 1]]]
             routes.append(r)
             rc.append(s.tr_price[i])
+        retry = s.tr_retry[k] > 0
         self.routes.set_segments(routes)
         self.routes.set_array(np.nan_to_num(np.asarray(rc, dtype=float)))
+        self.routes.set_linestyle([(0, (4, 3)) if r else "solid" for r in retry] or "solid")
         self.packets.set_offsets(pk if k.size else np.zeros((0, 2)))
         self.packets.set_array(np.nan_to_num(s.tr_price[k]))
-        # pricing rounds and failed requests just played
-        cand = s.candidates(s.rounds_between(t - self.highlight_s, t))
-        self.rings.set_offsets(s.rsu_xy[cand] if cand.size else np.zeros((0, 2)))
+        self.packets.set_edgecolors([RETRY if r else st.foreground for r in retry] or "none")
+        self.packets.set_linewidths(np.where(retry, 2.5, 0.5))
+        self.packets.set_sizes(np.where(retry, 80.0, 45.0))
+        # pricing rounds (cyan: a retry of a failed request) and failed requests just played
+        played = s.rounds_between(t - self.highlight_s, t)
+        for rings, sel in ((self.rings, ~s.rd_retry[played]), (self.retry_rings,
+                                                                  s.rd_retry[played])):
+            cand = s.candidates(played[sel])
+            rings.set_offsets(s.rsu_xy[cand] if cand.size else np.zeros((0, 2)))
         f = s.failures_between(t - 3 * self.highlight_s, t)
         self.fails.set_offsets(xyz[s.fail_uav[f], :2] if f.size else np.zeros((0, 2)))
         d = s.disruptions_between(t - 3 * self.highlight_s, t)
@@ -359,6 +388,9 @@ class MapPainter:
             self.ax.set_xlim(xyz[u, 0] - half, xyz[u, 0] + half)
             self.ax.set_ylim(xyz[u, 1] - half, xyz[u, 1] + half)
             self.focus.set_offsets(xyz[u:u + 1, :2])
+            for circle, r in zip(self.focus_cells, s.cell_radius(xyz[u:u + 1, 2])[0],
+                                 strict=False):
+                circle.set_radius(r)
             hosts = sorted({int(h) for h in host[u] if h >= 0})
             self.events_text.set_text(
                 f"UAV {u}: {STATES[state[u]]}, z = {xyz[u, 2]:.0f} m, hosts RSU "

@@ -23,12 +23,15 @@ from simulator.errors import InputError, UavtwinError
 from simulator.trace.reader import TraceReader
 from simulator.world.backhaul import build_backhaul
 
-__all__ = ["FORMATS", "animate", "backhaul_edges", "snapshot"]
+__all__ = ["FOOTPRINT_ALTITUDES", "FORMATS", "animate", "backhaul_edges", "coverage_footprint",
+           "snapshot"]
 
 log = logging.getLogger(__name__)
 
 FORMATS: tuple[str, ...] = (".mp4", ".gif", ".html")
 """Output formats of ``uavtwin animate``, by file extension."""
+FOOTPRINT_ALTITUDES: int = 65
+"""Altitudes (evenly spaced over those flown) at which a radio footprint is computed."""
 
 
 def backhaul_edges(trace: str | os.PathLike[str]) -> np.ndarray | None:
@@ -63,6 +66,49 @@ def backhaul_edges(trace: str | os.PathLike[str]) -> np.ndarray | None:
                     "links that transfers crossed", trace, exc)
         return None
     return np.array(sorted(tuple(sorted(e)) for e in graph.edges), dtype=np.int64).reshape(-1, 2)
+
+
+def coverage_footprint(trace: str | os.PathLike[str]
+                       ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The RSU cells at each altitude when they follow the radio (``radio.coverage: snr``).
+
+    Everything needed is in the trace: the radio model and its parameters and the SNR
+    threshold (the resolved scenario, ``scenario_yaml``), each RSU's antenna position, transmit
+    power and noise (``/rsus``), and the altitudes flown (``/mobility/segments``). The cells
+    are the simulator's own :class:`~simulator.world.radio.coverage.RadioCoverage`.
+
+    Args:
+        trace: The trace file.
+
+    Returns:
+        ``([A] altitudes, [J, A] radii)`` in m, or None for disc cells (or a scenario this
+        version cannot read, logged).
+
+    Raises:
+        TraceError: The file is not a readable trace.
+    """
+    with TraceReader(trace) as r:
+        text = str(r.attrs.get("scenario_yaml", ""))
+        rsus = r.read("/rsus", ["x_m", "y_m", "z_m", "tx_power_dbm", "noise_dbm"])
+        seg = r.read("/mobility/segments", ["z0_m", "z1_m"])
+    try:
+        radio = parse_scenario(text, source=f"{trace}:scenario_yaml").radio
+    except (UavtwinError, ValueError, TypeError, AttributeError) as exc:
+        log.warning("%s: radio not rebuilt from the stored scenario (%s); drawing the "
+                    "coverage discs of /rsus", trace, exc)
+        return None
+    if radio.coverage != "snr" or len(seg["z0_m"]) == 0:
+        return None
+    from simulator.world.radio.channel import path_loss_of
+    from simulator.world.radio.coverage import RadioCoverage
+
+    z = np.concatenate([seg["z0_m"], seg["z1_m"]])
+    lo, hi = float(z.min()), float(z.max())
+    cells = RadioCoverage(np.column_stack([rsus["x_m"], rsus["y_m"], rsus["z_m"]]),
+                          rsus["tx_power_dbm"] - rsus["noise_dbm"] - radio.snr_min_db,
+                          path_loss_of(radio), (lo, hi), radio.sample_spacing_m)
+    alts = np.linspace(lo, hi, FOOTPRINT_ALTITUDES if hi > lo else 1)
+    return alts, cells.footprint_radius(alts)
 
 
 def animate(trace: str | os.PathLike[str], output: str | os.PathLike[str], *,
@@ -100,7 +146,7 @@ def animate(trace: str | os.PathLike[str], output: str | os.PathLike[str], *,
     if ext not in FORMATS:
         raise InputError(f"{output}: unknown replay format {ext or '(none)'!r}; "
                          f"expected one of {', '.join(FORMATS)}")
-    scene = load_scene(trace, edges=backhaul_edges(trace))
+    scene = load_scene(trace, edges=backhaul_edges(trace), footprint=coverage_footprint(trace))
     try:
         timing = make_timing(scene.t_start, scene.t_end, start=start, end=end, speed=speed,
                              fps=fps)
@@ -147,7 +193,7 @@ def snapshot(trace: str | os.PathLike[str], t: float, output: str | os.PathLike[
     from analysis.replay.load import load_scene
     from analysis.replay.video import render_snapshot
 
-    scene = load_scene(trace, edges=backhaul_edges(trace))
+    scene = load_scene(trace, edges=backhaul_edges(trace), footprint=coverage_footprint(trace))
     if not scene.t_start <= t <= scene.t_end:
         raise InputError(f"{trace}: --snapshot {t:g}: outside the run "
                          f"({scene.t_start:g}..{scene.t_end:g} s)")

@@ -122,6 +122,45 @@ class RadioCoverage:
         """Sorted ids of the RSUs covering one point ``[3]``."""
         return np.flatnonzero(self.covering(np.asarray(point, dtype=float).reshape(3)))
 
+    def footprint_radius(self, altitudes_m: np.ndarray, tolerance_m: float = 1e-3) -> np.ndarray:
+        """Horizontal radius of each RSU's cell at each altitude: the farthest covered point.
+
+        The margin is sampled on 2,049 radii from the antenna out to the RSU's reach, and the
+        last sign change is then bisected to ``tolerance_m``. Every registered model loses
+        more the farther the UAV at a fixed altitude, so the cell at an altitude is this disc
+        (0 where nothing is covered).
+
+        Args:
+            altitudes_m: ``[A]`` UAV altitudes, m.
+            tolerance_m: Precision of the radius, m.
+
+        Returns:
+            ``[J, A]`` radii, m.
+        """
+        alts = np.asarray(altitudes_m, dtype=float).reshape(-1)
+        n = self.n_rsus
+        out = np.zeros((n, alts.size))
+        frac = np.linspace(0.0, 1.0, 2049)
+        for j in range(n):
+            if self.reach[j] <= 0:
+                continue
+            radii = frac * self.reach[j]
+            pts = np.stack(np.broadcast_arrays(self.positions[j, 0] + radii[None, :],
+                                               self.positions[j, 1], alts[:, None]), axis=-1)
+            ok = self.margin_db(pts, np.full(radii.size, j)) >= 0.0          # [A, R]
+            has = ok.any(axis=1)
+            last = np.where(has, radii.size - 1 - np.argmax(ok[:, ::-1], axis=1), 0)
+            lo = radii[last]
+            hi = radii[np.minimum(last + 1, radii.size - 1)]
+            while np.any(hi - lo > tolerance_m):
+                mid = 0.5 * (lo + hi)
+                p = np.stack([self.positions[j, 0] + mid, np.full_like(mid, self.positions[j, 1]),
+                              alts], axis=-1)
+                inside = self.margin_db(p, np.full(mid.size, j)) >= 0.0
+                lo, hi = np.where(inside, mid, lo), np.where(inside, hi, mid)
+            out[j] = np.where(has, lo, 0.0)
+        return out
+
     def _reach(self, lo: float, hi: float) -> np.ndarray:
         """Per RSU, a horizontal distance beyond which no altitude in ``[lo, hi]`` is covered."""
         n = self.positions.shape[0]
