@@ -139,7 +139,7 @@ def main() -> None:
         grid_burst_case,
         standard_cases,
     )
-    from simulator.world.backhaul import build_backhaul
+    from simulator.world.topology import build_backhaul
 
     cases: list[Case] = standard_cases(args.scale)
     ten_g = build_backhaul([[0, 0], [1, 0]], topology="complete", capacity_bps=10e9,

@@ -11,9 +11,9 @@ from simulator.app.animate import backhaul_edges, coverage_footprint
 from simulator.app.cli import main
 from simulator.config.loader import parse_scenario
 from simulator.trace.reader import TraceReader
-from simulator.world.backhaul import build_backhaul
 from simulator.world.population import draw_rsus
 from simulator.world.rng import spawn_rngs
+from simulator.world.topology import build_backhaul
 
 
 def test_animate_writes_each_format(default_trace, tmp_path, capsys):

@@ -1,5 +1,5 @@
 """Backhaul: topologies, latency routing vs networkx, fluid sharing vs closed forms and
-invariants, and the SimPy wrapper's exact completion times."""
+invariants, the SimPy wrapper's exact completion times, and transfers under failures."""
 
 from __future__ import annotations
 
@@ -20,11 +20,10 @@ from simulator.world.backhaul import (
     RETRIED,
     STALLED,
     BackhaulNetwork,
-    Router,
     TransferRecord,
-    build_backhaul,
 )
 from simulator.world.fluid import FluidLinks
+from simulator.world.topology import Router, build_backhaul
 
 CAP, LAT = 1e6, 0.002
 

@@ -20,7 +20,8 @@ from simulator.validate.cases import (
     standard_cases,
 )
 from simulator.validate.ns3run import host_routes, path_latency
-from simulator.world.backhaul import BackhaulNetwork, Router, TcpCorrection, build_backhaul
+from simulator.world.backhaul import BackhaulNetwork, TcpCorrection
+from simulator.world.topology import Router, build_backhaul
 
 MB = 1e6
 

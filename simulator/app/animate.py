@@ -4,7 +4,7 @@ A replay is built from the trace alone (any trace, including runs of imported mo
 :func:`analysis.replay.scene.load_scene` reads the tables, and this module adds the one thing
 a trace does not list, the backhaul graph, which it rebuilds from the resolved scenario stored
 in the trace (``scenario_yaml``) and the RSU table with the simulator's own
-:func:`~simulator.world.backhaul.build_backhaul`. When that fails (a trace from elsewhere, a
+:func:`~simulator.world.topology.build_backhaul`. When that fails (a trace from elsewhere, a
 scenario this version cannot read), the replay draws the links that some transfer's route
 crossed instead. The renderers live in :mod:`analysis.replay`; see docs/animation.md.
 """
@@ -21,7 +21,7 @@ import numpy as np
 from simulator.config.loader import parse_scenario
 from simulator.errors import InputError, UavtwinError
 from simulator.trace.reader import TraceReader
-from simulator.world.backhaul import build_backhaul
+from simulator.world.topology import build_backhaul
 
 __all__ = ["FOOTPRINT_ALTITUDES", "FORMATS", "animate", "backhaul_edges", "coverage_footprint",
            "snapshot"]

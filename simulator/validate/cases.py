@@ -2,7 +2,7 @@
 and the fluid side of the comparison.
 
 Each case is a backhaul graph (edge attributes ``capacity_bps`` and ``latency_s``, as built by
-:func:`simulator.world.backhaul.build_backhaul`) and a list of :class:`Transfer`. The fluid
+:func:`simulator.world.topology.build_backhaul`) and a list of :class:`Transfer`. The fluid
 completion times come from the simulator's own :class:`BackhaulNetwork` on a fresh SimPy
 clock, so the code under test is the code that runs in a scenario.
 """
@@ -18,7 +18,8 @@ import networkx as nx
 import numpy as np
 import simpy
 
-from simulator.world.backhaul import BackhaulNetwork, TcpCorrection, build_backhaul
+from simulator.world.backhaul import BackhaulNetwork, TcpCorrection
+from simulator.world.topology import build_backhaul
 
 __all__ = ["Case", "Transfer", "error_stats", "fluid_completions", "grid_burst_case",
            "standard_cases"]

@@ -31,7 +31,7 @@ from typing import Any
 import networkx as nx
 
 from simulator.validate.cases import Transfer
-from simulator.world.backhaul import Router
+from simulator.world.topology import Router
 
 __all__ = ["TcpSetup", "available", "host_routes", "load", "path_latency", "run_transfers",
            "sample_ns2"]

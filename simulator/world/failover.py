@@ -36,6 +36,7 @@ from typing import Any, Protocol
 import numpy as np
 import simpy
 
+from simulator.config.faults import FaultsConfig
 from simulator.errors import ScenarioError
 from simulator.trace.recorders import Recorder
 from simulator.trace.schema import RESTORE_SOURCE, code_of
@@ -182,7 +183,7 @@ class Failover:
         twin_sizes: ``[U, twins]`` twin sizes (bytes).
     """
 
-    def __init__(self, env: simpy.Environment, config: Any, events: F.FaultEvents,
+    def __init__(self, env: simpy.Environment, config: FaultsConfig, events: F.FaultEvents,
                  links: Sequence[tuple[int, int]], n_rsus: int, uav_states: Sequence[Any],
                  market: Requests, backhaul: BackhaulNetwork, recorder: Recorder,
                  twin_sizes: np.ndarray) -> None:
@@ -348,8 +349,8 @@ class Failover:
 
 
 
-def fault_schedule(config: Any, n_rsus: int, links: Sequence[tuple[int, int]], horizon_s: float,
-                   rng: np.random.Generator) -> tuple[F.FaultEvents, np.ndarray]:
+def fault_schedule(config: FaultsConfig, n_rsus: int, links: Sequence[tuple[int, int]],
+                   horizon_s: float, rng: np.random.Generator) -> tuple[F.FaultEvents, np.ndarray]:
     """The merged outages of every RSU and link of a run, as fault events.
 
     Random outages are drawn from ``rng`` split into an RSU stream and a link stream (then one
@@ -395,14 +396,16 @@ def fault_schedule(config: Any, n_rsus: int, links: Sequence[tuple[int, int]], h
                           [F.merge_intervals(iv) for iv in link_iv], horizon_s)
 
 
-def build_failover(env: simpy.Environment, scenario: Any, rng: np.random.Generator,
-                   market: Requests, backhaul: BackhaulNetwork, recorder: Recorder,
-                   twin_sizes: np.ndarray, uav_states: Sequence[Any]) -> Failover:
+def build_failover(env: simpy.Environment, faults: FaultsConfig, duration_s: float,
+                   rng: np.random.Generator, market: Requests, backhaul: BackhaulNetwork,
+                   recorder: Recorder, twin_sizes: np.ndarray,
+                   uav_states: Sequence[Any]) -> Failover:
     """The failover of a scenario with faults: its schedule drawn and written to the trace.
 
     Args:
         env: the simulation environment.
-        scenario: the validated scenario (``faults`` enabled).
+        faults: the scenario's ``faults`` section (enabled).
+        duration_s: the run's duration (``simulation.duration_s``), the schedule's horizon.
         rng: the run's ``faults`` generator.
         market, backhaul, recorder, twin_sizes, uav_states: as in :class:`Failover`.
 
@@ -411,8 +414,7 @@ def build_failover(env: simpy.Environment, scenario: Any, rng: np.random.Generat
     """
     links = sorted((min(u, v), max(u, v)) for u, v in backhaul.graph.edges)
     n_rsus = backhaul.graph.number_of_nodes()
-    events, outages = fault_schedule(scenario.faults, n_rsus, links,
-                                     scenario.simulation.duration_s, rng)
+    events, outages = fault_schedule(faults, n_rsus, links, duration_s, rng)
     element = outages[:, 2].astype(np.int64)
     index = outages[:, 3].astype(np.int64)
     ends = np.array([links[k] if el == F.ELEMENT_LINK else (k, -1)
@@ -421,5 +423,5 @@ def build_failover(env: simpy.Environment, scenario: Any, rng: np.random.Generat
     recorder.append("/faults/outages", outage_id=outages[:, 4].astype(np.int64),
                     element=element, rsu_id=ends[:, 0], peer_rsu_id=ends[:, 1],
                     t_start_s=outages[:, 0], t_end_s=outages[:, 1])
-    return Failover(env, scenario.faults, events, links, n_rsus, uav_states, market, backhaul,
+    return Failover(env, faults, events, links, n_rsus, uav_states, market, backhaul,
                     recorder, twin_sizes)

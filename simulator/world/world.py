@@ -33,7 +33,7 @@ from simulator.config.world import BackhaulConfig
 from simulator.errors import ScenarioError
 from simulator.trace.recorders import Recorder
 from simulator.trace.schema import SOLVER_CODES, code_of
-from simulator.world.backhaul import BackhaulNetwork, TcpCorrection, build_backhaul
+from simulator.world.backhaul import BackhaulNetwork, TcpCorrection
 from simulator.world.coverage import CoverageMap, CrossingEvents
 from simulator.world.failover import Failover, build_failover
 from simulator.world.live_migration import LiveSetup, static_dirty_rate, sync_dirty_rate
@@ -46,6 +46,7 @@ from simulator.world.population import RsuTable, UavTable, draw_rsus, draw_uavs
 from simulator.world.radio.channel import path_loss_of
 from simulator.world.radio.coverage import RadioCoverage
 from simulator.world.sensing import SensingProcess, start_sensing
+from simulator.world.topology import build_backhaul
 
 log = logging.getLogger(__name__)
 
@@ -152,8 +153,8 @@ def build_world(scenario: Scenario, rngs: dict[str, np.random.Generator], record
     )
     if scenario.faults.enabled:
         world.failover = world.market.failover = build_failover(
-            env, scenario, rngs["faults"], world.market, backhaul, recorder,
-            uavs.twin_size_bytes, world.uav_states)
+            env, scenario.faults, scenario.simulation.duration_s, rngs["faults"], world.market,
+            backhaul, recorder, uavs.twin_size_bytes, world.uav_states)
     world.sensing = start_sensing(env, scenario.sensing, scenario.simulation.duration_s,
                                   rngs["sensing"], recorder)
     starts = np.array([t.position(t.start_time) for t in trajectories])
