@@ -140,6 +140,42 @@ def test_file_error_message_is_exact(text: str, expected: str) -> None:
     assert error_of(text) == expected
 
 
+_WAYPOINT = "uavs:\n  count: 1\n  mobility:\n    model: waypoints\n    waypoints:\n      - uav: 0\n"
+# A misspelt key inside an item of a nested list: the error names the bad key at its own line.
+# Before, a list whose only item failed read "expected at least 1 items, got 0" (pydantic counts
+# the items that validated), and a misspelt key hid behind "missing required key" (+1 more).
+NESTED_TYPO_ERRORS = [
+    (_WAYPOINT + "        points:\n          - x_m: 1\n            y_m: 1\n            zm: 10\n",
+     "s.yaml:10: uavs.mobility.waypoints[0].points[0]: unknown key 'zm' (did you mean 'z_m'?)"),
+    (_WAYPOINT + "        points:\n          - {x_m: 1, y_m: 1, z_m: 10, sped_mps: 5}\n",
+     "s.yaml:8: uavs.mobility.waypoints[0].points[0]: unknown key 'sped_mps' (did you mean "
+     "'speed_mps'?)"),
+    (_WAYPOINT + "        points:\n          - x_m: 1\n            y_m: 1\n"
+     "            height: 10\n",
+     "s.yaml:10: uavs.mobility.waypoints[0].points[0]: unknown key 'height'; missing required "
+     "key 'z_m'"),
+    (_WAYPOINT + "        points: [[1, 1, 10]]\n",
+     "s.yaml:7: uavs.mobility.waypoints[0].points[0]: expected a mapping, got [1, 1, 10]"),
+    ("uavs:\n  count: 1\n  mobility:\n    model: waypoints\n    waypoints:\n"
+     "      - uva: 0\n        points:\n          - {x_m: 1, y_m: 1, z_m: 10}\n",
+     "s.yaml:6: uavs.mobility.waypoints[0]: unknown key 'uva' (did you mean 'uav'?)"),
+    ("sensing:\n  vsps:\n    - theta: 1\n      xo: 1\n",
+     "s.yaml:4: sensing.vsps[0]: unknown key 'xo'; missing required key 'x0'"),
+    ("backhaul:\n  edges:\n    - {a: 0, bb: 1}\n",
+     "s.yaml:3: backhaul.edges[0]: unknown key 'bb' (did you mean 'b'?)"),
+    ("faults:\n  rsus:\n    scheduled:\n      - {rsu_id: 0, at_s: 1, fr_s: 2}\n",
+     "s.yaml:4: faults.rsus.scheduled[0]: unknown key 'fr_s' (did you mean 'for_s'?)"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), NESTED_TYPO_ERRORS)
+def test_typo_inside_a_nested_list_item_names_the_key(text: str, expected: str) -> None:
+    assert error_of(text) == expected
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, source="s.yaml")
+    assert info.value.all_errors == [expected]  # validate --all: nothing else to list
+
+
 OVERRIDE_ERRORS = [
     (("pricing.solvr=greedy",),
      "--set pricing.solvr=greedy: unknown key 'solvr' (did you mean 'solver'?)"),

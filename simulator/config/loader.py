@@ -105,8 +105,7 @@ def parse_scenario(text: str, source: str = "<string>", overrides: Sequence[str]
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         found = sorted((_locate(loc, shown, related, lines, set_paths, source), n, msg)
-                       for n, (loc, shown, msg, related)
-                       in enumerate(_explain(e) for e in exc.errors()))
+                       for n, (loc, shown, msg, related) in enumerate(_explain_all(exc.errors())))
         (_, where), _, msg = found[0]
         more = f" (+{len(found) - 1} more)" if len(found) > 1 else ""
         raise ScenarioError(f"{where}: {msg}{more}",
@@ -239,6 +238,48 @@ def _field_at(loc: Loc) -> Any:
 
 
 # --- error messages -------------------------------------------------------------------------
+
+def _explain_all(errors: Sequence[Any]) -> list[tuple[Loc, Loc, str, tuple[Loc, ...]]]:
+    """Every pydantic error explained, less those that only echo another one.
+
+    * ``too_short`` on a list whose items failed: pydantic counts only the items that
+      validated, so a list of one bad item reads "expected at least 1 items, got 0"; the
+      items' own errors say what is wrong.
+    * ``missing`` beside an unknown key of the same mapping (a misspelt key): the unknown key
+      is the error, named with its own line; the missing keys it does not already suggest
+      are added to its message.
+    """
+    locs = [tuple(e["loc"]) for e in errors]
+    unknown: dict[Loc, list[int]] = {}
+    for n, e in enumerate(errors):
+        if e["type"] == "extra_forbidden":
+            unknown.setdefault(locs[n][:-1], []).append(n)
+    dropped: set[int] = set()
+    missing: dict[int, list[str]] = {}
+    for n, e in enumerate(errors):
+        loc = locs[n]
+        if e["type"] == "too_short" and any(o[:len(loc)] == loc and len(o) > len(loc)
+                                             for o in locs):
+            dropped.add(n)
+        elif e["type"] == "missing" and loc[:-1] in unknown:
+            dropped.add(n)
+            siblings = unknown[loc[:-1]]
+            model = model_of(_field_at(loc[:-1]))
+            names = list(model.model_fields) if model else []
+            if not any(_suggest(str(locs[u][-1]), names) == f" (did you mean '{loc[-1]}'?)"
+                       for u in siblings):
+                missing.setdefault(siblings[0], []).append(str(loc[-1]))
+    out = []
+    for n, e in enumerate(errors):
+        if n in dropped:
+            continue
+        loc, shown, msg, related = _explain(e)
+        if n in missing:
+            keys = ", ".join(f"'{k}'" for k in missing[n])
+            msg += f"; missing required key{'s' if len(missing[n]) > 1 else ''} {keys}"
+        out.append((loc, shown, msg, related))
+    return out
+
 
 def _explain(err: Any) -> tuple[Loc, Loc, str, tuple[Loc, ...]]:
     """(key path, key path shown, message, related key paths) of one pydantic error."""
