@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.errors import TraceError
-from simulator.trace.reader import PartialTraceWarning, TraceReader, one_line
+from simulator.trace.reader import PartialTraceWarning, TraceReader, file_stamp, one_line
 from simulator.trace.schema import TABLES, Table, get_table
 
 __all__ = ["ACCESSORS", "MemoryTables", "Trace", "accessor_name", "open_trace", "schema_frame"]
@@ -100,6 +100,7 @@ class Trace:
         self.names = bool(names)
         self._cache: dict[str, dict[str, np.ndarray]] = {}
         self._n_rows: dict[str, int] = {}
+        self._checked = file_stamp(self.path)
         with TraceReader(self.path) as reader:
             self.attrs: dict[str, Any] = dict(reader.attrs)
         status = self.status
@@ -231,7 +232,12 @@ class Trace:
 
     # -- internals -------------------------------------------------------------------------
     def _open(self) -> TraceReader:
-        return TraceReader(self.path)
+        """Open for one read; the structure is checked again only if the file changed since
+        it was last checked (a report reads a trace a dozen times)."""
+        stamp = file_stamp(self.path)
+        reader = TraceReader(self.path, check_structure=stamp is None or stamp != self._checked)
+        self._checked = stamp
+        return reader
 
     def _spec(self, table: str) -> Table:
         try:

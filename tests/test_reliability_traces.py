@@ -122,6 +122,27 @@ def test_two_dimensional_column_and_wrong_dtype(copy, tmp_path) -> None:
     refused(other, r"/coverage/events/uav_id: expected dtype <i4, got <f8")
 
 
+def test_open_trace_checks_the_structure_once_and_again_after_a_rewrite(copy, monkeypatch):
+    import simulator.trace.reader as reader_module
+
+    calls = []
+    check = reader_module.structure_problem
+    monkeypatch.setattr(reader_module, "structure_problem", lambda f: calls.append(1) or check(f))
+    trace = open_trace(copy)
+    trace.table("/coverage/events")
+    trace.table("/uavs")
+    trace.n_rows("/rsus")
+    assert len(calls) == 1  # unchanged file: checked when opened, trusted for each read
+    with h5py.File(copy, "r+") as f:
+        g = f["/migration/transfers"]
+        n = g["t_start_s"].shape[0]
+        del g["t_start_s"]
+        g.create_dataset("t_start_s", data=np.zeros((n, 2)))
+    with pytest.raises(TraceError, match=r"/migration/transfers/t_start_s: expected a 1-D"):
+        trace.table("/migration/transfers")  # rewritten since: checked again, one line
+    assert len(calls) == 2
+
+
 def test_sparse_huge_table_is_refused_without_allocating(copy) -> None:
     with h5py.File(copy, "r+") as f:
         g = f["/mobility/positions"]

@@ -36,7 +36,8 @@ from simulator.errors import TraceError
 from simulator.trace.schema import SCHEMA_VERSION, TABLES, Table, get_table
 from simulator.trace.validate import id_problem, structure_problem
 
-__all__ = ["PartialTraceWarning", "TraceReader", "complete_trace_problem", "one_line", "plain"]
+__all__ = ["PartialTraceWarning", "TraceReader", "complete_trace_problem", "file_stamp", "one_line",
+           "plain"]
 
 
 class PartialTraceWarning(UserWarning):
@@ -59,6 +60,16 @@ def plain(value: Any) -> Any:
     return value
 
 
+def file_stamp(path: str | os.PathLike[str]) -> tuple[int, int, int] | None:
+    """``(inode, size, mtime ns)`` of a file, None if it cannot be stat'ed: a file rewritten
+    in place or replaced by a rename gets another stamp."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
 def _leftover_text(path: Path) -> str:
     stem = path.name.removesuffix(".writing.h5")
     return (f"{path}: the unfinished final copy of a run stopped while writing {stem}.h5 "
@@ -74,11 +85,15 @@ class TraceReader:
         attrs: Root attributes as plain Python values (``status``, ``seed``, ...).
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, check_structure: bool = True) -> None:
         """Open and validate ``path``.
 
         Args:
             path: A ``.h5`` trace (complete or ``.partial.h5``).
+            check_structure: check every table against the schema
+                (:func:`~simulator.trace.validate.structure_problem`); False only for a file
+                the caller has already checked and that has not changed since (same
+                :func:`file_stamp`).
 
         Raises:
             TraceError: Missing file, not an HDF5 file, not a uavtwin trace, or a schema
@@ -110,7 +125,7 @@ class TraceReader:
                     f"{self.path}: trace schema version {version} is newer than this uavtwin "
                     f"supports ({SCHEMA_VERSION}); upgrade uavtwin to read it"
                 )
-            problem = structure_problem(self._file)
+            problem = structure_problem(self._file) if check_structure else None
             if problem:
                 raise TraceError(f"{self.path}: not a valid uavtwin trace: {problem}")
             if leftover:
