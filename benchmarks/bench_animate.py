@@ -8,10 +8,17 @@ Cases:
 
 Each HTML file is then opened in headless Chromium (analysis.replay.browser) and played for
 five seconds; the page's own counters give the mean and 95th-percentile time to draw a
-frame and the interval between animation frames (16.7 ms = 60 frames/s).
+frame (and its split over the parts of the drawing), the interval between animation frames
+(16.7 ms = 60 frames/s), and the CPU time the browser's processes used per frame (from
+/proc), beside the machine's load average over the measurement: an interval much longer
+than the browser's CPU time per frame means the page waited for a CPU, not that it had
+that much work.
 
 Usage:
-    python benchmarks/bench_animate.py [--skip-big]
+    python benchmarks/bench_animate.py [--skip-big] [--traces DIR]
+
+``--traces DIR`` keeps the simulated traces in DIR and reuses them when present (same
+scenario and seed give the same trace).
 
 Prints a table and writes benchmarks/results/bench_animate.json.
 """
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -39,6 +47,27 @@ from simulator.config.loader import load_scenario  # noqa: E402
 PLAY_S = 5.0
 
 
+def _tree_cpu_s(root: int) -> float:
+    """CPU time (user + system, s) of process ``root`` and all its descendants (/proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent, cpu = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(entry.name)] = int(fields[1])
+        cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += cpu.get(pid, 0.0)
+        todo += [c for c, p in parent.items() if p == pid]
+    return total
+
+
 def browser_frames(html: Path) -> dict | None:
     """Load ``html`` in headless Chromium and play it for :data:`PLAY_S` seconds."""
     from analysis.replay.browser import find_chromium, start_chromium
@@ -51,13 +80,20 @@ def browser_frames(html: Path) -> dict | None:
         b.open(html)
         b.evaluate("replay.ready")
         load_s = time.perf_counter() - started
+        pid = b._proc.pid  # noqa: SLF001 - the benchmark reads the browser's CPU time
+        load_before = os.getloadavg()[0]
+        cpu0 = _tree_cpu_s(pid)
         b.evaluate(f"replay.resetStats(); replay.play(); new Promise(r => setTimeout(r, "
                    f"{PLAY_S * 1000}))")
         stats = b.evaluate("replay.pause(); replay.stats()")
+        cpu = _tree_cpu_s(pid) - cpu0
+        load_after = os.getloadavg()[0]
         if b.errors:
             raise RuntimeError(f"{html}: JavaScript errors: {b.errors}")
     return {"load_s": load_s, **{k: v for k, v in stats.items() if k != "intervals"},
-            "frames_played": stats["frames"]}
+            "frames_played": stats["frames"],
+            "browser_cpu_ms_per_frame": 1000 * cpu / max(stats["frames"], 1),
+            "loadavg_1min": [load_before, load_after], "cpus": os.cpu_count()}
 
 
 def render(trace: Path, out: Path) -> dict:
@@ -74,22 +110,26 @@ def render(trace: Path, out: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--skip-big", action="store_true", help="skip 1,000 UAVs x 1 h")
+    ap.add_argument("--traces", type=Path, help="keep the traces here and reuse them")
     args = ap.parse_args(argv)
     report: dict = {"benchmark": "bench_animate", "python": platform.python_version(),
                     "machine": platform.machine(), "cases": []}
-    cases = [("default scenario (20 UAVs, 300 s)", [], (".html", ".mp4", ".gif"))]
+    cases = [("default scenario (20 UAVs, 300 s)", "default", [], (".html", ".mp4", ".gif"))]
     if not args.skip_big:
-        cases.insert(0, ("1,000 UAVs x 1 h (bench_world)", world_overrides(1000, 1.0),
-                         (".html",)))
+        cases.insert(0, ("1,000 UAVs x 1 h (bench_world)", "world-1000x1h",
+                         world_overrides(1000, 1.0), (".html",)))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        for name, sets, formats in cases:
-            scenario = load_scenario(ROOT / "scenarios" / "default.yaml", sets)
-            trace = tmp / "trace.h5"
-            started = time.perf_counter()
-            run_scenario(scenario, trace_path=trace)
-            sim_s = time.perf_counter() - started
+        for name, slug, sets, formats in cases:
+            trace = (args.traces or tmp) / f"{slug}.h5"
+            sim_s = None  # a kept trace is reused
+            if not trace.exists():
+                scenario = load_scenario(ROOT / "scenarios" / "default.yaml", sets)
+                trace.parent.mkdir(parents=True, exist_ok=True)
+                started = time.perf_counter()
+                run_scenario(scenario, trace_path=trace)
+                sim_s = time.perf_counter() - started
             case = {"case": name, "simulate_s": sim_s, "trace_mb": trace.stat().st_size / 1e6,
                     "outputs": []}
             report["cases"].append(case)
@@ -101,7 +141,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name:34s} {row['format']:4s} {row['wall_s']:7.1f} s "
                       f"{row['size_mb']:8.2f} MB"
                       + (f"  draw {b['draw_ms_mean']:.1f} ms (p95 {b['draw_ms_p95']:.1f}), "
-                         f"frame interval {b['interval_ms_mean']:.1f} ms" if b else ""),
+                         f"frame interval {b['interval_ms_mean']:.1f} ms, browser CPU "
+                         f"{b['browser_cpu_ms_per_frame']:.1f} ms/frame, load "
+                         f"{b['loadavg_1min'][0]:.1f}-{b['loadavg_1min'][1]:.1f}" if b else ""),
                       flush=True)
     print(f"wrote {RESULTS.relative_to(ROOT)}")
     return 0

@@ -188,8 +188,10 @@ def faults(d: dict) -> list[str]:
 
 def animate(d: dict) -> list[str]:
     rows = ["| case | format | render (s) | size (MB) | frames | browser: load (s) | "
-            "draw per frame, mean / p95 (ms) | frame interval, mean / p95 (ms) |",
-            "|---|---|---|---|---|---|---|---|"]
+            "draw per frame, mean / p95 (ms) | frame interval, mean / p95 (ms) | "
+            "browser CPU per frame (ms) | load average (1 min) |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    parts = []
     for case in d["cases"]:
         for o in case["outputs"]:
             b = o.get("browser") or {}
@@ -197,18 +199,34 @@ def animate(d: dict) -> list[str]:
             web = (f"{b['load_s']:.2f} | {b['draw_ms_mean']:.1f} / {b['draw_ms_p95']:.1f} | "
                    f"{b['interval_ms_mean']:.1f} / {b['interval_ms_p95']:.1f}" if b
                    else "- | - | -")
+            cpu = (f"{b['browser_cpu_ms_per_frame']:.1f} | {b['loadavg_1min'][0]:.1f} - "
+                   f"{b['loadavg_1min'][1]:.1f} on {b['cpus']} cores"
+                   if "browser_cpu_ms_per_frame" in b else "- | -")
             rows.append(f"| {case['case']} | {o['format']} | {o['wall_s']:.1f} | "
-                        f"{o['size_mb']:.2f} | {frames} | {web} |")
-    return ["## Replays (`benchmarks/bench_animate.py`)", "",
-            "`uavtwin animate` of a whole run at the default timing (30 s of replay, 10 fps): "
-            "the default scenario as MP4, GIF and HTML, and 1,000 UAVs x 1 h in the "
-            "bench_world world as decimated HTML (target: under 25 MB). Each page is then "
-            "played for 5 s in headless Chromium (software rendering); *draw* is the "
-            "player's own time per frame, *interval* the time between animation frames "
-            "(16.7 ms = 60 frames/s). Simulating the runs took "
-            + ", ".join(f"{c['simulate_s']:.0f} s ({c['case']})" for c in d["cases"])
-            + " in the same session: a machine this loaded inflates every time here.",
-            "", *rows, ""]
+                        f"{o['size_mb']:.2f} | {frames} | {web} | {cpu} |")
+            if b.get("phases_ms"):
+                parts.append(f"| {case['case']} | " + " | ".join(
+                    f"{k} {v:.2f}" for k, v in b["phases_ms"].items()) + " |")
+    simulated = [f"{c['simulate_s']:.0f} s ({c['case']})" for c in d["cases"]
+                 if c.get("simulate_s") is not None]
+    out = ["## Replays (`benchmarks/bench_animate.py`)", "",
+           "`uavtwin animate` of a whole run at the default timing (30 s of replay, 10 fps): "
+           "the default scenario as MP4, GIF and HTML, and 1,000 UAVs x 1 h in the "
+           "bench_world world as decimated HTML (target: under 25 MB). Each page is then "
+           "played for 5 s in headless Chromium (software rendering); *draw* is the "
+           "player's own time per frame, *interval* the time between animation frames "
+           "(16.7 ms = 60 frames/s), *browser CPU* the CPU time of all the browser's "
+           "processes per frame (rasterising included), beside the machine's load average "
+           "before and after: an interval well above the CPU time means the page waited "
+           "for a core."
+           + (" Simulating the runs took " + ", ".join(simulated)
+              + " in the same session." if simulated else ""), "", *rows, ""]
+    if parts:
+        out += ["Where the player's draw time goes (ms per frame):", "",
+                "| case | parts |", "|---|---|", *parts, ""]
+    return out
+
+
 def cli(d: dict) -> list[str]:
     rows = ["| command | median wall (s) | min (s) | max (s) | median CPU (s) |",
             "|---|---|---|---|---|"]

@@ -11,7 +11,7 @@ from analysis.replay.html import track_samples
 from analysis.replay.load import load_scene
 from analysis.replay.scene import OUTCOMES, RETRY_REQUEST, STATES, point_on_route
 from analysis.replay.timing import make_timing
-from simulator.trace.schema import COVERAGE_KIND
+from simulator.trace.schema import COVERAGE_KIND, REQUEST_OUTCOME, code_of
 
 
 @pytest.fixture(scope="module")
@@ -187,6 +187,13 @@ def test_failed_and_retried_requests(faults_trace):
     got = pd.Series(scene.rd_retry, index=pd.MultiIndex.from_arrays([scene.rd_t, scene.rd_uav]))
     assert got.sort_index().to_dict() == expected.sort_index().to_dict()
     assert scene.rd_retry.any()
+    # a request that found no coverage: its UAV is waiting then (an RSU that is down covers
+    # nothing: in this run most such failures come from outages)
+    no_cov = np.flatnonzero(scene.fail_outcome == code_of(REQUEST_OUTCOME, "no_coverage"))
+    assert no_cov.size
+    for i in no_cov:
+        t = scene.fail_t[i] + 1e-6
+        assert scene.states(t)[scene.fail_uav[i]] == STATES.index("waiting"), i
     # a retried transfer shows in the state: its UAV is migrating while it flies
     k = int(np.flatnonzero(flagged)[0])
     t = 0.5 * (scene.tr_t0[k] + min(scene.tr_t1[k], scene.t_end))

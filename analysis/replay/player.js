@@ -152,11 +152,18 @@
     return true;
   }
   function position(u, T) { return positionInto(u, T) ? [P[0], P[1], P[2]] : null; }
+  // transfers (sorted by start) in blocks of 64 with the latest end of each block, so a
+  // frame skips the blocks that ended before it even when a few transfers last long
+  const BLOCK = 64, blockEnd = new Float64Array(Math.ceil(tr.n / BLOCK));
+  for (let k = 0; k < tr.n; k++) blockEnd[k >> 6] = Math.max(blockEnd[k >> 6], tr.t1[k]);
   function inFlight(T) {
     const out = [];
     const hi = floorIndex(tr.t0, T, 0, tr.n) + 1;
     const lo = floorIndex(tr.t0, T - tr.maxDur - 1e-3, 0, tr.n) + 1;
-    for (let k = Math.max(lo, 0); k < hi; k++) if (tr.t1[k] > T) out.push(k);
+    for (let k = Math.max(lo, 0); k < hi; k++) {
+      if ((k & (BLOCK - 1)) === 0 && blockEnd[k >> 6] <= T) { k += BLOCK - 1; continue; }
+      if (tr.t1[k] > T) out.push(k);
+    }
     return out;
   }
   function updateHosts(T) {
@@ -167,7 +174,10 @@
     }
     hostT = T;
   }
+  const down = new Uint8Array(J);  // RSUs down now: they cover nothing
   function computeState(T, flying) {
+    down.fill(0);
+    for (let i = 0; i < og.n; i++) if (!og.link[i] && og.t0[i] <= T && T < og.t1[i]) down[og.a[i]] = 1;
     for (let u = 0; u < U; u++) {
       const has = positionInto(u, T);
       present[u] = has && T >= first[u] && T <= last[u] ? 1 : 0;
@@ -177,7 +187,7 @@
       let covered = false;
       for (let n = 0; n < near.length && !covered; n++) {
         const j = near[n], dx = X[u] - RX[j], dy = Y[u] - RY[j];
-        covered = dx * dx + dy * dy <= r[j] * r[j];
+        covered = !down[j] && dx * dx + dy * dy <= r[j] * r[j];
       }
       state[u] = covered ? 0 : 2;
       const a = sv.uOff[u], b = sv.uOff[u + 1];
@@ -303,6 +313,10 @@
   let T = D.window[0], playing = false, speed = D.speed, lastWall = null;
   const drawMs = [], intervals = [];
   let frames = 0, hoverText = null;
+  // time spent in each part of draw() (ms, summed over frames; for the benchmark)
+  const phase = {};
+  let tMark = 0;
+  function mark(name) { const now = performance.now(); phase[name] = (phase[name] || 0) + now - tMark; tMark = now; }
   const RETRY = "#22d3ee", FAIL = "#e03131", HIT = "#ff6b00";
   // colour buckets: UAVs of one colour are drawn as one path (state: 4, altitude: 16 steps)
   const NB = 16, altBucket = new Uint8Array(U), bucketColour = [];
@@ -331,8 +345,10 @@
 
   function draw() {
     const t0 = performance.now();
+    tMark = t0;
     const flying = inFlight(T);
     computeState(T, flying);
+    mark("state");
     const dpr = setView();
     const r = rect;
     const key = [canvas.width, canvas.height, labels, view.s, view.ox, view.oy].join();
@@ -345,6 +361,7 @@
       }
       ctx.setTransform(1, 0, 0, 1, 0, 0); ctx.drawImage(bg, 0, 0); ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     }
+    mark("static layer");
     for (let u = 0; u < U; u++) altBucket[u] = present[u] ? bucketOf(u) : 255;
     const s = view.s, ox = view.ox, oy = view.oy;
     // trails: the last trail_s seconds in TRAIL_PIECES straight pieces, one path per colour
@@ -361,6 +378,7 @@
       ctx.moveTo(trailX[u * NP], trailY[u * NP]);
       for (let k = 1; k < NP; k++) ctx.lineTo(trailX[u * NP + k], trailY[u * NP + k]);
     }, (c) => { ctx.strokeStyle = c; ctx.stroke(); });
+    mark("trails");
     // lines to hosting RSUs
     ctx.globalAlpha = 0.6; ctx.lineWidth = 0.6; ctx.strokeStyle = C.fg; ctx.beginPath();
     for (let u = 0; u < U; u++) {
@@ -376,6 +394,7 @@
       }
     }
     ctx.stroke(); ctx.globalAlpha = 1;
+    mark("host lines");
     // candidates of pricing rounds just played: gold, cyan for a retry of a failed request
     ctx.lineWidth = 2;
     for (const retry of [0, 1]) {
@@ -408,12 +427,14 @@
       if (tr.retry[k]) { ctx.strokeStyle = RETRY; ctx.lineWidth = 2.5; ctx.strokeRect(px - 6, py - 6, 12, 12); }
       else { ctx.strokeStyle = C.fg; ctx.lineWidth = 0.5; ctx.strokeRect(px - 4, py - 4, 8, 8); }
     }
+    mark("rounds, transfers");
     // UAVs: one path per colour
     ctx.lineWidth = 0.8; ctx.strokeStyle = C.bg;
     perColour((u) => {
       const px = ox + (X[u] - bx0) * s, py = oy - (Y[u] - by0) * s;
       ctx.moveTo(px + 4.5, py); ctx.arc(px, py, 4.5, 0, 2 * Math.PI);
     }, (c) => { ctx.fillStyle = c; ctx.fill(); if (U <= 200) ctx.stroke(); });
+    mark("UAVs");
     if (follow >= 0) {
       const [px, py] = toPx(X[follow], Y[follow]);
       ctx.beginPath(); ctx.arc(px, py, 10, 0, 2 * Math.PI); ctx.strokeStyle = C.fg; ctx.lineWidth = 1.5; ctx.stroke();
@@ -453,7 +474,9 @@
       ctx.moveTo(px, py - 8); ctx.lineTo(px + 8, py); ctx.lineTo(px, py + 8); ctx.lineTo(px - 8, py); ctx.closePath();
     }
     ctx.stroke();
+    mark("failures, faults");
     sidePanel(flying);
+    mark("side panel");
     const dt = performance.now() - t0;
     drawMs.push(dt); if (drawMs.length > 2000) drawMs.shift();
     frames++;
@@ -641,8 +664,9 @@
     stats: () => ({ frames, draw_ms_mean: drawMs.reduce((a, b) => a + b, 0) / Math.max(drawMs.length, 1),
       draw_ms_p95: pct(drawMs, 0.95), draw_ms_max: Math.max(0, ...drawMs),
       interval_ms_mean: intervals.reduce((a, b) => a + b, 0) / Math.max(intervals.length, 1),
-      interval_ms_p95: pct(intervals, 0.95), intervals: intervals.length }),
-    resetStats: () => { drawMs.length = 0; intervals.length = 0; frames = 0; },
+      interval_ms_p95: pct(intervals, 0.95), intervals: intervals.length,
+      phases_ms: Object.fromEntries(Object.entries(phase).map(([k, v]) => [k, v / Math.max(frames, 1)])) }),
+    resetStats: () => { drawMs.length = 0; intervals.length = 0; frames = 0; for (const k in phase) delete phase[k]; },
   };
   draw();
 })();

@@ -15,7 +15,7 @@ picture:
   moves sits on the source RSU of its UAV's first request, or, if the UAV never asked, on the
   RSU nearest the UAV's first position (the simulator's initial placement rule);
 - :meth:`Scene.states` -- ``absent`` outside the presence interval, ``migrating`` while one of
-  its twins is in flight, ``waiting`` while no RSU's disc covers it or its service is
+  its twins is in flight, ``waiting`` while no working RSU's cell covers it or its service is
   interrupted, ``served`` otherwise;
 - :meth:`Scene.in_flight` -- each moving twin's point on its route, interpolated at the
   transfer's mean rate (size / duration, the only rate the trace records);
@@ -288,18 +288,23 @@ class Scene:
             return self.rsu_radius, self.rsu_radius
         return self.fp_radius.min(axis=1), self.fp_radius.max(axis=1)
 
-    def covered(self, xyz: np.ndarray) -> np.ndarray:
+    def covered(self, xyz: np.ndarray, t: float | None = None) -> np.ndarray:
         """Whether each position lies inside at least one RSU's cell.
 
         Args:
             xyz: ``[N, 3]`` positions, m (``[N, 2]``: horizontal only, discs).
+            t: Simulation time, s: an RSU that is down then covers nothing (a failed RSU
+                leaves every round); None: every RSU.
 
         Returns:
             ``[N]`` booleans.
         """
         d = np.linalg.norm(xyz[:, None, :2] - self.rsu_xy[None, :, :], axis=2)
         z = xyz[:, 2] if xyz.shape[1] > 2 else np.zeros(xyz.shape[0])
-        return (d <= self.cell_radius(z)).any(axis=1)
+        inside = d <= self.cell_radius(z)
+        if t is not None:
+            inside[:, self.outages(t)[0]] = False
+        return inside.any(axis=1)
 
     def states(self, t: float) -> np.ndarray:
         """State code of every UAV at ``t`` (an index into :data:`STATES`).
@@ -315,7 +320,7 @@ class Scene:
         interrupted = np.zeros(self.n_uavs, dtype=bool)
         live = (self.sv_t0 <= t) & (t < self.sv_t1)
         interrupted[self.sv_uav[live]] = True
-        state[interrupted | ~self.covered(xyz)] = 2
+        state[interrupted | ~self.covered(xyz, t)] = 2
         migrating = np.zeros(self.n_uavs, dtype=bool)
         migrating[self.tr_uav[(self.tr_t0 <= t) & (t < self.tr_t1)]] = True
         state[migrating] = 1

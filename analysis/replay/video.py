@@ -157,8 +157,9 @@ class MapPainter:
                                edgecolor=st.link, lw=0.8, zorder=0))
         r_min, r_max = s.cell_radius_range()  # a radio footprint: outer solid, inner dashed
         for (x, y), r, r0 in zip(s.rsu_xy, r_max, r_min, strict=True):
-            ax.add_patch(Circle((x, y), r, facecolor=st.disc, alpha=0.07, edgecolor=st.disc,
-                                lw=0.8, zorder=1))
+            ax.add_patch(Circle((x, y), r, facecolor=matplotlib.colors.to_rgba(st.disc, 0.07),
+                                edgecolor=matplotlib.colors.to_rgba(st.disc, 0.45), lw=0.8,
+                                zorder=1))
             if s.fp_alt.size and r0 > 0:
                 ax.add_patch(Circle((x, y), r0, facecolor="none", edgecolor=st.disc, alpha=0.6,
                                     lw=0.8, ls=(0, (3, 3)), zorder=1))
