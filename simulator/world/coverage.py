@@ -29,20 +29,21 @@ from __future__ import annotations
 
 import itertools
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 from simulator.world.mobility.trajectory import Trajectory
 
-__all__ = ["CoverageMap", "CrossingEvents", "drop_zero_stays", "events_by_owner",
-           "trajectory_chunks"]
+__all__ = ["CellCoverage", "CoverageMap", "CrossingEvents", "SegmentBatch", "drop_zero_stays",
+           "events_by_owner", "trajectory_chunks"]
 
 log = logging.getLogger(__name__)
 
-_CHUNK_SEGMENTS = 50_000
 _Grid = tuple[np.ndarray, float, tuple[int, int], np.ndarray, np.ndarray]
 
 
@@ -67,7 +68,114 @@ class CrossingEvents:
         return int(self.t.shape[0])
 
 
-class CoverageMap:
+@dataclass(frozen=True, eq=False)
+class SegmentBatch:
+    """The segments of several trajectories, concatenated for one vectorised pass.
+
+    Attributes:
+        t0, t1: ``[n]`` segment start and end times (s).
+        p0, p1: ``[n, 3]`` segment start and end points (m).
+        owner: ``[n]`` index of the trajectory each segment belongs to.
+        first, last: ``[n]`` True on each trajectory's first (last) segment.
+    """
+
+    t0: np.ndarray
+    t1: np.ndarray
+    p0: np.ndarray
+    p1: np.ndarray
+    owner: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+
+    @classmethod
+    def of(cls, trajs: Sequence[Trajectory]) -> SegmentBatch:
+        """Concatenate the segments of ``trajs`` (at least one trajectory)."""
+        counts = np.array([tr.n_segments for tr in trajs])
+        ends = np.cumsum(counts)
+        first = np.zeros(int(ends[-1]), dtype=bool)
+        first[ends - counts] = True
+        last = np.zeros(int(ends[-1]), dtype=bool)
+        last[ends - 1] = True
+        return cls(t0=np.concatenate([tr.t0 for tr in trajs]),
+                   t1=np.concatenate([tr.t1 for tr in trajs]),
+                   p0=np.concatenate([tr.p0 for tr in trajs]),
+                   p1=np.concatenate([tr.p1 for tr in trajs]),
+                   owner=np.repeat(np.arange(len(trajs)), counts), first=first, last=last)
+
+
+class CellCoverage(ABC):
+    """The coverage interface the world uses: which RSUs cover a point, and the exact times
+    UAVs cross the cells' borders.
+
+    Two models implement it: :class:`CoverageMap` (discs of a fixed radius, the default) and
+    :class:`simulator.world.radio.coverage.RadioCoverage` (where the mean SNR reaches a
+    threshold). A model provides :attr:`n_rsus`, :meth:`covering` and :meth:`crossings_chunk`;
+    the windowing and chunking of :meth:`crossings_many` are shared.
+    """
+
+    #: Segments handed to :meth:`crossings_chunk` at once (bounds its temporary arrays).
+    chunk_segments: ClassVar[int]
+
+    @property
+    @abstractmethod
+    def n_rsus(self) -> int:
+        """Number of RSUs ``J``."""
+
+    @abstractmethod
+    def covering(self, points: np.ndarray) -> np.ndarray:
+        """Which RSUs cover each point: ``[..., 2|3] -> [..., J]`` bool."""
+
+    @abstractmethod
+    def crossings_chunk(self, trajs: Sequence[Trajectory]) -> list[CrossingEvents]:
+        """The events of each trajectory over its whole span (one vectorised pass)."""
+
+    def covering_ids(self, point: np.ndarray) -> np.ndarray:
+        """Sorted ids of the RSUs covering one point."""
+        return np.flatnonzero(self.covering(np.asarray(point, dtype=float).reshape(-1)))
+
+    def crossings(self, traj: Trajectory, t_from: float | None = None,
+                  t_to: float | None = None) -> CrossingEvents:
+        """Exact cell crossings of one trajectory within ``[t_from, t_to]``.
+
+        The window is clamped to the trajectory's span; the initial ``enter`` events are at
+        the window start. See the module docstring for the rules at borders.
+
+        Args:
+            traj: the UAV's trajectory.
+            t_from: window start (s); ``None`` = trajectory start.
+            t_to: window end (s); ``None`` = trajectory end.
+
+        Returns:
+            The events.
+
+        Raises:
+            ValueError: the window is empty (or the model refuses the trajectory, e.g. a UAV
+                outside a radio model's validity range).
+        """
+        return self.crossings_many([traj], t_from, t_to)[0]
+
+    def crossings_many(self, trajs: Sequence[Trajectory], t_from: float | None = None,
+                       t_to: float | None = None) -> list[CrossingEvents]:
+        """:meth:`crossings` for many trajectories, in vectorised chunks.
+
+        Args:
+            trajs: one trajectory per UAV.
+            t_from: window start (s) for all; ``None`` = each trajectory's start.
+            t_to: window end (s) for all; ``None`` = each trajectory's end.
+
+        Returns:
+            One :class:`CrossingEvents` per trajectory.
+
+        Raises:
+            ValueError: as :meth:`crossings`.
+        """
+        if t_from is not None or t_to is not None:
+            trajs = [tr.clip(t_from, t_to) for tr in trajs]
+        return [ev for chunk in trajectory_chunks(trajs, self.chunk_segments)
+                for ev in self.crossings_chunk(chunk)]
+
+
+class CoverageMap(CellCoverage):
     """RSU cells as vertical cylinders, with a spatial index over their centres.
 
     Args:
@@ -77,6 +185,8 @@ class CoverageMap:
     Raises:
         ValueError: bad shapes, non-finite values or non-positive radii.
     """
+
+    chunk_segments = 50_000
 
     def __init__(self, centres: np.ndarray, radii_m: np.ndarray | float) -> None:
         c = np.asarray(centres, dtype=float)
@@ -115,65 +225,13 @@ class CoverageMap:
         dy = p[..., None, 1] - self.centres[:, 1]
         return dx * dx + dy * dy <= self._r2
 
-    def covering_ids(self, point: np.ndarray) -> np.ndarray:
-        """Sorted ids of the RSUs covering one point ``[2|3]``."""
-        return np.flatnonzero(self.covering(np.asarray(point, dtype=float).reshape(-1)))
-
-    def crossings(self, traj: Trajectory, t_from: float | None = None,
-                  t_to: float | None = None) -> CrossingEvents:
-        """Exact cell crossings of one trajectory within ``[t_from, t_to]``.
-
-        The window is clamped to the trajectory's span; the initial ``enter`` events are at
-        the window start. See the module docstring for the rules at borders.
-
-        Args:
-            traj: the UAV's trajectory.
-            t_from: window start (s); ``None`` = trajectory start.
-            t_to: window end (s); ``None`` = trajectory end.
-
-        Returns:
-            The events.
-
-        Raises:
-            ValueError: the window is empty.
-        """
-        return self.crossings_many([traj], t_from, t_to)[0]
-
-    def crossings_many(self, trajs: Sequence[Trajectory], t_from: float | None = None,
-                       t_to: float | None = None) -> list[CrossingEvents]:
-        """:meth:`crossings` for many trajectories in one vectorised pass (faster).
-
-        Args:
-            trajs: one trajectory per UAV.
-            t_from: window start (s) for all; ``None`` = each trajectory's start.
-            t_to: window end (s) for all; ``None`` = each trajectory's end.
-
-        Returns:
-            One :class:`CrossingEvents` per trajectory.
-
-        Raises:
-            ValueError: a window is empty.
-        """
-        if t_from is not None or t_to is not None:
-            trajs = [tr.clip(t_from, t_to) for tr in trajs]
-        return [ev for chunk in trajectory_chunks(trajs, _CHUNK_SEGMENTS)
-                for ev in self._crossings_chunk(chunk)]
-
-    def _crossings_chunk(self, trajs: Sequence[Trajectory]) -> list[CrossingEvents]:
-        n_tr = len(trajs)
-        if n_tr == 0:
+    def crossings_chunk(self, trajs: Sequence[Trajectory]) -> list[CrossingEvents]:
+        """The events of each trajectory (see the module docstring for the rules)."""
+        if not trajs:
             return []
-        counts = np.array([tr.n_segments for tr in trajs])
-        t0 = np.concatenate([tr.t0 for tr in trajs])
-        t1 = np.concatenate([tr.t1 for tr in trajs])
-        a_xy = np.concatenate([tr.p0[:, :2] for tr in trajs])
-        b_xy = np.concatenate([tr.p1[:, :2] for tr in trajs])
-        owner = np.repeat(np.arange(n_tr), counts)
-        first = np.zeros(t0.size, dtype=bool)
-        first[np.concatenate([[0], np.cumsum(counts)[:-1]])] = True
-        last = np.zeros(t0.size, dtype=bool)
-        last[np.cumsum(counts) - 1] = True
-        return events_by_owner(n_tr, *self._events(t0, t1, a_xy, b_xy, owner, first, last))
+        b = SegmentBatch.of(trajs)
+        return events_by_owner(len(trajs), *self._events(
+            b.t0, b.t1, b.p0[:, :2], b.p1[:, :2], b.owner, b.first, b.last))
 
     def _grid(self) -> _Grid:
         """Uniform grid over the RSUs' borders, built once: per cell, the RSUs whose circle

@@ -34,7 +34,7 @@ from simulator.errors import ScenarioError
 from simulator.trace.recorders import Recorder
 from simulator.trace.schema import SOLVER_CODES, code_of
 from simulator.world.backhaul import BackhaulNetwork, TcpCorrection
-from simulator.world.coverage import CoverageMap, CrossingEvents
+from simulator.world.coverage import CellCoverage, CoverageMap, CrossingEvents
 from simulator.world.failover import Failover, build_failover
 from simulator.world.live_migration import LiveSetup, static_dirty_rate, sync_dirty_rate
 from simulator.world.market import Market, UavState
@@ -64,7 +64,7 @@ class World:
     rsus: RsuTable
     uavs: UavTable
     trajectories: list[Trajectory]
-    coverage: CoverageMap | RadioCoverage
+    coverage: CellCoverage
     backhaul: BackhaulNetwork
     policy: PricingPolicy
     solver_code: int
@@ -176,7 +176,7 @@ def build_world(scenario: Scenario, rngs: dict[str, np.random.Generator], record
 
 
 def build_coverage(scenario: Scenario, rsus: RsuTable, trajectories: Sequence[Trajectory]
-                   ) -> CoverageMap | RadioCoverage:
+                   ) -> CellCoverage:
     """The RSU cells: discs (``radio.coverage: disc``) or where the mean SNR reaches
     ``radio.snr_min_db`` (``snr``, MODEL.md D3).
 

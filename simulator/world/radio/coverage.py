@@ -35,10 +35,11 @@ from scipy.optimize.elementwise import find_root
 from scipy.spatial import cKDTree
 
 from simulator.world.coverage import (
+    CellCoverage,
     CrossingEvents,
+    SegmentBatch,
     drop_zero_stays,
     events_by_owner,
-    trajectory_chunks,
 )
 from simulator.world.mobility.trajectory import Trajectory
 from simulator.world.radio.registry import PathLoss
@@ -51,10 +52,9 @@ log = logging.getLogger(__name__)
 TIME_TOLERANCE_S = 1e-9
 _N_ALTITUDES = 121
 _R_GROWTH = 1.004  # geometric step of the reach grid
-CHUNK_SEGMENTS = 2000
 
 
-class RadioCoverage:
+class RadioCoverage(CellCoverage):
     """RSU cells where the mean SNR is at least a threshold, with exact crossing times.
 
     Args:
@@ -67,6 +67,8 @@ class RadioCoverage:
     Raises:
         ValueError: bad shapes or values; a 3GPP model whose reach exceeds its validity range.
     """
+
+    chunk_segments = 2000
 
     def __init__(self, positions: np.ndarray, max_path_loss_db: np.ndarray, path_loss: PathLoss,
                  altitude_range_m: tuple[float, float], sample_spacing_m: float = 10.0) -> None:
@@ -117,10 +119,6 @@ class RadioCoverage:
     def covering(self, points: np.ndarray) -> np.ndarray:
         """Which RSUs cover each point: ``[..., 3] -> [..., J]`` bool."""
         return self.margin_db(points) >= 0.0
-
-    def covering_ids(self, point: np.ndarray) -> np.ndarray:
-        """Sorted ids of the RSUs covering one point ``[3]``."""
-        return np.flatnonzero(self.covering(np.asarray(point, dtype=float).reshape(3)))
 
     def footprint_radius(self, altitudes_m: np.ndarray, tolerance_m: float = 1e-3) -> np.ndarray:
         """Horizontal radius of each RSU's cell at each altitude: the farthest covered point.
@@ -192,46 +190,18 @@ class RadioCoverage:
         return reach
 
     # -- crossings ----------------------------------------------------------------------
-    def crossings(self, traj: Trajectory, t_from: float | None = None,
-                  t_to: float | None = None) -> CrossingEvents:
-        """Exact cell crossings of one trajectory within ``[t_from, t_to]`` (see
-        :meth:`crossings_many`)."""
-        return self.crossings_many([traj], t_from, t_to)[0]
-
-    def crossings_many(self, trajs: Sequence[Trajectory], t_from: float | None = None,
-                       t_to: float | None = None) -> list[CrossingEvents]:
-        """Exact cell crossings of many trajectories in one vectorised pass.
-
-        Args:
-            trajs: one trajectory per UAV.
-            t_from: window start (s) for all; ``None`` = each trajectory's start.
-            t_to: window end (s) for all; ``None`` = each trajectory's end.
-
-        Returns:
-            One :class:`CrossingEvents` per trajectory.
+    def crossings_chunk(self, trajs: Sequence[Trajectory]) -> list[CrossingEvents]:
+        """The events of each trajectory (see the module docstring).
 
         Raises:
-            ValueError: an empty window, or a UAV outside the model's validity range.
+            ValueError: a UAV outside the model's validity range.
         """
-        if t_from is not None or t_to is not None:
-            trajs = [tr.clip(t_from, t_to) for tr in trajs]
-        return [ev for chunk in trajectory_chunks(trajs, CHUNK_SEGMENTS)
-                for ev in self._crossings_chunk(chunk)]
-
-    def _crossings_chunk(self, trajs: Sequence[Trajectory]) -> list[CrossingEvents]:
-        n_tr = len(trajs)
-        if n_tr == 0:
+        if not trajs:
             return []
-        counts = np.array([tr.n_segments for tr in trajs])
-        t0 = np.concatenate([tr.t0 for tr in trajs])
-        t1 = np.concatenate([tr.t1 for tr in trajs])
-        p0 = np.concatenate([tr.p0 for tr in trajs])
-        p1 = np.concatenate([tr.p1 for tr in trajs])
-        owner = np.repeat(np.arange(n_tr), counts)
-        first = np.zeros(t0.size, dtype=bool)
-        first[np.concatenate([[0], np.cumsum(counts)[:-1]])] = True
-        self.path_loss.check_validity(np.concatenate([p0[:, 2], p1[:, 2]]), 0.0)
-        return events_by_owner(n_tr, *self._events(t0, t1, p0, p1, owner, first))
+        b = SegmentBatch.of(trajs)
+        self.path_loss.check_validity(np.concatenate([b.p0[:, 2], b.p1[:, 2]]), 0.0)
+        return events_by_owner(len(trajs), *self._events(b.t0, b.t1, b.p0, b.p1, b.owner,
+                                                         b.first))
 
     def _candidates(self, p0: np.ndarray, p1: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
