@@ -245,7 +245,9 @@
 
   // ---- view ----------------------------------------------------------------------------
   const canvas = document.getElementById("map"), ctx = canvas.getContext("2d");
-  const bg = document.createElement("canvas"), bgx = bg.getContext("2d");
+  // the static layer is its own canvas under the map: drawn when the view changes, never
+  // copied per frame (the browser composites the two)
+  const bg = document.getElementById("static"), bgx = bg.getContext("2d");
   const el = (id) => document.getElementById(id);
   const [bx0, by0, bx1, by1] = D.bounds;
   let view = { s: 1, ox: 0, oy: 0 }, bgKey = "", labels = true, follow = D.follow;
@@ -333,6 +335,22 @@
   }
   const colourOfBucket = (b) => (colourBy === "altitude" ? bucketColour[b] : C.states[b]);
   const nBuckets = () => (colourBy === "altitude" ? NB : 3);
+  // a UAV's dot in each colour (radius 4.5 px, outlined), drawn once per device scale
+  const sprites = new Map();
+  function sprite(b, dpr) {
+    const key = colourOfBucket(b) + "@" + dpr;
+    let img = sprites.get(key);
+    if (!img) {
+      img = document.createElement("canvas");
+      img.width = img.height = Math.ceil(11 * dpr);
+      const g = img.getContext("2d");
+      g.setTransform(dpr, 0, 0, dpr, 0, 0);
+      g.beginPath(); g.arc(5.5, 5.5, 4.5, 0, 2 * Math.PI);
+      g.fillStyle = colourOfBucket(b); g.fill(); g.strokeStyle = C.bg; g.lineWidth = 0.8; g.stroke();
+      sprites.set(key, img);
+    }
+    return img;
+  }
   // one path per colour: add(u) adds UAV u's shape, paint(colour) strokes or fills it
   function perColour(add, paint) {
     for (let b = 0; b < nBuckets(); b++) {
@@ -352,15 +370,12 @@
     const dpr = setView();
     const r = rect;
     const key = [canvas.width, canvas.height, labels, view.s, view.ox, view.oy].join();
-    if (follow >= 0) {
-      ctx.fillStyle = C.bg; ctx.fillRect(0, 0, r.width, r.height); drawStatic(ctx);
-    } else {
-      if (key !== bgKey) {
-        bgx.setTransform(dpr, 0, 0, dpr, 0, 0);
-        bgx.fillStyle = C.bg; bgx.fillRect(0, 0, r.width, r.height); drawStatic(bgx); bgKey = key;
-      }
-      ctx.setTransform(1, 0, 0, 1, 0, 0); ctx.drawImage(bg, 0, 0); ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    if (key !== bgKey) {  // every frame while following a UAV (the view moves)
+      bgx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      bgx.fillStyle = C.bg; bgx.fillRect(0, 0, r.width, r.height); drawStatic(bgx); bgKey = key;
     }
+    ctx.setTransform(1, 0, 0, 1, 0, 0); ctx.clearRect(0, 0, canvas.width, canvas.height);
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     mark("static layer");
     for (let u = 0; u < U; u++) altBucket[u] = present[u] ? bucketOf(u) : 255;
     const s = view.s, ox = view.ox, oy = view.oy;
@@ -428,12 +443,15 @@
       else { ctx.strokeStyle = C.fg; ctx.lineWidth = 0.5; ctx.strokeRect(px - 4, py - 4, 8, 8); }
     }
     mark("rounds, transfers");
-    // UAVs: one path per colour
-    ctx.lineWidth = 0.8; ctx.strokeStyle = C.bg;
-    perColour((u) => {
-      const px = ox + (X[u] - bx0) * s, py = oy - (Y[u] - by0) * s;
-      ctx.moveTo(px + 4.5, py); ctx.arc(px, py, 4.5, 0, 2 * Math.PI);
-    }, (c) => { ctx.fillStyle = c; ctx.fill(); if (U <= 200) ctx.stroke(); });
+    // UAVs: a dot drawn once per colour, then copied (far cheaper than 1,000 arcs)
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    for (let u = 0; u < U; u++) {
+      if (!present[u]) continue;
+      const img = sprite(altBucket[u], dpr);
+      ctx.drawImage(img, Math.round((ox + (X[u] - bx0) * s) * dpr - img.width / 2),
+        Math.round((oy - (Y[u] - by0) * s) * dpr - img.height / 2));
+    }
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     mark("UAVs");
     if (follow >= 0) {
       const [px, py] = toPx(X[follow], Y[follow]);
