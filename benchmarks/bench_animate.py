@@ -1,10 +1,13 @@
 """Benchmark the replays of `uavtwin animate`: render time, file size, browser frame time.
 
-Cases:
-- the default scenario as shipped (scenarios/default.yaml: 300 s, 20 UAVs, 9 RSUs), the
+Cases (``--cases``, all by default):
+- ``default``: the default scenario as shipped (scenarios/default.yaml: 300 s, 20 UAVs, 9 RSUs), the
   whole run at the default timing (30 s of replay at 10 fps, 301 frames): MP4, GIF, HTML;
-- 1,000 UAVs x 1 h in the world of benchmarks/bench_world.py (100 RSUs, 5 km x 5 km):
-  HTML only, decimated by the rule of analysis.replay.html (must stay under 25 MB).
+- ``big``: 1,000 UAVs x 1 h in the world of benchmarks/bench_world.py (100 RSUs,
+  5 km x 5 km): HTML only, decimated by the rule of analysis.replay.html (must stay under
+  25 MB);
+- ``mid``: the same world for 300 s (the same 1,000 UAVs on the map: the frame time depends
+  on the fleet, not on the run's length).
 
 Each HTML file is then opened in headless Chromium (analysis.replay.browser) and played for
 five seconds; the page's own counters give the mean and 95th-percentile time to draw a
@@ -15,7 +18,7 @@ than the browser's CPU time per frame means the page waited for a CPU, not that 
 that much work.
 
 Usage:
-    python benchmarks/bench_animate.py [--skip-big] [--traces DIR]
+    python benchmarks/bench_animate.py [--cases big,mid,default] [--traces DIR]
 
 ``--traces DIR`` keeps the simulated traces in DIR and reuses them when present (same
 scenario and seed give the same trace).
@@ -107,22 +110,41 @@ def render(trace: Path, out: Path) -> dict:
     return row
 
 
+CASES: dict[str, tuple[str, list[str], tuple[str, ...]]] = {
+    "big": ("1,000 UAVs x 1 h (bench_world)", world_overrides(1000, 1.0), (".html",)),
+    "mid": ("1,000 UAVs x 300 s (bench_world)", world_overrides(1000, 300 / 3600), (".html",)),
+    "default": ("default scenario (20 UAVs, 300 s)", [], (".html", ".mp4", ".gif")),
+}
+"""Benchmark cases by key: (name, scenario overrides, output formats)."""
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--skip-big", action="store_true", help="skip 1,000 UAVs x 1 h")
+    ap.add_argument("--cases", default="big,mid,default",
+                    help=f"comma-separated cases to run, of {', '.join(CASES)}; the others "
+                         "keep their stored results")
     ap.add_argument("--traces", type=Path, help="keep the traces here and reuse them")
     args = ap.parse_args(argv)
+    keys = [k.strip() for k in args.cases.split(",") if k.strip()]
+    if not keys or set(keys) - set(CASES):
+        ap.error(f"--cases: expected some of {', '.join(CASES)}, got {args.cases!r}")
     report: dict = {"benchmark": "bench_animate", "python": platform.python_version(),
                     "machine": platform.machine(), "cases": []}
-    cases = [("default scenario (20 UAVs, 300 s)", "default", [], (".html", ".mp4", ".gif"))]
-    if not args.skip_big:
-        cases.insert(0, ("1,000 UAVs x 1 h (bench_world)", "world-1000x1h",
-                         world_overrides(1000, 1.0), (".html",)))
+    stored = json.loads(RESULTS.read_text())["cases"] if RESULTS.exists() else []
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
+
+    def save() -> None:  # run cases replace their stored rows; the others stay, in CASES order
+        fresh = {c["case"]: c for c in report["cases"]}
+        old = {c["case"]: c for c in stored}
+        rows = [fresh.get(name) or old.get(name) for name, _, _ in CASES.values()]
+        RESULTS.write_text(json.dumps({**report, "cases": [r for r in rows if r]}, indent=2)
+                           + "\n")
+
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        for name, slug, sets, formats in cases:
-            trace = (args.traces or tmp) / f"{slug}.h5"
+        for key in keys:
+            name, sets, formats = CASES[key]
+            trace = (args.traces or tmp) / f"{key}.h5"
             sim_s = None  # a kept trace is reused
             if not trace.exists():
                 scenario = load_scenario(ROOT / "scenarios" / "default.yaml", sets)
@@ -131,12 +153,13 @@ def main(argv: list[str] | None = None) -> int:
                 run_scenario(scenario, trace_path=trace)
                 sim_s = time.perf_counter() - started
             case = {"case": name, "simulate_s": sim_s, "trace_mb": trace.stat().st_size / 1e6,
+                    "measured_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
                     "outputs": []}
             report["cases"].append(case)
             for ext in formats:
                 row = render(trace, tmp / f"replay{ext}")
                 case["outputs"].append(row)
-                RESULTS.write_text(json.dumps(report, indent=2) + "\n")  # keep partial results
+                save()  # keep partial results
                 b = row.get("browser") or {}
                 print(f"{name:34s} {row['format']:4s} {row['wall_s']:7.1f} s "
                       f"{row['size_mb']:8.2f} MB"

@@ -187,10 +187,11 @@ def faults(d: dict) -> list[str]:
 
 
 def animate(d: dict) -> list[str]:
-    rows = ["| case | format | render (s) | size (MB) | frames | browser: load (s) | "
-            "draw per frame, mean / p95 (ms) | frame interval, mean / p95 (ms) | "
-            "browser CPU per frame (ms) | load average (1 min) |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = ["| case | measured (UTC) | format | render (s) | size (MB) | frames | "
+            "browser: load (s) | draw per frame, mean / p95 (ms) | "
+            "frame interval, mean / p95 (ms) | browser CPU per frame (ms) | "
+            "load average (1 min) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
     parts = []
     for case in d["cases"]:
         for o in case["outputs"]:
@@ -202,28 +203,36 @@ def animate(d: dict) -> list[str]:
             cpu = (f"{b['browser_cpu_ms_per_frame']:.1f} | {b['loadavg_1min'][0]:.1f} - "
                    f"{b['loadavg_1min'][1]:.1f} on {b['cpus']} cores"
                    if "browser_cpu_ms_per_frame" in b else "- | -")
-            rows.append(f"| {case['case']} | {o['format']} | {o['wall_s']:.1f} | "
+            when = case.get("measured_utc", "earlier session (previous player)")
+            rows.append(f"| {case['case']} | {when} | {o['format']} | {o['wall_s']:.1f} | "
                         f"{o['size_mb']:.2f} | {frames} | {web} | {cpu} |")
             if b.get("phases_ms"):
-                parts.append(f"| {case['case']} | " + " | ".join(
-                    f"{k} {v:.2f}" for k, v in b["phases_ms"].items()) + " |")
-    simulated = [f"{c['simulate_s']:.0f} s ({c['case']})" for c in d["cases"]
+                parts.append((case["case"], b["phases_ms"]))
+    simulated = [f"{c['simulate_s']:.0f} s ({c['case']}, "
+                 f"{c.get('measured_utc', 'earlier session')})" for c in d["cases"]
                  if c.get("simulate_s") is not None]
     out = ["## Replays (`benchmarks/bench_animate.py`)", "",
            "`uavtwin animate` of a whole run at the default timing (30 s of replay, 10 fps): "
            "the default scenario as MP4, GIF and HTML, and 1,000 UAVs x 1 h in the "
-           "bench_world world as decimated HTML (target: under 25 MB). Each page is then "
+           "bench_world world as decimated HTML (target: under 25 MB), and the same 1,000 "
+           "UAVs for 300 s (the frame time depends on the fleet on the map, not on the "
+           "run's length). Each page is then "
            "played for 5 s in headless Chromium (software rendering); *draw* is the "
            "player's own time per frame, *interval* the time between animation frames "
            "(16.7 ms = 60 frames/s), *browser CPU* the CPU time of all the browser's "
            "processes per frame (rasterising included), beside the machine's load average "
            "before and after: an interval well above the CPU time means the page waited "
            "for a core."
-           + (" Simulating the runs took " + ", ".join(simulated)
-              + " in the same session." if simulated else ""), "", *rows, ""]
+           + (" Simulating took " + ", ".join(simulated) + "; the other traces were "
+              "reused (same scenario and seed, same trace)." if simulated else ""),
+           "", *rows, ""]
     if parts:
-        out += ["Where the player's draw time goes (ms per frame):", "",
-                "| case | parts |", "|---|---|", *parts, ""]
+        names = list(dict.fromkeys(k for _, p in parts for k in p))
+        out += ["Where the player's own draw time goes (ms per frame; the browser's "
+                "rasterising and compositing come on top, see *browser CPU*):", "",
+                "| case | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|",
+                *(f"| {name} | " + " | ".join(f"{p.get(k, float('nan')):.2f}" for k in names)
+                  + " |" for name, p in parts), ""]
     return out
 
 
