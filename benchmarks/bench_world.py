@@ -6,8 +6,18 @@ equilibrium pricing, tracing on. Each run is
 measured in its own subprocess so that peak memory (max RSS) belongs to that run alone.
 The floor is a bare SimPy loop that processes the same number of events with no work.
 
+Every time is taken twice: wall clock, and the CPU time of the measuring process alone
+(``time.process_time``), which is what the run costs when other jobs share the cores.  The
+report compares them with issue 13's targets: the world at most 10x the bare loop, 1,000 UAVs
+in at most 20 s, a log-log slope of time against UAVs of at most 1.05, tracing at most 10 %
+of the time (``--untraced`` adds an in-memory run of every size to measure it).
+
 Usage:
-    python benchmarks/bench_world.py [--uavs 100,1000,5000] [--hours 1]
+    python benchmarks/bench_world.py [--uavs 100,1000,5000] [--hours 1] [--untraced]
+
+Profile one size (pyinstrument is a development tool, not a dependency):
+    .venv/bin/pip install pyinstrument
+    .venv/bin/python -m pyinstrument benchmarks/bench_world.py --one 1000
 
 Prints a table and writes benchmarks/results/bench_world.json.
 """
@@ -16,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -24,6 +35,8 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "bench_world.json"
@@ -39,9 +52,13 @@ def overrides(n_uavs: int, hours: float) -> list[str]:
     ]
 
 
-def measure_one(n_uavs: int, hours: float, extra: Sequence[str] = ()) -> dict:
-    """One traced run in this process: wall time, events, memory, trace size (``extra``:
-    further ``--set`` overrides, e.g. a model switched on)."""
+def measure_one(n_uavs: int, hours: float, traced: bool = True,
+                extra: Sequence[str] = ()) -> dict:
+    """One run in this process: wall and CPU time, events, memory, trace size.
+
+    ``traced=False`` keeps the trace in memory (``run_scenario(in_memory=True)``);
+    ``extra``: further ``--set`` overrides, e.g. a model switched on.
+    """
     import simpy
 
     from simulator.app.run import run_scenario
@@ -59,24 +76,22 @@ def measure_one(n_uavs: int, hours: float, extra: Sequence[str] = ()) -> dict:
                              [*overrides(n_uavs, hours), *extra])
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.h5"
-        started = time.perf_counter()
-        result = run_scenario(scenario, trace_path=path)
-        wall = time.perf_counter() - started
-        size = path.stat().st_size
+        started, cpu = time.perf_counter(), time.process_time()
+        result = run_scenario(scenario, trace_path=path, in_memory=not traced)
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        size = path.stat().st_size if traced else 0
     return {
-        "uavs": n_uavs, "rsus": 100, "sim_hours": hours, "wall_s": wall,
+        "uavs": n_uavs, "rsus": 100, "sim_hours": hours, "wall_s": wall, "cpu_s": cpu,
         "events": count["events"], "events_per_s": count["events"] / wall,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "cpu_s": (resource.getrusage(resource.RUSAGE_SELF).ru_utime
-                  + resource.getrusage(resource.RUSAGE_SELF).ru_stime),
         "trace_mb": size / 1e6, "migrations": result.summary["migrations"],
         "pricing_rounds": result.summary["rounds"],
         "coverage_events": result.summary["coverage_events"],
     }
 
 
-def bare_simpy(n_events: int, n_procs: int) -> float:
-    """Wall time of a SimPy loop processing ``n_events`` timeouts and nothing else."""
+def bare_simpy(n_events: int, n_procs: int) -> tuple[float, float]:
+    """Wall and CPU time of a SimPy loop processing ``n_events`` timeouts and nothing else."""
     import simpy
 
     env = simpy.Environment()
@@ -88,39 +103,81 @@ def bare_simpy(n_events: int, n_procs: int) -> float:
 
     for _ in range(n_procs):
         env.process(proc(env))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     env.run()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
+def one(n_uavs: int, hours: float, traced: bool) -> dict:
+    """:func:`measure_one` in a fresh subprocess (so its peak RSS is its own)."""
+    cmd = [sys.executable, __file__, "--one", str(n_uavs), "--hours", str(hours)]
+    proc = subprocess.run(cmd + ([] if traced else ["--untraced"]), capture_output=True,
+                          text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def targets(series: list[dict]) -> dict:
+    """Issue 13's targets against this series (wall and CPU time)."""
+    out: dict = {}
+    if len(series) > 1:
+        logn = np.log([r["uavs"] for r in series])
+        out["loglog_slope"] = {"limit": 1.05, **{
+            k: float(np.polyfit(logn, np.log([r[f"{k}_s"] for r in series]), 1)[0])
+            for k in ("wall", "cpu")}}
+    for r in series:
+        out[f"vs_bare_{r['uavs']}"] = {"limit": 10.0, "wall": r["overhead_vs_bare"],
+                                        "cpu": r["cpu_overhead_vs_bare"]}
+        if "untraced_wall_s" in r:
+            out[f"tracing_share_{r['uavs']}"] = {
+                "limit": 0.10, "wall": 1.0 - r["untraced_wall_s"] / r["wall_s"],
+                "cpu": 1.0 - r["untraced_cpu_s"] / r["cpu_s"]}
+        if r["uavs"] == 1000:
+            out["uavs_1000_s"] = {"limit": 20.0, "wall": r["wall_s"], "cpu": r["cpu_s"]}
+    for t in out.values():
+        t["met_wall"], t["met_cpu"] = t["wall"] <= t["limit"], t["cpu"] <= t["limit"]
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--uavs", default="100,1000,5000")
     parser.add_argument("--hours", type=float, default=1.0)
+    parser.add_argument("--untraced", action="store_true",
+                        help="also run every size in memory (tracing overhead)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:
-        print(json.dumps(measure_one(args.one, args.hours)))
+        print(json.dumps(measure_one(args.one, args.hours, traced=not args.untraced)))
         return
     series = []
+    load_before = os.getloadavg()
     for n in (int(x) for x in args.uavs.split(",")):
-        proc = subprocess.run([sys.executable, __file__, "--one", str(n), "--hours",
-                               str(args.hours)], capture_output=True, text=True, check=True)
-        row = json.loads(proc.stdout.strip().splitlines()[-1])
-        row["bare_simpy_s"] = bare_simpy(row["events"], n)
+        row = one(n, args.hours, traced=True)
+        if args.untraced:
+            free = one(n, args.hours, traced=False)
+            row["untraced_wall_s"], row["untraced_cpu_s"] = free["wall_s"], free["cpu_s"]
+        row["bare_simpy_s"], row["bare_simpy_cpu_s"] = bare_simpy(row["events"], n)
         row["overhead_vs_bare"] = row["wall_s"] / row["bare_simpy_s"]
+        row["cpu_overhead_vs_bare"] = row["cpu_s"] / row["bare_simpy_cpu_s"]
         series.append(row)
-        print(f"{n:>6} UAVs: {row['wall_s']:7.2f} s wall, {row['events']:>9} events "
+        print(f"{n:>6} UAVs: {row['wall_s']:7.2f} s wall ({row['cpu_s']:.2f} s CPU), "
+              f"{row['events']:>9} events "
               f"({row['events_per_s']:,.0f}/s), bare SimPy {row['bare_simpy_s']:.2f} s, "
               f"peak RSS {row['peak_rss_mb']:.0f} MB, trace {row['trace_mb']:.1f} MB, "
-              f"{row['migrations']} migrations", flush=True)
+              f"{row['migrations']} migrations; vs bare loop {row['overhead_vs_bare']:.1f}x "
+              f"wall, {row['cpu_overhead_vs_bare']:.1f}x CPU", flush=True)
     base = series[0]
     for row in series:
         row["cost_per_uav_hour_s"] = row["wall_s"] / (row["uavs"] * row["sim_hours"])
         row["scaling_vs_first"] = (row["wall_s"] / base["wall_s"]) / (row["uavs"] / base["uavs"])
     report = {"benchmark": "bench_world", "python": platform.python_version(),
-              "machine": platform.machine(), "series": series,
+              "machine": platform.machine(), "cpus": os.cpu_count(),
+              "load_average_before": load_before, "load_average_after": os.getloadavg(),
+              "series": series, "targets": targets(series),
               "target": "1000 UAVs x 1 h under 60 s; cost ~linear in UAVs"}
+    for name, t in report["targets"].items():
+        print(f"target {name}: wall {t['wall']:.3g}, CPU {t['cpu']:.3g} (limit {t['limit']:g}):"
+              f" {'met' if t['met_wall'] else 'NOT met'} / {'met' if t['met_cpu'] else 'NOT met'}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2))
     print(f"wrote {RESULTS}")

@@ -19,19 +19,35 @@ def load(name: str) -> dict | None:
 
 
 def world(d: dict) -> list[str]:
-    rows = ["| UAVs | wall time (s) | events | events/s | bare SimPy, same events (s) | "
-            "peak RSS (MB) | trace (MB) | migrations | s per UAV-hour |",
-            "|---|---|---|---|---|---|---|---|---|"]
+    cpu = all("cpu_s" in r for r in d["series"])
+    rows = ["| UAVs | wall time (s) | " + ("CPU time (s) | " if cpu else "") + "events | "
+            "events/s | bare SimPy, same events (s) | world / bare SimPy | peak RSS (MB) | "
+            "trace (MB) | migrations | s per UAV-hour |",
+            "|---|---|---|---|---|---|---|---|---|---|" + ("---|" if cpu else "")]
     for r in d["series"]:
-        rows.append(f"| {r['uavs']} | {r['wall_s']:.1f} | {r['events']:,} | "
-                    f"{r['events_per_s']:,.0f} | {r['bare_simpy_s']:.2f} | "
-                    f"{r['peak_rss_mb']:.0f} | {r['trace_mb']:.1f} | {r['migrations']:,} | "
+        ratio = r["wall_s"] / r["bare_simpy_s"]
+        rows.append(f"| {r['uavs']} | {r['wall_s']:.1f} | "
+                    + (f"{r['cpu_s']:.1f} | " if cpu else "")
+                    + f"{r['events']:,} | {r['events_per_s']:,.0f} | {r['bare_simpy_s']:.2f} | "
+                    + (f"{ratio:.1f}x wall, {r['cpu_overhead_vs_bare']:.1f}x CPU | " if cpu
+                       else f"{ratio:.1f}x | ")
+                    + f"{r['peak_rss_mb']:.0f} | {r['trace_mb']:.1f} | {r['migrations']:,} | "
                     f"{r['cost_per_uav_hour_s']:.4f} |")
-    return ["## Simulator core (`benchmarks/bench_world.py`)", "",
-            "Random-waypoint UAVs, 100 RSUs (10 x 10 grid, 5 km x 5 km), 10 Gbit/s lattice "
-            "backhaul, 1 simulated hour, equilibrium pricing, HDF5 tracing on; each size in "
-            "its own process. Target: 1,000 UAVs x 1 h under 60 s, cost ~linear in UAVs.", "",
-            *rows, ""]
+    out = ["## Simulator core (`benchmarks/bench_world.py`)", "",
+           "Random-waypoint UAVs, 100 RSUs (10 x 10 grid, 5 km x 5 km), 10 Gbit/s lattice "
+           "backhaul, 1 simulated hour, equilibrium pricing, HDF5 tracing on; each size in "
+           "its own process. Target: 1,000 UAVs x 1 h under 60 s, cost ~linear in UAVs.", "",
+           *rows]
+    if (targets := d.get("targets")) is not None:
+        load = d["load_average_before"][0]
+        out += ["", f"Issue 13's targets (load average {load:.1f} on {d['cpus']} cores before "
+                "the run; the CPU column is the measuring process's own time):", "",
+                "| target | limit | wall | CPU | met (wall / CPU) |", "|---|---|---|---|---|"]
+        for name, t in targets.items():
+            out.append(f"| {name} | {t['limit']:g} | {t['wall']:.3g} | {t['cpu']:.3g} | "
+                       f"{'yes' if t['met_wall'] else 'no'} / "
+                       f"{'yes' if t['met_cpu'] else 'no'} |")
+    return [*out, ""]
 
 
 def game(d: dict, small: dict | None) -> list[str]:
