@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:
-        print(json.dumps(measure_one(args.uavs, args.hours, VARIANTS[args.one])))
+        print(json.dumps(measure_one(args.uavs, args.hours, extra=VARIANTS[args.one])))
         return
     rows = []
     for name in args.variants.split(","):
