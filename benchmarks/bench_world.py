@@ -13,7 +13,11 @@ in at most 20 s, a log-log slope of time against UAVs of at most 1.05, tracing a
 of the time (``--untraced`` adds an in-memory run of every size to measure it).
 
 Usage:
-    python benchmarks/bench_world.py [--uavs 100,1000,5000] [--hours 1] [--untraced]
+    python benchmarks/bench_world.py [--uavs 100,1000,5000] [--hours 1] [--untraced] [--big]
+    python benchmarks/bench_world.py --big-only     # add the 10,000-UAV run to the last JSON
+
+``--big`` adds issue 13's large run: 10,000 UAVs x 400 RSUs (20 x 20 grid, 10 km x 10 km)
+for the hour, traced, with resident memory sampled against simulated time.
 
 Profile one size (pyinstrument is a development tool, not a dependency):
     .venv/bin/pip install pyinstrument
@@ -42,22 +46,35 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "bench_world.json"
 
 
-def overrides(n_uavs: int, hours: float) -> list[str]:
-    """Scenario overrides of the benchmark world, on top of scenarios/default.yaml."""
+def overrides(n_uavs: int, hours: float, grid: int = 10) -> list[str]:
+    """Scenario overrides of the benchmark world, on top of scenarios/default.yaml.
+
+    ``grid``: RSUs per side of the square grid (500 m apart; the area grows with it, so the
+    density of RSUs stays that of the 10 x 10 grid on 5 km x 5 km).
+    """
+    side = 500 * grid
     return [
         f"simulation.duration_s={3600 * hours}", "simulation.sample_interval_s=10",
-        f"uavs.count={n_uavs}", "area.width_m=5000", "area.height_m=5000",
-        "rsus.grid.rows=10", "rsus.grid.cols=10", "rsus.grid.spacing_m=500",
+        f"uavs.count={n_uavs}", f"area.width_m={side}", f"area.height_m={side}",
+        f"rsus.grid.rows={grid}", f"rsus.grid.cols={grid}", "rsus.grid.spacing_m=500",
         "rsus.coverage_radius_m=350", "backhaul.topology=grid", "backhaul.capacity_mbps=10000",
+        "pricing.solver=equilibrium",
     ]
 
 
+def _rss_mb() -> float:
+    """Resident memory of this process now (MB, from /proc/self/statm)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
 def measure_one(n_uavs: int, hours: float, traced: bool = True,
-                extra: Sequence[str] = ()) -> dict:
+                extra: Sequence[str] = (), grid: int = 10) -> dict:
     """One run in this process: wall and CPU time, events, memory, trace size.
 
     ``traced=False`` keeps the trace in memory (``run_scenario(in_memory=True)``);
-    ``extra``: further ``--set`` overrides, e.g. a model switched on.
+    ``extra``: further ``--set`` overrides, e.g. a model switched on; ``grid``: RSUs per
+    side. Resident memory is sampled every 2**16 events as ``[simulated s, wall s, MB]``.
     """
     import simpy
 
@@ -66,14 +83,18 @@ def measure_one(n_uavs: int, hours: float, traced: bool = True,
 
     count = {"events": 0}
     step = simpy.Environment.step
+    rss: list[list[float]] = []
+    t_start = time.perf_counter()
 
     def counting_step(self):  # type: ignore[no-untyped-def]
         count["events"] += 1
+        if not count["events"] & 0xFFFF:
+            rss.append([float(self.now), time.perf_counter() - t_start, _rss_mb()])
         return step(self)
 
     simpy.Environment.step = counting_step  # this subprocess only
     scenario = load_scenario(ROOT / "scenarios" / "default.yaml",
-                             [*overrides(n_uavs, hours), *extra])
+                             [*overrides(n_uavs, hours, grid), *extra])
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.h5"
         started, cpu = time.perf_counter(), time.process_time()
@@ -81,12 +102,13 @@ def measure_one(n_uavs: int, hours: float, traced: bool = True,
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
         size = path.stat().st_size if traced else 0
     return {
-        "uavs": n_uavs, "rsus": 100, "sim_hours": hours, "wall_s": wall, "cpu_s": cpu,
+        "uavs": n_uavs, "rsus": grid * grid, "sim_hours": hours, "wall_s": wall, "cpu_s": cpu,
         "events": count["events"], "events_per_s": count["events"] / wall,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "trace_mb": size / 1e6, "migrations": result.summary["migrations"],
         "pricing_rounds": result.summary["rounds"],
         "coverage_events": result.summary["coverage_events"],
+        "rss_samples": rss,
     }
 
 
@@ -108,12 +130,36 @@ def bare_simpy(n_events: int, n_procs: int) -> tuple[float, float]:
     return time.perf_counter() - started, time.process_time() - cpu
 
 
-def one(n_uavs: int, hours: float, traced: bool) -> dict:
-    """:func:`measure_one` in a fresh subprocess (so its peak RSS is its own)."""
-    cmd = [sys.executable, __file__, "--one", str(n_uavs), "--hours", str(hours)]
+def one(n_uavs: int, hours: float, traced: bool, grid: int = 10) -> dict:
+    """:func:`measure_one` in a fresh subprocess (so its peak RSS is its own), with the
+    machine's load average (1 min) before and after it."""
+    cmd = [sys.executable, __file__, "--one", str(n_uavs), "--hours", str(hours),
+           "--grid", str(grid)]
+    load = os.getloadavg()[0]
     proc = subprocess.run(cmd + ([] if traced else ["--untraced"]), capture_output=True,
                           text=True, check=True)
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    row = json.loads(proc.stdout.strip().splitlines()[-1])
+    row["load_1min"] = [load, os.getloadavg()[0]]
+    return row
+
+
+def big_run(hours: float) -> dict:
+    """10,000 UAVs x 400 RSUs (20 x 20 grid on 10 km x 10 km), traced: issue 13's limits of
+    4 minutes and 2 GB, and resident memory flat in simulated time (the trace streamed)."""
+    row = one(10_000, hours, traced=True, grid=20)
+    row["bare_simpy_s"], row["bare_simpy_cpu_s"] = bare_simpy(row["events"], 10_000)
+    row["overhead_vs_bare"] = row["wall_s"] / row["bare_simpy_s"]
+    row["cpu_overhead_vs_bare"] = row["cpu_s"] / row["bare_simpy_cpu_s"]
+    samples = np.array(row["rss_samples"] or [[0.0, 0.0, row["peak_rss_mb"]]])
+    later = samples[samples[:, 0] >= 0.25 * samples[-1, 0]]
+    # growth of resident memory over the last three quarters of simulated time, MB per hour
+    row["rss_growth_mb_per_sim_h"] = (float(np.polyfit(later[:, 0] / 3600, later[:, 2], 1)[0])
+                                      if len(later) > 2 else float("nan"))
+    print(f"10,000 UAVs x 400 RSUs: {row['wall_s']:.1f} s wall ({row['cpu_s']:.1f} s CPU), "
+          f"peak RSS {row['peak_rss_mb']:.0f} MB, RSS growth "
+          f"{row['rss_growth_mb_per_sim_h']:.1f} MB per simulated hour, trace "
+          f"{row['trace_mb']:.0f} MB, vs bare loop {row['overhead_vs_bare']:.1f}x wall", flush=True)
+    return row
 
 
 def targets(series: list[dict]) -> dict:
@@ -138,16 +184,38 @@ def targets(series: list[dict]) -> dict:
     return out
 
 
+def big_targets(row: dict) -> dict:
+    """Issue 13's limits for the 10,000-UAV run (time in s, memory in MB)."""
+    out = {"uavs_10000_s": {"limit": 240.0, "wall": row["wall_s"], "cpu": row["cpu_s"]},
+           "uavs_10000_peak_mb": {"limit": 2000.0, "wall": row["peak_rss_mb"],
+                                  "cpu": row["peak_rss_mb"]}}
+    for t in out.values():
+        t["met_wall"], t["met_cpu"] = t["wall"] <= t["limit"], t["cpu"] <= t["limit"]
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--uavs", default="100,1000,5000")
     parser.add_argument("--hours", type=float, default=1.0)
     parser.add_argument("--untraced", action="store_true",
                         help="also run every size in memory (tracing overhead)")
+    parser.add_argument("--big", action="store_true",
+                        help="also run 10,000 UAVs x 400 RSUs, resident memory sampled")
+    parser.add_argument("--big-only", action="store_true",
+                        help="only the 10,000-UAV run, kept with the last series in the JSON")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--grid", type=int, default=10, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:
-        print(json.dumps(measure_one(args.one, args.hours, traced=not args.untraced)))
+        print(json.dumps(measure_one(args.one, args.hours, traced=not args.untraced,
+                                     grid=args.grid)))
+        return
+    if args.big_only:
+        report = json.loads(RESULTS.read_text())
+        report["big"] = big_run(args.hours)
+        report["targets"].update(big_targets(report["big"]))
+        _save(report)
         return
     series = []
     load_before = os.getloadavg()
@@ -175,6 +243,13 @@ def main() -> None:
               "load_average_before": load_before, "load_average_after": os.getloadavg(),
               "series": series, "targets": targets(series),
               "target": "1000 UAVs x 1 h under 60 s; cost ~linear in UAVs"}
+    if args.big:
+        report["big"] = big_run(args.hours)
+        report["targets"].update(big_targets(report["big"]))
+    _save(report)
+
+
+def _save(report: dict) -> None:
     for name, t in report["targets"].items():
         print(f"target {name}: wall {t['wall']:.3g}, CPU {t['cpu']:.3g} (limit {t['limit']:g}):"
               f" {'met' if t['met_wall'] else 'NOT met'} / {'met' if t['met_cpu'] else 'NOT met'}")

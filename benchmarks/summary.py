@@ -38,6 +38,25 @@ def world(d: dict) -> list[str]:
            "backhaul, 1 simulated hour, equilibrium pricing, HDF5 tracing on; each size in "
            "its own process. Target: 1,000 UAVs x 1 h under 60 s, cost ~linear in UAVs.", "",
            *rows]
+    loads = [f"{r['uavs']:,} UAVs {r['load_1min'][0]:.1f}-{r['load_1min'][1]:.1f}"
+             for r in d["series"] if "load_1min" in r]
+    if loads:
+        out += ["", "Load average (1 min) before-after each measurement: " + "; ".join(loads)
+                + ". Every size is timed once, so wall times carry the load of the shared "
+                "machine; the CPU column is the run's own."]
+    if (big := d.get("big")) is not None:
+        out += ["", f"Large run: {big['uavs']:,} UAVs x {big['rsus']} RSUs (20 x 20 grid, "
+                f"10 km x 10 km) x {big['sim_hours']:g} h, traced (load average "
+                f"{big['load_1min'][0]:.1f}-{big['load_1min'][1]:.1f}): {big['wall_s']:.0f} s "
+                f"wall, {big['cpu_s']:.0f} s CPU, {big['events']:,} events "
+                f"({big['overhead_vs_bare']:.1f}x the bare loop on wall time, "
+                f"{big['cpu_overhead_vs_bare']:.1f}x on CPU), peak RSS "
+                f"{big['peak_rss_mb']:.0f} MB, trace {big['trace_mb']:.0f} MB. Resident memory "
+                "against simulated time (sampled every 65,536 events): "
+                + ", ".join(f"{t / 60:.0f} min {mb:.0f} MB" for t, _, mb in
+                            big["rss_samples"][::max(1, len(big["rss_samples"]) // 8)])
+                + f"; over the last three quarters it grows by "
+                f"{big['rss_growth_mb_per_sim_h']:.0f} MB per simulated hour."]
     if (targets := d.get("targets")) is not None:
         load = d["load_average_before"][0]
         out += ["", f"Issue 13's targets (load average {load:.1f} on {d['cpus']} cores before "

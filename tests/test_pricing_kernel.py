@@ -15,6 +15,7 @@ from agents.pricing.game import (
     PricingGame,
     best_response,
     follower_demand,
+    initial_prices,
     solve_equilibrium,
 )
 
@@ -131,3 +132,35 @@ def test_unknown_method_and_bad_rsu_index() -> None:
         best_response(game, game.cost[None, :].repeat(2, axis=0), 0, method="fast")
     with pytest.raises(ValueError, match="RSU index"):
         best_response(game, game.cost[None, :].repeat(2, axis=0), 3)
+
+
+def gauss_seidel(game: PricingGame, tol: float = 1e-9, max_iter: int = 500
+                 ) -> tuple[np.ndarray, int]:
+    """Independent Gauss-Seidel of the public best responses (all UAVs per RSU move: the
+    UAVs' games are separate, so this is the kernel's per-UAV sweep order)."""
+    p = initial_prices(game)
+    for sweep in range(1, max_iter + 1):
+        residual = 0.0
+        for j in range(game.n_rsus):
+            new = best_response(game, p, j)
+            residual = max(residual, float(np.abs(new - p[:, j]).max()))
+            p[:, j] = new
+        if residual <= tol:
+            return p, sweep
+        if game.n_rsus == 1:
+            return p, sweep + 1
+    return p, max_iter
+
+
+@pytest.mark.parametrize("name", sorted(DISTRIBUTIONS))
+def test_one_call_solve_matches_numpy_demand_and_public_sweeps(name: str) -> None:
+    """solve_game (arrays, sweeps and demand in one compiled call) is bit for bit the numpy
+    follower demand at its prices and the public best responses' fixed point."""
+    rng = np.random.default_rng([7, len(name)])
+    for n_uavs, n_rsus in [(1, 1), (1, 2), (1, 3), (3, 5), (6, 20)]:
+        game = with_availability(draw_game(rng, n_uavs, n_rsus, DISTRIBUTIONS[name]), rng)
+        eq = solve_equilibrium(game)
+        assert eq.demand.tobytes() == follower_demand(game, eq.prices).tobytes()
+        prices, sweeps = gauss_seidel(game)
+        assert eq.prices.tobytes() == prices.tobytes()
+        assert eq.iterations == sweeps

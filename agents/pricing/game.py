@@ -353,17 +353,18 @@ def solve_equilibrium(game: PricingGame, *, tol: float = 1e-9, max_iter: int = 5
         raise ValueError(f"solve_equilibrium: method must be one of "
                          f"{BEST_RESPONSE_METHODS}, got {method!r}")
     # numba takes ~1 s to import: loaded by the solvers, not by ``uavtwin --help``/validate
-    from agents.pricing.kernel import solve_batch
+    from agents.pricing.kernel import solve_game
 
-    ctx = _context(game)
-    prices = ctx.init.copy()
-    sweep, residual = solve_batch(prices, *ctx.kernel, float(tol), int(max_iter),
-                                  _dense(method, game.n_rsus))
+    d = _derived(game)
+    # one compiled call: the solver's arrays, the sweeps and the demand (bit for bit the
+    # numpy of _context and _demand, which cost more than the sweeps on a market's games)
+    prices, demand, sweep, residual = solve_game(
+        d.weight, d.viable, game.spectral_efficiency, game.budget, game.cost, game.price_cap,
+        float(tol), int(max_iter), _dense(method, game.n_rsus))
     converged = residual <= tol
     if not converged:
         logger.warning("pricing equilibrium not converged: %d sweeps, residual %.3g",
                        sweep, residual)
-    demand = _demand(ctx, prices)
     prices.flags.writeable = False
     return EquilibriumResult(prices=prices, demand=demand,
                              rsu_utility=rsu_utility(game, prices, demand),

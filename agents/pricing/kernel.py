@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["best_response_rows", "solve_batch"]
+__all__ = ["best_response_rows", "solve_batch", "solve_game"]
 
 _JIT = {"cache": True, "error_model": "numpy", "nogil": True}
 
@@ -356,3 +356,62 @@ def best_response_rows(prices: np.ndarray, j: int, a_v: np.ndarray, q_inf: np.nd
         out[i] = _best_response(i, j, dense, order, w, t, a_v, q_j, inv_qj, qca, slack,
                                 budget, cost, cap, n, d, cum_a, t_o)
     return out
+
+
+@njit(**_JIT)
+def solve_game(weight: np.ndarray, viable: np.ndarray, q: np.ndarray, budget: np.ndarray,
+               cost: np.ndarray, cap: np.ndarray, tol: float, max_iter: int, dense: bool
+               ) -> tuple[np.ndarray, np.ndarray, int, float]:
+    """One whole game in one call: the solver's arrays, :func:`solve_batch` from the
+    slack-budget prices, and the followers' demand at the result.
+
+    Bit for bit what ``agents.pricing.game`` computes with numpy (its ``_context``, the
+    sweeps, ``_demand``): the same operations in the same order, the water-filling order
+    being ``argsort(-a q / p, kind="stable")`` (NaN last, ties by index, as :func:`_before`).
+    For the simulator's many small rounds, where numpy's per-call cost dominated.
+
+    Args: ``[I, J]`` ``weight`` ``a``, ``viable`` (bool), ``q`` spectral efficiency;
+    ``budget [I]``, ``cost, cap [J]``; the sweep settings of :func:`solve_batch`.
+
+    Returns:
+        ``(prices, demand, sweeps, residual)``.
+    """
+    n_i, n_j = weight.shape
+    a_v, q_inf, q_j = np.empty((n_i, n_j)), np.empty((n_i, n_j)), np.empty((n_i, n_j))
+    inv_qj, qca, slack = np.empty((n_i, n_j)), np.empty((n_i, n_j)), np.empty((n_i, n_j))
+    prices = np.empty((n_i, n_j))
+    for i in range(n_i):
+        for j in range(n_j):
+            v = viable[i, j]
+            a_v[i, j] = weight[i, j] if v else 0.0
+            q_inf[i, j] = q[i, j] if v else np.inf
+            q_j[i, j] = q[i, j] if v else 1.0
+            slack[i, j] = np.sqrt(a_v[i, j] * q_j[i, j] * cost[j])
+            inv_qj[i, j] = 1.0 / q_j[i, j]
+            qca[i, j] = q_j[i, j] * cost[j] * a_v[i, j]
+            # np.minimum(np.maximum(slack, c), pbar) (slack is never NaN)
+            x = slack[i, j] if slack[i, j] >= cost[j] else cost[j]
+            prices[i, j] = x if x <= cap[j] else cap[j]
+    budget_c = budget.copy()
+    cost_c, cap_c = cost.copy(), cap.copy()
+    sweep, residual = solve_batch(prices, a_v, q_inf, q_j, inv_qj, qca, slack, budget_c,
+                                  cost_c, cap_c, tol, max_iter, dense)
+    demand = np.zeros((n_i, n_j))
+    w, t = np.empty(n_j), np.empty(n_j)
+    order = np.empty(n_j, dtype=np.int64)
+    for i in range(n_i):
+        _load_row(i, prices, a_v, q_inf, w, t)
+        _sort_row(t, order)
+        cum_a, cum_w, nu = 0.0, 0.0, 1.0
+        for h in range(n_j):
+            k = order[h]
+            cum_a += a_v[i, k]
+            cum_w += w[k]
+            x = cum_a / (budget[i] + cum_w)
+            if x > nu:  # np.fmax.reduce(..., initial=1.0): NaN skipped
+                nu = x
+        for k in range(n_j):
+            b = a_v[i, k] / (prices[i, k] * nu) - 1.0 / q_inf[i, k]
+            if viable[i, k] and b > 0:
+                demand[i, k] = b
+    return prices, demand, sweep, residual

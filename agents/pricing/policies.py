@@ -53,7 +53,9 @@ class EquilibriumPolicy:
         return RoundOutcome(prices=eq.prices, demand=eq.demand, rsu_utility=eq.rsu_utility,
                             uav_utility=eq.uav_utility, iterations=eq.iterations,
                             converged=eq.converged, residual=eq.residual,
-                            reward_path=np.array([eq.rsu_utility.mean()]))
+                            # the mean, bit for bit, without np.mean's dispatch (per round)
+                            reward_path=np.array([np.add.reduce(eq.rsu_utility)
+                                                  / eq.rsu_utility.size]))
 
 
 def _repeated_outcome(game: PricingGame, price_path: np.ndarray, tol: float,

@@ -50,6 +50,8 @@ class MemoryRecorder:
 
 
 _SEQUENCES = (np.ndarray, list, tuple)
+#: value types that are always one row's scalar (checked by exact type, before isinstance)
+_SCALARS = frozenset({int, float, bool, str, np.float64, np.int64, np.bool_})
 
 
 class CoalescingRecorder:
@@ -78,6 +80,8 @@ class CoalescingRecorder:
             entry = self._tables[table] = ({name: [] for name in columns}, [0])
         store, count = entry
         for value in columns.values():
+            if type(value) in _SCALARS:  # exact types: the common case, one cheap test
+                continue
             # a block: any list/tuple, or an array with at least one dimension
             if isinstance(value, list | tuple) or (isinstance(value, np.ndarray)
                                                    and value.ndim):
