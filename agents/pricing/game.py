@@ -357,9 +357,13 @@ def solve_equilibrium(game: PricingGame, *, tol: float = 1e-9, max_iter: int = 5
 
     d = _derived(game)
     # one compiled call: the solver's arrays, the sweeps and the demand (bit for bit the
-    # numpy of _context and _demand, which cost more than the sweeps on a market's games)
+    # numpy of _context and _demand, which cost more than the sweeps on a market's games).
+    # Writable C copies: one compiled signature, and numba's C-level argument typing (a
+    # read-only array is typed in Python, where a pending signal, e.g. --time-limit's
+    # alarm, would surface as a SystemError instead of its own exception)
     prices, demand, sweep, residual = solve_game(
-        d.weight, d.viable, game.spectral_efficiency, game.budget, game.cost, game.price_cap,
+        *(np.array(x, order="C") for x in (d.weight, d.viable, game.spectral_efficiency,
+                                           game.budget, game.cost, game.price_cap)),
         float(tol), int(max_iter), _dense(method, game.n_rsus))
     converged = residual <= tol
     if not converged:

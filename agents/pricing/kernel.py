@@ -371,7 +371,8 @@ def solve_game(weight: np.ndarray, viable: np.ndarray, q: np.ndarray, budget: np
     For the simulator's many small rounds, where numpy's per-call cost dominated.
 
     Args: ``[I, J]`` ``weight`` ``a``, ``viable`` (bool), ``q`` spectral efficiency;
-    ``budget [I]``, ``cost, cap [J]``; the sweep settings of :func:`solve_batch`.
+    ``budget [I]``, ``cost, cap [J]``, all C order and writable (one compiled signature);
+    the sweep settings of :func:`solve_batch`.
 
     Returns:
         ``(prices, demand, sweeps, residual)``.
@@ -392,10 +393,8 @@ def solve_game(weight: np.ndarray, viable: np.ndarray, q: np.ndarray, budget: np
             # np.minimum(np.maximum(slack, c), pbar) (slack is never NaN)
             x = slack[i, j] if slack[i, j] >= cost[j] else cost[j]
             prices[i, j] = x if x <= cap[j] else cap[j]
-    budget_c = budget.copy()
-    cost_c, cap_c = cost.copy(), cap.copy()
-    sweep, residual = solve_batch(prices, a_v, q_inf, q_j, inv_qj, qca, slack, budget_c,
-                                  cost_c, cap_c, tol, max_iter, dense)
+    sweep, residual = solve_batch(prices, a_v, q_inf, q_j, inv_qj, qca, slack, budget, cost,
+                                  cap, tol, max_iter, dense)
     demand = np.zeros((n_i, n_j))
     w, t = np.empty(n_j), np.empty(n_j)
     order = np.empty(n_j, dtype=np.int64)
