@@ -415,5 +415,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
               f"{len(result.precision)} points")
         for point in result.precision:
             print(f"  {point.describe(result.until)}")
-    print(f"index: {result.index_path}")
+    print(f"index: {_shown(result.index_path)}")
     return 1 if result.failed else 0
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the current directory when it lies below it (as the user gave
+    ``-o``), else absolute: the same line on every machine for the same command."""
+    full = path.resolve()
+    try:
+        return str(full.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(full)
