@@ -169,9 +169,11 @@ def plot_paired_differences(diffs: pd.DataFrame, metric: str, compare: str, *,
         ax: Axes to draw on (default: a new figure).
 
     Returns:
-        The axes: per row ``k`` (top to bottom) a point at the difference, a thick line
-        (gid ``"paired-<k>"``) over the paired interval and a thin line (gid
-        ``"unpaired-<k>"``) over the unpaired one; a vertical line at 0.
+        The axes: per row ``k`` (top to bottom) a thick capped line (gid ``"paired-<k>"``)
+        over the paired interval with a hollow marker at the mean difference, a thin line
+        (gid ``"unpaired-<k>"``) over the unpaired one, each interval's numbers written
+        beside it (gids ``"paired-text-<k>"``, ``"unpaired-text-<k>"``); a vertical line at
+        0.
 
     Raises:
         ValueError: No row for ``metric``.
@@ -192,15 +194,30 @@ def plot_paired_differences(diffs: pd.DataFrame, metric: str, compare: str, *,
     lo = rows["rel_low" if relative else "diff_low"].to_numpy(float) * scale
     hi = rows["rel_high" if relative else "diff_high"].to_numpy(float) * scale
     labels = []
+    unit = "%" if relative else ""
     for k, row in rows.iterrows():
         y = len(rows) - 1 - k
-        ax.plot([unpaired_lo[k] * scale, unpaired_hi[k] * scale], [y + 0.18, y + 0.18],
+        ax.plot([unpaired_lo[k] * scale, unpaired_hi[k] * scale], [y + 0.22, y + 0.22],
                 color="#888888", linewidth=1.2, gid=f"unpaired-{k}",
                 label="unpaired interval (same runs)" if k == 0 else None)
+        ax.annotate(f"unpaired [{unpaired_lo[k] * scale:+.3g}, {unpaired_hi[k] * scale:+.3g}]"
+                    f"{unit}", (unpaired_hi[k] * scale, y + 0.22), xytext=(0, 3),
+                    textcoords="offset points", ha="right", va="bottom", fontsize="x-small",
+                    color="#666666", gid=f"unpaired-text-{k}")
+        # A paired interval is often a few pixels wide next to the unpaired one: caps mark
+        # its ends, the mean is a small hollow marker inside it, and the numbers are written
+        # below it, so it stays readable at any width.
         ax.plot([lo[k], hi[k]], [y, y], color=colour(0), linewidth=3.5, solid_capstyle="butt",
                 gid=f"paired-{k}", label="paired interval" if k == 0 else None)
-        ax.plot([centre[k]], [y], marker="o", color=colour(3), markersize=5,
+        ax.plot([lo[k], hi[k]], [y, y], linestyle="none", marker="|", markersize=16,
+                markeredgewidth=2.0, color=colour(0))
+        ax.plot([centre[k]], [y], marker="o", markersize=4, markerfacecolor="white",
+                markeredgecolor=colour(3), markeredgewidth=1.2, linestyle="none",
                 label="mean difference" if k == 0 else None)
+        ax.annotate(f"paired {centre[k]:+.3g}{unit} [{lo[k]:+.3g}, {hi[k]:+.3g}]",
+                    (centre[k], y), xytext=(0, -9), textcoords="offset points", ha="center",
+                    va="top", fontsize="small", fontweight="bold", color=colour(0),
+                    gid=f"paired-text-{k}")
         flag = f", n={int(row['n'])}" + (" < 5!" if row["n"] < MIN_RUNS_FOR_CI else "")
         extra = ", ".join(f"{c}={row[c]}" for c in others)
         labels.append(f"{row[compare]}{' (' + extra + ')' if extra else ''}{flag}")
@@ -208,6 +225,6 @@ def plot_paired_differences(diffs: pd.DataFrame, metric: str, compare: str, *,
     ax.axvline(0.0, color="#777777", linestyle=":", linewidth=1.0)
     base = rows["baseline"].iloc[0]
     ax.set_xlabel(f"{metric}: minus {base} " + ("(% of its mean)" if relative else ""))
-    ax.set_ylim(-0.6, len(rows) - 0.3)
+    ax.set_ylim(-0.7, len(rows) - 0.2)
     ax.legend(loc="best", fontsize="small")
     return ax

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import docs_runner
 import pytest
 
 from simulator.app.run import RunResult, run_scenario
@@ -63,3 +64,40 @@ def cli_error(capsys: pytest.CaptureFixture[str], argv: Sequence[str]) -> str:
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and err.startswith("uavtwin: error: "), err
     return err
+
+
+def _docs_page_items(items: list[pytest.Item]) -> list[pytest.Item]:
+    return [i for i in items
+            if i.nodeid.startswith("tests/test_docs.py::test_every_command_and_snippet")]
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
+                                  items: list[pytest.Item]) -> None:
+    """Docs pages: their tests go last, and their blocks start running in the background now
+    (tests/docs_runner.py), on the core the rest of the suite leaves idle."""
+    pages = _docs_page_items(items)
+    if not pages or config.option.collectonly:
+        return
+    items[:] = [i for i in items if i not in pages] + pages
+    docs_runner.start([i.callspec.params["page"] for i in pages])
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """One line on the docs pages: how many ran, how long, how many blocks were skipped."""
+    run = docs_runner.runner()
+    if run is None:
+        return
+    done = list(run.results.values())
+    quick = sum(len(b.quick) > 0 for p in run.pages for b in docs_runner.runnable(p))
+    terminalreporter.write_line(
+        f"docs pages: {len(done)} of {len(run.pages)} run in the background "
+        f"({sum(r.blocks for r in done)} blocks, {sum(r.seconds for r in done):.0f} s, "
+        f"{'as written' if run.as_written else f'{quick} in a quick form'}); "
+        f"{len(docs_runner.skipped(run.pages))} blocks skipped (listed in tests/test_docs.py)")
+    slowest = sorted((t for r in done for t in r.timings), key=lambda t: -t[1])[:8]
+    terminalreporter.write_line("slowest docs blocks: " + ", ".join(
+        f"{Path(where).relative_to(ROOT)} {seconds:.0f} s" for where, seconds in slowest))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    docs_runner.stop()

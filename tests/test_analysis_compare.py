@@ -86,6 +86,9 @@ def test_comparison_figures_hold_the_table_values() -> None:
     unpaired = next(a for a in ax.get_lines() if a.get_gid() == "unpaired-0")
     assert paired.get_xdata().tolist() == pytest.approx([-60.0, -40.0])
     assert unpaired.get_xdata().tolist() == pytest.approx([-100.0, 0.0])
+    texts = {t.get_gid(): t.get_text() for t in ax.texts}
+    assert texts == {"paired-text-0": "paired -50% [-60, -40]",
+                     "unpaired-text-0": "unpaired [-100, +0]%"}
     ax = plot_cdf_comparison({"a": np.array([3.0, 1.0]), "b": np.array([2.0])}, "price")
     steps = {ln.get_label(): ln.get_xdata().tolist() for ln in ax.get_lines()}
     assert steps == {"a (n=2)": [1.0, 3.0], "b (n=1)": [2.0]}

@@ -1,129 +1,83 @@
-"""Every shell command and Python snippet in README.md and docs/*.md runs as written.
+"""Every shell command and Python snippet in README.md and docs/*.md runs.
 
 The blocks are collected by :mod:`doc_blocks` (fenced ``sh``/``bash``/``shell``/``console``
-and ``python`` blocks; see its docstring for the opt-out marker
-``<!-- docs-test: skip (reason) -->``). Each page runs in order, in one scratch directory per
-test session that mirrors the repository (links to ``scenarios/``, ``docs/``, ``.venv`` ...),
-so relative paths such as ``out/default/trace.h5`` and ``.venv/bin/uavtwin`` mean what they
-mean to a reader in a fresh clone after ``make run``; nothing is written into the
-repository. The page test runs only with ``UAVTWIN_DOCS=1`` (``make docs-test``): the worked
-examples run sweeps of about a hundred runs, minutes on two cores. Shell blocks run under
-``bash -e`` with a PATH that does *not* contain the virtual environment (a pasted bare
-``uavtwin`` or ``python`` would fail for the reader too);
+and ``python`` blocks; see its docstring for the markers) and run by :mod:`docs_runner`:
+each page in order, in a scratch directory that mirrors a fresh clone after ``make run``
+(``docs/``, ``scenarios/`` and ``benchmarks/`` are copied, so commands that write figures or
+benchmark results write them there, never into the repository; the code and ``.venv`` are
+linked; ``out/default/trace.h5`` is made by ``uavtwin run scenarios/default.yaml``).
+Relative paths such as ``out/default/trace.h5`` and ``.venv/bin/uavtwin`` mean what they
+mean to a reader. Shell blocks run under ``bash -e`` with a PATH that does *not* contain the
+virtual environment (a pasted bare ``uavtwin`` or ``python`` would fail for the reader too);
 the Python snippets of a page share one interpreter (the venv's), like a notebook.
+
+Two forms, the same blocks:
+
+- ``make test`` runs every block in its *quick form*: the block as written, except where a
+  ``<!-- docs-test: quick "old" -> "new" -->`` marker above it (in the page's source)
+  replaces text, e.g. fewer sweep repetitions, fewer video frames, a shorter benchmark.
+  The worked example of docs/examples.md runs this way (9 runs instead of 90 or more) and
+  still writes the comparison figures and the paired/unpaired table. The pages run in a
+  background thread from the end of collection, on the core the rest of the suite leaves
+  idle; their tests come last and collect the results (conftest.py, docs_runner.py).
+- ``make docs-test`` (``UAVTWIN_DOCS=1``, only this file) runs every block exactly as
+  written (about a quarter of an hour on two cores: the worked examples run sweeps of about
+  a hundred runs).
+
+Blocks marked ``<!-- docs-test: skip (reason) -->`` never run; they must be listed in
+:data:`SKIPPED` below, so that skips stay few and visible (the session's summary counts
+them).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import ROOT
-from doc_blocks import COMMAND_LIKE, Block, collect_blocks, command_lines
+from doc_blocks import COMMAND_LIKE, collect_blocks, command_lines
+from docs_runner import AS_WRITTEN, TIMEOUT_S, make_workdir, run_page, runner, skipped
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-#: Top-level entries of the repository linked into the scratch directory.
-LINKED = ("scenarios", "docs", "benchmarks", "simulator", "agents", "analysis", "tests",
-          "setup.cfg", "pyproject.toml", "constraints.txt", "Makefile", "README.md")
-TIMEOUT_S = 900
-
-_DRIVER = r'''
-import json, sys, traceback
-namespace = {"__name__": "__main__"}
-for line in sys.stdin:
-    block = json.loads(line)
-    try:
-        exec(compile(block["code"], block["where"], "exec"), namespace)
-        result = {"ok": True}
-    except BaseException:
-        result = {"ok": False, "error": traceback.format_exc()}
-    sys.stdout.write("\n@@DOCS-TEST@@" + json.dumps(result) + "\n")
-    sys.stdout.flush()
-'''
-
-
-def _runnable(path: Path) -> list[Block]:
-    return [b for b in collect_blocks(path) if b.kind != "text" and b.skip is None]
-
-
-@pytest.fixture(scope="session")
-def workdir(tmp_path_factory) -> Path:
-    """A scratch directory that looks like a clone after ``make run``."""
-    work = tmp_path_factory.mktemp("docs")
-    for name in LINKED:
-        (work / name).symlink_to(ROOT / name)
-    (work / ".venv").symlink_to(Path(sys.prefix))
-    env = _env()
-    subprocess.run([".venv/bin/uavtwin", "run", "scenarios/default.yaml", "-q", "-o",
-                    "out/default/trace.h5"], cwd=work, env=env, check=True,
-                   capture_output=True, timeout=TIMEOUT_S)
-    subprocess.run([".venv/bin/uavtwin", "report", "out/default/trace.h5", "--figures",
-                    "out/default/figures"], cwd=work, env=env, check=True,
-                   capture_output=True, timeout=TIMEOUT_S)
-    return work
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    venv_bin = str(Path(sys.prefix) / "bin")
-    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
-                                  if p and Path(p).resolve() != Path(venv_bin).resolve())
-    env.pop("VIRTUAL_ENV", None)
-    # The code under test, also when the venv's editable install points at another checkout.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["MPLBACKEND"] = "Agg"
-    return env
+#: Every block that does not run, by page and first line, with why. A new skip marker fails
+#: :func:`test_skipped_blocks_are_few_and_listed` until it is added here.
+SKIPPED = {
+    "README.md: make run    # creates .venv, installs uavtwin, runs scenarios/default.yaml, "
+    "prints a summary,": "make run = the run and report commands of the README, which run; "
+                         "make test is this suite",
+    "README.md: .venv/bin/uavtwin reproduce all --quick -o out/papers   # about a minute on "
+    "2 cores": "minutes even with --quick; tests/test_reproduce.py runs reproduce() on small "
+               "budgets",
+    "docs/faults.md: UAVTWIN_FAULT_EXAMPLES=500 .venv/bin/python -m pytest "
+    "tests/test_failover.py -q -k any_schedule": "runs part of this suite",
+    "docs/sweeps.md: $ dask scheduler                                   # prints "
+    "tcp://10.0.0.5:8786": "needs other machines",
+    "docs/tiny-madrl.md: .venv/bin/python benchmarks/bench_convergence.py --seeds 16 "
+    "--eval-interval 2 --reuse \\": "a training study of tens of minutes",
+    "docs/tiny-madrl.md: make agents                                   # the shipped "
+    "checkpoints (uavtwin train, seed 7)": "rewrites the shipped checkpoints",
+    "docs/validation.md: .venv/bin/python benchmarks/validate_ns3.py": "packet-level ns-3 "
+                                                                       "runs, minutes",
+}
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("UAVTWIN_DOCS") != "1",
-                    reason="set UAVTWIN_DOCS=1 to run every documented command (long: the "
-                           "worked examples run sweeps)")
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
-def test_every_command_and_snippet_of_the_page_runs(page: Path, workdir: Path) -> None:
-    blocks = _runnable(page)
-    if not blocks:
+def test_every_command_and_snippet_of_the_page_runs(page: Path, tmp_path: Path) -> None:
+    """The page's blocks in order: as written (``UAVTWIN_DOCS=1``) or in their quick form.
+
+    The session's background runner (tests/docs_runner.py) has usually run the page already;
+    otherwise the page runs here, in a scratch directory of its own.
+    """
+    if not any(b.kind != "text" and b.skip is None for b in collect_blocks(page)):
         pytest.skip("no runnable block")
-    env = _env()
-    python = None
-    try:
-        for block in blocks:
-            if block.kind == "python":
-                if python is None:
-                    python = subprocess.Popen(
-                        [str(Path(sys.prefix) / "bin" / "python"), "-c", _DRIVER],
-                        cwd=workdir, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                        stderr=subprocess.STDOUT, text=True)
-                python.stdin.write(json.dumps({"code": block.code, "where": block.where})
-                                   + "\n")
-                python.stdin.flush()
-                output = []
-                for line in python.stdout:
-                    if line.startswith("@@DOCS-TEST@@"):
-                        result = json.loads(line.removeprefix("@@DOCS-TEST@@"))
-                        break
-                    output.append(line)
-                else:
-                    pytest.fail(f"{block.where}: the Python snippet ended the interpreter:\n"
-                                + "".join(output[-30:]))
-                assert result["ok"], (f"{block.where}: Python snippet failed:\n"
-                                      f"{result['error']}\n{''.join(output[-20:])}")
-            else:
-                script = command_lines(block)
-                proc = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script],
-                                      cwd=workdir, env=env, capture_output=True, text=True,
-                                      timeout=TIMEOUT_S)
-                assert proc.returncode == 0, (
-                    f"{block.where}: command block failed (exit {proc.returncode}):\n{script}\n"
-                    f"stdout:\n{proc.stdout[-2000:]}\nstderr:\n{proc.stderr[-3000:]}")
-    finally:
-        if python is not None:
-            python.stdin.close()
-            python.wait(timeout=60)
+    background = runner()
+    if background is not None and page in background.pages:
+        result = background.result(page)
+    else:
+        work = make_workdir(tmp_path, TIMEOUT_S)
+        result = run_page(page, work, as_written=AS_WRITTEN, timeout_s=TIMEOUT_S)
+    assert result.error is None, result.error
 
 
 def test_unlabelled_blocks_hold_no_commands() -> None:
@@ -146,4 +100,36 @@ def test_skips_give_reasons_and_the_collector_reads_console_blocks(tmp_path: Pat
     assert command_lines(blocks[0]) == "echo a \\\n  b\n"
     page.write_text("<!-- docs-test: skip -->\n```sh\nx\n```\n")
     with pytest.raises(ValueError, match="skip needs a reason"):
+        collect_blocks(page)
+
+
+def test_skipped_blocks_are_few_and_listed() -> None:
+    """Every skipped block is in :data:`SKIPPED` (and every entry there is still a skip)."""
+    found = skipped(PAGES)
+    assert sorted(found) == sorted(SKIPPED), (
+        f"{len(found)} blocks are skipped; list each in tests/test_docs.py SKIPPED (or make "
+        "it run, in a quick form if long):\n" + "\n".join(f"{k}  {v}"
+                                                          for k, v in sorted(found.items())))
+
+
+def test_quick_markers_replace_text_of_their_block(tmp_path: Path) -> None:
+    page = tmp_path / "p.md"
+    page.write_text('# t\n\n<!-- docs-test: quick "--seeds 5" -> "--seeds 1"; '
+                    '"out/x" -> "out/x --quick" -->\n\n```sh\nbench --seeds 5 -o out/x\n'
+                    'bench --seeds 5\n```\n\n```sh\nbench --seeds 5\n```\n')
+    quick, plain = collect_blocks(page)
+    assert quick.quick == (("--seeds 5", "--seeds 1"), ("out/x", "out/x --quick"))
+    assert command_lines(quick, quick=True) == ("bench --seeds 1 -o out/x --quick\n"
+                                                "bench --seeds 1\n")
+    assert command_lines(quick) == quick.code == "bench --seeds 5 -o out/x\nbench --seeds 5\n"
+    assert plain.quick == () and command_lines(plain, quick=True) == plain.code
+    page.write_text('<!-- docs-test: quick "--seeds 9" -> "--seeds 1" -->\n```sh\nb --seeds 5\n'
+                    '```\n')
+    with pytest.raises(ValueError, match="'--seeds 9' is not in the block"):
+        collect_blocks(page)
+    page.write_text('<!-- docs-test: quick --seeds 1 -->\n```sh\nb --seeds 5\n```\n')
+    with pytest.raises(ValueError, match='expected "old" -> "new"'):
+        collect_blocks(page)
+    page.write_text('<!-- docs-test: skipp (typo) -->\n```sh\nb\n```\n')
+    with pytest.raises(ValueError, match="unknown docs-test marker"):
         collect_blocks(page)

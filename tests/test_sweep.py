@@ -9,6 +9,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from conftest import cli_error
 from dask.distributed import LocalCluster
 from hypothesis import given
 from hypothesis import strategies as st
@@ -296,16 +297,27 @@ def test_until_parsing_and_errors(tmp_path) -> None:
     assert len(runs) == 12 and runs[6].run_id == "run-0006" and runs[6].repetition == 0
 
 
+def test_repetitions_options_are_checked_before_any_run(tmp_path, capsys) -> None:
+    plain = write_sweep(tmp_path, TWO_BY_TWO, "plain.yaml")
+    assert "--max-repetitions needs a precision rule" in cli_error(
+        capsys, ["sweep", str(plain), "-o", str(tmp_path / "o2"), "--max-repetitions", "4"])
+    assert "--repetitions/--max-repetitions: repetitions: Input should be greater than" in \
+        cli_error(capsys, ["sweep", str(plain), "-o", str(tmp_path / "o3"),
+                           "--repetitions", "0"])
+    assert not (tmp_path / "o2").exists() and not (tmp_path / "o3").exists()
+
+
 def test_until_adds_repetitions_until_the_interval_is_narrow(tmp_path, scheduler,
                                                              capsys) -> None:
     from analysis.stats import next_repetitions, relative_half_width
     from analysis.sweep import open_sweep
 
-    path = write_sweep(tmp_path, TWO_BY_TWO)
+    # the file asks for 5 first runs; --repetitions 2 replaces that (a short trial)
+    path = write_sweep(tmp_path, TWO_BY_TWO.replace("repetitions: 2", "repetitions: 5"))
     args = build_parser().parse_args(["sweep", str(path), "-o", str(tmp_path / "out"),
                                       "--scheduler", scheduler, "--quiet", "--until",
                                       "coverage_events:relative_half_width=0.2",
-                                      "--max-repetitions", "6"])
+                                      "--max-repetitions", "6", "--repetitions", "2"])
     assert args.func(args) == 0
     printed = capsys.readouterr().out
     df = open_sweep(tmp_path / "out")

@@ -12,19 +12,9 @@ import numpy as np
 import pytest
 
 from simulator.app.convert import trace_trajectories
-from simulator.app.run import run_scenario
-from simulator.config.loader import load_scenario
 from simulator.validate import ns3run
 from simulator.validate.mobility import probe_times, round_trip_ns2
 from simulator.world.mobility.trajectory import Trajectory
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def default_run_trajectories(tmp: Path) -> list[Trajectory]:
-    """The trajectories of a run of the default scenario, as its trace records them."""
-    run_scenario(load_scenario(ROOT / "scenarios" / "default.yaml"), trace_path=tmp / "run.h5")
-    return trace_trajectories(tmp / "run.h5")[0]
 
 
 def test_probe_times_bracket_every_breakpoint() -> None:
@@ -38,10 +28,10 @@ def test_probe_times_bracket_every_breakpoint() -> None:
 
 
 @pytest.mark.ns3
-def test_default_scenario_replays_in_ns3_within_1mm(tmp_path: Path) -> None:
+def test_default_scenario_replays_in_ns3_within_1mm(tmp_path: Path, default_trace: Path) -> None:
     if not ns3run.available():
         pytest.fail("ns-3 bindings missing: pip install -e '.[validate]' (make test does)")
-    trajs = default_run_trajectories(tmp_path)
+    trajs = trace_trajectories(default_trace)[0]   # the run of the default scenario
     res = round_trip_ns2(trajs, tmp_path / "default.ns2")
     assert res["nodes"] == 20 and res["samples"] > 500  # instants, each sampling every UAV
     assert res["xy_max_m"] < 1e-3, res

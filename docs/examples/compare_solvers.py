@@ -2,13 +2,17 @@
 
 Usage:
     .venv/bin/python docs/examples/compare_solvers.py OUT_DIR [--workers 2]
+        [--repetitions N] [--max-repetitions N]
 
 Runs docs/examples/compare-solvers.yaml on a local dask cluster (resumable): 30 repetitions
 per solver, repetition r of every solver on the same world (common random numbers), then
 more until the optimality ratio's 95% interval is within 1% of its mean. Prints where the
 precision rule stopped, each solver's means with 95% intervals, and the paired differences
 to the equilibrium next to the unpaired intervals computed from the same runs; writes the
-comparison figures to OUT_DIR/figures.
+comparison figures to OUT_DIR/figures. ``--repetitions`` and ``--max-repetitions`` replace
+the file's first and largest repetition counts (as ``uavtwin sweep`` does): the docs test
+runs ``--repetitions 3 --max-repetitions 3``, a short trial that prints and draws the same
+tables and figures (the precision rule then reports that it stopped at the maximum).
 """
 
 from __future__ import annotations
@@ -31,12 +35,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repetitions", type=int, help="first runs per solver (default 30)")
+    parser.add_argument("--max-repetitions", type=int, help="runs per solver at most "
+                        "(default 60)")
     args = parser.parse_args()
     out = Path(args.out)
     result = run_sweep(HERE / "compare-solvers.yaml", out, workers=args.workers,
-                       resume=(out / "index.csv").exists(), progress=True)
+                       resume=(out / "index.csv").exists(), progress=True,
+                       repetitions=args.repetitions, max_repetitions=args.max_repetitions)
     precision = json.loads((out / "sweep.json").read_text())["precision"]
-    print("precision rule (optimality_ratio within 1%):")
+    print(f"precision rule (optimality_ratio within 1%, at most "
+          f"{result.until.max_repetitions} runs per solver):")
     for p in precision:
         verdict = "reached" if p["reached"] else "NOT reached (maximum)"
         print(f"  {p['params']['pricing.solver']:<12} {p['repetitions']} repetitions, "

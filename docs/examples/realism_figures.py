@@ -1,13 +1,14 @@
 """Figures of the realism models (docs/models.md Part D, docs/tiny-madrl.md).
 
 Usage:
-    python docs/examples/realism_figures.py OUT_DIR [--decision]
+    .venv/bin/python docs/examples/realism_figures.py OUT_DIR [--decision [--quick]]
 
 Writes OUT_DIR/coverage-radius.png (coverage radius vs altitude per radio model) and
 OUT_DIR/live-migration.png (downtime and total time of the migration modes vs the dirty
 rate). With ``--decision`` it also runs the edge-compute example for a range of RSU compute
 rates and both learned solvers (a few minutes) and writes OUT_DIR/decision-time.png and
-OUT_DIR/decision-time.json.
+OUT_DIR/decision-time.json; ``--quick`` runs two compute rates (the lowest and the highest)
+for 30 simulated seconds instead of five for 150 (a short trial, as the docs test runs it).
 """
 
 from __future__ import annotations
@@ -115,29 +116,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--decision", action="store_true")
+    parser.add_argument("--quick", action="store_true",
+                        help="with --decision: 2 compute rates, 30 s runs (a short trial)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     coverage_figure(args.out)
     migration_figure(args.out)
     if args.decision:
-        decision_figure(args.out)
+        decision_figure(args.out, quick=args.quick)
     print(f"wrote figures to {args.out}")
 
 
-def decision_figure(out: Path) -> None:
-    """Mean service interruption vs RSU compute rate, tiny_madrl vs ppo (edge-compute)."""
+def decision_figure(out: Path, *, quick: bool = False) -> None:
+    """Mean service interruption vs RSU compute rate, tiny_madrl vs ppo (edge-compute).
+
+    ``quick``: the lowest and highest rates only, 30 s runs instead of 150 s.
+    """
     from simulator.app.run import run_scenario
     from simulator.config.loader import load_scenario
     from simulator.trace.reader import TraceReader
 
     scenario_file = ROOT / "scenarios" / "examples" / "edge-compute.yaml"
-    rates = [0.001, 0.005, 0.03, 0.3, 3.0]
+    rates = [0.001, 3.0] if quick else [0.001, 0.005, 0.03, 0.3, 3.0]
+    duration_s = 30 if quick else 150
     rows = []
     for solver in ("tiny_madrl", "ppo"):
         for gflops in rates:
             scenario = load_scenario(scenario_file, [f"pricing.solver={solver}",
                                                      f"rsus.compute_gflops={gflops}",
-                                                     "simulation.duration_s=150"])
+                                                     f"simulation.duration_s={duration_s}"])
             path = out / f"decision-{solver}-{gflops}.h5"
             run_scenario(scenario, trace_path=path)
             with TraceReader(path) as r:

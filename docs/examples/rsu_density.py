@@ -1,7 +1,7 @@
 """Worked analysis 2: the effect of RSU density on handovers and migration time.
 
 Usage:
-    python docs/examples/rsu_density.py OUT_DIR [--workers 2]
+    .venv/bin/python docs/examples/rsu_density.py OUT_DIR [--workers 2] [--repetitions N]
 
 Runs docs/examples/rsu-density.yaml (2x2 to 5x5 RSU grids over the same 2 km x 2 km area,
 3 seeds each) and prints, per density, the handover rate and the mean migration time and

@@ -21,15 +21,17 @@ Drawer = Callable[[Axes, pd.Series, pd.Series, list[pd.Series]], None]
 
 
 def run_and_summarise(sweep_file: str, out_dir: str, metrics: list[str], *,
-                      workers: int = 2) -> pd.DataFrame:
+                      workers: int = 2, repetitions: int | None = None) -> pd.DataFrame:
     """Run ``sweep_file`` into ``out_dir`` (resuming if it exists) and summarise ``metrics``.
+
+    ``repetitions`` replaces the file's repetitions (``None``: the file's).
 
     Returns:
         One row per sweep point with the mean and 95% t confidence interval per metric.
     """
     out = Path(out_dir)
     run_sweep(HERE / sweep_file, out, workers=workers, resume=(out / "index.csv").exists(),
-              progress=True)
+              progress=True, repetitions=repetitions)
     return summarise_sweep(open_sweep(out), metrics=metrics)
 
 
@@ -40,8 +42,11 @@ def example_main(doc: str, sweep_file: str, metrics: list[str], *, x: str,
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("out")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repetitions", type=int,
+                        help="runs per point, replacing the sweep file's (a short trial)")
     args = parser.parse_args()
-    table = prepare(run_and_summarise(sweep_file, args.out, metrics, workers=args.workers))
+    table = prepare(run_and_summarise(sweep_file, args.out, metrics, workers=args.workers,
+                                      repetitions=args.repetitions))
     cols = [x, "runs"] + [f"{m}_{s}" for m in metrics for s in ("mean", "ci95_low",
                                                                "ci95_high", "low_n")]
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))

@@ -522,7 +522,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add repetitions to each point until the metric's 95%% interval "
                         "half-width is at most W x |mean| (replaces the file's until:)")
     p.add_argument("--max-repetitions", type=int, metavar="N",
-                   help="with --until: repetitions per point at most (default 100)")
+                   help="with a precision rule (--until or the file's until:): repetitions "
+                        "per point at most (default: the file's, else 100)")
+    p.add_argument("--repetitions", type=int, metavar="N",
+                   help="runs per point, replacing the file's repetitions (the first runs "
+                        "under a precision rule), e.g. a short trial of a long sweep")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     p = add("convert", cmd_convert,

@@ -45,8 +45,27 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _stop(procs: list[subprocess.Popen], timeout_s: float) -> None:
-    """Terminate the processes (by handle), then kill any still running after the timeout."""
+def _stop(procs: list[subprocess.Popen], address: str, timeout_s: float) -> None:
+    """Stop the cluster: ask its scheduler to shut down, then terminate what still runs.
+
+    ``Client.shutdown`` closes the workers and then the scheduler within seconds; a worker
+    started without a nanny, when merely sent SIGTERM, can take half a minute to exit.
+    Whatever still runs afterwards (the scheduler was already gone, say) is terminated by
+    its handle, and killed after ``timeout_s``.
+    """
+    from dask.distributed import Client
+
+    if procs[0].poll() is None:
+        try:
+            with Client(address, timeout=10) as client:
+                client.shutdown()
+        except (OSError, TimeoutError):  # no scheduler to talk to: terminate below
+            pass
+        for p in procs:
+            try:
+                p.wait(timeout=15.0)
+            except subprocess.TimeoutExpired:
+                break
     for p in procs:
         if p.poll() is None:
             p.terminate()
@@ -99,4 +118,4 @@ def cli_cluster(n_workers: int, directory: Path, *, nanny: bool = False,
                 client.wait_for_workers(n_workers, timeout=timeout_s)
             yield CliCluster(address, procs[0], tuple(procs[1:]), log_path)
         finally:
-            _stop(procs, timeout_s=30.0)
+            _stop(procs, address, timeout_s=30.0)

@@ -192,7 +192,8 @@ def _now() -> str:
 
 def run_sweep(sweep_path: str | Path, out_dir: str | Path, *, workers: int | None = None,
               scheduler: str | None = None, resume: bool = False, progress: bool = True,
-              until: Until | None = None) -> SweepResult:
+              until: Until | None = None, repetitions: int | None = None,
+              max_repetitions: int | None = None) -> SweepResult:
     """Run every point of a sweep on dask.distributed, writing traces and the index.
 
     Args:
@@ -204,6 +205,9 @@ def run_sweep(sweep_path: str | Path, out_dir: str | Path, *, workers: int | Non
         resume: skip runs whose index status is complete and whose trace exists.
         progress: show a progress bar over runs on stderr.
         until: precision rule replacing the sweep file's ``until`` (``None``: the file's).
+        repetitions: replaces the file's ``repetitions`` (``None``: the file's).
+        max_repetitions: replaces the precision rule's ``max_repetitions`` (the file's rule
+            or ``until``); an error without a rule.
 
     Returns:
         Counts of complete/failed/skipped runs, the wall time, the index rows and, under a
@@ -223,6 +227,7 @@ def run_sweep(sweep_path: str | Path, out_dir: str | Path, *, workers: int | Non
             raise InputError(f"--until: {SEED_KEY} is swept; a precision rule needs the "
                              "sweep to seed its repetitions (drop the seed parameter)")
         sweep = sweep.model_copy(update={"until": until})
+    sweep = _with_repetitions(sweep, repetitions, max_repetitions)
     rule = _PrecisionRule(sweep) if sweep.until is not None else None
     if workers is not None and workers < 1:
         raise InputError(f"--workers: must be >= 1, got {workers}")
@@ -302,6 +307,29 @@ def run_sweep(sweep_path: str | Path, out_dir: str | Path, *, workers: int | Non
     return SweepResult(out, index_path, sum(r["status"] == "complete" for r in ran),
                        sum(r["status"] == "failed" for r in ran), len(done), wall,
                        tuple(rows[i] for i in sorted(rows)), sweep.until, tuple(precision))
+
+
+def _with_repetitions(sweep: Sweep, repetitions: int | None,
+                      max_repetitions: int | None) -> Sweep:
+    """The sweep with ``--repetitions`` / ``--max-repetitions`` applied (validated again)."""
+    if repetitions is None and max_repetitions is None:
+        return sweep
+    data = sweep.model_dump()
+    data["parameters"] = {k: list(v) for k, v in sweep.parameters.items()}
+    if repetitions is not None:
+        data["repetitions"] = repetitions
+    if max_repetitions is not None:
+        if sweep.until is None:
+            raise InputError("--max-repetitions needs a precision rule (--until, or until: in "
+                             "the sweep file)")
+        data["until"]["max_repetitions"] = max_repetitions
+    try:
+        return Sweep.model_validate(data)
+    except ValueError as exc:
+        errors = getattr(exc, "errors", lambda: [])()
+        msg = errors[0]["msg"] if errors else str(exc)
+        where = ".".join(str(x) for x in errors[0]["loc"]) if errors else "sweep"
+        raise InputError(f"--repetitions/--max-repetitions: {where}: {msg}") from None
 
 
 def _json_default(value: Any) -> Any:
@@ -398,11 +426,10 @@ class _PrecisionRule:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``uavtwin sweep SWEEP.yaml -o DIR``: run a sweep; exit 1 if any run failed."""
-    if args.max_repetitions is not None and args.until is None:
-        raise InputError("--max-repetitions needs --until METRIC:relative_half_width=TARGET")
     until = parse_until(args.until, args.max_repetitions) if args.until else None
     result = run_sweep(args.sweep, args.output, workers=args.workers, scheduler=args.scheduler,
-                       resume=args.resume, progress=not args.quiet, until=until)
+                       resume=args.resume, progress=not args.quiet, until=until,
+                       repetitions=args.repetitions, max_repetitions=args.max_repetitions)
     print(f"sweep: {result.complete} complete, {result.failed} failed, {result.skipped} "
           f"skipped in {result.wall_time_s:.1f} s")
     for row in result.rows:
