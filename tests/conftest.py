@@ -71,6 +71,7 @@ def _docs_page_items(items: list[pytest.Item]) -> list[pytest.Item]:
             if i.nodeid.startswith("tests/test_docs.py::test_every_command_and_snippet")]
 
 
+@pytest.hookimpl(trylast=True)  # after -k/-m deselection: only the selected pages run
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
                                   items: list[pytest.Item]) -> None:
     """Docs pages: their tests go last, and their blocks start running in the background now
@@ -93,7 +94,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         f"docs pages: {len(done)} of {len(run.pages)} run in the background "
         f"({sum(r.blocks for r in done)} blocks, {sum(r.seconds for r in done):.0f} s, "
         f"{'as written' if run.as_written else f'{quick} in a quick form'}); "
-        f"{len(docs_runner.skipped(run.pages))} blocks skipped (listed in tests/test_docs.py)")
+        f"{len(docs_runner.skipped(run.pages))} blocks skipped"
+        + ("" if run.as_written else
+           f", {len(docs_runner.skipped(run.pages, full_only=True))} only in make docs-test")
+        + " (listed in tests/test_docs.py)")
     slowest = sorted((t for r in done for t in r.timings), key=lambda t: -t[1])[:8]
     terminalreporter.write_line("slowest docs blocks: " + ", ".join(
         f"{Path(where).relative_to(ROOT)} {seconds:.0f} s" for where, seconds in slowest))

@@ -12,7 +12,12 @@ cluster of machines, ns-3, or rewrites shipped files) opts out with::
 
     <!-- docs-test: skip (reason the block cannot run in the test) -->
 
-The reason is required. A page opts out whole with ``<!-- docs-test: skip-page (reason)
+The reason is required. A block that is long by nature and has no short form worth running
+in the test suite runs only under ``make docs-test`` (``UAVTWIN_DOCS=1``)::
+
+    <!-- docs-test: full-only (reason) -->
+
+A page opts out whole with ``<!-- docs-test: skip-page (reason)
 -->`` anywhere in the page. A block that is long by nature (a sweep of a hundred runs, a
 benchmark) runs as written under ``make docs-test``, and in a *quick form* under ``make
 test``, spelled out on the page as exact text replacements::
@@ -38,6 +43,7 @@ PYTHON_LANGS = frozenset({"python", "py", "python3"})
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*)$")
 _SKIP = re.compile(r"<!--\s*docs-test:\s*skip(?![\w-])\s*(?P<reason>.*?)\s*-->")
 _SKIP_PAGE = re.compile(r"<!--\s*docs-test:\s*skip-page\s*(?P<reason>.*?)\s*-->")
+_FULL_ONLY = re.compile(r"<!--\s*docs-test:\s*full-only\s*(?P<reason>.*?)\s*-->")
 _QUICK = re.compile(r"<!--\s*docs-test:\s*quick\b\s*(?P<spec>.*?)\s*-->")
 _MARKER = re.compile(r"^\s*<!--\s*docs-test:")
 _PAIR = re.compile(r'\s*"(?P<old>[^"]+)"\s*->\s*"(?P<new>[^"]*)"\s*(;|$)')
@@ -57,6 +63,8 @@ class Block:
         skip: The opt-out reason, or ``None`` when the block runs.
         quick: The ``(old, new)`` text replacements of its quick form (empty: the quick
             form is the block as written).
+        full_only: Why the block runs only as written, under ``make docs-test`` (``None``:
+            it also runs, in its quick form, in ``make test``).
     """
 
     path: Path
@@ -65,6 +73,7 @@ class Block:
     code: str
     skip: str | None
     quick: tuple[tuple[str, str], ...] = ()
+    full_only: str | None = None
 
     @property
     def kind(self) -> str:
@@ -130,6 +139,7 @@ def collect_blocks(path: Path) -> list[Block]:
         k += 1
         skip = page_skip
         quick: tuple[tuple[str, str], ...] = ()
+        full_only = None
         j = start - 1
         while j >= 0 and (not lines[j].strip() or _MARKER.match(lines[j])):
             sm, qm = _SKIP.search(lines[j]), _QUICK.search(lines[j])
@@ -141,6 +151,10 @@ def collect_blocks(path: Path) -> list[Block]:
                 skip = sm.group("reason")
             elif qm:
                 quick = parse_quick(qm.group("spec"), f"{path}:{j + 1}") + quick
+            elif fm := _FULL_ONLY.search(lines[j]):
+                if not fm.group("reason"):
+                    raise ValueError(f"{path}:{j + 1}: docs-test: full-only needs a reason")
+                full_only = fm.group("reason")
             elif lines[j].strip():
                 raise ValueError(f"{path}:{j + 1}: unknown docs-test marker: {lines[j].strip()}")
             j -= 1
@@ -152,7 +166,7 @@ def collect_blocks(path: Path) -> list[Block]:
             if old not in code:
                 raise ValueError(f"{path}:{start + 1}: docs-test: quick: {old!r} is not in "
                                  "the block")
-        blocks.append(Block(path, start + 1, lang, code, skip, quick))
+        blocks.append(Block(path, start + 1, lang, code, skip, quick, full_only))
     return blocks
 
 

@@ -79,19 +79,23 @@ class PageResult:
     timings: list[tuple[str, float]] = field(default_factory=list)
 
 
-def runnable(path: Path) -> list[Block]:
-    """The page's blocks that run (shell, console and Python blocks without a skip)."""
-    return [b for b in collect_blocks(path) if b.kind != "text" and b.skip is None]
+def runnable(path: Path, *, as_written: bool = AS_WRITTEN) -> list[Block]:
+    """The page's blocks that run: shell, console and Python blocks without a skip (and,
+    unless ``as_written``, without a full-only marker)."""
+    return [b for b in collect_blocks(path) if b.kind != "text" and b.skip is None
+            and (as_written or b.full_only is None)]
 
 
-def skipped(pages: list[Path]) -> dict[str, str]:
-    """Every block with a skip marker, as ``"PAGE: first line" -> reason``."""
+def skipped(pages: list[Path], *, full_only: bool = False) -> dict[str, str]:
+    """Every block with a skip marker (or a full-only one), as ``"PAGE: first line" ->
+    reason``."""
     found = {}
     for page in pages:
         for b in collect_blocks(page):
-            if b.kind != "text" and b.skip is not None:
+            reason = b.full_only if full_only else b.skip
+            if b.kind != "text" and reason is not None and (full_only or b.skip is not None):
                 first = next(line for line in b.code.splitlines() if line.strip())
-                found[f"{page.relative_to(ROOT).as_posix()}: {first.rstrip()}"] = b.skip
+                found[f"{page.relative_to(ROOT).as_posix()}: {first.rstrip()}"] = reason
     return found
 
 
@@ -180,7 +184,7 @@ def run_page(page: Path, work: Path, *, as_written: bool, timeout_s: float,
     env = env_for_docs()
     python = None
     try:
-        for block in runnable(page):
+        for block in runnable(page, as_written=as_written):
             result.blocks += 1
             block_started = time.perf_counter()
             if block.kind == "python":
@@ -257,15 +261,21 @@ class Runner:
             make_workdir(self._work, self.timeout_s)
         except (OSError, subprocess.SubprocessError) as exc:
             self.setup_error = f"preparing {self._work} failed: {exc}"
-        for page in self.pages:
-            if self._stopping:
-                break
-            if self.setup_error is None:
-                self.results[page] = run_page(page, self._work, as_written=self.as_written,
-                                              timeout_s=self.timeout_s, procs=self._procs)
-            self._done[page].set()
-        for event in self._done.values():
-            event.set()
+        try:
+            for page in self.pages:
+                if self._stopping or self.setup_error is not None:
+                    break
+                try:
+                    self.results[page] = run_page(page, self._work,
+                                                  as_written=self.as_written,
+                                                  timeout_s=self.timeout_s, procs=self._procs)
+                except (OSError, ValueError, subprocess.SubprocessError) as exc:
+                    self.results[page] = PageResult(page, error=f"{page}: the runner failed: "
+                                                    f"{type(exc).__name__}: {exc}")
+                self._done[page].set()
+        finally:  # never leave a page test waiting
+            for event in self._done.values():
+                event.set()
 
     def result(self, page: Path) -> PageResult:
         """Wait for the page (at most the per-block limit times its blocks, plus one)."""

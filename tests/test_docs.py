@@ -36,7 +36,15 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 from doc_blocks import COMMAND_LIKE, collect_blocks, command_lines
-from docs_runner import AS_WRITTEN, TIMEOUT_S, make_workdir, run_page, runner, skipped
+from docs_runner import (
+    AS_WRITTEN,
+    TIMEOUT_S,
+    make_workdir,
+    run_page,
+    runnable,
+    runner,
+    skipped,
+)
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 #: Every block that does not run, by page and first line, with why. A new skip marker fails
@@ -45,9 +53,6 @@ SKIPPED = {
     "README.md: make run    # creates .venv, installs uavtwin, runs scenarios/default.yaml, "
     "prints a summary,": "make run = the run and report commands of the README, which run; "
                          "make test is this suite",
-    "README.md: .venv/bin/uavtwin reproduce all --quick -o out/papers   # about a minute on "
-    "2 cores": "minutes even with --quick; tests/test_reproduce.py runs reproduce() on small "
-               "budgets",
     "docs/faults.md: UAVTWIN_FAULT_EXAMPLES=500 .venv/bin/python -m pytest "
     "tests/test_failover.py -q -k any_schedule": "runs part of this suite",
     "docs/sweeps.md: $ dask scheduler                                   # prints "
@@ -61,6 +66,15 @@ SKIPPED = {
 }
 
 
+#: Blocks that run only as written, under ``make docs-test``: long by nature, with no short
+#: form worth its time in ``make test``.
+FULL_ONLY = {
+    "README.md: .venv/bin/uavtwin reproduce all --quick -o out/papers   # about a minute on "
+    "2 cores": "about a minute even with --quick, two with full budgets; "
+               "tests/test_reproduce.py runs reproduce() on small budgets",
+}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_every_command_and_snippet_of_the_page_runs(page: Path, tmp_path: Path) -> None:
@@ -69,7 +83,7 @@ def test_every_command_and_snippet_of_the_page_runs(page: Path, tmp_path: Path) 
     The session's background runner (tests/docs_runner.py) has usually run the page already;
     otherwise the page runs here, in a scratch directory of its own.
     """
-    if not any(b.kind != "text" and b.skip is None for b in collect_blocks(page)):
+    if not runnable(page):
         pytest.skip("no runnable block")
     background = runner()
     if background is not None and page in background.pages:
@@ -110,6 +124,10 @@ def test_skipped_blocks_are_few_and_listed() -> None:
         f"{len(found)} blocks are skipped; list each in tests/test_docs.py SKIPPED (or make "
         "it run, in a quick form if long):\n" + "\n".join(f"{k}  {v}"
                                                           for k, v in sorted(found.items())))
+    full = skipped(PAGES, full_only=True)
+    assert sorted(full) == sorted(FULL_ONLY), (
+        f"{len(full)} blocks run only under make docs-test; list each in tests/test_docs.py "
+        "FULL_ONLY:\n" + "\n".join(f"{k}  {v}" for k, v in sorted(full.items())))
 
 
 def test_quick_markers_replace_text_of_their_block(tmp_path: Path) -> None:
@@ -133,3 +151,27 @@ def test_quick_markers_replace_text_of_their_block(tmp_path: Path) -> None:
     page.write_text('<!-- docs-test: skipp (typo) -->\n```sh\nb\n```\n')
     with pytest.raises(ValueError, match="unknown docs-test marker"):
         collect_blocks(page)
+    page.write_text('<!-- docs-test: full-only (an hour) -->\n```sh\nlong\n```\n\n```sh\nb\n```\n')
+    assert [b.full_only for b in collect_blocks(page)] == ["(an hour)", None]
+    assert [b.code for b in runnable(page, as_written=False)] == ["b\n"]
+    assert [b.code for b in runnable(page, as_written=True)] == ["long\n", "b\n"]
+
+
+def test_runner_applies_quick_forms_stops_at_a_failure_and_ends_background_jobs(
+        tmp_path: Path) -> None:
+    page = tmp_path / "p.md"
+    page.write_text('<!-- docs-test: quick "echo slow" -> "echo quick" -->\n```sh\n'
+                    'echo slow > said.txt\nsleep 300 &\necho $! > bg.pid\n```\n\n'
+                    '```python\nx = open("said.txt").read()\n```\n\n```python\n'
+                    'assert x == "quick\\n", x\n```\n\n```sh\necho never > never.txt\n```\n')
+    quick = run_page(page, tmp_path, as_written=False, timeout_s=60)
+    assert quick.error is None and quick.blocks == 4
+    assert (tmp_path / "never.txt").read_text() == "never\n"
+    stat = Path(f"/proc/{int((tmp_path / 'bg.pid').read_text())}/stat")
+    # the block's background job ended with it (gone, or a zombie waiting to be reaped)
+    assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] in "ZX"
+    (tmp_path / "never.txt").unlink()
+    written = run_page(page, tmp_path, as_written=True, timeout_s=60)
+    assert written.blocks == 3 and written.error is not None
+    assert "p.md:12: Python snippet failed" in written.error and "slow" in written.error
+    assert not (tmp_path / "never.txt").exists()   # nothing runs after a failure
