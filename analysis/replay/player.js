@@ -612,12 +612,18 @@
   function seek(tAbs) { T = Math.min(Math.max(tAbs - D.t0, D.window[0]), D.window[1]); draw(); }
 
   el("title").textContent = "uavtwin replay: " + D.name;
-  el("legend").innerHTML = D.states.slice(0, 3).map((s, i) => '<span><i style="background:' + C.states[i] + '"></i>' + s + "</span>").join("") +
-    '<span><i style="background:gold"></i>pricing round</span><span><i style="background:' + FAIL + '"></i>failed request (cross)</span>' +
-    '<span><i style="background:' + RETRY + '"></i>retry of a failed request or aborted transfer (ring, dashed route)</span>' +
-    '<span><i style="background:' + FAIL + '"></i>RSU / link down</span>' +
-    '<span><i style="background:#ff6b00"></i>transfer hit by a fault</span>' +
-    '<span><i style="background:' + priceColour(pmax) + '"></i>twin in flight (price ' + pmin.toFixed(1) + "-" + pmax.toFixed(1) + ")</span>";
+  const dot = (colour, text) => '<span><i style="background:' + colour + '"></i>' + text + "</span>";
+  function legend() {  // UAV colours: states, or altitude steps
+    const zLo = D.track.qz.lo, zHi = zLo + D.track.qz.step * 65535;
+    const uav = colourBy === "altitude"
+      ? [0, NB / 2, NB - 1].map((b) => dot(bucketColour[b], "z " + (zLo + (b / (NB - 1)) * (zHi - zLo)).toFixed(0) + " m")).join("")
+      : D.states.slice(0, 3).map((s, i) => dot(C.states[i], s)).join("");
+    el("legend").innerHTML = uav + dot("gold", "pricing round") + dot(FAIL, "failed request (cross)") +
+      dot(RETRY, "retry of a failed request or aborted transfer (ring, dashed route)") +
+      dot(FAIL, "RSU / link down") + dot(HIT, "transfer hit by a fault") +
+      dot(priceColour(pmax), "twin in flight (price " + pmin.toFixed(1) + "-" + pmax.toFixed(1) + ")");
+  }
+  legend();
   const scrub = el("scrub");
   scrub.min = String(D.window[0]); scrub.max = String(D.window[1]);
   scrub.addEventListener("input", () => { T = +scrub.value; draw(); });
@@ -629,7 +635,7 @@
     sel.appendChild(o);
   }
   sel.addEventListener("change", () => { speed = +sel.value; draw(); });
-  el("colour").addEventListener("change", (e) => { colourBy = e.target.value; draw(); });
+  el("colour").addEventListener("change", (e) => { colourBy = e.target.value; legend(); draw(); });
   el("labels").addEventListener("change", (e) => { labels = e.target.checked; draw(); });
   function nearestUav(mx, my) {
     let best = -1, bd = 100;
