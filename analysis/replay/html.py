@@ -5,17 +5,20 @@ module, inlined into the page) plus the run's data as one JSON object whose big 
 arrays are little-endian typed arrays in base64. The player recomputes the picture of
 :mod:`analysis.replay.scene` in the browser (positions, hosts, states, twins in flight,
 counters) for any time, so play, pause, scrubbing and speed changes need nothing but the file.
+Only the replay window (``--start``/``--end``) is embedded, with the state at its start (see
+:func:`html_payload`).
 
 Decimation (keeps 1,000 UAVs x 1 h well under 25 MB):
 
-- **time**: a track is stored exactly, as the vertices of its segments, while the run has at
-  most :data:`MAX_VERTICES` vertices in all; beyond that every UAV is resampled on a uniform
-  grid of step ``dt = ceil10(total presence time / MAX_VERTICES)`` (rounded up to 0.1 s)
-  between its first and last time, the piecewise-linear track interpolated at the grid;
+- **time**: a track is stored exactly, as the vertices of its segments, while the window has
+  at most :data:`MAX_VERTICES` vertices in all; beyond that every UAV is resampled on a
+  uniform grid of step ``dt = ceil10(total presence time in the window / MAX_VERTICES)``
+  (rounded up to 0.1 s) between its first and last time in the window, the piecewise-linear
+  track interpolated at the grid;
 - **space**: x and y are quantised to 16-bit integers over the area's bounding box (a step of
   ``extent / 65535``, 3 cm for a 2 km area) and altitude over its own range;
-- events (transfers, rounds, failures, interruptions, revenue) are kept whole; times are
-  32-bit floats relative to the run start.
+- events (transfers, rounds, failures, interruptions, revenue) in the window are kept
+  whole; times are 32-bit floats relative to the run start.
 """
 
 from __future__ import annotations

@@ -163,11 +163,13 @@ def build_scene(rsus: dict, uavs: dict, seg: dict, tr: dict, hops: dict, req: di
     outcome = req["outcome"].astype(np.int64)
     outcome = np.where((outcome == 0) & offered & (bought <= 0), PRICED_OUT, outcome)
     failed = outcome != 0
-    ro_ = np.lexsort((rq_id, req["t_s"], req["uav_id"]))
+    by_uav = np.lexsort((rq_id, req["t_s"], req["uav_id"]))  # each UAV's requests in order
     prev_failed = np.zeros(rq_id.size, dtype=bool)
-    same = req["uav_id"][ro_][1:] == req["uav_id"][ro_][:-1]
-    prev_failed[ro_[1:]] = same & failed[ro_][:-1]
+    same = req["uav_id"][by_uav][1:] == req["uav_id"][by_uav][:-1]
+    prev_failed[by_uav[1:]] = same & failed[by_uav][:-1]
     retry_ids = rq_id[prev_failed]
+
+    # Interruptions, revenue.
     s1 = sv["t_interrupt_end_s"].astype(float)
     rev_t = _lookup(rounds["round_id"].astype(np.int64), rounds["t_s"].astype(float),
                     rev["round_id"].astype(np.int64))
