@@ -149,9 +149,9 @@ def load_instance(path: str | Path) -> PricingGame:
 def solve_memory_bytes(n_uavs: int, n_rsus: int, solver: str, iterations: int) -> float:
     """Estimated peak memory of solving one round with ``solver`` (bytes, generous).
 
-    The exact equilibrium evaluates every UAV's best-response candidates against every
-    rival price at once (``UAVs x (3 RSUs + 1) x RSUs`` floats, a few temporaries of that
-    size); the repeated-game solvers keep price and demand paths over their ``iterations``
+    The exact equilibrium (compiled, :mod:`agents.pricing.kernel`) keeps about 16
+    ``UAVs x RSUs`` float arrays (game, solver arrays, prices, demand, utilities); the
+    repeated-game solvers keep price and demand paths over their ``iterations``
     (``iterations x UAVs x RSUs``, a few arrays).
 
     Args:
@@ -164,7 +164,7 @@ def solve_memory_bytes(n_uavs: int, n_rsus: int, solver: str, iterations: int) -
         Bytes.
     """
     if solver == "equilibrium":
-        return 4 * 8.0 * n_uavs * (3 * n_rsus + 1) * n_rsus
+        return 16 * 8.0 * n_uavs * n_rsus
     return 4 * 8.0 * float(iterations) * n_uavs * n_rsus + 64.0 * n_uavs * n_rsus
 
 

@@ -38,6 +38,7 @@ _POSITION_B = 96        # 5 columns + the [U, T, 3] sample array, x ~1.5
 _PAIR_B = 64            # per UAV-RSU pair: gains, SSIM components, candidates
 _TWIN_B = 64            # per twin: host, size, transfer state
 _ROUND_B = 24           # per (iteration, UAV, RSU) of a pricing round's paths
+_SOLVER_CELL_B = 128    # per (UAV, RSU) of an equilibrium round: ~16 float64 arrays
 _LINK_B = 2048          # per backhaul link: networkx edge + route tables
 _AGENT_B = 24           # per sensing agent (agent revision)
 _MESH_B = 8 * 64        # per (mesh node, VSP) of the sync solvers
@@ -172,9 +173,11 @@ def estimate_needs(scenario: Scenario) -> list[Need]:
                            ("uavs", "count")),
                           "uavs.count x simulation.duration_s / simulation.sample_interval_s"))
     if pricing.solver == "equilibrium":
-        cells = n_uav * n_rsu * (3 * n_rsu + 1)
-        needs.append(Need("best-response candidates of a round", cells, cells * 24,
-                          (("rsus",), ("uavs", "count")), "uavs.count x RSUs x (3 RSUs + 1)"))
+        # the compiled solver keeps [UAVs, RSUs] arrays only (agents.pricing.kernel); every
+        # UAV in one round is the worst case (market windows)
+        cells = n_uav * n_rsu
+        needs.append(Need("solver arrays of a round", cells, cells * _SOLVER_CELL_B,
+                          (("rsus",), ("uavs", "count")), "uavs.count x RSUs"))
     else:
         cells = float(pricing.iterations) * n_uav * n_rsu
         needs.append(Need("price/demand paths of a round", cells, cells * _ROUND_B,
