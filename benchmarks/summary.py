@@ -198,7 +198,11 @@ def sweep(d: dict) -> list[str]:
                 f"(`--scheduler tcp://127.0.0.1:PORT`): 1 worker {cli['sweep_1_worker_s']:.1f} "
                 f"s, 2 workers {cli['sweep_2_workers_s']:.1f} s: speed-up "
                 f"**{cli['speedup_2_vs_1']:.2f}x** (mean runs in progress with 2 workers "
-                f"{cli['concurrency_2_workers']:.2f}; load average {load:.1f} before)."]
+                f"{cli['concurrency_2_workers']:.2f}; load average {load:.1f} before"
+                + (f", {cli['load_average_after'][0]:.1f} after" if "load_average_after" in cli
+                   else "")
+                + "). On this 2-core machine the speed-up cannot exceed 2x, and it is lower "
+                "when other jobs hold the cores: each worker then gets less than a core."]
     return [*out, ""]
 
 
