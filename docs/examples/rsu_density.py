@@ -29,5 +29,5 @@ if __name__ == "__main__":
     example_main(__doc__, "rsu-density.yaml",
                  ["handover_rate_per_h", "migration_time_mean_s", "interruption_mean_s"],
                  x="density_per_km2", prepare=with_density, draw=line,
-                 title="RSU density vs handovers and migration (3 seeds, 95% CI)",
+                 title="RSU density vs handovers and migration ({runs} seeds, 95% CI)",
                  xlabel="RSU density (1/km²)")

@@ -12,6 +12,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from analysis import open_sweep, summarise_sweep
+from analysis.run_metrics import METRICS
 from simulator.app.sweep import run_sweep
 
 HERE = Path(__file__).resolve().parent
@@ -38,7 +39,10 @@ def run_and_summarise(sweep_file: str, out_dir: str, metrics: list[str], *,
 def example_main(doc: str, sweep_file: str, metrics: list[str], *, x: str,
                  prepare: Callable[[pd.DataFrame], pd.DataFrame], draw: Drawer,
                  title: str, xlabel: str = "") -> None:
-    """Command line of an example: run the sweep, print the table, write OUT/NAME.png."""
+    """Command line of an example: run the sweep, print the table, write OUT/NAME.png.
+
+    ``title`` may hold ``{runs}``, replaced by the runs per point.
+    """
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("out")
     parser.add_argument("--workers", type=int, default=2)
@@ -58,9 +62,10 @@ def example_main(doc: str, sweep_file: str, metrics: list[str], *, x: str,
         mean = table[f"{metric}_mean"]
         draw(ax, table[x], mean, [mean - table[f"{metric}_ci95_low"],
                                   table[f"{metric}_ci95_high"] - mean])
-        ax.set_title(metric.replace("_", " "))
+        ax.set_title(metric.replace("_", " "), fontsize="medium")
+        ax.set_ylabel(METRICS[metric].unit if metric in METRICS else "")
         ax.set_xlabel(xlabel)
-    fig.suptitle(title)
+    fig.suptitle(title.format(runs=int(table["runs"].max())))
     fig.tight_layout()
     path = Path(args.out) / (Path(sweep_file).stem + ".png")
     fig.savefig(path, dpi=100)
