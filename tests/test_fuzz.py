@@ -54,8 +54,9 @@ def fuzz_settings(default: int) -> settings:
                     suppress_health_check=list(HealthCheck), database=None)
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(autouse=True)
 def _report_counts():
+    """Write the counts after every test, so a crash of a later loader keeps the earlier ones."""
     yield
     out = os.environ.get("UAVTWIN_FUZZ_REPORT")
     if out:

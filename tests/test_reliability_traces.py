@@ -143,6 +143,46 @@ def test_open_trace_checks_the_structure_once_and_again_after_a_rewrite(copy, mo
     assert len(calls) == 2
 
 
+def test_attribute_header_that_crashes_hdf5_is_one_line(copy) -> None:
+    # found by the trace fuzzer: one flipped bit in the object header of a column makes
+    # HDF5 read an attribute out of bounds and segfault (signal 11) inside `inspect`
+    import h5py.h5o
+
+    with h5py.File(copy, "r") as f:
+        header = h5py.h5o.get_info(f["/pricing/paths/iteration"].id).addr
+    raw = bytearray(copy.read_bytes())
+    raw[header + 289] ^= 0x04
+    copy.write_bytes(bytes(raw))
+    first = {}
+    for command in ("inspect", "report"):  # report reads other attributes: it succeeds
+        done = subprocess.run([sys.executable, "-m", "simulator.app.cli", command, str(copy)],
+                              capture_output=True, text=True, timeout=300)
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode in (0, 1), (command, done.returncode, done.stderr[-2000:])
+        if done.returncode == 1:
+            assert len(lines) == 1 and lines[0].startswith(f"uavtwin: error: {copy}: "), lines
+        first[command] = lines[0] if lines else ""
+    assert first["inspect"].endswith("corrupt HDF5 file (the HDF5 library crashed reading it: "
+                                     "SIGSEGV)"), first
+
+
+def test_a_child_that_crashes_is_a_trace_error_and_results_come_back(tmp_path) -> None:
+    from simulator.app.isolate import in_child
+
+    def crash() -> None:
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+    def refuse() -> None:
+        raise TraceError("x.h5: not a uavtwin trace")
+
+    with pytest.raises(TraceError, match=r"^x\.h5: corrupt HDF5 file \(the HDF5 library crashed "
+                                          r"reading it: SIGSEGV\)$"):
+        in_child("x.h5", crash)
+    with pytest.raises(TraceError, match="not a uavtwin trace"):
+        in_child("x.h5", refuse)
+    assert in_child("x.h5", lambda a, b: {"sum": a + b}, 2, 3) == {"sum": 5}
+
+
 def test_sparse_huge_table_is_refused_without_allocating(copy) -> None:
     with h5py.File(copy, "r+") as f:
         g = f["/mobility/positions"]

@@ -180,9 +180,10 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     """``uavtwin inspect TRACE``: tables, row counts and units of a trace."""
+    from simulator.app.isolate import in_child
     from simulator.trace.inspect import inspect_trace
 
-    print(inspect_trace(args.trace))
+    print(in_child(args.trace, inspect_trace, args.trace))  # an HDF5 crash is one line
     return 0
 
 
@@ -295,6 +296,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_of_one(build: Any, path: str, figures: Any, fmt: str,
+                   style: Any) -> tuple[Any, list[str]]:
+    """``build(path, ...)`` and the texts of the warnings it gave (run in a child process)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = build(path, figures, fmt, style=style)
+    return report, [str(w.message) for w in caught]
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     """``uavtwin report TRACE``: summary table and figures of one trace; on a sweep directory
     or several traces: the comparison report."""
@@ -306,8 +318,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         try:
             if len(paths) == 1 and not Path(paths[0]).is_dir():
                 from analysis.report import build_report
+                from simulator.app.isolate import in_child
 
-                report = build_report(paths[0], args.figures, args.format, style=args.style)
+                report, messages = in_child(paths[0], _report_of_one, build_report, paths[0],
+                                            args.figures, args.format, args.style)
+                for message in messages:  # the child's warnings, shown like the parent's
+                    warnings.warn(message, stacklevel=1)
             else:
                 from analysis.compare import build_comparison
 
