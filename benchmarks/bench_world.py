@@ -14,7 +14,8 @@ of the time (``--untraced`` adds an in-memory run of every size to measure it).
 
 Usage:
     python benchmarks/bench_world.py [--uavs 100,1000,5000] [--hours 1] [--untraced] [--big]
-    python benchmarks/bench_world.py --big-only     # add the 10,000-UAV run to the last JSON
+    python benchmarks/bench_world.py --big-only [--hours 0.25]   # add the 10,000-UAV run
+                                                               # to the last JSON
 
 ``--big`` adds issue 13's large run: 10,000 UAVs x 400 RSUs (20 x 20 grid, 10 km x 10 km)
 for the hour, traced, with resident memory sampled against simulated time.
@@ -188,12 +189,16 @@ def big_targets(row: dict, series: list[dict]) -> dict:
     """Issue 13's limits for the 10,000-UAV run (time in s, memory in MB), its ratio to the
     bare loop, and the log-log slope of the series extended by it (RSUs grow with the area
     there: 400 instead of 100, at the same density)."""
-    out = {"uavs_10000_s": {"limit": 240.0, "wall": row["wall_s"], "cpu": row["cpu_s"]},
+    hours = row["sim_hours"]
+    # a shorter run is scaled to the hour (linear in simulated time: set-up included, so
+    # slightly pessimistic), and named so
+    name = "uavs_10000_s" if hours == 1.0 else f"uavs_10000_s_per_h_from_{hours:g}_h"
+    out = {name: {"limit": 240.0, "wall": row["wall_s"] / hours, "cpu": row["cpu_s"] / hours},
            "uavs_10000_peak_mb": {"limit": 2000.0, "wall": row["peak_rss_mb"],
                                   "cpu": row["peak_rss_mb"]},
            "vs_bare_10000": {"limit": 10.0, "wall": row["overhead_vs_bare"],
                              "cpu": row["cpu_overhead_vs_bare"]}}
-    rows = [*series, row]
+    rows = [*series, {**row, "wall_s": row["wall_s"] / hours, "cpu_s": row["cpu_s"] / hours}]
     logn = np.log([r["uavs"] for r in rows])
     out["loglog_slope_to_10000"] = {"limit": 1.05, **{
         k: float(np.polyfit(logn, np.log([r[f"{k}_s"] for r in rows]), 1)[0])
@@ -220,7 +225,7 @@ def main() -> None:
         print(json.dumps(measure_one(args.one, args.hours, traced=not args.untraced,
                                      grid=args.grid)))
         return
-    if args.big_only:
+    if args.big_only:  # --hours is the large run's own here
         report = json.loads(RESULTS.read_text())
         report["big"] = big_run(args.hours)
         report["targets"].update(big_targets(report["big"], report["series"]))
