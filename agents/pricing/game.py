@@ -358,13 +358,18 @@ def solve_equilibrium(game: PricingGame, *, tol: float = 1e-9, max_iter: int = 5
     d = _derived(game)
     # one compiled call: the solver's arrays, the sweeps and the demand (bit for bit the
     # numpy of _context and _demand, which cost more than the sweeps on a market's games).
-    # Writable C copies: one compiled signature, and numba's C-level argument typing (a
-    # read-only array is typed in Python, where a pending signal, e.g. --time-limit's
-    # alarm, would surface as a SystemError instead of its own exception)
-    prices, demand, sweep, residual = solve_game(
-        *(np.array(x, order="C") for x in (d.weight, d.viable, game.spectral_efficiency,
-                                           game.budget, game.cost, game.price_cap)),
-        float(tol), int(max_iter), _dense(method, game.n_rsus))
+    # Writable C copies: one compiled signature, typed by numba's C code
+    try:
+        prices, demand, sweep, residual = solve_game(
+            *(np.array(x, order="C") for x in (d.weight, d.viable, game.spectral_efficiency,
+                                               game.budget, game.cost, game.price_cap)),
+            float(tol), int(max_iter), _dense(method, game.n_rsus))
+    except SystemError as err:
+        # a signal handler (e.g. --time-limit's alarm) that raised while numba's dispatcher
+        # ran Python code (loading the compiled code) comes back wrapped: raise it as itself
+        if err.__cause__ is None:
+            raise
+        raise err.__cause__ from None
     converged = residual <= tol
     if not converged:
         logger.warning("pricing equilibrium not converged: %d sweeps, residual %.3g",
