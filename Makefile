@@ -36,7 +36,7 @@ fuzz: $(STAMP)
 	UAVTWIN_FUZZ_REPORT=benchmarks/results/fuzz.json \
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py
 
-docs-test: $(STAMP)   # every block of README.md and docs/*.md as written (~15 min; make test runs quick forms)
+docs-test: $(STAMP)   # every block of README.md and docs/*.md as written (~20 min; make test runs quick forms)
 	UAVTWIN_DOCS=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_docs.py
 
 bench: $(STAMP)

@@ -21,8 +21,8 @@ Two forms, the same blocks:
   background thread from the end of collection, on the core the rest of the suite leaves
   idle; their tests come last and collect the results (conftest.py, docs_runner.py).
 - ``make docs-test`` (``UAVTWIN_DOCS=1``, only this file) runs every block exactly as
-  written (about a quarter of an hour on two cores: the worked examples run sweeps of about
-  a hundred runs).
+  written, and the full-only blocks too (22 min on the shared 2-core machine at load 6-9:
+  the worked example's 90-run sweep, ``reproduce all`` and the full-length videos lead).
 
 Blocks marked ``<!-- docs-test: skip (reason) -->`` never run; they must be listed in
 :data:`SKIPPED` below, so that skips stay few and visible (the session's summary counts
