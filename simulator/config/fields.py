@@ -52,7 +52,8 @@ FIELD_ERROR_TYPE = "scenario_field"
 class FrozenModel(BaseModel):
     """Base of every scenario model: immutable, strict types, unknown keys rejected."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False,
+                              defer_build=True)
 
 
 def field_error(loc: tuple[str | int, ...], message: str,
