@@ -35,7 +35,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,8 +69,8 @@ def _status(pid: int) -> dict[str, float]:
 
 
 def soak(n_uavs: int, hours: float, every: float, cli: str = "simulator.app.cli",
-         stop_after: float | None = None,
-         progress: Callable[[dict], None] | None = None) -> dict:
+         stop_after: float | None = None, progress: Callable[[dict], None] | None = None,
+         extra: Sequence[str] = ()) -> dict:
     """Run once and sample; return the report (``progress`` gets it every minute)."""
     sim_s = [0.0]
 
@@ -82,12 +82,13 @@ def soak(n_uavs: int, hours: float, every: float, cli: str = "simulator.app.cli"
             if found:
                 sim_s[0] = float(found[-1][0])
 
-    report: dict = {"uavs": n_uavs, "hours": hours, "complete": False, "samples": []}
+    report: dict = {"uavs": n_uavs, "hours": hours, "extra": list(extra), "complete": False,
+                    "samples": []}
     with tempfile.TemporaryDirectory() as tmp:
         trace = Path(tmp) / "soak.h5"
         cmd = [sys.executable, "-m", cli, "run", str(ROOT / "scenarios" / "default.yaml"),
                "-o", str(trace)]
-        for item in overrides(n_uavs, hours):
+        for item in [*overrides(n_uavs, hours), *extra]:
             cmd += ["--set", item]
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -145,7 +146,8 @@ def plot(runs: list[dict], path: Path) -> None:
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
     for r in runs:
         s = r["samples"]
-        label = (f"{r['hours']:g} h" + ("" if r["complete"] else
+        label = (f"{r['hours']:g} h" + "".join(f", {x}" for x in r.get("extra", []))
+                 + ("" if r["complete"] else
                                         f" (stopped at {r['sim_s_reached'] / 3600:.1f} h)"))
         a.plot([x["sim_s"] / 3600 for x in s], [x["rss_mb"] for x in s], lw=1, label=label)
         line, = b.plot([x["wall_s"] for x in s], [x["rss_mb"] for x in s], lw=1)
@@ -172,13 +174,20 @@ def main() -> None:
     ap.add_argument("--every", type=float, default=1.0, help="sampling period, wall s")
     ap.add_argument("--stop-after", type=float, default=None,
                     help="interrupt a run after this many wall seconds")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a further scenario override of every run (e.g. a denser sampling)")
+    ap.add_argument("--append", action="store_true",
+                    help="add the runs to those already in --out instead of replacing them")
     ap.add_argument("--cli", default="simulator.app.cli", help="module of the uavtwin CLI")
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--figure", type=Path, default=FIGURE)
     args = ap.parse_args()
     meta = {"machine": platform.machine(), "python": platform.python_version(),
             "command": " ".join(["python benchmarks/bench_soak.py", *sys.argv[1:]])}
-    runs: list[dict] = []
+    runs: list[dict] = (json.loads(args.out.read_text())["runs"]
+                        if args.append and args.out.is_file() else [])
+    meta["command"] = "; ".join([*(r["command"] for r in runs if "command" in r),
+                                 meta["command"]]) if args.append else meta["command"]
 
     def save(current: dict | None = None) -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -186,8 +195,9 @@ def main() -> None:
                                        indent=1) + "\n")
 
     for hours in args.hours:
-        report = soak(args.uavs, hours, args.every, args.cli, args.stop_after, save)
-        report.update(analyse(report))
+        report = soak(args.uavs, hours, args.every, args.cli, args.stop_after, save, args.set)
+        report.update(analyse(report), command=" ".join(
+            ["python benchmarks/bench_soak.py", *sys.argv[1:]]))
         runs.append(report)
         save()
         print(f"{report['uavs']} UAVs x {hours:g} h ("
