@@ -89,6 +89,21 @@ def test_game_time_limit_stops_a_long_solve(tmp_path, capsys) -> None:
     assert "game solve --solver equilibrium did not finish within 0.005 s" in err
 
 
+def test_time_limit_error_wrapped_by_c_code_is_still_the_budget_error() -> None:
+    # seen in the merged suite: the alarm fired inside numba's unpickler (loading the compiled
+    # pricing kernel), which turned the budget error into "SystemError: <function
+    # _numba_unpickle ...> returned a result with an exception set", a traceback
+    from simulator.app.interrupts import time_limit
+    from simulator.errors import InputError
+
+    with pytest.raises(InputError, match=r"^x did not finish within 0\.01 s"):
+        with time_limit(0.01, "x"):
+            try:
+                time.sleep(5)
+            except InputError as exc:
+                raise SystemError("<function f> returned a result with an exception set") from exc
+
+
 def test_game_never_prints_null_for_nan(tmp_path, capsys, monkeypatch) -> None:
     import agents.pricing.instance as inst_mod
 

@@ -76,14 +76,25 @@ def time_limit(seconds: float | None, what: str,
         yield
         return
 
+    expired: list[Exception] = []
+
     def expire(signum: int, frame: FrameType | None) -> None:
-        raise error(f"{what} did not finish within {seconds:g} s; the input may be too "
-                    "large or too stiff (raise the budget with --time-limit SECONDS)")
+        expired.append(error(f"{what} did not finish within {seconds:g} s; the input may be "
+                             "too large or too stiff (raise the budget with --time-limit "
+                             "SECONDS)"))
+        raise expired[0]
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
+    except Exception as exc:
+        # raised inside C code (numba's unpickler, a callback), the budget error can come out
+        # wrapped (SystemError "returned a result with an exception set") or replaced: once
+        # the budget has expired, that is the error
+        if expired and exc is not expired[0]:
+            raise expired[0] from None
+        raise
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
