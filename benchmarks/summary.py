@@ -386,7 +386,8 @@ def soak(d: dict) -> list[str]:
                     f"{r['max_rss_while_simulating_mb']:.0f} | {r['rss_growth_10_90_mb']:+.0f} | "
                     f"{r['peak_rss_mb']:.0f} | {r['end_peak_minus_simulating_mb']:+.0f} | "
                     f"{r['trace_mb']:.1f} |")
-    return ["## Soak (`benchmarks/bench_soak.py`)", "",
+    extra = ", ".join(f"`{x}`" for x in d["runs"][0].get("extra", []))
+    return ["## Soak (`benchmarks/bench_soak.py`)" + (f", with {extra}" if extra else ""), "",
             "`uavtwin run` in the bench_world world (1,000 UAVs over a 10 x 10 RSU grid, "
             "positions every 10 s, sensing off, equilibrium pricing), resident memory read from "
             "`/proc` every 2 s; figure and discussion in docs/reliability.md. The issue's "
@@ -432,7 +433,7 @@ def main() -> None:
                          ("bench_animate", animate), ("bench_cli", cli),
                          ("bench_mobility_import", mobility_import),
                          ("bench_realism", realism), ("validate_ns3", validate_ns3),
-                         ("bench_soak", soak), ("fuzz", fuzz),
+                         ("bench_soak", soak), ("bench_soak_dense", soak), ("fuzz", fuzz),
                          ("bench_reference", reference)):
         d = load(name)
         if d is not None:
