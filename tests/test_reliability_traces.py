@@ -305,7 +305,24 @@ def test_interrupt_during_final_copy_is_partial(tmp_path, small_scenario, monkey
         assert tr.n_rows("/mobility/segments") > 0
 
 
-def test_swallowed_interrupt_is_raised_again() -> None:
+@pytest.fixture
+def interactive_sigint():
+    """SIGINT handled as in an interactive session, whatever the suite was started from.
+
+    A job started with ``cmd &`` by a non-interactive shell inherits SIGINT ignored, and
+    Python then installs no handler of its own.
+    """
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def _default_sigint() -> None:
+    """In a child: SIGINT back to its default, so its Python installs KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def test_swallowed_interrupt_is_raised_again(interactive_sigint) -> None:
     class Finaliser:  # like h5py's weakref callbacks: exceptions there are only printed
         def __del__(self):
             os.kill(os.getpid(), signal.SIGINT)
@@ -328,7 +345,7 @@ def test_sigint_at_any_moment_leaves_complete_or_partial(tmp_path) -> None:
     for k, delay in enumerate((0.0, 0.3, 0.8, 1.5, 3.0, 6.0)):
         out = tmp_path / f"r{k}.h5"
         proc = subprocess.Popen([*cmd, "-o", str(out)], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+                                stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
         waited = 0.0  # start the clock when the run has begun writing (start-up varies)
         while not out.with_name(f"r{k}.partial.h5").exists() and proc.poll() is None \
                 and waited < 300:
