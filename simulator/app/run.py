@@ -8,6 +8,7 @@ completed (see :mod:`simulator.trace.writer`).
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import time
@@ -281,6 +282,12 @@ def run_scenario(scenario: Scenario, *, trace_path: str | Path | None = None,
             raise
         return failed(err, partial_path_for(path))
     wall = time.perf_counter() - started
+    sim_time = float(world.env.now)
+    # the finished world (trajectories, queues) is not needed by the summary: release it
+    # before the summary reads the trace (the end-of-run peak was the world plus the tables)
+    world = None
+    del coalesced
+    gc.collect()
     trace = open_trace(path)
     summary = summarise(trace)
     cov = trace.table("/coverage/events", ["t_s", "uav_id", "kind"])
@@ -289,5 +296,4 @@ def run_scenario(scenario: Scenario, *, trace_path: str | Path | None = None,
                               scenario.uavs.count, scenario.simulation.duration_s)
     log.info("run %s seed %d finished in %.2f s -> %s", scenario.simulation.name,
              scenario.simulation.seed, wall, path)
-    return RunResult(scenario, float(world.env.now), wall, path, summary,
-                     warnings=tuple(notes))
+    return RunResult(scenario, sim_time, wall, path, summary, warnings=tuple(notes))
