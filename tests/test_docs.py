@@ -53,14 +53,6 @@ SKIPPED = {
     "README.md: make run    # creates .venv, installs uavtwin, runs scenarios/default.yaml, "
     "prints a summary,": "make run = the run and report commands of the README, which run; "
                          "make test is this suite",
-    "docs/faults.md: UAVTWIN_FAULT_EXAMPLES=500 .venv/bin/python -m pytest "
-    "tests/test_failover.py -q -k any_schedule": "runs part of this suite",
-    "docs/reliability.md: UAVTWIN_FAULT_EXAMPLES=2000 .venv/bin/python -m pytest "
-    "tests/test_failover.py -q -p no:cacheprovider -k any_schedule "
-    "--hypothesis-show-statistics": "runs part of this suite, 20 minutes",
-    "docs/reliability.md: UAVTWIN_FUZZ=2000 UAVTWIN_FUZZ_SECONDS=1200 "
-    "UAVTWIN_FUZZ_REPORT=benchmarks/results/fuzz.json nice -n 19 .venv/bin/python -m pytest -q "
-    "-p no:cacheprovider tests/test_fuzz.py": "make fuzz, an hour",
     "docs/reliability.md: nice -n 19 .venv/bin/python benchmarks/bench_soak.py --hours 1 6 "
     "--every 2 --stop-after 3600": "soak benchmark, more than an hour",
     "docs/sweeps.md: $ dask scheduler                                   # prints "
