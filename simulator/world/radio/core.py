@@ -41,16 +41,22 @@ def db_to_linear(x: np.ndarray | float) -> np.ndarray:
     return np.power(10.0, np.asarray(x, dtype=float) / 10.0)
 
 
+def _non_negative(x: np.ndarray | float, what: str) -> np.ndarray:
+    """``x`` as floats, or ``ValueError("{what} >= 0, got v")`` for the first negative or NaN."""
+    v = np.asarray(x, dtype=float)
+    bad = ~(v >= 0)
+    if bad.any():
+        raise ValueError(f"{what} >= 0, got {v[bad].ravel()[0]}")
+    return v
+
+
 def linear_to_db(x: np.ndarray | float) -> np.ndarray:
     """``10 log10(x)``: linear power ratio to decibels (``-inf`` at 0).
 
     Raises:
         ValueError: a value is negative or NaN.
     """
-    v = np.asarray(x, dtype=float)
-    bad = ~(v >= 0)
-    if bad.any():
-        raise ValueError(f"linear_to_db: expected values >= 0, got {v[bad].ravel()[0]}")
+    v = _non_negative(x, "linear_to_db: expected values")
     with np.errstate(divide="ignore"):
         return 10.0 * np.log10(v)
 
@@ -131,11 +137,7 @@ def spectral_efficiency(snr_linear: np.ndarray | float) -> np.ndarray:
     Raises:
         ValueError: an SNR is negative or NaN.
     """
-    tau = np.asarray(snr_linear, dtype=float)
-    bad = ~(tau >= 0)
-    if bad.any():
-        raise ValueError(f"spectral_efficiency: expected SNR >= 0, got {tau[bad].ravel()[0]}")
-    return np.log2(1.0 + tau)
+    return np.log2(1.0 + _non_negative(snr_linear, "spectral_efficiency: expected SNR"))
 
 
 def table2_gain_db(rng: np.random.Generator, shape: int | tuple[int, ...],
