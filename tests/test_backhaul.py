@@ -3,7 +3,9 @@ invariants, the SimPy wrapper's exact completion times, and transfers under fail
 
 from __future__ import annotations
 
+import heapq
 import itertools
+from collections.abc import Callable
 
 import networkx as nx
 import numpy as np
@@ -182,6 +184,117 @@ def test_fluid_invariants(flows: list[tuple[int, int, float, float]]) -> None:
     assert set(done) == set(sent)
     for i in done:
         assert sent[i] == pytest.approx(flows[i][2], rel=1e-6)
+
+
+class ReferenceFluid:
+    """The fluid model written the plain way, as an independent check of FluidLinks' exact
+    arithmetic: one dict per quantity, every flow on a changed link settled and re-rated
+    (in id order), a heap entry per re-rating, flows that end together removed one by one."""
+
+    def __init__(self, capacities: dict[tuple[int, int], float]) -> None:
+        self.cap = {(min(k), max(k)): c for k, c in capacities.items()}
+        self.now = 0.0
+        self.path: dict[int, set[tuple[int, int]]] = {}
+        self.size: dict[int, float] = {}
+        self.left: dict[int, float] = {}
+        self.since: dict[int, float] = {}
+        self.rate_: dict[int, float] = {}
+        self.version: dict[int, int] = {}
+        self.users: dict[tuple[int, int], set[int]] = {k: set() for k in self.cap}
+        self.heap: list[tuple[float, int, int]] = []
+
+    def remaining(self, f: int) -> float:
+        return max(0.0, self.left[f] - self.rate_.get(f, 0.0) * (self.now - self.since[f]))
+
+    def _change(self, links: set[tuple[int, int]], before: Callable[[], None]) -> None:
+        touched = set().union(*(self.users[lk] for lk in links))
+        for f in touched:
+            self.left[f], self.since[f] = self.remaining(f), self.now
+        before()
+        for f in sorted(set().union(*(self.users[lk] for lk in links))):
+            self.rate_[f] = min(self.cap[lk] / len(self.users[lk]) for lk in self.path[f])
+            self.version[f] += 1
+            heapq.heappush(self.heap, (self.now + self.left[f] / self.rate_[f], f,
+                                       self.version[f]))
+
+    def add(self, f: int, links: list[tuple[int, int]], size: float, now: float) -> None:
+        self.now = now
+        self.path[f] = {(min(lk), max(lk)) for lk in links}
+        self.size[f] = self.left[f] = size
+        self.since[f], self.version[f] = now, 0
+
+        def join() -> None:
+            for lk in self.path[f]:
+                self.users[lk].add(f)
+        self._change(self.path[f], join)
+
+    def remove(self, f: int, now: float) -> float:
+        self.now = now
+        left = self.remaining(f)
+        for lk in self.path[f]:
+            self.users[lk].discard(f)
+        self._change(self.path.pop(f), lambda: None)
+        for table in (self.size, self.left, self.since, self.rate_, self.version):
+            del table[f]
+        return left
+
+    def next_completion(self) -> tuple[float, int] | None:
+        while self.heap:
+            t, f, v = self.heap[0]
+            if self.version.get(f) == v:
+                return t, f
+            heapq.heappop(self.heap)
+        return None
+
+    def pop_completed(self, now: float) -> list[int]:
+        self.now = now
+        done = []
+        while (top := self.next_completion()) is not None:
+            t, f = top
+            if t > now + 1e-12 * max(1.0, now) and self.remaining(f) > 1e-9 * self.size[f]:
+                break
+            heapq.heappop(self.heap)
+            done.append(f)
+            self.version[f] = -1
+        for f in sorted(done):
+            self.remove(f, now)
+        return sorted(done)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_fluid_bit_for_bit_against_reference(seed: int) -> None:
+    """Same times, rates and bits left, to the last bit, as the plain model, including
+    flows that end together (equal sizes on shared links) and removals mid-flight."""
+    rng = np.random.default_rng(seed)
+    caps = {(u, v): float(rng.choice([10.0, 100.0, rng.uniform(1.0, 1e3)]))
+            for u in range(5) for v in range(u + 1, 5) if rng.random() < 0.6}
+    if not caps:
+        return
+    keys = list(caps)
+    fl, ref = FluidLinks(caps), ReferenceFluid(caps)
+    now, live, fid = 0.0, set(), 0
+    for _ in range(150):
+        r = rng.random()
+        if r < 0.45:
+            links = [keys[i][::int(rng.choice([1, -1]))]
+                     for i in rng.integers(0, len(keys), rng.integers(1, 4))]
+            size = float(rng.choice([100.0, 1e3, rng.uniform(0.0, 1e4)]))
+            fl.add(fid, links, size, now)
+            ref.add(fid, links, size, now)
+            live.add(fid)
+            fid += 1
+        elif r < 0.55 and live:
+            f = int(rng.choice(sorted(live)))
+            assert fl.remove(f, now) == ref.remove(f, now)
+            live.discard(f)
+        elif (nc := ref.next_completion()) is not None:
+            now = nc[0] if rng.random() < 0.7 else float(now + rng.uniform(0, nc[0] - now))
+            done = fl.pop_completed(now)
+            assert done == ref.pop_completed(now)
+            live -= set(done)
+        assert fl.next_completion() == ref.next_completion()
+        for f in live:
+            assert (fl.rate(f), fl.remaining(f)) == (ref.rate_[f], ref.remaining(f))
 
 
 def run_transfers(graph: nx.Graph, jobs: list[tuple[float, int, int, float]]

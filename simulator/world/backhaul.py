@@ -25,10 +25,12 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
 import networkx as nx
 import simpy
+from simpy.events import Timeout
 
 from simulator.trace.schema import TRANSFER_EVENT, code_of
 from simulator.world.faults import backoff_delay
@@ -88,9 +90,8 @@ class TcpCorrection:
         return self.handshake_rtts * rtt + self.slow_start_weight * max(0.0, slow)
 
 
-@dataclass(frozen=True)
-class TransferRecord:
-    """One finished twin transfer.
+class TransferRecord(NamedTuple):
+    """One finished twin transfer (an immutable record, cheap to build).
 
     Attributes:
         src, dst: RSU ids.
@@ -124,7 +125,7 @@ ON_LINK_FAILURE = ("reroute", "abort")
 TransferObserver = Callable[[int, Any, int, int, float, int, int], None]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Flow:
     """A transfer not yet delivered, in one of the phases ``active`` (its bits flow),
     ``stalled`` (no route), ``backoff`` (aborted, waiting to retry) or ``arriving`` (the last
@@ -184,6 +185,7 @@ class BackhaulNetwork:
         # that brings the next completion forward supersedes it by bumping the version.
         self._timer_version = 0
         self._timer_at: float | None = None
+        self._latency: dict[tuple[int, ...], float] = {}  # a route's summed link latencies
 
     def transfer(self, src: int, dst: int, size_bytes: float, tag: Any = None) -> simpy.Event:
         """Start copying ``size_bytes`` from RSU ``src`` to RSU ``dst`` now.
@@ -225,8 +227,9 @@ class BackhaulNetwork:
             self._reschedule()
             return done
         flow.path = self.router.route(src, dst)
-        self.links.add(fid, list(itertools.pairwise(flow.path)), self._bits(size_bytes), now)
-        self._correct(fid, flow)
+        self.links.add_route(fid, flow.path, self._bits(size_bytes), now)
+        if self.correction is not None:
+            self._correct(fid, flow)
         self._reschedule()
         return done
 
@@ -257,10 +260,10 @@ class BackhaulNetwork:
         self._timer_version += 1
         self._timer_at = nxt[0]
         version = self._timer_version
-        timer = self.env.timeout(max(0.0, nxt[0] - self.env.now))
-        timer.callbacks.append(lambda _ev: self._on_timer(version))
+        timer = Timeout(self.env, max(0.0, nxt[0] - self.env.now))
+        timer.callbacks.append(partial(self._on_timer, version))
 
-    def _on_timer(self, version: int) -> None:
+    def _on_timer(self, version: int, _timer: simpy.Event | None = None) -> None:
         if version != self._timer_version:
             return  # superseded by an earlier completion
         self._timer_at = None
@@ -272,16 +275,20 @@ class BackhaulNetwork:
         flow = self._pending[fid]
         flow.phase = "arriving"
         path = flow.path
-        latency = sum(self.graph.edges[u, v]["latency_s"] for u, v in itertools.pairwise(path))
+        latency = self._latency.get(path)
+        if latency is None:
+            latency = self._latency[path] = sum(
+                self.graph.edges[u, v]["latency_s"] for u, v in itertools.pairwise(path))
         latency += flow.extra_s
+        env = self.env
         record = TransferRecord(flow.src, flow.dst, path, flow.size_bytes, flow.t_start,
-                                self.env.now + latency)
+                                env.now + latency)
         log.debug("transfer %d->%d %.0f B done at %.6f", flow.src, flow.dst, flow.size_bytes,
                   record.t_end)
-        timer = self.env.timeout(latency)
-        timer.callbacks.append(lambda _ev: self._deliver(fid, record))
+        Timeout(env, latency).callbacks.append(partial(self._deliver, fid, record))
 
-    def _deliver(self, fid: int, record: TransferRecord) -> None:
+    def _deliver(self, fid: int, record: TransferRecord, _timer: simpy.Event | None = None
+                 ) -> None:
         flow = self._pending.pop(fid, None)
         if flow is not None:  # None: abandoned while its last bit was on its way
             flow.done.succeed(record)
@@ -342,7 +349,7 @@ class BackhaulNetwork:
         new = next(self._ids)
         flow.path, flow.phase, flow.bits_left = path, "active", 0.0
         self._pending[new] = flow
-        self.links.add(new, list(itertools.pairwise(path)), bits, self.env.now)
+        self.links.add_route(new, path, bits, self.env.now)
         if event in (None, RETRIED):  # a fresh start (first byte): its TCP delay
             self._correct(new, flow)
         if event is not None:
