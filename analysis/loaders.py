@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -203,13 +203,7 @@ class Trace:
         Raises:
             TraceError: Unknown table or column, or a column that cannot be read.
         """
-        spec = self._spec(table)
-        wanted = list(spec.column_names) if columns is None else list(columns)
-        for name in wanted:
-            try:
-                spec.column(name)
-            except ValueError as exc:
-                raise TraceError(f"{self.path}: {exc}") from None
+        spec, wanted = self._columns(table, columns)
         cached = self._cache.setdefault(spec.path, {})
         missing = [c for c in wanted if c not in cached]
         if missing:
@@ -218,6 +212,37 @@ class Trace:
         if names if names is not None else self.names:
             df = self._add_labels(df)
         return df
+
+    def chunks(self, table: str, columns: Iterable[str], rows: int) -> Iterator[pd.DataFrame]:
+        """A table in consecutive slices of at most ``rows`` rows, read one at a time.
+
+        Unlike :meth:`table` nothing is cached, so summing over a table of millions of rows
+        holds one slice at a time (columns already cached are sliced from the cache).
+
+        Args:
+            table: Table path or accessor name.
+            columns: Columns to read.
+            rows: Rows per slice (>= 1).
+
+        Yields:
+            Frames as :meth:`table` returns them (no label columns), covering the table's
+            rows in order; none for an empty table.
+
+        Raises:
+            TraceError: Unknown table or column, or a column that cannot be read.
+        """
+        spec, wanted = self._columns(table, columns)
+        cached = self._cache.get(spec.path, {})
+        n = self.n_rows(spec.path)
+        if all(c in cached for c in wanted):
+            for start in range(0, n, rows):
+                yield schema_frame(spec, {c: cached[c][start:start + rows] for c in wanted},
+                                   wanted)
+            return
+        for start in range(0, n, rows):
+            with self._open() as reader:
+                data = reader.read(spec.path, wanted, start=start, stop=start + rows)
+            yield schema_frame(spec, data, wanted)
 
     def __getitem__(self, table: str) -> pd.DataFrame:
         return self.table(table)
@@ -238,6 +263,17 @@ class Trace:
         reader = TraceReader(self.path, check_structure=stamp is None or stamp != self._checked)
         self._checked = stamp
         return reader
+
+    def _columns(self, table: str, columns: Iterable[str] | None) -> tuple[Table, list[str]]:
+        """The table's schema and the checked column names (all of them for None)."""
+        spec = self._spec(table)
+        wanted = list(spec.column_names) if columns is None else list(columns)
+        for name in wanted:
+            try:
+                spec.column(name)
+            except ValueError as exc:
+                raise TraceError(f"{self.path}: {exc}") from None
+        return spec, wanted
 
     def _spec(self, table: str) -> Table:
         try:
@@ -299,6 +335,14 @@ class MemoryTables:
         stored = self._tables.get(spec.path, {})
         data = {c: stored.get(c, np.zeros(0, dtype=spec.column(c).np_dtype)) for c in wanted}
         return schema_frame(spec, data, wanted)
+
+    def chunks(self, table: str, columns: Iterable[str], rows: int) -> Iterator[pd.DataFrame]:
+        """A table in consecutive slices of at most ``rows`` rows (see :meth:`Trace.chunks`)."""
+        spec = get_table(ACCESSORS.get(table, table))
+        wanted = list(columns)
+        whole = self.table(spec.path, wanted)
+        for start in range(0, len(whole), rows):
+            yield whole.iloc[start:start + rows]
 
 
 def _categorical(values: np.ndarray, codes: Mapping[int, str]) -> pd.Categorical:

@@ -36,12 +36,16 @@ from simulator.trace.schema import SOLVER_CODES
 __all__ = [
     "agent_rewards",
     "ecdf",
+    "fleet_handover_rate",
+    "flight_spans",
     "handover_rate",
+    "handovers_from_counts",
     "handovers_per_uav",
     "immersion_over_time",
     "immersion_per_uav",
     "interrupted_fraction",
     "interruptions",
+    "leave_counts",
     "market_per_round",
     "market_per_rsu",
     "migration_times",
@@ -50,6 +54,7 @@ __all__ = [
     "reward_path_curve",
     "sensing_steady_state",
     "sensing_trajectory",
+    "solver_labels",
     "summary_stats",
     "training_curves",
     "twin_availability",
@@ -91,27 +96,36 @@ def summary_stats(values: np.ndarray | pd.Series) -> dict[str, float]:
             "p95": float(np.percentile(v, 95)), "max": float(v.max())}
 
 
-def _leaves(events: pd.DataFrame) -> pd.DataFrame:
-    kind = events["kind"]
-    is_leave = (kind == "leave") if isinstance(kind.dtype, pd.CategoricalDtype) else (kind == 0)
-    return events[is_leave.to_numpy(dtype=bool)]
-
-
-def handovers_per_uav(events: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
-    """Cell exits and flight time of every UAV.
+def leave_counts(events: pd.DataFrame) -> pd.Series:
+    """Cell exits per UAV (``leave`` rows of ``/coverage/events``), indexed by ``uav_id``.
 
     Args:
-        events: ``/coverage/events`` (``uav_id``, ``kind``; kind categorical or code 0=leave).
-        segments: ``/mobility/segments`` (``uav_id``, ``t_start_s``, ``t_end_s``).
+        events: ``uav_id`` and ``kind`` (categorical, or the code 0 = leave).
 
     Returns:
-        One row per UAV seen in either table, indexed by ``uav_id``: ``handovers`` (count),
-        ``flight_time_h`` (last segment end - first segment start, hours) and ``rate_per_h``
-        (handovers / flight_time_h; NaN for zero flight time).
+        int64 counts of the UAVs with at least one exit, in ``uav_id`` order.
     """
-    leaves = _leaves(events)
-    counts = leaves.groupby("uav_id", observed=True).size()
-    span = segments.groupby("uav_id").agg(t0=("t_start_s", "min"), t1=("t_end_s", "max"))
+    kind = events["kind"]
+    is_leave = (kind == "leave") if isinstance(kind.dtype, pd.CategoricalDtype) else (kind == 0)
+    leaves = events[is_leave.to_numpy(dtype=bool)]
+    return leaves.groupby("uav_id", observed=True).size()
+
+
+def flight_spans(segments: pd.DataFrame) -> pd.DataFrame:
+    """First segment start ``t0`` and last segment end ``t1`` (s) of every UAV.
+
+    Args:
+        segments: ``uav_id``, ``t_start_s``, ``t_end_s``.
+
+    Returns:
+        Indexed by ``uav_id`` in order.
+    """
+    return segments.groupby("uav_id").agg(t0=("t_start_s", "min"), t1=("t_end_s", "max"))
+
+
+def handovers_from_counts(counts: pd.Series, span: pd.DataFrame) -> pd.DataFrame:
+    """:func:`handovers_per_uav` from :func:`leave_counts` and :func:`flight_spans` (which
+    can be combined over slices of the tables: sums of counts, min of ``t0``, max of ``t1``)."""
     hours = (span["t1"] - span["t0"]) / SECONDS_PER_HOUR
     index = counts.index.union(hours.index)
     out = pd.DataFrame({
@@ -126,6 +140,28 @@ def handovers_per_uav(events: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFr
     return out
 
 
+def handovers_per_uav(events: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
+    """Cell exits and flight time of every UAV.
+
+    Args:
+        events: ``/coverage/events`` (``uav_id``, ``kind``; kind categorical or code 0=leave).
+        segments: ``/mobility/segments`` (``uav_id``, ``t_start_s``, ``t_end_s``).
+
+    Returns:
+        One row per UAV seen in either table, indexed by ``uav_id``: ``handovers`` (count),
+        ``flight_time_h`` (last segment end - first segment start, hours) and ``rate_per_h``
+        (handovers / flight_time_h; NaN for zero flight time).
+    """
+    return handovers_from_counts(leave_counts(events), flight_spans(segments))
+
+
+def fleet_handover_rate(per: pd.DataFrame) -> float:
+    """Total handovers / total flight hours of a :func:`handovers_per_uav` frame (NaN if no
+    UAV flew)."""
+    hours = float(per["flight_time_h"].sum())
+    return float(per["handovers"].sum()) / hours if hours > 0 else float("nan")
+
+
 def handover_rate(events: pd.DataFrame, segments: pd.DataFrame) -> float:
     """Cell exits per UAV per hour over the whole fleet.
 
@@ -136,9 +172,7 @@ def handover_rate(events: pd.DataFrame, segments: pd.DataFrame) -> float:
     Returns:
         Total handovers / total flight hours (1/h); NaN if no UAV flew.
     """
-    per = handovers_per_uav(events, segments)
-    hours = float(per["flight_time_h"].sum())
-    return float(per["handovers"].sum()) / hours if hours > 0 else float("nan")
+    return fleet_handover_rate(handovers_per_uav(events, segments))
 
 
 def migration_times(transfers: pd.DataFrame) -> np.ndarray:
@@ -402,7 +436,7 @@ def optimality_gap(rounds: pd.DataFrame, reference: pd.DataFrame | None = None) 
         ``mean_uav_utility``, ``equilibrium_uav_utility``, ``uav_ratio`` (NaN without the
         UAV columns) and ``reference`` (``"same rounds"`` or ``"equilibrium rounds"``).
     """
-    labels = _solver_labels(rounds)
+    labels = solver_labels(rounds)
     has_ref = ("reference_rsu_utility" in rounds.columns
                and np.isfinite(rounds["reference_rsu_utility"].to_numpy(float)).any())
     rows = {}
@@ -422,7 +456,7 @@ def optimality_gap(rounds: pd.DataFrame, reference: pd.DataFrame | None = None) 
             row["reference"] = "same rounds"
         else:
             ref = rounds if reference is None else reference
-            eq = ref[_solver_labels(ref) == "equilibrium"]["mean_rsu_utility"].to_numpy(float)
+            eq = ref[solver_labels(ref) == "equilibrium"]["mean_rsu_utility"].to_numpy(float)
             row["equilibrium_utility"] = float(eq.mean()) if eq.size else np.nan
             row["reference"] = "equilibrium rounds"
         rows[solver] = row
@@ -442,7 +476,8 @@ def optimality_gap(rounds: pd.DataFrame, reference: pd.DataFrame | None = None) 
                 "mean_uav_utility", "equilibrium_uav_utility", "uav_ratio", "reference"]]
 
 
-def _solver_labels(rounds: pd.DataFrame) -> np.ndarray:
+def solver_labels(rounds: pd.DataFrame) -> np.ndarray:
+    """The solver name of every row of ``/pricing/rounds`` (categorical or coded column)."""
     s = rounds["solver"]
     if isinstance(s.dtype, pd.CategoricalDtype):
         return s.astype(object).to_numpy()

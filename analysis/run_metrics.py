@@ -20,7 +20,7 @@ opened with :func:`analysis.open_trace`, or the in-memory tables of a run
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -28,17 +28,27 @@ import numpy as np
 import pandas as pd
 
 from analysis import metrics
+from analysis.streaming import PairwiseSum, stream_summary
 from simulator.trace.schema import TRANSFER_EVENT
 
-__all__ = ["METRICS", "Metric", "TableSource", "fault_metrics", "run_metrics", "sensing_end_state"]
+__all__ = ["CHUNK_ROWS", "METRICS", "Metric", "TableSource", "fault_metrics", "run_metrics",
+           "sensing_end_state"]
 
 
 class TableSource(Protocol):
-    """What :func:`run_metrics` reads: schema tables as frames, and their row counts."""
+    """What :func:`run_metrics` reads: schema tables as frames (whole, or in slices of at
+    most ``rows`` rows), and their row counts."""
 
     def table(self, table: str, columns: Iterable[str] | None = None) -> pd.DataFrame: ...
 
+    def chunks(self, table: str, columns: Iterable[str], rows: int) -> Iterator[pd.DataFrame]:
+        ...
+
     def n_rows(self, table: str) -> int: ...
+
+
+CHUNK_ROWS = 1 << 18
+"""Rows of a table that :func:`run_metrics` holds at a time (a few MB per needed column)."""
 
 
 @dataclass(frozen=True)
@@ -89,62 +99,175 @@ METRICS: Mapping[str, Metric] = {m.key: m for m in (
 """Every key of :func:`run_metrics`, with unit and definition."""
 
 
-def run_metrics(source: TableSource) -> dict[str, Any]:
+def run_metrics(source: TableSource, *, chunk_rows: int = CHUNK_ROWS) -> dict[str, Any]:
     """Headline numbers of a run (JSON-ready; NaN where there is nothing to measure).
+
+    Tables are read in slices of ``chunk_rows`` rows, so the memory needed does not grow
+    with the trace. Counts, means, medians, 95th percentiles and maxima are bit-identical to
+    the whole-table formulas of :mod:`analysis.metrics` (:mod:`analysis.streaming`); the
+    market sums (``price_paid_mean``, ``bandwidth_mhz``, ``revenue``, ``profit``) add per-RSU
+    sums slice by slice, which is identical when ``/pricing/offers`` and ``/pricing/revenue``
+    fit in one slice and otherwise may differ in the last digits (relative ~1e-15).
 
     Args:
         source: the run's tables (an opened trace or a run's in-memory tables).
+        chunk_rows: rows per slice (>= 1).
 
     Returns:
         One value per key of :data:`METRICS`, in that order.
     """
+    def chunks(table: str, columns: list[str]) -> Iterator[pd.DataFrame]:
+        return source.chunks(table, columns, chunk_rows)
+
     n = source.n_rows
     out: dict[str, Any] = {
         "rsus": n("/rsus"), "uavs": n("/uavs"), "coverage_events": n("/coverage/events"),
     }
-    events = source.table("/coverage/events", columns=["uav_id", "kind"])
-    segments = source.table("/mobility/segments", columns=["uav_id", "t_start_s", "t_end_s"])
-    out["handovers"] = int((events["kind"] == "leave").sum())
-    out["handover_rate_per_h"] = metrics.handover_rate(events, segments)
-    outcome = source.table("/migration/requests", columns=["outcome"])["outcome"]
-    out["requests"] = int(len(outcome))
-    out["requests_priced"] = int((outcome == "served").sum())
+    counts = _fold(source, "/coverage/events", ["uav_id", "kind"], chunk_rows,
+                   metrics.leave_counts, _add_by_index)
+    spans = _fold(source, "/mobility/segments", ["uav_id", "t_start_s", "t_end_s"], chunk_rows,
+                  metrics.flight_spans, _span_union)
+    out["handovers"] = int(counts.sum())
+    out["handover_rate_per_h"] = metrics.fleet_handover_rate(
+        metrics.handovers_from_counts(counts, spans))
+    out["requests"] = n("/migration/requests")
+    out["requests_priced"] = sum(int((c["outcome"] == "served").sum())
+                                 for c in chunks("/migration/requests", ["outcome"]))
     out["requests_unserved"] = out["requests"] - out["requests_priced"]
-    rounds = source.table("/pricing/rounds")
-    out["rounds"] = int(len(rounds))
-    out["rounds_converged"] = int(rounds["converged"].sum())
-    out["converged_fraction"] = float(rounds["converged"].mean()) if len(rounds) else math.nan
-    out["solver_iterations_mean"] = (float(rounds["iterations"].mean()) if len(rounds)
-                                     else math.nan)
-    service = source.table("/migration/service")
-    transfers = source.table("/migration/transfers", columns=["t_start_s", "t_end_s"])
-    out["migrations"] = int(len(service))
-    out["transfers"] = int(len(transfers))
-    mig = metrics.summary_stats(metrics.migration_times(transfers))
-    intr = metrics.summary_stats(metrics.interruptions(service))
+    out.update(_round_metrics(source, chunk_rows))
+    out["migrations"] = n("/migration/service")
+    out["transfers"] = n("/migration/transfers")
+    mig = stream_summary(lambda: (c["t_end_s"].to_numpy(float) - c["t_start_s"].to_numpy(float)
+                                  for c in chunks("/migration/transfers",
+                                                  ["t_start_s", "t_end_s"])))
+    intr = stream_summary(lambda: (c["interruption_s"].to_numpy(float)
+                                   for c in chunks("/migration/service", ["interruption_s"])))
     for key in ("mean", "median", "p95", "max"):
         out[f"migration_time_{key}_s"] = mig[key]
     for key in ("mean", "median", "p95", "max"):
         out[f"interruption_{key}_s"] = intr[key]
-    market = metrics.market_per_rsu(source.table("/pricing/offers"),
-                                    source.table("/pricing/revenue"))
-    bw = float(market["bandwidth_mhz"].sum())
-    spend = float((market["paid_price"].fillna(0.0) * market["bandwidth_mhz"]).sum())
-    out["price_paid_mean"] = spend / bw if bw > 0 else math.nan
-    out["bandwidth_mhz"] = bw
-    out["bandwidth_per_migration_mhz"] = (float(service["bandwidth_mhz"].mean())
-                                          if len(service) else math.nan)
-    out["revenue"] = float(market["revenue"].sum())
-    out["profit"] = float(market["profit"].sum())
-    out["immersion_mean"] = float(service["immersion"].mean()) if len(service) else math.nan
-    gap = metrics.optimality_gap(rounds) if len(rounds) else None
-    one = gap is not None and len(gap) == 1
-    out["optimality_ratio"] = float(gap["ratio"].iloc[0]) if one else math.nan
-    out["optimality_ratio_uav"] = float(gap["uav_ratio"].iloc[0]) if one else math.nan
+    out.update(_market_totals(source, chunk_rows))
+    service = ["bandwidth_mhz", "immersion"]
+    means = _nan_means(lambda: chunks("/migration/service", service), service,
+                       out["migrations"])
+    out["bandwidth_per_migration_mhz"] = means["bandwidth_mhz"]
+    out["immersion_mean"] = means["immersion"]
     out["sensing_samples"] = n("/sensing/state")
     out["training_updates"] = n("/training/iterations")
-    assert list(out) == list(METRICS), "run_metrics and METRICS disagree"
+    assert set(out) == set(METRICS), "run_metrics and METRICS disagree"
+    return {key: out[key] for key in METRICS}
+
+
+def _fold(source: TableSource, table: str, columns: list[str], rows: int,
+          each: Callable[[pd.DataFrame], Any], combine: Callable[[Any, Any], Any]) -> Any:
+    """``each`` of every slice, combined left to right (``each`` of the empty table if none)."""
+    acc = None
+    for chunk in source.chunks(table, columns, rows):
+        part = each(chunk)
+        acc = part if acc is None else combine(acc, part)
+    return each(source.table(table, columns)) if acc is None else acc
+
+
+def _add_by_index(a: Any, b: Any) -> Any:
+    return pd.concat([a, b]).groupby(level=0).sum()
+
+
+def _span_union(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    return pd.concat([a, b]).groupby(level=0).agg(t0=("t0", "min"), t1=("t1", "max"))
+
+
+def _nan_means(read: Callable[[], Iterable[pd.DataFrame]], columns: list[str],
+               rows: int) -> dict[str, float]:
+    """``frame[c].mean()`` (NaN skipped) of each column over all slices, bit for bit: pandas
+    sums the column with NaN set to 0 (NumPy's pairwise sum) and divides by the non-NaN
+    count."""
+    sums = {c: PairwiseSum(rows) for c in columns}
+    count = dict.fromkeys(columns, 0)
+    for chunk in read():
+        for c in columns:
+            v = chunk[c].to_numpy(float)
+            missing = np.isnan(v)
+            count[c] += int((~missing).sum())
+            sums[c].add(np.where(missing, 0.0, v))
+    return {c: sums[c].result() / count[c] if count[c] else math.nan for c in columns}
+
+
+_ROUND_VALUES = ["mean_rsu_utility", "reference_rsu_utility", "mean_uav_utility",
+                 "reference_uav_utility"]
+
+
+def _round_metrics(source: TableSource, rows: int) -> dict[str, Any]:
+    """Rounds, convergence, iterations and the optimality ratios of
+    :func:`analysis.metrics.optimality_gap` (one solver; NaN for several), slice by slice."""
+    table = "/pricing/rounds"
+    n = source.n_rows(table)
+    converged = iterations = with_ref = 0
+    labels: set[str] = set()
+    for c in source.chunks(table, ["converged", "iterations", "solver",
+                                   "reference_rsu_utility"], rows):
+        converged += int(c["converged"].to_numpy(bool).sum())
+        iterations += int(c["iterations"].to_numpy(np.int64).sum())
+        labels.update(metrics.solver_labels(c))
+        with_ref += int(np.isfinite(c["reference_rsu_utility"].to_numpy(float)).sum())
+    out: dict[str, Any] = {
+        "rounds": n, "rounds_converged": converged,
+        "converged_fraction": converged / n if n else math.nan,
+        "solver_iterations_mean": iterations / n if n else math.nan,
+        "optimality_ratio": math.nan, "optimality_ratio_uav": math.nan,
+    }
+    if len(labels) != 1:
+        return out
+
+    def ratio(num: float, den: float) -> float:
+        return num / den if den != 0 else math.nan
+
+    if with_ref:  # the recorded equilibrium of the same rounds
+        def finite_ref() -> Iterator[pd.DataFrame]:
+            for c in source.chunks(table, _ROUND_VALUES, rows):
+                yield c[np.isfinite(c["reference_rsu_utility"].to_numpy(float))]
+
+        m = _nan_means(finite_ref, _ROUND_VALUES, with_ref)
+        out["optimality_ratio"] = ratio(m["mean_rsu_utility"], m["reference_rsu_utility"])
+        out["optimality_ratio_uav"] = ratio(m["mean_uav_utility"], m["reference_uav_utility"])
+        return out
+    # older traces: the run's own equilibrium rounds (NaN unless the solver is the equilibrium)
+    if labels == {"equilibrium"}:
+        m = _nan_means(lambda: source.chunks(table, ["mean_rsu_utility"], rows),
+                       ["mean_rsu_utility"], n)
+        whole = PairwiseSum(n)  # np.mean of the column: a NaN anywhere makes it NaN
+        for c in source.chunks(table, ["mean_rsu_utility"], rows):
+            whole.add(c["mean_rsu_utility"].to_numpy(float))
+        out["optimality_ratio"] = ratio(m["mean_rsu_utility"], whole.result() / n)
     return out
+
+
+def _market_totals(source: TableSource, rows: int) -> dict[str, float]:
+    """``price_paid_mean``, ``bandwidth_mhz``, ``revenue`` and ``profit`` from the per-RSU sums
+    of :func:`analysis.metrics.market_per_rsu`, added slice by slice."""
+    def offer_sums(o: pd.DataFrame) -> pd.DataFrame:
+        o = o.assign(spend=o["price"].to_numpy(float) * o["bandwidth_mhz"].to_numpy(float))
+        by = o.groupby("rsu_id")
+        return pd.DataFrame({"sold": by["bandwidth_mhz"].sum(), "spend": by["spend"].sum()})
+
+    def money_sums(r: pd.DataFrame) -> pd.DataFrame:
+        return r.groupby("rsu_id").agg(revenue=("revenue", "sum"), cost=("cost_total", "sum"))
+
+    offers = _fold(source, "/pricing/offers", ["rsu_id", "price", "bandwidth_mhz"], rows,
+                   offer_sums, _add_by_index)
+    money = _fold(source, "/pricing/revenue", ["rsu_id", "revenue", "cost_total"], rows,
+                  money_sums, _add_by_index)
+    index = offers.index.union(money.index)
+    bandwidth = offers["sold"].reindex(index, fill_value=0.0).astype(float)
+    revenue = money["revenue"].reindex(index, fill_value=0.0).astype(float)
+    cost = money["cost"].reindex(index, fill_value=0.0).astype(float)
+    sp = offers["spend"].reindex(index, fill_value=0.0).to_numpy(float)
+    bw_each = bandwidth.to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        paid = pd.Series(np.where(bw_each > 0, sp / bw_each, np.nan), index=index)
+    bw = float(bandwidth.sum())
+    spend = float((paid.fillna(0.0) * bandwidth).sum())
+    return {"price_paid_mean": spend / bw if bw > 0 else math.nan, "bandwidth_mhz": bw,
+            "revenue": float(revenue.sum()), "profit": float((revenue - cost).sum())}
 
 
 def sensing_end_state(source: TableSource) -> pd.DataFrame:

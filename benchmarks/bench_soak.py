@@ -55,6 +55,18 @@ def overrides(n_uavs: int, hours: float) -> list[str]:
     ]
 
 
+def code_version() -> str:
+    """The commit the code under test is at (``+dirty`` with uncommitted changes), or ``?``."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
+                              capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+    return head + ("+dirty" if dirty.strip() else "")
+
+
 def _status(pid: int) -> dict[str, float]:
     """VmRSS and VmHWM of a process, MB (empty once it has exited)."""
     out: dict[str, float] = {}
@@ -183,6 +195,7 @@ def main() -> None:
     ap.add_argument("--figure", type=Path, default=FIGURE)
     args = ap.parse_args()
     meta = {"machine": platform.machine(), "python": platform.python_version(),
+            "commit": code_version(),
             "command": " ".join(["python benchmarks/bench_soak.py", *sys.argv[1:]])}
     runs: list[dict] = (json.loads(args.out.read_text())["runs"]
                         if args.append and args.out.is_file() else [])
@@ -196,7 +209,7 @@ def main() -> None:
 
     for hours in args.hours:
         report = soak(args.uavs, hours, args.every, args.cli, args.stop_after, save, args.set)
-        report.update(analyse(report), command=" ".join(
+        report.update(analyse(report), commit=meta["commit"], command=" ".join(
             ["python benchmarks/bench_soak.py", *sys.argv[1:]]))
         runs.append(report)
         save()

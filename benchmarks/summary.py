@@ -390,8 +390,9 @@ def soak(d: dict) -> list[str]:
     return ["## Soak (`benchmarks/bench_soak.py`)" + (f", with {extra}" if extra else ""), "",
             "`uavtwin run` in the bench_world world (1,000 UAVs over a 10 x 10 RSU grid, "
             "positions every 10 s, sensing off, equilibrium pricing), resident memory read from "
-            "`/proc` every 2 s; figure and discussion in docs/reliability.md. The issue's "
-            f"target horizon is 24 simulated hours; the rows say what was run (`{d['command']}`).",
+            "`/proc` every few seconds; figure and discussion in docs/reliability.md. The "
+            "issue's target horizon is 24 simulated hours; the rows say what was run "
+            f"(`{d['command']}`" + (f", at commit {d['commit']}" if "commit" in d else "") + ").",
             "", *rows, ""]
 
 

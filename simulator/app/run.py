@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from agents.pricing.outcome import PricingPolicy
-from analysis.loaders import MemoryTables, open_trace
+from analysis.loaders import MemoryTables, Trace, open_trace
+from analysis.run_metrics import CHUNK_ROWS
 from simulator.app.interrupts import InterruptGuard
 from simulator.app.summary import summarise
 from simulator.config.models import Scenario
@@ -120,7 +121,7 @@ def write_static_tables(world: World) -> None:
 
 
 def write_positions(world: World, duration_s: float, interval_s: float,
-                    block_rows: int = 1 << 18) -> None:
+                    block_rows: int = 1 << 16) -> None:
     """Positions sampled every ``interval_s`` (long format, time-major), vectorised; a UAV
     is sampled only within its presence interval.
 
@@ -197,6 +198,18 @@ def _simulate(scenario: Scenario, world: World, recorder: CoalescingRecorder,
     recorder.flush()
     if interrupted is not None:
         interrupted()
+
+
+def _coverage_notes(trace: Trace, scenario: Scenario) -> list[str]:
+    """:func:`coverage_warnings` of the run's coverage events, read in bounded slices: all it
+    needs is the earliest event time and the set of UAVs that entered a cell."""
+    earliest, entered = [], np.zeros(0, dtype=np.int64)
+    for c in trace.chunks("/coverage/events", ["t_s", "uav_id", "kind"], CHUNK_ROWS):
+        earliest.append(float(c["t_s"].min()))
+        ids = c["uav_id"].to_numpy(np.int64)[(c["kind"] == "enter").to_numpy(bool)]
+        entered = np.union1d(entered, ids)
+    return coverage_warnings(np.array(earliest), entered, np.ones(entered.size, dtype=np.int64),
+                             scenario.uavs.count, scenario.simulation.duration_s)
 
 
 def optional_groups(scenario: Scenario) -> tuple[str, ...]:
@@ -290,10 +303,7 @@ def run_scenario(scenario: Scenario, *, trace_path: str | Path | None = None,
     gc.collect()
     trace = open_trace(path)
     summary = summarise(trace)
-    cov = trace.table("/coverage/events", ["t_s", "uav_id", "kind"])
-    notes = coverage_warnings(cov["t_s"].to_numpy(), cov["uav_id"].to_numpy(),
-                              np.where(cov["kind"] == "enter", 1, 0),
-                              scenario.uavs.count, scenario.simulation.duration_s)
+    notes = _coverage_notes(trace, scenario)
     log.info("run %s seed %d finished in %.2f s -> %s", scenario.simulation.name,
              scenario.simulation.seed, wall, path)
     return RunResult(scenario, sim_time, wall, path, summary, warnings=tuple(notes))

@@ -252,15 +252,21 @@ class TraceReader:
                 f"off mid-write)", PartialTraceWarning, stacklevel=3)
         return min(lengths)
 
-    def read(self, table: str, columns: list[str] | None = None) -> dict[str, np.ndarray]:
-        """Read a table as one NumPy array per column, with the schema's dtypes.
+    def read(self, table: str, columns: list[str] | None = None, *, start: int = 0,
+             stop: int | None = None) -> dict[str, np.ndarray]:
+        """Read a table (or the rows ``start:stop`` of it) as one NumPy array per column,
+        with the schema's dtypes.
 
         Args:
             table: Table path (leading ``/`` optional).
             columns: Subset of columns to read (default: all, in schema order).
+            start: First row to read (>= 0).
+            stop: One past the last row (default and upper bound: :meth:`n_rows`), so a
+                long table can be read in bounded chunks.
 
         Returns:
-            ``{column name: 1-D array}``, all of length :meth:`n_rows`.
+            ``{column name: 1-D array}``, all of length ``min(stop, n_rows) - start``
+            (:meth:`n_rows` by default).
 
         Raises:
             TraceError: Unknown table or column, or a column that cannot be read.
@@ -273,22 +279,25 @@ class TraceReader:
                 cols.append(spec.column(name))
             except ValueError as exc:
                 raise TraceError(f"{self.path}: {exc}") from None
-        n = self.n_rows(spec.path)
+        if start < 0 or (stop is not None and stop < start):
+            raise ValueError(f"rows {start}:{stop}: expected 0 <= start <= stop")
+        n = self.n_rows(spec.path) if stop is None else min(stop, self.n_rows(spec.path))
+        start = min(start, n)
         group = self._group(spec)
         out = {}
         for col in cols:
-            if n == 0 or group is None:
+            if n == start or group is None:
                 out[col.name] = np.zeros(0, dtype=col.np_dtype)
                 continue
             if col.name not in group:  # a later-added column, absent from an older trace
-                out[col.name] = np.full(n, col.default, dtype=col.np_dtype)
+                out[col.name] = np.full(n - start, col.default, dtype=col.np_dtype)
                 continue
             try:
-                out[col.name] = np.asarray(group[col.name][:n], dtype=col.np_dtype)
+                out[col.name] = np.asarray(group[col.name][start:n], dtype=col.np_dtype)
             except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
                 raise TraceError(f"{self.path}: cannot read {spec.path}/{col.name}, corrupt "
                                  f"data ({one_line(exc)[:200]})") from None
-        problem = id_problem(spec, out, self._lookup_rows)
+        problem = id_problem(spec, out, self._lookup_rows, start)
         if problem:
             raise TraceError(f"{self.path}: not a valid uavtwin trace: {problem}")
         return out

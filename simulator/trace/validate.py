@@ -136,13 +136,14 @@ def _unwritten_chunks(ds: h5py.Dataset) -> str | None:
 
 
 def id_problem(table: Table, columns: Mapping[str, np.ndarray],
-               sizes: Mapping[str, int]) -> str | None:
+               sizes: Mapping[str, int], first_row: int = 0) -> str | None:
     """The first id in ``columns`` outside its lookup table, or None.
 
     Args:
         table: the table the columns were read from.
         columns: ``{name: values}`` as read.
         sizes: rows of each lookup table (``"/uavs"``, ``"/rsus"``, ``"/sensing/vsps"``).
+        first_row: the table row of ``values[0]`` (a chunk read from row ``first_row`` on).
 
     Returns:
         One sentence, e.g. ``"/coverage/events/uav_id[12]: 1000000000 is not a UAV id
@@ -154,11 +155,11 @@ def id_problem(table: Table, columns: Mapping[str, np.ndarray],
             continue
         n = sizes.get(lookup, 0)
         if table.path == lookup:
-            bad = np.flatnonzero(values != np.arange(values.size))
+            bad = np.flatnonzero(values != np.arange(first_row, first_row + values.size))
             if bad.size:
                 k = int(bad[0])
-                return (f"{table.path}/{name}[{k}]: {int(values[k])} should equal its row "
-                        f"index {k}")
+                return (f"{table.path}/{name}[{first_row + k}]: {int(values[k])} should "
+                        f"equal its row index {first_row + k}")
             continue
         if n == 0:  # e.g. a training trace: no lookup rows to check against
             continue
@@ -166,6 +167,7 @@ def id_problem(table: Table, columns: Mapping[str, np.ndarray],
         ok = (values < n) & ((values >= 0) | (allow_none & (values == -1)))
         if not ok.all():
             k = int(np.flatnonzero(~ok)[0])
-            return (f"{table.path}/{name}[{k}]: {int(values[k])} is not an id of {lookup} "
+            return (f"{table.path}/{name}[{first_row + k}]: {int(values[k])} is not an id "
+                    f"of {lookup} "
                     f"(it has {n} rows" + (", -1 = none" if allow_none else "") + ")")
     return None
