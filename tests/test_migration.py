@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulator.world.market import allocate_twins
+from simulator.world.market import primary_host, allocate_twins
 
 
 def test_allocation_follows_bandwidth_shares() -> None:
@@ -40,6 +40,35 @@ def test_allocation_is_largest_remainder(bandwidth: list[float], n: int) -> None
     assert np.all(counts >= np.floor(quota) - 1e-9)
     assert np.all(counts <= np.ceil(quota) + 1e-9)
     assert np.all(counts[b == 0] == 0)
+
+
+def _vectorised_allocation(bandwidth: np.ndarray, n: int) -> np.ndarray:
+    """The array formula allocate_twins replaced (plain floats, for speed): the reference."""
+    quota = bandwidth / float(np.sum(bandwidth)) * n
+    counts = np.floor(quota).astype(int)
+    order = np.lexsort((np.arange(len(quota)), -(quota - counts)))
+    counts[order[: n - int(counts.sum())]] += 1
+    return np.repeat(np.arange(len(quota)), counts)
+
+
+@given(
+    st.lists(st.one_of(st.floats(0.0, 100.0), st.sampled_from([0.0, 0.25, 0.5, 1.0, 1 / 3])),
+             min_size=1, max_size=20).filter(lambda b: sum(b) > 1e-6),
+    st.integers(1, 12),
+)
+def test_allocation_equals_the_array_formula(bandwidth: list[float], n: int) -> None:
+    b = np.array(bandwidth)
+    placed = allocate_twins(b, n)
+    assert placed.dtype == np.int64
+    assert placed.tolist() == _vectorised_allocation(b, n).tolist()
+
+
+@given(st.lists(st.integers(-1, 6), min_size=1, max_size=10))
+def testprimary_host_is_the_most_common_host(hosts: list[int]) -> None:
+    h = np.array(hosts, dtype=np.int64)
+    kept = h[h >= 0]
+    expected = int(np.bincount(kept).argmax()) if kept.size else -1
+    assert primary_host(h) == expected
 
 
 def _rounds(result):

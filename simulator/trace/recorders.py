@@ -9,17 +9,31 @@ Behind it sits the trace writer (:class:`~simulator.trace.writer.TraceWriter`), 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
 
-__all__ = ["CoalescingRecorder", "MemoryRecorder", "Recorder"]
+__all__ = ["CoalescingRecorder", "MemoryRecorder", "Recorder", "row_sink"]
 
 
 class Recorder(Protocol):
     """Where the world writes its observations (one call may carry many rows)."""
 
     def append(self, table: str, **columns: Any) -> None: ...
+
+
+def row_sink(recorder: Recorder, table: str, names: Sequence[str]) -> Callable[..., None]:
+    """A function that records one row of ``table`` given its values in the order of ``names``:
+    :meth:`CoalescingRecorder.row_sink` where the recorder is one, else ``recorder.append``."""
+    if isinstance(recorder, CoalescingRecorder):
+        return recorder.row_sink(table, names)
+    names = tuple(names)
+
+    def sink(*values: Any) -> None:
+        recorder.append(table, **dict(zip(names, values, strict=True)))
+
+    return sink
 
 
 @dataclass
@@ -59,9 +73,10 @@ class CoalescingRecorder:
 
     The world appends a few rows per event (a coverage event, a request, a transfer); doing
     the dtype checks and array conversion once per block instead of once per call keeps the
-    trace's cost per event small. Rows are passed on every ``block_rows`` rows per table and
-    on :meth:`flush`, so a crash loses at most one block per table beyond the writer's own
-    buffer.
+    trace's cost per event small. One-row appends are kept as tuples and turned into columns
+    when a block is passed on (or before a multi-row append, so rows keep their order). Rows
+    are passed on every ``block_rows`` rows per table and on :meth:`flush`, so a crash loses
+    at most one block per table beyond the writer's own buffer.
 
     Args:
         target: the recorder that receives the blocks (e.g. the trace writer).
@@ -71,14 +86,18 @@ class CoalescingRecorder:
     def __init__(self, target: Recorder, block_rows: int = 4096) -> None:
         self.target = target
         self.block_rows = block_rows
-        self._tables: dict[str, tuple[dict[str, list[Any]], list[int]]] = {}
+        # per table: (column lists, pending one-row tuples in the column lists' order)
+        self._tables: dict[str, tuple[dict[str, list[Any]], list[tuple[Any, ...]]]] = {}
+
+    def _entry(self, table: str, names: Any) -> tuple[dict[str, list[Any]], list[tuple[Any, ...]]]:
+        entry = self._tables.get(table)
+        if entry is None:
+            entry = self._tables[table] = ({name: [] for name in names}, [])
+        return entry
 
     def append(self, table: str, **columns: Any) -> None:
         """Queue one row (scalars) or a block (equal-length sequences) for ``table``."""
-        entry = self._tables.get(table)
-        if entry is None:
-            entry = self._tables[table] = ({name: [] for name in columns}, [0])
-        store, count = entry
+        store, pending = self._entry(table, columns)
         for value in columns.values():
             if type(value) in _SCALARS:  # exact types: the common case, one cheap test
                 continue
@@ -88,12 +107,13 @@ class CoalescingRecorder:
                 n = len(value)
                 break
         else:  # one row of scalars: the common case, kept cheap
-            for name, value in columns.items():
-                store[name].append(value)
-            count[0] += 1
-            if count[0] >= self.block_rows:
+            if len(columns) != len(store):
+                raise ValueError(f"{table}: columns {list(columns)} differ from {list(store)}")
+            pending.append(tuple([columns[name] for name in store]))
+            if len(pending) >= self.block_rows:
                 self._pass_on(table)
             return
+        self._settle(store, pending)
         for name, value in columns.items():
             if isinstance(value, np.ndarray) and value.ndim:
                 store[name].extend(value.tolist())
@@ -101,17 +121,45 @@ class CoalescingRecorder:
                 store[name].extend(value)
             else:
                 store[name].extend([value] * n)
-        count[0] += n
-        if count[0] >= self.block_rows:
+        if len(next(iter(store.values()))) >= self.block_rows:
             self._pass_on(table)
 
+    def row_sink(self, table: str, names: Sequence[str]) -> Callable[..., None]:
+        """A function that queues one row of ``table``: its values, in the order of ``names``.
+
+        The cheapest way to record from the event loop (one tuple per row, no keywords).
+
+        Raises:
+            ValueError: ``names`` are not the columns this table was first appended with.
+        """
+        store, pending = self._entry(table, names)
+        if list(store) != list(names):
+            raise ValueError(f"row_sink({table!r}): columns {list(names)} differ from the "
+                             f"table's {list(store)}")
+        add, block, pass_on = pending.append, self.block_rows, self._pass_on
+
+        def sink(*values: Any) -> None:
+            add(values)
+            if len(pending) >= block:
+                pass_on(table)
+
+        return sink
+
+    @staticmethod
+    def _settle(store: dict[str, list[Any]], pending: list[tuple[Any, ...]]) -> None:
+        """Move the pending one-row tuples into the column lists (in order)."""
+        if pending:
+            for column, values in zip(store.values(), zip(*pending, strict=True), strict=True):
+                column.extend(values)
+            pending.clear()
+
     def _pass_on(self, table: str) -> None:
-        store, count = self._tables[table]
-        if count[0]:
+        store, pending = self._tables[table]
+        self._settle(store, pending)
+        if next(iter(store.values()), None):
             self.target.append(table, **{k: np.asarray(v) for k, v in store.items()})
             for v in store.values():
                 v.clear()
-            count[0] = 0
 
     def flush(self) -> None:
         """Pass every queued row on to the target recorder."""

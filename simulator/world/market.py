@@ -19,6 +19,7 @@ and asks again at its next coverage event.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from simulator.config.fields import Range
 from simulator.config.models import PricingConfig
 from simulator.config.realism import DecisionTimeConfig
 from simulator.config.world import RadioConfig
-from simulator.trace.recorders import Recorder
+from simulator.trace.recorders import Recorder, row_sink
 from simulator.trace.schema import REQUEST_OUTCOME, code_of
 from simulator.world.backhaul import BackhaulNetwork
 from simulator.world.failover import Failover
@@ -98,15 +99,18 @@ def allocate_twins(bandwidth: np.ndarray, n_twins: int) -> np.ndarray:
     Raises:
         ValueError: if no bandwidth was bought or ``n_twins < 1``.
     """
-    total = float(np.sum(bandwidth))
+    bandwidth = np.asarray(bandwidth, dtype=float)
+    total = float(np.add.reduce(bandwidth))  # np.sum's rounding, without its dispatch
     if total <= 0.0 or n_twins < 1:
         raise ValueError(f"Cannot place {n_twins} twins on bandwidth {bandwidth!r}")
-    quota = np.asarray(bandwidth, dtype=float) / total * n_twins
-    counts = np.floor(quota).astype(int)
-    remainder = quota - counts
-    order = np.lexsort((np.arange(len(quota)), -remainder))
-    counts[order[: n_twins - int(counts.sum())]] += 1
-    return np.repeat(np.arange(len(quota)), counts)
+    # plain floats: the same IEEE operations as the array expression, for a handful of RSUs
+    quota = [b / total * n_twins for b in bandwidth.tolist()]
+    counts = [math.floor(x) for x in quota]
+    remainder = [x - c for x, c in zip(quota, counts, strict=True)]
+    order = sorted(range(len(quota)), key=lambda j: (-remainder[j], j))
+    for j in order[: n_twins - sum(counts)]:
+        counts[j] += 1
+    return np.array([j for j, c in enumerate(counts) for _ in range(c)], dtype=np.int64)
 
 
 class Market:
@@ -154,6 +158,13 @@ class Market:
         self._next_request_id = 0
         self._next_round_id = 0
         self._next_transfer_id = 0
+        self._round_row = row_sink(recorder, "/pricing/rounds", (
+            "round_id", "t_s", "solver", "n_uavs", "n_rsus", "iterations", "converged",
+            "residual", "wall_time_s", "mean_rsu_utility", "mean_uav_utility",
+            "reference_rsu_utility", "reference_uav_utility"))
+        self._service_row = row_sink(recorder, "/migration/service", (
+            "request_id", "uav_id", "t_request_s", "t_interrupt_start_s", "t_interrupt_end_s",
+            "interruption_s", "bandwidth_mhz", "rate_mbps", "immersion"))
         env.process(self._run())
 
     # -- requests -------------------------------------------------------------------------
@@ -215,24 +226,40 @@ class Market:
     # -- one pricing round ----------------------------------------------------------------
     def _round(self, batch: list[Request]) -> None:
         now = float(self.env.now)
-        uav_ids = np.array([r.uav_id for r in batch], dtype=np.int64)
+        n_rsus = self.rsus.count
         # Candidates come from the UAVs' exact enter/leave events, not from re-testing the
         # position: at a crossing time the UAV sits on the cell border.
-        covering = np.zeros((len(batch), self.rsus.count), dtype=bool)
-        for k, req in enumerate(batch):
-            covering[k, list(self.uav_states[req.uav_id].covering)] = True
-            if req.leaving_rsu >= 0:
-                covering[k, req.leaving_rsu] = False
-        if self.failover is not None:  # a failed RSU leaves every round
-            covering[:, self.failover.rsu_down] = False
-        has_cover = covering.any(axis=1)
-        rsu_ids = np.flatnonzero(covering.any(axis=0))
-        primary = np.array([self._primary_host(u) for u in uav_ids], dtype=np.int64)
+        down = self.failover.rsu_down if self.failover is not None else None
+        if len(batch) == 1:  # one request (market_window_s = 0): no [1, RSUs] matrix
+            req = batch[0]
+            state = self.uav_states[req.uav_id]
+            cand = sorted(r for r in state.covering
+                          if r != req.leaving_rsu and (down is None or not down[r]))
+            rsu_ids = np.array(cand, dtype=np.int64)
+            available = np.ones((1, len(cand)), dtype=bool)
+            n_candidates = [len(cand)]
+            has_cover = np.array([bool(cand)])
+            uav_ids = np.array([req.uav_id], dtype=np.int64)
+            primary = [primary_host(state.hosts)]
+        else:
+            uav_ids = np.array([r.uav_id for r in batch], dtype=np.int64)
+            covering = np.zeros((len(batch), n_rsus), dtype=bool)
+            for k, req in enumerate(batch):
+                covering[k, list(self.uav_states[req.uav_id].covering)] = True
+                if req.leaving_rsu >= 0:
+                    covering[k, req.leaving_rsu] = False
+            if down is not None:  # a failed RSU leaves every round
+                covering[:, down] = False
+            has_cover = covering.any(axis=1)
+            rsu_ids = np.flatnonzero(covering.any(axis=0))
+            available = covering[:, rsu_ids]
+            n_candidates = covering.sum(axis=1)
+            primary = [primary_host(self.uav_states[u].hosts) for u in uav_ids.tolist()]
 
         game = None
         viable_any = np.zeros(len(batch), dtype=bool)
         if rsu_ids.size:
-            game = self._build_game(uav_ids, rsu_ids, covering[:, rsu_ids])
+            game = self._build_game(uav_ids, rsu_ids, available)
             viable_any = game.viable.any(axis=1)
         outcome = np.where(
             viable_any, OUTCOME_SERVED, np.where(has_cover, OUTCOME_NO_VIABLE, OUTCOME_NO_COVERAGE)
@@ -243,7 +270,7 @@ class Market:
             t_s=[r.t_s for r in batch],
             uav_id=uav_ids,
             src_rsu_id=primary,
-            n_candidates=covering.sum(axis=1),
+            n_candidates=n_candidates,
             outcome=outcome,
         )
         for k, req in enumerate(batch):
@@ -297,11 +324,6 @@ class Market:
         eq = solve_equilibrium(game, tol=pricing.tolerance, max_iter=pricing.max_iterations)
         return _mean(eq.rsu_utility), _mean(eq.uav_utility)
 
-    def _primary_host(self, uav_id: int) -> int:
-        hosts = self.uav_states[uav_id].hosts
-        hosts = hosts[hosts >= 0]  # -1: lost with a failed RSU
-        return int(np.bincount(hosts).argmax()) if hosts.size else -1
-
     def _build_game(self, uav_ids: np.ndarray, rsu_ids: np.ndarray, available: np.ndarray
                     ) -> PricingGame:
         rsus = self.rsus
@@ -345,25 +367,30 @@ class Market:
         reference: tuple[float, float],
     ) -> None:
         rec = self.recorder
-        rec.append(
-            "/pricing/rounds",
-            round_id=round_id, t_s=now, solver=self.solver_code,
-            n_uavs=len(uav_ids), n_rsus=len(rsu_ids), iterations=int(result.iterations),
-            converged=bool(result.converged), residual=float(result.residual),
-            wall_time_s=wall, mean_rsu_utility=_mean(result.rsu_utility),
-            mean_uav_utility=_mean(result.uav_utility),
-            reference_rsu_utility=reference[0], reference_uav_utility=reference[1],
-        )
-        ii, jj = np.nonzero(game.available if game.available is not None
-                            else np.ones(game.ssim.shape, dtype=bool))
+        self._round_row(round_id, now, self.solver_code, len(uav_ids), len(rsu_ids),
+                        int(result.iterations), bool(result.converged), float(result.residual),
+                        wall, _mean(result.rsu_utility), _mean(result.uav_utility),
+                        reference[0], reference[1])
         req_ids = np.array([r.request_id for r in batch], dtype=np.int64)
-        rec.append(
-            "/pricing/offers",
-            round_id=np.full(len(ii), round_id), request_id=req_ids[ii], uav_id=uav_ids[ii],
-            rsu_id=rsu_ids[jj], price=result.prices[ii, jj],
-            bandwidth_mhz=result.demand[ii, jj],
-            spectral_efficiency=game.spectral_efficiency[ii, jj], ssim=game.ssim[ii, jj],
-        )
+        available = game.available
+        if available is None or available.all():  # every pair: rows in C order, no gather
+            n_i, n_j = game.ssim.shape
+            rec.append(
+                "/pricing/offers",
+                round_id=np.full(n_i * n_j, round_id), request_id=np.repeat(req_ids, n_j),
+                uav_id=np.repeat(uav_ids, n_j), rsu_id=np.tile(rsu_ids, n_i),
+                price=result.prices.ravel(), bandwidth_mhz=result.demand.ravel(),
+                spectral_efficiency=game.spectral_efficiency.ravel(), ssim=game.ssim.ravel(),
+            )
+        else:
+            ii, jj = np.nonzero(available)
+            rec.append(
+                "/pricing/offers",
+                round_id=np.full(len(ii), round_id), request_id=req_ids[ii], uav_id=uav_ids[ii],
+                rsu_id=rsu_ids[jj], price=result.prices[ii, jj],
+                bandwidth_mhz=result.demand[ii, jj],
+                spectral_efficiency=game.spectral_efficiency[ii, jj], ssim=game.ssim[ii, jj],
+            )
         revenue = np.sum(result.prices * result.demand, axis=0)
         rec.append(
             "/pricing/revenue",
@@ -398,7 +425,8 @@ class Market:
         transfers = []
         lost = []  # twins lost with a failed RSU: restored from their fallback copy
         live = self.live is not None and self.live.live
-        for twin, (src, dst) in enumerate(zip(state.hosts, new_hosts, strict=True)):
+        for twin, (src, dst) in enumerate(zip(state.hosts.tolist(), new_hosts.tolist(),
+                                              strict=True)):
             if src < 0:
                 lost.append(twin)
             elif src != dst:
@@ -457,19 +485,14 @@ class Market:
         q = game.spectral_efficiency[k]
         rate = float(np.sum(bandwidth * q))
         immersion = float(np.sum(game.weight[k] * np.log1p(bandwidth * q)))
-        self.recorder.append(
-            "/migration/service",
-            request_id=req.request_id, uav_id=req.uav_id, t_request_s=req.t_s,
-            t_interrupt_start_s=started, t_interrupt_end_s=end,
-            interruption_s=interruption, bandwidth_mhz=float(bandwidth.sum()),
-            rate_mbps=rate, immersion=immersion,
-        )
+        self._service_row(req.request_id, req.uav_id, req.t_s, started, end, interruption,
+                          float(bandwidth.sum()), rate, immersion)
         hosts = state.hosts
         state.migrating = False
         # The UAV may have left a new host's cell while its twins were in transit, or a
         # failure kept some twins from their new host.
-        if (not set(hosts.tolist()) <= state.covering
-                or not np.array_equal(hosts, new_hosts)):
+        now_hosts = hosts.tolist()
+        if not set(now_hosts) <= state.covering or now_hosts != new_hosts.tolist():
             self.request(state)
 
 
@@ -477,6 +500,19 @@ def _mean(x: np.ndarray) -> float:
     """``float(np.mean(x))`` of a 1-D float array, bit for bit (the same sum divided by the
     count) without ``np.mean``'s dispatch, which costs more than the sum on a round's arrays."""
     return float(np.add.reduce(x) / x.size)
+
+
+def primary_host(hosts: np.ndarray) -> int:
+    """The RSU hosting most of a UAV's twins (the lowest id on a tie; -1 if all are lost):
+    ``argmax(bincount(hosts))`` without numpy, for a UAV's few twins."""
+    counts: dict[int, int] = {}
+    for h in hosts.tolist():
+        if h >= 0:  # -1: lost with a failed RSU
+            counts[h] = counts.get(h, 0) + 1
+    if not counts:
+        return -1
+    top = max(counts.values())
+    return min(h for h, c in counts.items() if c == top)
 
 
 def _arrived(state: UavState, twin: int, event: simpy.Event) -> None:

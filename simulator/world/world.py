@@ -31,7 +31,7 @@ from agents.pricing.registry import make_policy
 from simulator.config.models import PricingConfig, Scenario
 from simulator.config.world import BackhaulConfig
 from simulator.errors import ScenarioError
-from simulator.trace.recorders import Recorder
+from simulator.trace.recorders import Recorder, row_sink
 from simulator.trace.schema import SOLVER_CODES, code_of
 from simulator.world.backhaul import BackhaulNetwork, TcpCorrection
 from simulator.world.coverage import CellCoverage, CoverageMap, CrossingEvents
@@ -267,7 +267,8 @@ def uav_process(env: simpy.Environment, world: World, state: UavState,
     no more requests.
     """
     t, rsu, kind = timeline
-    recorder = world.recorder
+    event = row_sink(world.recorder, "/coverage/events", ("t_s", "uav_id", "rsu_id", "kind"))
+    uav_id = state.uav_id
     market = world.market
     assert market is not None
     if arrive_s > env.now:
@@ -280,7 +281,7 @@ def uav_process(env: simpy.Environment, world: World, state: UavState,
             if r_k in state.hosts:
                 market.request(state, leaving_rsu=r_k)
             continue
-        recorder.append("/coverage/events", t_s=t_k, uav_id=state.uav_id, rsu_id=r_k, kind=kind_k)
+        event(t_k, uav_id, r_k, kind_k)
         if kind_k == ENTER:
             state.covering.add(r_k)
             if state.waiting_retry:
@@ -295,6 +296,5 @@ def uav_process(env: simpy.Environment, world: World, state: UavState,
         yield env.timeout(depart_s - env.now)
     state.present = False
     for r_k in sorted(state.covering):
-        recorder.append("/coverage/events", t_s=depart_s, uav_id=state.uav_id, rsu_id=r_k,
-                        kind=LEAVE)
+        event(depart_s, uav_id, r_k, LEAVE)
     state.covering.clear()
