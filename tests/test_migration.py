@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulator.world.market import primary_host, allocate_twins
+from simulator.world.market import allocate_twins, primary_host
 
 
 def test_allocation_follows_bandwidth_shares() -> None:

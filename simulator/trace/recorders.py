@@ -8,8 +8,8 @@ Behind it sits the trace writer (:class:`~simulator.trace.writer.TraceWriter`), 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
