@@ -8,19 +8,37 @@ Behind it sits the trace writer (:class:`~simulator.trace.writer.TraceWriter`), 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
-__all__ = ["CoalescingRecorder", "MemoryRecorder", "Recorder", "row_sink"]
+__all__ = ["CoalescingRecorder", "MemoryRecorder", "Recorder", "row_sink", "rows_sink"]
 
 
 class Recorder(Protocol):
     """Where the world writes its observations (one call may carry many rows)."""
 
     def append(self, table: str, **columns: Any) -> None: ...
+
+
+def rows_sink(recorder: Recorder, table: str, names: Sequence[str]
+              ) -> Callable[[Iterable[tuple[Any, ...]]], None]:
+    """A function that records many rows of ``table``, each a tuple of values in the order of
+    ``names``: :meth:`CoalescingRecorder.rows_sink` where the recorder is one, else one
+    ``recorder.append`` of the columns."""
+    if isinstance(recorder, CoalescingRecorder):
+        return recorder.rows_sink(table, names)
+    names = tuple(names)
+
+    def sink(rows: Iterable[tuple[Any, ...]]) -> None:
+        rows = list(rows)
+        if rows:
+            recorder.append(table, **{name: list(column) for name, column
+                                      in zip(names, zip(*rows, strict=True), strict=True)})
+
+    return sink
 
 
 def row_sink(recorder: Recorder, table: str, names: Sequence[str]) -> Callable[..., None]:
@@ -140,6 +158,27 @@ class CoalescingRecorder:
 
         def sink(*values: Any) -> None:
             add(values)
+            if len(pending) >= block:
+                pass_on(table)
+
+        return sink
+
+    def rows_sink(self, table: str, names: Sequence[str]
+                  ) -> Callable[[Iterable[tuple[Any, ...]]], None]:
+        """A function that queues many rows of ``table``, each a tuple of values in the order
+        of ``names`` (e.g. ``zip`` of the columns).
+
+        Raises:
+            ValueError: ``names`` are not the columns this table was first appended with.
+        """
+        store, pending = self._entry(table, names)
+        if list(store) != list(names):
+            raise ValueError(f"rows_sink({table!r}): columns {list(names)} differ from the "
+                             f"table's {list(store)}")
+        extend, block, pass_on = pending.extend, self.block_rows, self._pass_on
+
+        def sink(rows: Iterable[tuple[Any, ...]]) -> None:
+            extend(rows)
             if len(pending) >= block:
                 pass_on(table)
 

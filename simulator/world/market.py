@@ -24,6 +24,7 @@ import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,7 @@ from simulator.config.fields import Range
 from simulator.config.models import PricingConfig
 from simulator.config.realism import DecisionTimeConfig
 from simulator.config.world import RadioConfig
-from simulator.trace.recorders import Recorder, row_sink
+from simulator.trace.recorders import Recorder, row_sink, rows_sink
 from simulator.trace.schema import REQUEST_OUTCOME, code_of
 from simulator.world.backhaul import BackhaulNetwork
 from simulator.world.failover import Failover
@@ -165,6 +166,18 @@ class Market:
         self._service_row = row_sink(recorder, "/migration/service", (
             "request_id", "uav_id", "t_request_s", "t_interrupt_start_s", "t_interrupt_end_s",
             "interruption_s", "bandwidth_mhz", "rate_mbps", "immersion"))
+        self._request_row = row_sink(recorder, "/migration/requests", (
+            "request_id", "t_s", "uav_id", "src_rsu_id", "n_candidates", "outcome"))
+        self._path_row = row_sink(recorder, "/pricing/paths",
+                                  ("round_id", "iteration", "mean_rsu_utility"))
+        self._offer_rows = rows_sink(recorder, "/pricing/offers", (
+            "round_id", "request_id", "uav_id", "rsu_id", "price", "bandwidth_mhz",
+            "spectral_efficiency", "ssim"))
+        self._transfer_rows = rows_sink(recorder, "/migration/transfers", (
+            "transfer_id", "request_id", "uav_id", "twin_id", "src_rsu_id", "dst_rsu_id",
+            "n_hops", "size_bytes", "t_start_s", "t_end_s"))
+        self._hop_rows = rows_sink(recorder, "/migration/transfer_hops",
+                                   ("transfer_id", "hop", "rsu_id"))
         env.process(self._run())
 
     # -- requests -------------------------------------------------------------------------
@@ -238,7 +251,7 @@ class Market:
             rsu_ids = np.array(cand, dtype=np.int64)
             available = np.ones((1, len(cand)), dtype=bool)
             n_candidates = [len(cand)]
-            has_cover = np.array([bool(cand)])
+            has_cover = [bool(cand)]
             uav_ids = np.array([req.uav_id], dtype=np.int64)
             primary = [primary_host(state.hosts)]
         else:
@@ -250,37 +263,40 @@ class Market:
                     covering[k, req.leaving_rsu] = False
             if down is not None:  # a failed RSU leaves every round
                 covering[:, down] = False
-            has_cover = covering.any(axis=1)
+            has_cover = covering.any(axis=1).tolist()
             rsu_ids = np.flatnonzero(covering.any(axis=0))
             available = covering[:, rsu_ids]
             n_candidates = covering.sum(axis=1)
             primary = [primary_host(self.uav_states[u].hosts) for u in uav_ids.tolist()]
 
         game = None
-        viable_any = np.zeros(len(batch), dtype=bool)
+        viable_any = [False] * len(batch)
         if rsu_ids.size:
             game = self._build_game(uav_ids, rsu_ids, available)
-            viable_any = game.viable.any(axis=1)
-        outcome = np.where(
-            viable_any, OUTCOME_SERVED, np.where(has_cover, OUTCOME_NO_VIABLE, OUTCOME_NO_COVERAGE)
-        )
-        self.recorder.append(
-            "/migration/requests",
-            request_id=[r.request_id for r in batch],
-            t_s=[r.t_s for r in batch],
-            uav_id=uav_ids,
-            src_rsu_id=primary,
-            n_candidates=n_candidates,
-            outcome=outcome,
-        )
+            viable_any = game.viable.any(axis=1).tolist()
+        outcome = [OUTCOME_SERVED if v else OUTCOME_NO_VIABLE if c else OUTCOME_NO_COVERAGE
+                   for v, c in zip(viable_any, has_cover, strict=True)]
+        if len(batch) == 1:
+            self._request_row(batch[0].request_id, batch[0].t_s, batch[0].uav_id, primary[0],
+                              n_candidates[0], outcome[0])
+        else:
+            self.recorder.append(
+                "/migration/requests",
+                request_id=[r.request_id for r in batch],
+                t_s=[r.t_s for r in batch],
+                uav_id=uav_ids,
+                src_rsu_id=primary,
+                n_candidates=n_candidates,
+                outcome=outcome,
+            )
         for k, req in enumerate(batch):
             if not viable_any[k]:
                 state = self.uav_states[req.uav_id]
                 state.migrating = False
                 state.waiting_retry = True
-        if game is None or not viable_any.any():
+        if game is None or not any(viable_any):
             return
-        if not viable_any.all():
+        if not all(viable_any):
             keep = np.flatnonzero(viable_any)
             game = _subset_game(game, keep)
             batch = [batch[k] for k in keep]
@@ -332,7 +348,7 @@ class Market:
         snr = snr_linear(rsus.tx_power_dbm[rsu_ids][None, :], gain_db,
                          rsus.noise_dbm[rsu_ids][None, :])
         # l, c, s per pair
-        ssim = np.prod(self.ssim_component.draw(self.rng_radio, (3, *shape)), axis=0)
+        ssim = np.multiply.reduce(self.ssim_component.draw(self.rng_radio, (3, *shape)), axis=0)
         uavs = self.uavs
         # fancy indexing gives fresh arrays of scenario values validated at load time
         return PricingGame.from_trusted(
@@ -349,8 +365,8 @@ class Market:
     def _channel_gain_db(self, uav_ids: np.ndarray, rsu_ids: np.ndarray) -> np.ndarray:
         """Gain (dB) from each RSU in ``rsu_ids`` to each UAV in ``uav_ids`` now."""
         now = float(self.env.now)
-        # the Table II model draws the gain and never reads the positions
-        positions = (np.zeros((len(uav_ids), 3)) if self.radio.model == "table2"
+        # the Table II model draws the gain and never reads the positions (only their count)
+        positions = (np.empty((len(uav_ids), 0)) if self.radio.model == "table2"
                      else np.array([self.trajectories[u].position(now) for u in uav_ids]))
         gain = channel_gain_db(self.radio, self.rng_radio, positions,
                                self.rsus.positions[rsu_ids])
@@ -371,19 +387,17 @@ class Market:
                         int(result.iterations), bool(result.converged), float(result.residual),
                         wall, _mean(result.rsu_utility), _mean(result.uav_utility),
                         reference[0], reference[1])
-        req_ids = np.array([r.request_id for r in batch], dtype=np.int64)
         available = game.available
-        if available is None or available.all():  # every pair: rows in C order, no gather
-            n_i, n_j = game.ssim.shape
-            rec.append(
-                "/pricing/offers",
-                round_id=np.full(n_i * n_j, round_id), request_id=np.repeat(req_ids, n_j),
-                uav_id=np.repeat(uav_ids, n_j), rsu_id=np.tile(rsu_ids, n_i),
-                price=result.prices.ravel(), bandwidth_mhz=result.demand.ravel(),
-                spectral_efficiency=game.spectral_efficiency.ravel(), ssim=game.ssim.ravel(),
-            )
+        if len(batch) == 1 and (available is None or available.all()):  # no gather
+            n_j = len(rsu_ids)
+            self._offer_rows(zip(repeat(round_id, n_j), repeat(batch[0].request_id),
+                                 repeat(batch[0].uav_id), rsu_ids.tolist(),
+                                 result.prices[0].tolist(), result.demand[0].tolist(),
+                                 game.spectral_efficiency[0].tolist(), game.ssim[0].tolist()))
         else:
-            ii, jj = np.nonzero(available)
+            ii, jj = np.nonzero(available if available is not None
+                                else np.ones(game.ssim.shape, dtype=bool))
+            req_ids = np.array([r.request_id for r in batch], dtype=np.int64)
             rec.append(
                 "/pricing/offers",
                 round_id=np.full(len(ii), round_id), request_id=req_ids[ii], uav_id=uav_ids[ii],
@@ -398,11 +412,14 @@ class Market:
             revenue=revenue, cost_total=revenue - result.rsu_utility,
         )
         path = np.asarray(result.reward_path, dtype=float)
-        rec.append(
-            "/pricing/paths",
-            round_id=np.full(len(path), round_id), iteration=np.arange(len(path)),
-            mean_rsu_utility=path,
-        )
+        if len(path) == 1:  # one value per round (the equilibrium)
+            self._path_row(round_id, 0, float(path[0]))
+        else:
+            rec.append(
+                "/pricing/paths",
+                round_id=np.full(len(path), round_id), iteration=np.arange(len(path)),
+                mean_rsu_utility=path,
+            )
 
     # -- twin transfers -------------------------------------------------------------------
     def _migrate(
@@ -411,10 +428,11 @@ class Market:
     ) -> Generator[simpy.Event, Any, None]:
         state = self.uav_states[req.uav_id]
         bandwidth = np.asarray(result.demand[k], dtype=float)
+        bought = float(np.add.reduce(bandwidth))  # bandwidth.sum(), bit for bit
         started = float(self.env.now)
         if decision_s > 0:  # the round's prices take effect after the agents' decision time
             yield self.env.timeout(decision_s)
-        if bandwidth.sum() <= 0.0:
+        if bought <= 0.0:
             # Every viable RSU priced the UAV out: keep the twins, retry at the next event.
             state.migrating = False
             state.waiting_retry = True
@@ -458,21 +476,12 @@ class Market:
             first = self._next_transfer_id
             self._next_transfer_id += len(records)
             ids = list(range(first, first + len(records)))
-            self.recorder.append(
-                "/migration/transfers",
-                transfer_id=ids, request_id=req.request_id, uav_id=req.uav_id,
-                twin_id=[twin for twin, _ in transfers],
-                src_rsu_id=[r.src for r in records], dst_rsu_id=[r.dst for r in records],
-                n_hops=[len(r.path) - 1 for r in records],
-                size_bytes=[r.size_bytes for r in records],
-                t_start_s=[r.t_start for r in records], t_end_s=[r.t_end for r in records],
-            )
-            self.recorder.append(
-                "/migration/transfer_hops",
-                transfer_id=[tid for tid, r in zip(ids, records, strict=True) for _ in r.path],
-                hop=[h for r in records for h in range(len(r.path))],
-                rsu_id=[int(node) for r in records for node in r.path],
-            )
+            self._transfer_rows([
+                (tid, req.request_id, req.uav_id, twin, r.src, r.dst, len(r.path) - 1,
+                 r.size_bytes, r.t_start, r.t_end)
+                for tid, (twin, _), r in zip(ids, transfers, records, strict=True)])
+            self._hop_rows([(tid, h, int(node)) for tid, r in zip(ids, records, strict=True)
+                            for h, node in enumerate(r.path)])
         interruption = end - started
         if live:  # the service runs during live rounds: decision time + the twins' pauses
             assert self.live is not None
@@ -482,11 +491,11 @@ class Market:
                 _, resumed, paused = paused_time_s(migrations)
                 end = max(resumed, started + decision_s)
             interruption = decision_s + paused
-        q = game.spectral_efficiency[k]
-        rate = float(np.sum(bandwidth * q))
-        immersion = float(np.sum(game.weight[k] * np.log1p(bandwidth * q)))
+        bq = bandwidth * game.spectral_efficiency[k]
+        rate = float(np.add.reduce(bq))  # np.sum without its dispatch
+        immersion = float(np.add.reduce(game.weight[k] * np.log1p(bq)))
         self._service_row(req.request_id, req.uav_id, req.t_s, started, end, interruption,
-                          float(bandwidth.sum()), rate, immersion)
+                          bought, rate, immersion)
         hosts = state.hosts
         state.migrating = False
         # The UAV may have left a new host's cell while its twins were in transit, or a
