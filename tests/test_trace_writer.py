@@ -425,3 +425,20 @@ def test_coalescing_recorder_keeps_row_order_across_sinks_rows_and_blocks() -> N
         coalesced.row_sink("/t", ("b", "a"))
     with pytest.raises(ValueError, match="differ"):
         coalesced.append("/t", a=1)
+
+
+def test_coalescing_recorder_passes_tables_on_in_the_order_of_their_first_rows() -> None:
+    """Sinks are made up front (the market's), but the target sees the tables in the order
+    their first rows came: the entity tables written at the start are flushed first."""
+    from simulator.trace.recorders import CoalescingRecorder, MemoryRecorder
+
+    behind = MemoryRecorder()
+    coalesced = CoalescingRecorder(behind)
+    late = coalesced.row_sink("/late", ("x",))
+    many = coalesced.rows_sink("/many", ("x",))
+    coalesced.append("/first", x=1)
+    many([])  # no rows: not started
+    late(2)
+    many([(3,), (4,)])
+    coalesced.flush()
+    assert list(behind.tables()) == ["/first", "/late", "/many"]

@@ -106,6 +106,7 @@ class CoalescingRecorder:
         self.block_rows = block_rows
         # per table: (column lists, pending one-row tuples in the column lists' order)
         self._tables: dict[str, tuple[dict[str, list[Any]], list[tuple[Any, ...]]]] = {}
+        self._started: set[str] = set()  # tables that received a row
 
     def _entry(self, table: str, names: Any) -> tuple[dict[str, list[Any]], list[tuple[Any, ...]]]:
         entry = self._tables.get(table)
@@ -116,6 +117,8 @@ class CoalescingRecorder:
     def append(self, table: str, **columns: Any) -> None:
         """Queue one row (scalars) or a block (equal-length sequences) for ``table``."""
         store, pending = self._entry(table, columns)
+        if table not in self._started:
+            self._queued(table, 0)
         for value in columns.values():
             if type(value) in _SCALARS:  # exact types: the common case, one cheap test
                 continue
@@ -154,12 +157,13 @@ class CoalescingRecorder:
         if list(store) != list(names):
             raise ValueError(f"row_sink({table!r}): columns {list(names)} differ from the "
                              f"table's {list(store)}")
-        add, block, pass_on = pending.append, self.block_rows, self._pass_on
+        add, block, queued = pending.append, self.block_rows, self._queued
 
         def sink(*values: Any) -> None:
             add(values)
-            if len(pending) >= block:
-                pass_on(table)
+            n = len(pending)
+            if n == 1 or n >= block:
+                queued(table, n)
 
         return sink
 
@@ -175,14 +179,27 @@ class CoalescingRecorder:
         if list(store) != list(names):
             raise ValueError(f"rows_sink({table!r}): columns {list(names)} differ from the "
                              f"table's {list(store)}")
-        extend, block, pass_on = pending.extend, self.block_rows, self._pass_on
+        extend, block, queued = pending.extend, self.block_rows, self._queued
 
         def sink(rows: Iterable[tuple[Any, ...]]) -> None:
+            before = len(pending)
             extend(rows)
-            if len(pending) >= block:
-                pass_on(table)
+            n = len(pending)
+            if (not before and n) or n >= block:
+                queued(table, n)
 
         return sink
+
+    def _queued(self, table: str, n: int) -> None:
+        """Rows were queued for ``table`` (``n`` pending now): note its first row, pass a full
+        block on."""
+        if table not in self._started:
+            # tables reach the target in the order of their first rows, not of their sinks
+            # (which the world creates up front): the entity tables are written first
+            self._started.add(table)
+            self._tables[table] = self._tables.pop(table)
+        if n >= self.block_rows:
+            self._pass_on(table)
 
     @staticmethod
     def _settle(store: dict[str, list[Any]], pending: list[tuple[Any, ...]]) -> None:
