@@ -348,6 +348,23 @@ def realism(d: dict) -> list[str]:
     return [*out, ""]
 
 
+def backhaul(d: dict) -> list[str]:
+    out = ["## Backhaul transfers alone (`benchmarks/bench_backhaul.py`)", "",
+           f"Every twin transfer of the `bench_world.py` world ({d['uavs']:,} UAVs, "
+           f"{d['rsus']} RSUs, {d['sim_hours']:g} simulated h) recorded, then replayed on "
+           "a fresh `BackhaulNetwork` with nothing else running (best of "
+           f"{d['repeat']}): **{d['transfers']:,} transfers in {d['cpu_s']:.2f} s CPU, "
+           f"{d['us_per_transfer']:.1f} us per transfer**, SimPy's {d['simpy_events']:,} "
+           "events included. Completion-time digest "
+           f"`{d['digest'][:12]}` (equal digests: equal `t_end` to the last bit)."]
+    if (b := d.get("baseline")) is not None:
+        out += ["", f"The same calls on the baseline `{b['tree']}`: {b['cpu_s']:.2f} s "
+                f"CPU ({b['us_per_transfer']:.1f} us per transfer), **{b['cpu_ratio']:.2f}x** "
+                f"the current time; digest `{b['digest'][:12]}`, same completion times: "
+                f"{'yes' if b['same_times'] else 'NO'}."]
+    return [*out, ""]
+
+
 def validate_ns3(d: dict) -> list[str]:
     corr = d["correction_fitted_on_single"]
     out = ["## Fluid backhaul vs packet-level TCP in ns-3 (`benchmarks/validate_ns3.py`)", "",
@@ -433,7 +450,8 @@ def main() -> None:
                          ("bench_sweep", sweep), ("bench_faults", faults),
                          ("bench_animate", animate), ("bench_cli", cli),
                          ("bench_mobility_import", mobility_import),
-                         ("bench_realism", realism), ("validate_ns3", validate_ns3),
+                         ("bench_realism", realism), ("bench_backhaul", backhaul),
+                         ("validate_ns3", validate_ns3),
                          ("bench_soak", soak), ("bench_soak_dense", soak), ("fuzz", fuzz),
                          ("bench_reference", reference)):
         d = load(name)

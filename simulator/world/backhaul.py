@@ -204,7 +204,7 @@ class BackhaulNetwork:
         Raises:
             ValueError: unknown RSU or negative size.
         """
-        if not (size_bytes >= 0 and math.isfinite(size_bytes)):
+        if not 0.0 <= size_bytes < math.inf:
             raise ValueError(f"BackhaulNetwork.transfer: size_bytes must be >= 0, got {size_bytes}")
         for rsu in (src, dst):
             if rsu not in self.graph:

@@ -120,9 +120,10 @@ class FluidLinks:
 
     def _insert(self, flow_id: int, links: tuple[_Link, ...], size_bits: float,
                 now: float) -> None:
-        if not (size_bits >= 0 and math.isfinite(size_bits)):
+        if not 0.0 <= size_bits < math.inf:
             raise ValueError(f"FluidLinks: flow {flow_id} size must be >= 0, got {size_bits}")
-        self.advance(now)
+        if now != self.now:
+            self.advance(now)
         affected: set[int] = set()
         for link in links:
             users = link.users
@@ -225,7 +226,8 @@ class FluidLinks:
         Returns:
             The finished flow ids, ascending.
         """
-        self.advance(now)
+        if now != self.now:
+            self.advance(now)
         slack = 1e-12 * max(1.0, abs(now))
         heap, flows = self._heap, self._flows
         done = []
