@@ -166,6 +166,25 @@ def test_attribute_header_that_crashes_hdf5_is_one_line(copy) -> None:
                                      "SIGSEGV)"), first
 
 
+def test_column_whose_type_became_a_bad_string_type_is_one_line(copy, capsys) -> None:
+    # found by the trace fuzzer (session 5, 3,000-case run): one flipped bit turns the
+    # datatype class of a float column (0x11, IEEE float) into a string (0x13) whose
+    # character set reads as 2; h5py raised TypeError("Unknown string encoding") from dtype
+    import h5py.h5o
+
+    with h5py.File(copy, "r") as f:
+        header = h5py.h5o.get_info(f["/coverage/events/t_s"].id).addr
+    raw = bytearray(copy.read_bytes())
+    at = raw.find(b"\x11\x20\x3f\x00\x08\x00\x00\x00", header)  # float64 LE datatype
+    assert 0 < at - header < 512
+    raw[at] = 0x13
+    copy.write_bytes(bytes(raw))
+    refused(copy, "corrupt HDF5 file .*Unknown string encoding")
+    assert main(["inspect", str(copy)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Unknown string encoding" in err[0], err
+
+
 def test_a_child_that_crashes_is_a_trace_error_and_results_come_back(tmp_path) -> None:
     from simulator.app.isolate import in_child
 

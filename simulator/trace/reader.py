@@ -131,7 +131,7 @@ class TraceReader:
             if leftover:
                 raise TraceError(_leftover_text(self.path))
             self._lookup_rows = {t: self.n_rows(t) for t in ("/uavs", "/rsus", "/sensing/vsps")}
-        except (OSError, RuntimeError, KeyError, ValueError) as exc:
+        except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
             self._file.close()
             raise TraceError(f"{self.path}: corrupt HDF5 file ({one_line(exc)[:200]})") from None
         except BaseException:
