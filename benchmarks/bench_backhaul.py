@@ -7,9 +7,12 @@ then replayed on a fresh ``BackhaulNetwork`` over the same graph, in a SimPy env
 does nothing else: one driver process starts each transfer at its recorded time and a
 callback collects each record's ``t_end``. The replay's CPU time (best of ``--repeat``) is
 what the backhaul costs, SimPy's handling of its own events included, without the market and
-the recorders around it. The SHA-1 of the ``t_end`` values (and of the ``aborted`` flags)
-lets two versions of the backhaul be compared: same digest, same completion times to the
-last bit.
+the recorders around it. The *SimPy floor* replays the same calls with no model behind them,
+only the three events the backhaul asks SimPy for per transfer (the event handed back, a
+timer to the end of the fluid transfer, a timeout for the route latency) at the same times;
+the replay minus the floor is the backhaul's own code. The SHA-1 of the ``t_end`` values
+(and of the ``aborted`` flags) lets two versions of the backhaul be compared: same digest,
+same completion times to the last bit.
 
 The replay only uses ``BackhaulNetwork.transfer`` and the record's fields, so it also runs on
 an older source tree: ``--baseline DIR`` replays the same calls with ``DIR`` first on the
@@ -35,22 +38,26 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "bench_backhaul.json"
 
+#: One recorded call: (start time s, source RSU, destination RSU, bytes).
+Call = tuple[float, int, int, float]
 
-def record(n_uavs: int, hours: float, grid: int) -> tuple[Any, list[tuple[float, int, int,
-                                                                                float]]]:
+
+def record(n_uavs: int, hours: float, grid: int) -> tuple[Any, list[Call]]:
     """Run the benchmark world and return its backhaul graph and every transfer call."""
     import simpy
     from bench_world import measure_one
 
     from simulator.world.backhaul import BackhaulNetwork
 
-    calls: list[tuple[float, int, int, float]] = []
+    calls: list[Call] = []
     graphs: list[Any] = []
     original = BackhaulNetwork.transfer
 
@@ -71,21 +78,13 @@ def record(n_uavs: int, hours: float, grid: int) -> tuple[Any, list[tuple[float,
     return graphs[0], calls
 
 
-def replay(graph: Any, calls: list[tuple[float, int, int, float]]
-           ) -> tuple[float, float, int, str]:
-    """Replay ``calls`` on a fresh network: (CPU s, wall s, SimPy events, digest)."""
+def drive(calls: list[Call], start: Callable[[Any, int, Call], Any]
+          ) -> tuple[float, float, int]:
+    """Start each call at its time (``start(env, i, call)`` returns the transfer's event) in
+    a fresh environment and run it out: (CPU s, wall s, SimPy events processed)."""
     import simpy
 
-    from simulator.world.backhaul import BackhaulNetwork
-
     env = simpy.Environment()
-    net = BackhaulNetwork(env, graph)
-    ends: list[float] = []
-    aborted: list[bool] = []
-
-    def collect(event: simpy.Event) -> None:
-        ends.append(event.value.t_end)
-        aborted.append(event.value.aborted)
 
     def driver(env: simpy.Environment):  # type: ignore[no-untyped-def]
         i, n = 0, len(calls)
@@ -94,8 +93,7 @@ def replay(graph: Any, calls: list[tuple[float, int, int, float]]
             if t > env.now:
                 yield env.timeout(t - env.now)
             while i < n and calls[i][0] == t:
-                _, src, dst, size = calls[i]
-                net.transfer(src, dst, size, tag=i).callbacks.append(collect)
+                start(env, i, calls[i])
                 i += 1
 
     env.process(driver(env))
@@ -107,20 +105,76 @@ def replay(graph: Any, calls: list[tuple[float, int, int, float]]
             events += 1
     except simpy.core.EmptySchedule:
         pass
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return time.process_time() - cpu, time.perf_counter() - wall, events
+
+
+def replay(graph: Any, calls: list[Call]
+           ) -> tuple[float, float, int, str, list[tuple[float, float]]]:
+    """Replay ``calls`` on a fresh network: (CPU s, wall s, SimPy events, digest of the
+    completion times in the order they came, ``(t_end, route latency)`` per call)."""
+    from simulator.world.backhaul import BackhaulNetwork
+
+    nets: list[BackhaulNetwork] = []
+    ends: list[float] = []
+    aborted: list[bool] = []
+    records: list[Any] = [None] * len(calls)
+
+    def collect(i: int, event: Any) -> None:
+        records[i] = rec = event.value
+        ends.append(rec.t_end)
+        aborted.append(rec.aborted)
+
+    def start(env: Any, i: int, call: Call) -> None:
+        if not nets:
+            nets.append(BackhaulNetwork(env, graph))
+        _, src, dst, size = call
+        nets[0].transfer(src, dst, size, tag=i).callbacks.append(partial(collect, i))
+
+    cpu, wall, events = drive(calls, start)
     digest = hashlib.sha1(repr((ends, aborted)).encode()).hexdigest()
-    return cpu, wall, events, digest
+    per_call = [(r.t_end, sum(graph.edges[u, v]["latency_s"]
+                              for u, v in zip(r.path, r.path[1:], strict=False)))
+                for r in records]
+    return cpu, wall, events, digest, per_call
 
 
-def best_of(graph: Any, calls: list[tuple[float, int, int, float]], repeat: int
-            ) -> dict[str, Any]:
-    """:func:`replay` ``repeat`` times: the smallest CPU and wall times, events, digest."""
+def simpy_floor(calls: list[Call], per_call: list[tuple[float, float]]) -> float:
+    """CPU s of SimPy alone doing what the backhaul asks of it per transfer: an event handed
+    back, a timer to the end of the fluid transfer, a timeout for the route latency, then the
+    event triggered (the same three events, at the same times, with no model behind them)."""
+    from simpy.events import Timeout
+
+    def start(env: Any, i: int, call: Call) -> None:
+        t_end, latency = per_call[i]
+        done = env.event()
+        done.callbacks.append(_noop)
+        Timeout(env, max(0.0, t_end - latency - env.now)).callbacks.append(
+            partial(_arrive, env, done, latency))
+
+    return drive(calls, start)[0]
+
+
+def _noop(_event: Any) -> None:
+    pass
+
+
+def _arrive(env: Any, done: Any, latency: float, _timer: Any) -> None:
+    from simpy.events import Timeout
+
+    Timeout(env, latency).callbacks.append(lambda _ev: done.succeed())
+
+
+def best_of(graph: Any, calls: list[Call], repeat: int) -> dict[str, Any]:
+    """:func:`replay` ``repeat`` times: the smallest CPU and wall times, events, digest, and
+    the smallest CPU time of :func:`simpy_floor`."""
     runs = [replay(graph, calls) for _ in range(repeat)]
     if len({r[3] for r in runs}) != 1:
         sys.exit("bench_backhaul: replays of the same calls gave different completion times")
     cpu = min(r[0] for r in runs)
+    floor = min(simpy_floor(calls, runs[0][4]) for _ in range(repeat))
     return {"cpu_s": cpu, "wall_s": min(r[1] for r in runs), "simpy_events": runs[0][2],
-            "us_per_transfer": 1e6 * cpu / len(calls), "digest": runs[0][3]}
+            "us_per_transfer": 1e6 * cpu / len(calls), "digest": runs[0][3],
+            "simpy_floor_cpu_s": floor, "model_cpu_s": cpu - floor}
 
 
 def main() -> None:

@@ -355,12 +355,16 @@ def backhaul(d: dict) -> list[str]:
            "a fresh `BackhaulNetwork` with nothing else running (best of "
            f"{d['repeat']}): **{d['transfers']:,} transfers in {d['cpu_s']:.2f} s CPU, "
            f"{d['us_per_transfer']:.1f} us per transfer**, SimPy's {d['simpy_events']:,} "
-           "events included. Completion-time digest "
-           f"`{d['digest'][:12]}` (equal digests: equal `t_end` to the last bit)."]
+           f"events included. SimPy alone doing the same events: {d['simpy_floor_cpu_s']:.2f} s "
+           f"(the floor), so the backhaul's own code costs {d['model_cpu_s']:.2f} s. "
+           f"Completion-time digest `{d['digest'][:12]}` (equal digests: equal `t_end` to the "
+           "last bit)."]
     if (b := d.get("baseline")) is not None:
         out += ["", f"The same calls on the baseline `{b['tree']}`: {b['cpu_s']:.2f} s "
                 f"CPU ({b['us_per_transfer']:.1f} us per transfer), **{b['cpu_ratio']:.2f}x** "
-                f"the current time; digest `{b['digest'][:12]}`, same completion times: "
+                f"the current time; its own code {b['model_cpu_s']:.2f} s, "
+                f"**{b['model_cpu_s'] / d['model_cpu_s']:.2f}x** the current; digest "
+                f"`{b['digest'][:12]}`, same completion times: "
                 f"{'yes' if b['same_times'] else 'NO'}."]
     return [*out, ""]
 

@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 
 import networkx as nx
 import simpy
-from simpy.events import Timeout
+from simpy.events import Event, Timeout
 
 from simulator.trace.schema import TRANSFER_EVENT, code_of
 from simulator.world.faults import backoff_delay
@@ -172,6 +172,7 @@ class BackhaulNetwork:
         self.env = env
         self.graph = graph
         self.router = Router(graph)
+        self._rsus = frozenset(graph.nodes)
         self.links = FluidLinks({(u, v): d["capacity_bps"] for u, v, d in graph.edges(data=True)})
         self.on_failure = on_failure
         self.backoff = backoff
@@ -206,11 +207,11 @@ class BackhaulNetwork:
         """
         if not 0.0 <= size_bytes < math.inf:
             raise ValueError(f"BackhaulNetwork.transfer: size_bytes must be >= 0, got {size_bytes}")
-        for rsu in (src, dst):
-            if rsu not in self.graph:
-                raise ValueError(f"BackhaulNetwork.transfer: unknown RSU {rsu}")
+        if src not in self._rsus or dst not in self._rsus:
+            raise ValueError("BackhaulNetwork.transfer: unknown RSU "
+                             f"{src if src not in self._rsus else dst}")
         now = self.env.now
-        done = self.env.event()
+        done = Event(self.env)
         if src == dst:
             done.succeed(TransferRecord(int(src), int(dst), (int(src),), float(size_bytes), now,
                                         now))
@@ -227,8 +228,10 @@ class BackhaulNetwork:
             self._reschedule()
             return done
         flow.path = self.router.route(src, dst)
-        self.links.add_route(fid, flow.path, self._bits(size_bytes), now)
-        if self.correction is not None:
+        if self.correction is None:
+            self.links.add_route(fid, flow.path, 8.0 * flow.size_bytes, now)  # self._bits
+        else:
+            self.links.add_route(fid, flow.path, self._bits(size_bytes), now)
             self._correct(fid, flow)
         self._reschedule()
         return done

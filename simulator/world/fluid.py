@@ -124,14 +124,14 @@ class FluidLinks:
             raise ValueError(f"FluidLinks: flow {flow_id} size must be >= 0, got {size_bits}")
         if now != self.now:
             self.advance(now)
-        affected: set[int] = set()
+        affected = {flow_id}
         for link in links:
             users = link.users
-            affected |= users
+            if users:
+                affected |= users
             users.add(flow_id)
             link.share = link.capacity / len(users)
         self._flows[flow_id] = _Flow(links, float(size_bits), self.now)
-        affected.add(flow_id)
         self._rerate(affected)
 
     def remove(self, flow_id: int, now: float) -> float:
@@ -148,16 +148,14 @@ class FluidLinks:
         any of them."""
         flows = self._flows
         affected: set[int] = set()
-        touched: set[_Link] = set()
         for f in flow_ids:
             for link in flows.pop(f).links:
                 users = link.users
                 users.discard(f)
                 if users:
                     link.share = link.capacity / len(users)
-                    touched.add(link)
-        for link in touched:
-            affected |= link.users
+                    affected |= users
+        affected.difference_update(flow_ids)
         if affected:
             self._rerate(affected)
 
