@@ -3,20 +3,20 @@
 The world of ``bench_world.py`` (random-waypoint UAVs over a 10 x 10 RSU grid, 10 Gbit/s
 lattice backhaul, equilibrium pricing) is run once while every call of
 ``BackhaulNetwork.transfer`` is recorded (time, source, destination, bytes). The calls are
-then replayed on a fresh ``BackhaulNetwork`` over the same graph, in a SimPy environment that
-does nothing else: one driver process starts each transfer at its recorded time and a
-callback collects each record's ``t_end``. The replay's CPU time (best of ``--repeat``) is
-what the backhaul costs, SimPy's handling of its own events included, without the market and
-the recorders around it. The *SimPy floor* replays the same calls with no model behind them,
-only the three events the backhaul asks SimPy for per transfer (the event handed back, a
-timer to the end of the fluid transfer, a timeout for the route latency) at the same times;
-the replay minus the floor is the backhaul's own code. The SHA-1 of the ``t_end`` values
-(and of the ``aborted`` flags) lets two versions of the backhaul be compared: same digest,
-same completion times to the last bit.
+then replayed, in a fresh process, on a new ``BackhaulNetwork`` over the same graph, in a
+SimPy environment that does nothing else: one driver process starts each transfer at its
+recorded time and a callback keeps each transfer's event. The replay's CPU time (best of
+``--repeat``) is what the backhaul costs, SimPy's handling of its own events included,
+without the market and the recorders around it. The *SimPy floor* replays the same calls
+with no model behind them, only the three events the backhaul asks SimPy for per transfer
+(the event handed back, a timer to the end of the fluid transfer, a timeout for the route
+latency) at the same times; the replay minus the floor is the backhaul's own code. The
+SHA-1 of every call's ``t_end`` and ``aborted`` lets two versions of the backhaul be
+compared: same digest, same completion times to the last bit.
 
 The replay only uses ``BackhaulNetwork.transfer`` and the record's fields, so it also runs on
 an older source tree: ``--baseline DIR`` replays the same calls with ``DIR`` first on the
-Python path (in a subprocess) and records its time, digest and commit beside the current ones, e.g.
+Python path and records its time, digest and commit beside the current ones, e.g.
 ``git worktree add /tmp/uavtwin-old COMMIT`` then ``--baseline /tmp/uavtwin-old``.
 
 Usage:
@@ -110,28 +110,22 @@ def drive(calls: list[Call], start: Callable[[Any, int, Call], Any]
 
 def replay(graph: Any, calls: list[Call]
            ) -> tuple[float, float, int, str, list[tuple[float, float]]]:
-    """Replay ``calls`` on a fresh network: (CPU s, wall s, SimPy events, digest of the
-    completion times in the order they came, ``(t_end, route latency)`` per call)."""
+    """Replay ``calls`` on a fresh network: (CPU s, wall s, SimPy events, digest of every
+    call's ``(t_end, aborted)``, ``(t_end, route latency)`` per call)."""
     from simulator.world.backhaul import BackhaulNetwork
 
     nets: list[BackhaulNetwork] = []
-    ends: list[float] = []
-    aborted: list[bool] = []
-    records: list[Any] = [None] * len(calls)
-
-    def collect(i: int, event: Any) -> None:
-        records[i] = rec = event.value
-        ends.append(rec.t_end)
-        aborted.append(rec.aborted)
+    events_of: list[Any] = [None] * len(calls)
 
     def start(env: Any, i: int, call: Call) -> None:
         if not nets:
             nets.append(BackhaulNetwork(env, graph))
         _, src, dst, size = call
-        nets[0].transfer(src, dst, size, tag=i).callbacks.append(partial(collect, i))
+        nets[0].transfer(src, dst, size, tag=i).callbacks.append(partial(_keep, events_of, i))
 
     cpu, wall, events = drive(calls, start)
-    digest = hashlib.sha1(repr((ends, aborted)).encode()).hexdigest()
+    records = [ev.value for ev in events_of]
+    digest = hashlib.sha1(repr([(r.t_end, r.aborted) for r in records]).encode()).hexdigest()
     per_call = [(r.t_end, sum(graph.edges[u, v]["latency_s"]
                               for u, v in zip(r.path, r.path[1:], strict=False)))
                 for r in records]
@@ -144,18 +138,21 @@ def simpy_floor(calls: list[Call], per_call: list[tuple[float, float]]) -> float
     event triggered (the same three events, at the same times, with no model behind them)."""
     from simpy.events import Timeout
 
+    kept: list[Any] = [None] * len(calls)
+
     def start(env: Any, i: int, call: Call) -> None:
         t_end, latency = per_call[i]
         done = env.event()
-        done.callbacks.append(_noop)
+        done.callbacks.append(partial(_keep, kept, i))
         Timeout(env, max(0.0, t_end - latency - env.now)).callbacks.append(
             partial(_arrive, env, done, latency))
 
     return drive(calls, start)[0]
 
 
-def _noop(_event: Any) -> None:
-    pass
+def _keep(store: list[Any], i: int, event: Any) -> None:
+    """What a caller does when a transfer ends: keep its event (the same in both replays)."""
+    store[i] = event
 
 
 def _arrive(env: Any, done: Any, latency: float, _timer: Any) -> None:
@@ -177,6 +174,16 @@ def best_of(graph: Any, calls: list[Call], repeat: int) -> dict[str, Any]:
             "simpy_floor_cpu_s": floor, "model_cpu_s": cpu - floor}
 
 
+def replay_tree(tree: Path, path: Path, repeat: int) -> dict[str, Any]:
+    """:func:`best_of` in a fresh subprocess importing ``simulator`` from ``tree`` (so that
+    neither replay pays for the recording run's heap)."""
+    env = {**os.environ, "PYTHONPATH": str(tree.resolve())}
+    out = subprocess.run([sys.executable, __file__, "--replay-only", str(path),
+                          "--repeat", str(repeat)], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out.splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--uavs", type=int, default=1000)
@@ -186,27 +193,25 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="an older source tree to replay too")
     parser.add_argument("--replay-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.replay_only is not None:  # the baseline's subprocess
+    if args.replay_only is not None:  # a replay's subprocess
         with open(args.replay_only, "rb") as f:
             graph, calls = pickle.load(f)
         print(json.dumps(best_of(graph, calls, args.repeat)))
         return
     graph, calls = record(args.uavs, args.hours, args.grid)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "calls.pkl"
+        with open(path, "wb") as f:
+            pickle.dump((graph, calls), f)
+        del graph
+        current = replay_tree(ROOT, path, args.repeat)
+        base = None if args.baseline is None else replay_tree(args.baseline, path, args.repeat)
     result: dict[str, Any] = {
         "uavs": args.uavs, "rsus": args.grid * args.grid, "sim_hours": args.hours,
-        "transfers": len(calls), **best_of(graph, calls, args.repeat), "repeat": args.repeat,
+        "transfers": len(calls), **current, "repeat": args.repeat,
         "load_1min": os.getloadavg()[0], "python": platform.python_version(),
     }
-    if args.baseline is not None:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "calls.pkl"
-            with open(path, "wb") as f:
-                pickle.dump((graph, calls), f)
-            env = {**os.environ, "PYTHONPATH": str(args.baseline.resolve())}
-            out = subprocess.run([sys.executable, __file__, "--replay-only", str(path),
-                                  "--repeat", str(args.repeat)], env=env, check=True,
-                                 capture_output=True, text=True).stdout
-        base = json.loads(out.splitlines()[-1])
+    if base is not None:
         commit = subprocess.run(["git", "-C", str(args.baseline), "rev-parse", "--short", "HEAD"],
                                 capture_output=True, text=True).stdout.strip()
         result["baseline"] = {"tree": commit or args.baseline.name, **base,
