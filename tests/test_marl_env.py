@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -101,7 +102,7 @@ def test_observation_hides_private_values_and_rival_prices() -> None:
     """Two games differing only in budgets (both slack) and in the rival's prices give RSU 0
     identical observations: it sees only its own prices and demands."""
     g1 = _slack_game()
-    g2 = PricingGame(**{**g1.__dict__, "budget": np.array([500.0, 800.0])})
+    g2 = dataclasses.replace(g1, budget=np.array([500.0, 800.0]))
     r1, r2 = RepeatedPricingRound(g1, 3), RepeatedPricingRound(g2, 3)
     rng = np.random.default_rng(5)
     for _ in range(4):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import zipfile
 from pathlib import Path
@@ -167,7 +168,7 @@ def test_policy_respects_availability(tmp_path: Path) -> None:
     policy = load_learned_policy("tiny_madrl", str(path), 5)
     base = draw_game(np.random.default_rng(3), 4, 2)
     avail = np.array([[True, False], [True, True], [False, True], [True, True]])
-    game = type(base)(**{**base.__dict__, "available": avail})
+    game = dataclasses.replace(base, available=avail)
     out = policy.run_round(game, np.random.default_rng(0))
     assert np.all(out.demand[~avail] == 0.0)
     assert out.reward_path.shape == (5,) and out.iterations == 5

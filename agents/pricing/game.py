@@ -34,7 +34,6 @@ instances and the unilateral-deviation check in :mod:`agents.pricing.draw`.
 from __future__ import annotations
 
 import logging
-import weakref
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -150,16 +149,13 @@ class _Derived:
         self.ctx: _Context | None = None
 
 
-# keyed by id(game), dropped when the game is collected; kept off the game itself so that
-# ``PricingGame(**game.__dict__)`` still works
-_DERIVED: dict[int, _Derived] = {}
-
-
 def _derived(game: PricingGame) -> _Derived:
-    d = _DERIVED.get(id(game))
+    """The game's derived arrays, computed on first use and kept on the game (in its
+    ``__dict__``, not a field: copy a game with ``dataclasses.replace``)."""
+    d = game.__dict__.get("_derived")
     if d is None:
-        d = _DERIVED[id(game)] = _Derived(game)
-        weakref.finalize(game, _DERIVED.pop, id(game), None)
+        d = _Derived(game)
+        object.__setattr__(game, "_derived", d)
     return d
 
 

@@ -173,6 +173,8 @@ class Market:
         self._offer_rows = rows_sink(recorder, "/pricing/offers", (
             "round_id", "request_id", "uav_id", "rsu_id", "price", "bandwidth_mhz",
             "spectral_efficiency", "ssim"))
+        self._revenue_rows = rows_sink(recorder, "/pricing/revenue",
+                                       ("round_id", "rsu_id", "revenue", "cost_total"))
         self._transfer_rows = rows_sink(recorder, "/migration/transfers", (
             "transfer_id", "request_id", "uav_id", "twin_id", "src_rsu_id", "dst_rsu_id",
             "n_hops", "size_bytes", "t_start_s", "t_end_s"))
@@ -365,11 +367,12 @@ class Market:
     def _channel_gain_db(self, uav_ids: np.ndarray, rsu_ids: np.ndarray) -> np.ndarray:
         """Gain (dB) from each RSU in ``rsu_ids`` to each UAV in ``uav_ids`` now."""
         now = float(self.env.now)
-        # the Table II model draws the gain and never reads the positions (only their count)
-        positions = (np.empty((len(uav_ids), 0)) if self.radio.model == "table2"
-                     else np.array([self.trajectories[u].position(now) for u in uav_ids]))
-        gain = channel_gain_db(self.radio, self.rng_radio, positions,
-                               self.rsus.positions[rsu_ids])
+        if self.radio.model == "table2":  # drawn per pair, whatever the positions
+            gain = self.radio.gain_db.draw(self.rng_radio, (len(uav_ids), len(rsu_ids)))
+        else:
+            positions = np.array([self.trajectories[u].position(now) for u in uav_ids])
+            gain = channel_gain_db(self.radio, self.rng_radio, positions,
+                                   self.rsus.positions[rsu_ids])
         if self.radio.shadowing_std_db > 0:
             segments = [max(0, int(np.searchsorted(self.trajectories[u].t0, now, "right")) - 1)
                         for u in uav_ids]
@@ -405,12 +408,9 @@ class Market:
                 bandwidth_mhz=result.demand[ii, jj],
                 spectral_efficiency=game.spectral_efficiency[ii, jj], ssim=game.ssim[ii, jj],
             )
-        revenue = np.sum(result.prices * result.demand, axis=0)
-        rec.append(
-            "/pricing/revenue",
-            round_id=np.full(len(rsu_ids), round_id), rsu_id=rsu_ids,
-            revenue=revenue, cost_total=revenue - result.rsu_utility,
-        )
+        revenue = np.add.reduce(result.prices * result.demand, axis=0)  # np.sum(axis=0)
+        self._revenue_rows(zip(repeat(round_id), rsu_ids.tolist(), revenue.tolist(),
+                               (revenue - result.rsu_utility).tolist()))
         path = np.asarray(result.reward_path, dtype=float)
         if len(path) == 1:  # one value per round (the equilibrium)
             self._path_row(round_id, 0, float(path[0]))
