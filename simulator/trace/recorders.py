@@ -153,10 +153,7 @@ class CoalescingRecorder:
         Raises:
             ValueError: ``names`` are not the columns this table was first appended with.
         """
-        store, pending = self._entry(table, names)
-        if list(store) != list(names):
-            raise ValueError(f"row_sink({table!r}): columns {list(names)} differ from the "
-                             f"table's {list(store)}")
+        pending = self._pending(table, names, "row_sink")
         add, block, queued = pending.append, self.block_rows, self._queued
 
         def sink(*values: Any) -> None:
@@ -175,10 +172,7 @@ class CoalescingRecorder:
         Raises:
             ValueError: ``names`` are not the columns this table was first appended with.
         """
-        store, pending = self._entry(table, names)
-        if list(store) != list(names):
-            raise ValueError(f"rows_sink({table!r}): columns {list(names)} differ from the "
-                             f"table's {list(store)}")
+        pending = self._pending(table, names, "rows_sink")
         extend, block, queued = pending.extend, self.block_rows, self._queued
 
         def sink(rows: Iterable[tuple[Any, ...]]) -> None:
@@ -189,6 +183,14 @@ class CoalescingRecorder:
                 queued(table, n)
 
         return sink
+
+    def _pending(self, table: str, names: Sequence[str], caller: str) -> list[tuple[Any, ...]]:
+        """The queue of one-row tuples of ``table``, whose columns must be ``names``."""
+        store, pending = self._entry(table, names)
+        if list(store) != list(names):
+            raise ValueError(f"{caller}({table!r}): columns {list(names)} differ from the "
+                             f"table's {list(store)}")
+        return pending
 
     def _queued(self, table: str, n: int) -> None:
         """Rows were queued for ``table`` (``n`` pending now): note its first row, pass a full
