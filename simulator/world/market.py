@@ -514,14 +514,8 @@ def _mean(x: np.ndarray) -> float:
 def primary_host(hosts: np.ndarray) -> int:
     """The RSU hosting most of a UAV's twins (the lowest id on a tie; -1 if all are lost):
     ``argmax(bincount(hosts))`` without numpy, for a UAV's few twins."""
-    counts: dict[int, int] = {}
-    for h in hosts.tolist():
-        if h >= 0:  # -1: lost with a failed RSU
-            counts[h] = counts.get(h, 0) + 1
-    if not counts:
-        return -1
-    top = max(counts.values())
-    return min(h for h, c in counts.items() if c == top)
+    held = [h for h in hosts.tolist() if h >= 0]  # -1: lost with a failed RSU
+    return min(held, key=lambda h: (-held.count(h), h)) if held else -1
 
 
 def _arrived(state: UavState, twin: int, event: simpy.Event) -> None:
