@@ -113,7 +113,7 @@ def soak(n_uavs: int, hours: float, every: float, cli: str = "simulator.app.cli"
             if "VmRSS" in st:
                 hwm = max(hwm, st.get("VmHWM", 0.0))
                 samples.append({"wall_s": round(now - started, 2), "sim_s": sim_s[0],
-                                "rss_mb": round(st["VmRSS"], 1)})
+                                "rss_mb": round(st["VmRSS"], 1), "hwm_mb": round(hwm, 1)})
             if stop_after is not None and now - started > stop_after and not stopped:
                 proc.send_signal(signal.SIGINT)  # ends as a partial trace, like Ctrl-C
                 stopped = True
@@ -136,13 +136,29 @@ def soak(n_uavs: int, hours: float, every: float, cli: str = "simulator.app.cli"
 
 
 def analyse(report: dict) -> dict:
-    """Growth while simulating (between 10 % and 90 % of the time reached) and the end peak."""
-    reached = report["hours"] * 3600 if report["complete"] else report["sim_s_reached"]
+    """Growth while simulating (between 10 % and 90 % of the time reached) and the end.
+
+    The end of a run is the samples taken once the progress bar reports the whole horizon
+    (positions, the final copy, the summary). ``end_rss_minus_simulating_mb`` compares the
+    RSS sampled then with the most sampled while simulating; ``end_new_peak_mb`` is how far
+    the end raised the peak (VmHWM) over the peak reached before it (from the samples'
+    ``hwm_mb``; NaN for runs recorded without it). ``end_peak_minus_simulating_mb`` is the
+    final VmHWM minus the sampled RSS while simulating: it also counts a short start-up
+    peak between two samples, so it is not a measure of the end alone.
+    """
+    total = report["hours"] * 3600
+    reached = total if report["complete"] else report["sim_s_reached"]
     mid = [s for s in report["samples"] if 0.1 * reached <= s["sim_s"] <= 0.9 * reached]
     grow = (mid[-1]["rss_mb"] - mid[0]["rss_mb"]) if len(mid) >= 2 else float("nan")
-    during = max((s["rss_mb"] for s in report["samples"]
-                  if s["sim_s"] < report["hours"] * 3600), default=float("nan"))
+    simulating = [s for s in report["samples"] if s["sim_s"] < total]
+    end = [s for s in report["samples"] if s["sim_s"] >= total]
+    during = max((s["rss_mb"] for s in simulating), default=float("nan"))
+    end_rss = max((s["rss_mb"] for s in end), default=float("nan"))
+    hwm_before = max((s["hwm_mb"] for s in simulating if "hwm_mb" in s), default=float("nan"))
     return {"rss_growth_10_90_mb": round(grow, 1), "max_rss_while_simulating_mb": during,
+            "max_rss_at_end_mb": end_rss,
+            "end_rss_minus_simulating_mb": round(end_rss - during, 1),
+            "end_new_peak_mb": round(report["peak_rss_mb"] - hwm_before, 1),
             "end_peak_over_simulating": round(report["peak_rss_mb"] / during, 2),
             "end_peak_minus_simulating_mb": round(report["peak_rss_mb"] - during, 1),
             "peak_over_trace": round(report["peak_rss_mb"] / max(report["trace_mb"], 1e-9), 2)}
@@ -193,7 +209,17 @@ def main() -> None:
     ap.add_argument("--cli", default="simulator.app.cli", help="module of the uavtwin CLI")
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--figure", type=Path, default=FIGURE)
+    ap.add_argument("--reanalyse", action="store_true",
+                    help="run nothing: recompute the analysis of the runs in --out and redraw "
+                         "the figure")
     args = ap.parse_args()
+    if args.reanalyse:
+        stored = json.loads(args.out.read_text())
+        for run in stored["runs"]:
+            run.update(analyse(run))
+        args.out.write_text(json.dumps(stored, indent=1) + "\n")
+        plot(stored["runs"], args.figure)
+        return
     meta = {"machine": platform.machine(), "python": platform.python_version(),
             "commit": code_version(),
             "command": " ".join(["python benchmarks/bench_soak.py", *sys.argv[1:]])}

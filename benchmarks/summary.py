@@ -400,21 +400,26 @@ def validate_ns3(d: dict) -> list[str]:
 
 def soak(d: dict) -> list[str]:
     rows = ["| UAVs | simulated (h) | wall (s) | RSS while simulating, max (MB) | RSS growth "
-            "10 %..90 % of the time reached (MB) | peak RSS (MB) | end peak - while simulating "
-            "(MB) | trace (MB) |", "|---|---|---|---|---|---|---|---|"]
+            "10 %..90 % of the time reached (MB) | RSS at the end, max (MB) | end - while "
+            "simulating, RSS (MB) | peak RSS (MB) | trace (MB) |",
+            "|---|---|---|---|---|---|---|---|---|"]
     for r in d["runs"]:
         reached = (f"{r['hours']:g}" if r["complete"]
                    else f"{r['sim_s_reached'] / 3600:.2f} of {r['hours']:g} (stopped)")
+        end = r.get("max_rss_at_end_mb")
         rows.append(f"| {r['uavs']} | {reached} | {r['wall_s']:.0f} | "
                     f"{r['max_rss_while_simulating_mb']:.0f} | {r['rss_growth_10_90_mb']:+.0f} | "
-                    f"{r['peak_rss_mb']:.0f} | {r['end_peak_minus_simulating_mb']:+.0f} | "
-                    f"{r['trace_mb']:.1f} |")
+                    + (f"{end:.0f} | {r['end_rss_minus_simulating_mb']:+.0f} | "
+                       if end is not None else "- | - | ")
+                    + f"{r['peak_rss_mb']:.0f} | {r['trace_mb']:.1f} |")
     extra = ", ".join(f"`{x}`" for x in d["runs"][0].get("extra", []))
     return ["## Soak (`benchmarks/bench_soak.py`)" + (f", with {extra}" if extra else ""), "",
             "`uavtwin run` in the bench_world world (1,000 UAVs over a 10 x 10 RSU grid, "
             "positions every 10 s, sensing off, equilibrium pricing), resident memory read from "
-            "`/proc` every few seconds; figure and discussion in docs/reliability.md. The "
-            "issue's target horizon is 24 simulated hours; the rows say what was run "
+            "`/proc` every few seconds; \"the end\" is the samples taken after the progress "
+            "bar reports the whole horizon (positions, final copy, summary); figure and "
+            "discussion in docs/reliability.md. The issue's target horizon is 24 simulated "
+            "hours; the rows say what was run "
             f"(`{d['command']}`" + (f", at commit {d['commit']}" if "commit" in d else "") + ").",
             "", *rows, ""]
 
