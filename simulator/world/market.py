@@ -50,7 +50,7 @@ from simulator.world.live_migration import (
 )
 from simulator.world.mobility.trajectory import Trajectory
 from simulator.world.population import RsuTable, UavTable
-from simulator.world.radio.channel import channel_gain_db, shadowing_db
+from simulator.world.radio.channel import channel_gain_db, reads_positions, shadowing_db
 from simulator.world.radio.core import snr_linear, spectral_efficiency
 
 log = logging.getLogger(__name__)
@@ -166,10 +166,10 @@ class Market:
         self._service_row = row_sink(recorder, "/migration/service", (
             "request_id", "uav_id", "t_request_s", "t_interrupt_start_s", "t_interrupt_end_s",
             "interruption_s", "bandwidth_mhz", "rate_mbps", "immersion"))
-        self._request_row = row_sink(recorder, "/migration/requests", (
+        self._request_rows = rows_sink(recorder, "/migration/requests", (
             "request_id", "t_s", "uav_id", "src_rsu_id", "n_candidates", "outcome"))
-        self._path_row = row_sink(recorder, "/pricing/paths",
-                                  ("round_id", "iteration", "mean_rsu_utility"))
+        self._path_rows = rows_sink(recorder, "/pricing/paths",
+                                    ("round_id", "iteration", "mean_rsu_utility"))
         self._offer_rows = rows_sink(recorder, "/pricing/offers", (
             "round_id", "request_id", "uav_id", "rsu_id", "price", "bandwidth_mhz",
             "spectral_efficiency", "ssim"))
@@ -241,56 +241,30 @@ class Market:
     # -- one pricing round ----------------------------------------------------------------
     def _round(self, batch: list[Request]) -> None:
         now = float(self.env.now)
-        n_rsus = self.rsus.count
         # Candidates come from the UAVs' exact enter/leave events, not from re-testing the
-        # position: at a crossing time the UAV sits on the cell border.
+        # position: at a crossing time the UAV sits on the cell border. A failed RSU leaves
+        # every round.
         down = self.failover.rsu_down if self.failover is not None else None
-        if len(batch) == 1:  # one request (market_window_s = 0): no [1, RSUs] matrix
-            req = batch[0]
-            state = self.uav_states[req.uav_id]
-            cand = sorted(r for r in state.covering
-                          if r != req.leaving_rsu and (down is None or not down[r]))
-            rsu_ids = np.array(cand, dtype=np.int64)
-            available = np.ones((1, len(cand)), dtype=bool)
-            n_candidates = [len(cand)]
-            has_cover = [bool(cand)]
-            uav_ids = np.array([req.uav_id], dtype=np.int64)
-            primary = [primary_host(state.hosts)]
-        else:
-            uav_ids = np.array([r.uav_id for r in batch], dtype=np.int64)
-            covering = np.zeros((len(batch), n_rsus), dtype=bool)
-            for k, req in enumerate(batch):
-                covering[k, list(self.uav_states[req.uav_id].covering)] = True
-                if req.leaving_rsu >= 0:
-                    covering[k, req.leaving_rsu] = False
-            if down is not None:  # a failed RSU leaves every round
-                covering[:, down] = False
-            has_cover = covering.any(axis=1).tolist()
-            rsu_ids = np.flatnonzero(covering.any(axis=0))
-            available = covering[:, rsu_ids]
-            n_candidates = covering.sum(axis=1)
-            primary = [primary_host(self.uav_states[u].hosts) for u in uav_ids.tolist()]
+        cands = [sorted(r for r in self.uav_states[req.uav_id].covering
+                        if r != req.leaving_rsu and (down is None or not down[r]))
+                 for req in batch]
+        rsu_list = cands[0] if len(cands) == 1 else sorted(set().union(*cands))
+        rsu_ids = np.array(rsu_list, dtype=np.int64)
+        covered = [set(cand) for cand in cands]
+        available = np.array([[r in c for r in rsu_list] for c in covered],
+                             dtype=bool).reshape(len(batch), len(rsu_list))
+        uav_ids = np.array([r.uav_id for r in batch], dtype=np.int64)
+        primary = [primary_host(self.uav_states[r.uav_id].hosts) for r in batch]
 
         game = None
         viable_any = [False] * len(batch)
         if rsu_ids.size:
             game = self._build_game(uav_ids, rsu_ids, available)
             viable_any = game.viable.any(axis=1).tolist()
-        outcome = [OUTCOME_SERVED if v else OUTCOME_NO_VIABLE if c else OUTCOME_NO_COVERAGE
-                   for v, c in zip(viable_any, has_cover, strict=True)]
-        if len(batch) == 1:
-            self._request_row(batch[0].request_id, batch[0].t_s, batch[0].uav_id, primary[0],
-                              n_candidates[0], outcome[0])
-        else:
-            self.recorder.append(
-                "/migration/requests",
-                request_id=[r.request_id for r in batch],
-                t_s=[r.t_s for r in batch],
-                uav_id=uav_ids,
-                src_rsu_id=primary,
-                n_candidates=n_candidates,
-                outcome=outcome,
-            )
+        self._request_rows(
+            (r.request_id, r.t_s, r.uav_id, src, len(cand),
+             OUTCOME_SERVED if v else OUTCOME_NO_VIABLE if cand else OUTCOME_NO_COVERAGE)
+            for r, src, cand, v in zip(batch, primary, cands, viable_any, strict=True))
         for k, req in enumerate(batch):
             if not viable_any[k]:
                 state = self.uav_states[req.uav_id]
@@ -367,12 +341,10 @@ class Market:
     def _channel_gain_db(self, uav_ids: np.ndarray, rsu_ids: np.ndarray) -> np.ndarray:
         """Gain (dB) from each RSU in ``rsu_ids`` to each UAV in ``uav_ids`` now."""
         now = float(self.env.now)
-        if self.radio.model == "table2":  # drawn per pair, whatever the positions
-            gain = self.radio.gain_db.draw(self.rng_radio, (len(uav_ids), len(rsu_ids)))
-        else:
-            positions = np.array([self.trajectories[u].position(now) for u in uav_ids])
-            gain = channel_gain_db(self.radio, self.rng_radio, positions,
-                                   self.rsus.positions[rsu_ids])
+        positions = (np.array([self.trajectories[u].position(now) for u in uav_ids])
+                     if reads_positions(self.radio) else np.empty((len(uav_ids), 3)))
+        gain = channel_gain_db(self.radio, self.rng_radio, positions,
+                               self.rsus.positions[rsu_ids])
         if self.radio.shadowing_std_db > 0:
             segments = [max(0, int(np.searchsorted(self.trajectories[u].t0, now, "right")) - 1)
                         for u in uav_ids]
@@ -385,41 +357,24 @@ class Market:
         rsu_ids: np.ndarray, game: PricingGame, result: Any, wall: float,
         reference: tuple[float, float],
     ) -> None:
-        rec = self.recorder
         self._round_row(round_id, now, self.solver_code, len(uav_ids), len(rsu_ids),
                         int(result.iterations), bool(result.converged), float(result.residual),
                         wall, _mean(result.rsu_utility), _mean(result.uav_utility),
                         reference[0], reference[1])
-        available = game.available
-        if len(batch) == 1 and (available is None or available.all()):  # no gather
-            n_j = len(rsu_ids)
-            self._offer_rows(zip(repeat(round_id, n_j), repeat(batch[0].request_id),
-                                 repeat(batch[0].uav_id), rsu_ids.tolist(),
-                                 result.prices[0].tolist(), result.demand[0].tolist(),
-                                 game.spectral_efficiency[0].tolist(), game.ssim[0].tolist()))
-        else:
-            ii, jj = np.nonzero(available if available is not None
-                                else np.ones(game.ssim.shape, dtype=bool))
-            req_ids = np.array([r.request_id for r in batch], dtype=np.int64)
-            rec.append(
-                "/pricing/offers",
-                round_id=np.full(len(ii), round_id), request_id=req_ids[ii], uav_id=uav_ids[ii],
-                rsu_id=rsu_ids[jj], price=result.prices[ii, jj],
-                bandwidth_mhz=result.demand[ii, jj],
-                spectral_efficiency=game.spectral_efficiency[ii, jj], ssim=game.ssim[ii, jj],
-            )
+        ii, jj = np.nonzero(game.available if game.available is not None
+                            else np.ones(game.ssim.shape, dtype=bool))
+        # one row per offered pair, indexed in lists (cheaper than numpy gathers on a round)
+        uav, rsu = uav_ids.tolist(), rsu_ids.tolist()
+        price, bought, q, ssim = (x.tolist() for x in (
+            result.prices, result.demand, game.spectral_efficiency, game.ssim))
+        self._offer_rows([(round_id, batch[i].request_id, uav[i], rsu[j], price[i][j],
+                           bought[i][j], q[i][j], ssim[i][j])
+                          for i, j in zip(ii.tolist(), jj.tolist(), strict=True)])
         revenue = np.add.reduce(result.prices * result.demand, axis=0)  # np.sum(axis=0)
         self._revenue_rows(zip(repeat(round_id), rsu_ids.tolist(), revenue.tolist(),
                                (revenue - result.rsu_utility).tolist()))
-        path = np.asarray(result.reward_path, dtype=float)
-        if len(path) == 1:  # one value per round (the equilibrium)
-            self._path_row(round_id, 0, float(path[0]))
-        else:
-            rec.append(
-                "/pricing/paths",
-                round_id=np.full(len(path), round_id), iteration=np.arange(len(path)),
-                mean_rsu_utility=path,
-            )
+        path = np.asarray(result.reward_path, dtype=float).tolist()
+        self._path_rows(zip(repeat(round_id), range(len(path)), path))
 
     # -- twin transfers -------------------------------------------------------------------
     def _migrate(

@@ -26,6 +26,12 @@ def path_loss_of(radio: RadioConfig) -> PathLoss:
                     exponent=radio.path_loss_exponent, reference_loss_db=radio.reference_loss_db)
 
 
+def reads_positions(radio: RadioConfig) -> bool:
+    """Whether :func:`channel_gain_db` reads the positions (all models but Table II's, which
+    draws the gain per pair and uses only the number of UAVs and RSUs)."""
+    return radio.model != "table2"
+
+
 def channel_gain_db(radio: RadioConfig, rng: np.random.Generator, uav_positions: np.ndarray,
                     rsu_positions: np.ndarray) -> np.ndarray:
     """Gain (dB) of every UAV-RSU pair under the scenario's radio model (no shadowing).
@@ -42,9 +48,8 @@ def channel_gain_db(radio: RadioConfig, rng: np.random.Generator, uav_positions:
     Returns:
         ``[I, J]`` gains in dB.
     """
-    shape = (len(uav_positions), len(rsu_positions))
-    if radio.model == "table2":
-        return radio.gain_db.draw(rng, shape)
+    if not reads_positions(radio):
+        return radio.gain_db.draw(rng, (len(uav_positions), len(rsu_positions)))
     if radio.model in ("free_space", "log_distance"):
         d = np.linalg.norm(uav_positions[:, None, :] - rsu_positions[None, :, :], axis=2)
         if radio.model == "free_space":
