@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import math
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -203,13 +204,13 @@ def _simulate(scenario: Scenario, world: World, recorder: CoalescingRecorder,
 def _coverage_notes(trace: Trace, scenario: Scenario) -> list[str]:
     """:func:`coverage_warnings` of the run's coverage events, read in bounded slices: all it
     needs is the earliest event time and the set of UAVs that entered a cell."""
-    earliest, entered = [], np.zeros(0, dtype=np.int64)
+    first, entered = math.inf, np.zeros(0, dtype=np.int64)
     for c in trace.chunks("/coverage/events", ["t_s", "uav_id", "kind"], CHUNK_ROWS):
-        earliest.append(float(c["t_s"].min()))
-        ids = c["uav_id"].to_numpy(np.int64)[(c["kind"] == "enter").to_numpy(bool)]
-        entered = np.union1d(entered, ids)
-    return coverage_warnings(np.array(earliest), entered, np.ones(entered.size, dtype=np.int64),
-                             scenario.uavs.count, scenario.simulation.duration_s)
+        first = min(first, float(c["t_s"].min()))
+        entered = np.union1d(entered, c["uav_id"].to_numpy(np.int64)[
+            (c["kind"] == "enter").to_numpy(bool)])
+    return coverage_warnings(first, entered, scenario.uavs.count,
+                             scenario.simulation.duration_s)
 
 
 def optional_groups(scenario: Scenario) -> tuple[str, ...]:

@@ -62,14 +62,13 @@ def scenario_warnings(scenario: Scenario) -> list[str]:
     return out
 
 
-def coverage_warnings(t_s: np.ndarray, uav_id: np.ndarray, kind: np.ndarray, n_uavs: int,
+def coverage_warnings(first_event_s: float, entered: np.ndarray, n_uavs: int,
                       duration_s: float) -> list[str]:
     """Suspicions about a finished run's coverage events.
 
     Args:
-        t_s: event times (s).
-        uav_id: the UAV of each event.
-        kind: 1 for enter, 0 for leave.
+        first_event_s: time of the earliest coverage event (s; ``inf`` if there was none).
+        entered: ids of the UAVs that entered a cell at least once.
         n_uavs: number of UAVs in the run.
         duration_s: simulated time.
 
@@ -78,13 +77,12 @@ def coverage_warnings(t_s: np.ndarray, uav_id: np.ndarray, kind: np.ndarray, n_u
     """
     out = []
     first = min(FIRST_MINUTE_S, duration_s)
-    if not np.any(t_s <= first):
+    if not first_event_s <= first:
         out.append(f"no coverage event in the first {first:g} simulated seconds: no UAV "
                    "starts inside or crosses an RSU cell (rsus.coverage_radius_m too small, "
                    "or the RSUs away from the UAVs?)")
     covered = np.zeros(n_uavs, dtype=bool)
-    entered = uav_id[(kind == 1) & (uav_id >= 0) & (uav_id < n_uavs)]
-    covered[entered] = True
+    covered[entered[(entered >= 0) & (entered < n_uavs)]] = True
     never = np.flatnonzero(~covered)
     if never.size:
         ids = ", ".join(str(int(u)) for u in never[:5]) + (", ..." if never.size > 5 else "")
