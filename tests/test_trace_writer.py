@@ -442,3 +442,54 @@ def test_coalescing_recorder_passes_tables_on_in_the_order_of_their_first_rows()
     many([(3,), (4,)])
     coalesced.flush()
     assert list(behind.tables()) == ["/first", "/late", "/many"]
+
+
+def _kept_trace(out: Path, keep_bytes: int) -> TraceWriter:
+    """A trace of three tables appended in blocks and rows across several writes and flushes."""
+    cols = _events(3000, seed=5)
+    with TraceWriter(out, scenario_yaml=YAML, seed=3, buffer_rows=256,
+                     keep_bytes=keep_bytes) as tw:
+        _write_in_blocks(tw, cols, [10, 700, 701, 1800, 2999])
+        tw.flush()
+        tw.append("/pricing/offers", round_id=1, request_id=2, uav_id=[3, 4], rsu_id=5,
+                  price=[1.0, np.nan], bandwidth_mhz=2.5, ssim=0.5, spectral_efficiency=1.0)
+        tw.append("/uavs", uav_id=np.arange(40), twin_count=1, twin_size_bytes=1e6,
+                  delta=0.1, ssim_threshold=0.8, budget=np.linspace(1.0, 2.0, 40),
+                  present_from_s=0.0, present_to_s=np.inf)
+    return tw
+
+
+def test_kept_tables_are_the_data_of_the_file(tmp_path: Path) -> None:
+    """take_tables hands over exactly what the complete file holds (dtypes included), once."""
+    out = tmp_path / "kept.h5"
+    tw = _kept_trace(out, keep_bytes=1 << 20)
+    kept = tw.take_tables()
+    assert kept is not None and tw.take_tables() is None
+    with TraceReader(out) as tr:
+        written = [t for t in tr.tables() if tr.n_rows(t)]
+        assert sorted(kept) == sorted(written) == ["/coverage/events", "/pricing/offers",
+                                                   "/uavs"]
+        for table, columns in kept.items():
+            got = tr.read(table)
+            assert list(columns) == list(got)
+            for name, values in got.items():
+                assert columns[name].dtype == values.dtype, (table, name)
+                assert columns[name].tobytes() == values.tobytes(), (table, name)
+
+
+def test_nothing_kept_past_the_limit_or_off_or_after_a_failure(tmp_path: Path) -> None:
+    kept = _kept_trace(tmp_path / "all.h5", keep_bytes=1 << 20).take_tables()
+    assert kept is not None
+    size = sum(a.nbytes for columns in kept.values() for a in columns.values())
+    assert size > 3000 * 17  # the events alone: 3000 * (8 + 4 + 4 + 1) bytes
+    assert _kept_trace(tmp_path / "fits.h5", keep_bytes=size).take_tables() is not None
+    assert _kept_trace(tmp_path / "big.h5", keep_bytes=size - 1).take_tables() is None
+    assert _kept_trace(tmp_path / "off.h5", keep_bytes=0).take_tables() is None
+    with pytest.raises(RuntimeError), TraceWriter(tmp_path / "f.h5", scenario_yaml=YAML, seed=1,
+                                                  keep_bytes=1 << 20) as tw:
+        tw.append("/coverage/events", **_events(10))
+        tw.flush()
+        raise RuntimeError("boom")
+    assert tw.take_tables() is None
+    with pytest.raises(ValueError, match="keep_bytes"):
+        TraceWriter(tmp_path / "n.h5", scenario_yaml=YAML, seed=1, keep_bytes=-1)

@@ -148,6 +148,7 @@ class TraceWriter:
         extra_attrs: Mapping[str, Any] | None = None,
         buffer_rows: int = 65_536,
         groups: Collection[str] = (),
+        keep_bytes: int = 0,
     ) -> None:
         """Create ``<stem>.partial.h5`` with every table (empty) and the root attributes.
 
@@ -161,6 +162,10 @@ class TraceWriter:
             buffer_rows: A table's buffer is written as soon as it holds this many rows.
             groups: Optional groups (:data:`~simulator.trace.schema.OPTIONAL_GROUPS`) the
                 trace holds, e.g. ``("/faults",)``; the others are left out.
+            keep_bytes: Also keep in memory every row written, as long as they take at most
+                this many bytes in all (0: keep nothing); :meth:`take_tables` returns them
+                once the trace is complete, so that a caller can compute from them what it
+                would otherwise read back from the file.
 
         Raises:
             ValueError: On a bad argument (the message names it and its value).
@@ -181,6 +186,8 @@ class TraceWriter:
             raise ValueError(f"flush_interval_s must be >= 0, got {flush_interval_s}")
         if buffer_rows < 1:
             raise ValueError(f"buffer_rows must be >= 1, got {buffer_rows}")
+        if keep_bytes < 0:
+            raise ValueError(f"keep_bytes must be >= 0, got {keep_bytes}")
         unknown = sorted(set(groups) - OPTIONAL_GROUPS)
         if unknown:
             raise ValueError(f"groups {unknown}: expected optional groups from "
@@ -211,6 +218,11 @@ class TraceWriter:
         self._buffers: dict[str, TableBuffer] = {}
         self._dropped = 0  # rows lost to a full disk (recorded with the failure)
         self._rows: dict[str, int] = {t.path: 0 for t in TABLES}
+        # the blocks written so far, per table (None once they outgrow keep_bytes)
+        self._keep_bytes = int(keep_bytes)
+        self._kept: dict[str, list[list[np.ndarray]]] | None = {} if keep_bytes else None
+        self._kept_nbytes = 0
+        self._complete = False
 
         self.partial_path.parent.mkdir(parents=True, exist_ok=True)
         self._file: h5py.File | None = h5py.File(self.partial_path, "w", track_order=True)
@@ -390,6 +402,7 @@ class TraceWriter:
             size = self.partial_path.stat().st_size
             self._check_space(size, f"the final copy of the trace ({size} bytes)")
             self._write_canonical()
+            self._complete = True
         except BaseException as exc:
             text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             interrupted = isinstance(exc, KeyboardInterrupt)
@@ -399,6 +412,25 @@ class TraceWriter:
                                      if interrupted else f"could not complete trace: {text}")
             raise
         log.info("trace written to %s", self.path)
+
+    def take_tables(self) -> dict[str, dict[str, np.ndarray]] | None:
+        """The rows of the complete trace, kept in memory (see ``keep_bytes``), handed over once.
+
+        Returns:
+            ``{table: {column: array}}`` with the schema dtypes, exactly the data of the file
+            (tables without rows left out), or None: nothing was kept (``keep_bytes`` 0 or
+            exceeded), the trace is not complete, or the tables were already taken.
+        """
+        kept, self._kept = self._kept, None
+        if kept is None or not self._complete:
+            return None
+        out = {}
+        for path, blocks in kept.items():
+            names = get_table(path).column_names
+            out[path] = {name: blocks[0][k] if len(blocks) == 1
+                         else np.concatenate([b[k] for b in blocks])
+                         for k, name in enumerate(names)}
+        return out
 
     # -- internals -------------------------------------------------------------------------
     def _buffer_for(self, table: str) -> TableBuffer:
@@ -449,6 +481,12 @@ class TraceWriter:
             old = ds.shape[0]
             ds.resize((old + n,))
             ds[old:] = values
+        if self._kept is not None and f is self._file:
+            self._kept_nbytes += need
+            if self._kept_nbytes > self._keep_bytes:
+                self._kept = None  # too large to keep: the caller reads the file instead
+            else:
+                self._kept.setdefault(buf.table.path, []).append(arrays)
 
     def _finish_partial(self, status: str, error: str, tb_text: str | None = None) -> None:
         """Record a non-complete status in the partial file and close it."""
