@@ -45,7 +45,7 @@ with h5py, pandas or HDFView without uavtwin installed.
 - Times are simulation seconds (`*_s`), positions metres, bandwidth MHz, prices per MHz,
   sizes bytes. Missing floating-point values are `NaN`.
 - Every table exists in every finished file (possibly with zero rows). Datasets are
-  chunked, compressed (gzip level 4 by default, with shuffle) and extendable.
+  chunked, compressed (gzip level 1 by default, with shuffle) and extendable.
 
 ## Root attributes
 

@@ -237,14 +237,15 @@ class TraceReader:
                 raise TraceError(f"{self.path}: table {spec.path} is missing from a complete "
                                  f"trace")
             return 0
-        absent = [c.name for c in spec.columns  # a later-added column may be absent
-                  if not isinstance(group.get(c.name), h5py.Dataset) and c.default is None]
+        found = [(c, group.get(c.name)) for c in spec.columns]  # one lookup per column
+        absent = [c.name for c, obj in found  # a later-added column may be absent
+                  if not isinstance(obj, h5py.Dataset) and c.default is None]
         if absent:
             if self.status == "complete":
                 raise TraceError(f"{self.path}: {spec.path} is missing column(s) "
                                  f"{', '.join(absent)}")
             return 0
-        lengths = [group[c.name].shape[0] for c in spec.columns if c.name in group]
+        lengths = [obj.shape[0] for _, obj in found if obj is not None]
         if len(set(lengths)) > 1:
             warnings.warn(
                 f"{self.path}: {spec.path} has columns of unequal length "
