@@ -9,10 +9,14 @@ from conftest import SCENARIOS, scenario_from_text
 
 from agents.pricing.draw import max_unilateral_gain
 from agents.pricing.game import PricingGame, follower_demand, rsu_utility, solve_equilibrium
-from simulator.app.run import run_scenario
+from agents.pricing.policies import EquilibriumPolicy
+from simulator.app.run import run_scenario, simulate
 from simulator.config.loader import load_scenario
 from simulator.trace.reader import TraceReader
+from simulator.trace.recorders import MemoryRecorder
 from simulator.trace.schema import WALL_CLOCK_COLUMNS
+from simulator.world.rng import spawn_rngs
+from simulator.world.world import build_world
 
 CORRIDOR = """
 simulation: {duration_s: 70, seed: 3, sample_interval_s: 1}
@@ -211,3 +215,36 @@ def test_baseline_solvers_run_in_the_simulator(run_small, solver) -> None:
     assert np.all(rounds["iterations"] == 20)
     paths = t["/pricing/paths"]
     assert len(paths["round_id"]) == 20 * len(rounds["round_id"])
+
+
+class _EquilibriumOnObjects:
+    """The equilibrium played like any other policy: on a ``PricingGame``, to an outcome."""
+
+    name = "equilibrium"
+
+    def run_round(self, game, rng):
+        return EquilibriumPolicy().run_round(game, rng)
+
+
+@pytest.mark.parametrize("window", [0.0, 2.0])
+def test_market_equilibrium_on_arrays_equals_the_policy_on_game_objects(window) -> None:
+    # The market solves equilibrium rounds on their arrays (solve_arrays), any other policy
+    # on a PricingGame: the same rounds played both ways give the same trace, bit for bit,
+    # including batches with non-viable UAVs (window > 0) and every round's reference.
+    scenario = load_scenario(SCENARIOS / "default.yaml", (
+        "simulation.duration_s=300", "uavs.count=60", "pricing.solver=equilibrium",
+        f"pricing.market_window_s={window}", "sensing.enabled=false"))
+    tables = []
+    for policy in (EquilibriumPolicy(), _EquilibriumOnObjects()):
+        recorder = MemoryRecorder()
+        world = build_world(scenario, spawn_rngs(7), recorder, policy=policy)
+        simulate(world, scenario.simulation.duration_s)
+        tables.append(recorder.tables())
+    arrays, objects = tables
+    assert len(arrays["/pricing/rounds"]["round_id"]) > 100
+    assert arrays.keys() == objects.keys()
+    for name, columns in arrays.items():
+        for column, values in columns.items():
+            if f"{name}/{column}" not in WALL_CLOCK_COLUMNS:
+                assert np.array_equal(values, objects[name][column], equal_nan=True), \
+                    (name, column)

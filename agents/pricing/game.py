@@ -43,7 +43,8 @@ from agents.pricing.checks import FIELDS, check_prices, validated_fields
 
 __all__ = [
     "BEST_RESPONSE_METHODS", "EquilibriumResult", "PricingGame", "best_response",
-    "follower_demand", "initial_prices", "rsu_utility", "solve_equilibrium", "uav_utility",
+    "follower_demand", "initial_prices", "pair_weights", "rsu_utility", "solve_arrays",
+    "solve_equilibrium", "uav_utility",
 ]
 
 logger = logging.getLogger(__name__)
@@ -138,15 +139,26 @@ class _Derived:
     __slots__ = ("ctx", "quality_gain", "viable", "weight")
 
     def __init__(self, game: PricingGame) -> None:
-        s = np.log(game.ssim / game.ssim_threshold[:, None])
-        a = game.delta[:, None] * s
-        v = (a > 0) & (game.spectral_efficiency > 0)
-        if game.available is not None:
-            v &= game.available
+        s, a, v = pair_weights(game.delta, game.ssim, game.ssim_threshold,
+                               game.spectral_efficiency, game.available)
         for x in (s, a, v):
             x.flags.writeable = False
         self.quality_gain, self.weight, self.viable = s, a, v
         self.ctx: _Context | None = None
+
+
+def pair_weights(delta: np.ndarray, ssim: np.ndarray, ssim_threshold: np.ndarray,
+                 q: np.ndarray, available: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A game's derived arrays from its fields: ``(quality_gain, weight, viable)``, as
+    :attr:`PricingGame.quality_gain`, :attr:`~PricingGame.weight` and
+    :attr:`~PricingGame.viable` (fresh, writable arrays; ``available`` None means all)."""
+    s = np.log(ssim / ssim_threshold[:, None])
+    a = delta[:, None] * s
+    v = (a > 0) & (q > 0)
+    if available is not None:
+        v &= available
+    return s, a, v
 
 
 def _derived(game: PricingGame) -> _Derived:
@@ -196,14 +208,23 @@ def _demand(ctx: _Context, p: np.ndarray) -> np.ndarray:
 
 def rsu_utility(game: PricingGame, prices: np.ndarray, demand: np.ndarray) -> np.ndarray:
     """``[J]`` RSU utilities ``V_j = sum_i (p_ij - c_j) b_ij`` (MODEL A3)."""
-    return ((np.asarray(prices) - game.cost) * np.asarray(demand)).sum(axis=0)
+    return _rsu_utility(game.cost, np.asarray(prices), np.asarray(demand))
+
+
+def _rsu_utility(cost: np.ndarray, prices: np.ndarray, demand: np.ndarray) -> np.ndarray:
+    return ((prices - cost) * demand).sum(axis=0)
 
 
 def uav_utility(game: PricingGame, prices: np.ndarray, demand: np.ndarray) -> np.ndarray:
     """``[I]`` UAV utilities ``U_i = sum_j a_ij ln(1 + b_ij q_ij) - p_ij b_ij`` (MODEL A2)."""
-    b = np.asarray(demand)
-    gain = np.where(b > 0, game.weight * np.log1p(b * game.spectral_efficiency), 0.0)
-    return (gain - np.asarray(prices) * b).sum(axis=1)
+    return _uav_utility(game.weight, game.spectral_efficiency, np.asarray(prices),
+                        np.asarray(demand))
+
+
+def _uav_utility(weight: np.ndarray, q: np.ndarray, prices: np.ndarray, demand: np.ndarray
+                 ) -> np.ndarray:
+    gain = np.where(demand > 0, weight * np.log1p(demand * q), 0.0)
+    return (gain - prices * demand).sum(axis=1)
 
 
 # ---------------------------------------------------------------- Stage I: leaders
@@ -348,31 +369,57 @@ def solve_equilibrium(game: PricingGame, *, tol: float = 1e-9, max_iter: int = 5
     if method not in BEST_RESPONSE_METHODS:
         raise ValueError(f"solve_equilibrium: method must be one of "
                          f"{BEST_RESPONSE_METHODS}, got {method!r}")
+    d = _derived(game)
+    # Writable C copies: one compiled signature, typed by numba's C code
+    prices, demand, rsu_u, uav_u, sweep, residual = solve_arrays(
+        *(np.array(x, order="C") for x in (d.weight, d.viable, game.spectral_efficiency,
+                                           game.budget, game.cost, game.price_cap)),
+        tol=tol, max_iter=max_iter, dense=_dense(method, game.n_rsus))
+    prices.flags.writeable = False
+    return EquilibriumResult(prices=prices, demand=demand, rsu_utility=rsu_u, uav_utility=uav_u,
+                             converged=residual <= tol, iterations=sweep, residual=residual)
+
+
+def solve_arrays(weight: np.ndarray, viable: np.ndarray, q: np.ndarray, budget: np.ndarray,
+                 cost: np.ndarray, cap: np.ndarray, *, tol: float = 1e-9, max_iter: int = 500,
+                 dense: bool | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, float]:
+    """:func:`solve_equilibrium` on a game's arrays, without the game and result objects.
+
+    For the simulator's market, which plays many one-UAV rounds whose arrays it has just
+    computed: the objects, their checks and copies cost more than the solve. Bit for bit
+    :func:`solve_equilibrium` of the same game (which calls this).
+
+    Args:
+        weight: ``[I, J]`` ``a_ij`` (:attr:`PricingGame.weight`).
+        viable: ``[I, J]`` bool (:attr:`PricingGame.viable`).
+        q: ``[I, J]`` spectral efficiency.
+        budget: ``[I]``; cost, cap: ``[J]``. All float64 (bool ``viable``), C order and
+            writable.
+        tol, max_iter: as :func:`solve_equilibrium` (trusted here).
+        dense: the dense best response (default: ``auto``'s choice for ``J``).
+
+    Returns:
+        ``(prices, demand, rsu_utility [J], uav_utility [I], sweeps, residual)``.
+    """
     # numba takes ~1 s to import: loaded by the solvers, not by ``uavtwin --help``/validate
     from agents.pricing.kernel import solve_game
 
-    d = _derived(game)
+    if dense is None:
+        dense = _dense("auto", weight.shape[1])
     # one compiled call: the solver's arrays, the sweeps and the demand (bit for bit the
-    # numpy of _context and _demand, which cost more than the sweeps on a market's games).
-    # Writable C copies: one compiled signature, typed by numba's C code
+    # numpy of _context and _demand, which cost more than the sweeps on a market's games)
     try:
-        prices, demand, sweep, residual = solve_game(
-            *(np.array(x, order="C") for x in (d.weight, d.viable, game.spectral_efficiency,
-                                               game.budget, game.cost, game.price_cap)),
-            float(tol), int(max_iter), _dense(method, game.n_rsus))
+        prices, demand, sweep, residual = solve_game(weight, viable, q, budget, cost, cap,
+                                                     float(tol), int(max_iter), dense)
     except SystemError as err:
         # a signal handler (e.g. --time-limit's alarm) that raised while numba's dispatcher
         # ran Python code (loading the compiled code) comes back wrapped: raise it as itself
         if err.__cause__ is None:
             raise
         raise err.__cause__ from None
-    converged = residual <= tol
-    if not converged:
+    if not residual <= tol:
         logger.warning("pricing equilibrium not converged: %d sweeps, residual %.3g",
                        sweep, residual)
-    prices.flags.writeable = False
-    return EquilibriumResult(prices=prices, demand=demand,
-                             rsu_utility=rsu_utility(game, prices, demand),
-                             uav_utility=uav_utility(game, prices, demand),
-                             converged=converged, iterations=int(sweep),
-                             residual=float(residual))
+    return (prices, demand, _rsu_utility(cost, prices, demand),
+            _uav_utility(weight, q, prices, demand), int(sweep), float(residual))

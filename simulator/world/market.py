@@ -24,15 +24,16 @@ import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import repeat
-from typing import Any
+from itertools import product, repeat
+from typing import Any, NamedTuple
 
 import numpy as np
 import simpy
 
 from agents.pricing.decision_time import round_decision_time
-from agents.pricing.game import PricingGame, solve_equilibrium
+from agents.pricing.game import PricingGame, pair_weights, solve_arrays, solve_equilibrium
 from agents.pricing.outcome import PricingPolicy
+from agents.pricing.policies import EquilibriumPolicy
 from simulator.config.fields import Range
 from simulator.config.models import PricingConfig
 from simulator.config.realism import DecisionTimeConfig
@@ -81,6 +82,22 @@ class Request:
     uav_id: int
     t_s: float
     leaving_rsu: int = -1  # with a prediction margin: the cell about to be left (not a candidate)
+
+
+class _Outcome(NamedTuple):
+    """What the market keeps of one round's play (:meth:`Market._play`)."""
+
+    prices: np.ndarray       # [I, J]
+    demand: np.ndarray       # [I, J]
+    rsu_utility: np.ndarray  # [J]
+    mean_rsu: float
+    mean_uav: float
+    iterations: int
+    converged: bool
+    residual: float
+    reward_path: list[float]
+    wall: float              # wall-clock seconds of the play
+    reference: tuple[float, float]  # mean RSU and UAV utility at the exact equilibrium
 
 
 def allocate_twins(bandwidth: np.ndarray, n_twins: int) -> np.ndarray:
@@ -249,18 +266,20 @@ class Market:
                         if r != req.leaving_rsu and (down is None or not down[r]))
                  for req in batch]
         rsu_list = cands[0] if len(cands) == 1 else sorted(set().union(*cands))
-        rsu_ids = np.array(rsu_list, dtype=np.int64)
-        covered = [set(cand) for cand in cands]
-        available = np.array([[r in c for r in rsu_list] for c in covered],
-                             dtype=bool).reshape(len(batch), len(rsu_list))
         uav_ids = np.array([r.uav_id for r in batch], dtype=np.int64)
         primary = [primary_host(self.uav_states[r.uav_id].hosts) for r in batch]
 
-        game = None
         viable_any = [False] * len(batch)
-        if rsu_ids.size:
-            game = self._build_game(uav_ids, rsu_ids, available)
-            viable_any = game.viable.any(axis=1).tolist()
+        if rsu_list:
+            rsu_ids = np.array(rsu_list, dtype=np.int64)
+            # a UAV trades only with the RSUs covering it (None: each with all, one UAV)
+            available = None if len(batch) == 1 else np.array(
+                [[r in c for r in rsu_list] for c in map(set, cands)], dtype=bool)
+            q, ssim = self._pair_arrays(uav_ids, rsu_ids)
+            uavs = self.uavs
+            _, weight, viable = pair_weights(uavs.delta[uav_ids], ssim,
+                                             uavs.ssim_threshold[uav_ids], q, available)
+            viable_any = viable.any(axis=1).tolist()
         self._request_rows(
             (r.request_id, r.t_s, r.uav_id, src, len(cand),
              OUTCOME_SERVED if v else OUTCOME_NO_VIABLE if cand else OUTCOME_NO_COVERAGE)
@@ -270,73 +289,87 @@ class Market:
                 state = self.uav_states[req.uav_id]
                 state.migrating = False
                 state.waiting_retry = True
-        if game is None or not any(viable_any):
+        if not any(viable_any):
             return
         if not all(viable_any):
             keep = np.flatnonzero(viable_any)
-            game = _subset_game(game, keep)
             batch = [batch[k] for k in keep]
-            uav_ids = uav_ids[keep]
+            uav_ids, q, ssim, weight, viable = (x[keep] for x in (uav_ids, q, ssim, weight, viable))
+            if available is not None:
+                available = available[keep]
 
         round_id = self._next_round_id
         self._next_round_id += 1
-        started = time.perf_counter()
-        result = self.policy.run_round(game, self.rng_market)
-        wall = time.perf_counter() - started
-        reference = self._reference(game, result)
-        self._record_round(round_id, now, batch, uav_ids, rsu_ids, game, result, wall, reference)
-        decision_s = self._decision_time(round_id, game, result)
+        outcome = self._play(uav_ids, rsu_ids, q, ssim, weight, viable, available)
+        self._record_round(round_id, now, batch, uav_ids, rsu_ids, available, q, ssim, outcome)
+        decision_s = self._decision_time(round_id, (len(batch), len(rsu_list)), available,
+                                         outcome.iterations)
         for k, req in enumerate(batch):
-            self.env.process(self._migrate(req, round_id, rsu_ids, game, result, k, decision_s))
+            self.env.process(self._migrate(req, rsu_ids, outcome.demand[k], q[k], weight[k],
+                                           decision_s))
 
-    def _decision_time(self, round_id: int, game: PricingGame, result: Any) -> float:
+    def _play(self, uav_ids: np.ndarray, rsu_ids: np.ndarray, q: np.ndarray, ssim: np.ndarray,
+              weight: np.ndarray, viable: np.ndarray, available: np.ndarray | None
+              ) -> _Outcome:
+        """Prices and demands of the round by the scenario's policy, with its reference.
+
+        The equilibrium is solved on the round's arrays (:func:`solve_arrays`: on a market's
+        one-UAV rounds, the game and result objects cost more than the solve); any other
+        policy plays a :class:`PricingGame`, and its round is solved again exactly as the
+        reference (no randomness used), so every round has an optimality ratio.
+        """
+        uavs, rsus = self.uavs, self.rsus
+        budget, cost, cap = uavs.budget[uav_ids], rsus.cost[rsu_ids], rsus.price_cap[rsu_ids]
+        policy = self.policy
+        started = time.perf_counter()
+        if isinstance(policy, EquilibriumPolicy):
+            prices, demand, rsu_u, uav_u, iterations, residual = solve_arrays(
+                weight, viable, q, budget, cost, cap, tol=policy.tol, max_iter=policy.max_iter)
+            wall = time.perf_counter() - started
+            mean_rsu = _mean(rsu_u)
+            return _Outcome(prices, demand, rsu_u, mean_rsu, _mean(uav_u), iterations,
+                            residual <= policy.tol, residual, [mean_rsu], wall,
+                            (mean_rsu, _mean(uav_u)))
+        game = PricingGame.from_trusted(
+            delta=uavs.delta[uav_ids], ssim=ssim, ssim_threshold=uavs.ssim_threshold[uav_ids],
+            spectral_efficiency=q, budget=budget, cost=cost, price_cap=cap,
+            available=np.ones(q.shape, dtype=bool) if available is None else available)
+        result = policy.run_round(game, self.rng_market)
+        wall = time.perf_counter() - started
+        reference = (float("nan"), float("nan"))
+        pricing = self.pricing
+        if pricing.reference:
+            eq = solve_equilibrium(game, tol=pricing.tolerance, max_iter=pricing.max_iterations)
+            reference = (_mean(eq.rsu_utility), _mean(eq.uav_utility))
+        return _Outcome(result.prices, result.demand, result.rsu_utility,
+                        _mean(result.rsu_utility), _mean(result.uav_utility),
+                        int(result.iterations), bool(result.converged), float(result.residual),
+                        np.asarray(result.reward_path, dtype=float).tolist(), wall, reference)
+
+    def _decision_time(self, round_id: int, shape: tuple[int, int],
+                       available: np.ndarray | None, iterations: int) -> float:
         """The round's decision time (MODEL.md D5), recorded; 0 when the option is off."""
         if self.decision is None or not self.decision.enabled:
             return 0.0
-        available = (np.ones(game.ssim.shape, dtype=bool) if game.available is None
-                     else game.available)
         seconds, flops, per_decision = round_decision_time(
-            self.policy, available, int(result.iterations), self.compute_gflops,
-            self.decision.equilibrium_iteration_s)
+            self.policy, np.ones(shape, dtype=bool) if available is None else available,
+            iterations, self.compute_gflops, self.decision.equilibrium_iteration_s)
         self.recorder.append("/decision_time/rounds", round_id=round_id, decision_time_s=seconds,
                              flops=flops, flops_per_decision=per_decision)
         return seconds
 
-    def _reference(self, game: PricingGame, result: Any) -> tuple[float, float]:
-        """Mean RSU and UAV utilities at the exact equilibrium of ``game`` (NaN if off).
-
-        An equilibrium round is its own reference; any other solver's round is solved again
-        exactly (no randomness used), so every round has an optimality ratio.
-        """
-        pricing = self.pricing
-        if self.policy.name == "equilibrium":
-            return _mean(result.rsu_utility), _mean(result.uav_utility)
-        if not pricing.reference:
-            return float("nan"), float("nan")
-        eq = solve_equilibrium(game, tol=pricing.tolerance, max_iter=pricing.max_iterations)
-        return _mean(eq.rsu_utility), _mean(eq.uav_utility)
-
-    def _build_game(self, uav_ids: np.ndarray, rsu_ids: np.ndarray, available: np.ndarray
-                    ) -> PricingGame:
+    def _pair_arrays(self, uav_ids: np.ndarray, rsu_ids: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """``[I, J]`` spectral efficiency and SSIM of every pair in this round (drawn now)."""
         rsus = self.rsus
-        shape = (len(uav_ids), len(rsu_ids))
         gain_db = self._channel_gain_db(uav_ids, rsu_ids)
         snr = snr_linear(rsus.tx_power_dbm[rsu_ids][None, :], gain_db,
                          rsus.noise_dbm[rsu_ids][None, :])
         # l, c, s per pair
-        ssim = np.multiply.reduce(self.ssim_component.draw(self.rng_radio, (3, *shape)), axis=0)
-        uavs = self.uavs
-        # fancy indexing gives fresh arrays of scenario values validated at load time
-        return PricingGame.from_trusted(
-            delta=uavs.delta[uav_ids],
-            ssim=ssim,
-            ssim_threshold=uavs.ssim_threshold[uav_ids],
-            spectral_efficiency=spectral_efficiency(snr),
-            budget=uavs.budget[uav_ids],
-            cost=rsus.cost[rsu_ids],
-            price_cap=rsus.price_cap[rsu_ids],
-            available=available,
-        )
+        ssim = np.multiply.reduce(self.ssim_component.draw(self.rng_radio,
+                                                           (3, len(uav_ids), len(rsu_ids))),
+                                  axis=0)
+        return spectral_efficiency(snr), ssim
 
     def _channel_gain_db(self, uav_ids: np.ndarray, rsu_ids: np.ndarray) -> np.ndarray:
         """Gain (dB) from each RSU in ``rsu_ids`` to each UAV in ``uav_ids`` now."""
@@ -354,35 +387,35 @@ class Market:
 
     def _record_round(
         self, round_id: int, now: float, batch: list[Request], uav_ids: np.ndarray,
-        rsu_ids: np.ndarray, game: PricingGame, result: Any, wall: float,
-        reference: tuple[float, float],
+        rsu_ids: np.ndarray, available: np.ndarray | None, q: np.ndarray, ssim: np.ndarray,
+        outcome: _Outcome,
     ) -> None:
+        reference = outcome.reference
         self._round_row(round_id, now, self.solver_code, len(uav_ids), len(rsu_ids),
-                        int(result.iterations), bool(result.converged), float(result.residual),
-                        wall, _mean(result.rsu_utility), _mean(result.uav_utility),
-                        reference[0], reference[1])
-        ii, jj = np.nonzero(game.available if game.available is not None
-                            else np.ones(game.ssim.shape, dtype=bool))
+                        outcome.iterations, outcome.converged, outcome.residual, outcome.wall,
+                        outcome.mean_rsu, outcome.mean_uav, reference[0], reference[1])
         # one row per offered pair, indexed in lists (cheaper than numpy gathers on a round)
         uav, rsu = uav_ids.tolist(), rsu_ids.tolist()
-        price, bought, q, ssim = (x.tolist() for x in (
-            result.prices, result.demand, game.spectral_efficiency, game.ssim))
+        pairs = (product(range(len(uav)), range(len(rsu))) if available is None
+                 else zip(*(x.tolist() for x in np.nonzero(available)), strict=True))
+        price, bought, q_, ssim_ = (x.tolist() for x in (outcome.prices, outcome.demand, q, ssim))
         self._offer_rows([(round_id, batch[i].request_id, uav[i], rsu[j], price[i][j],
-                           bought[i][j], q[i][j], ssim[i][j])
-                          for i, j in zip(ii.tolist(), jj.tolist(), strict=True)])
-        revenue = np.add.reduce(result.prices * result.demand, axis=0)  # np.sum(axis=0)
-        self._revenue_rows(zip(repeat(round_id), rsu_ids.tolist(), revenue.tolist(),
-                               (revenue - result.rsu_utility).tolist()))
-        path = np.asarray(result.reward_path, dtype=float).tolist()
-        self._path_rows(zip(repeat(round_id), range(len(path)), path))
+                           bought[i][j], q_[i][j], ssim_[i][j]) for i, j in pairs])
+        revenue = np.add.reduce(outcome.prices * outcome.demand, axis=0)  # np.sum(axis=0)
+        self._revenue_rows(zip(repeat(round_id), rsu, revenue.tolist(),
+                               (revenue - outcome.rsu_utility).tolist()))
+        self._path_rows(zip(repeat(round_id), range(len(outcome.reward_path)),
+                            outcome.reward_path))
 
     # -- twin transfers -------------------------------------------------------------------
     def _migrate(
-        self, req: Request, round_id: int, rsu_ids: np.ndarray, game: PricingGame,
-        result: Any, k: int, decision_s: float = 0.0,
+        self, req: Request, rsu_ids: np.ndarray, bandwidth: np.ndarray, q: np.ndarray,
+        weight: np.ndarray, decision_s: float = 0.0,
     ) -> Generator[simpy.Event, Any, None]:
+        """Move ``req``'s twins after its round: ``bandwidth``, ``q`` and ``weight`` are the
+        UAV's rows of the round's demand, spectral efficiency and weight (over ``rsu_ids``)."""
         state = self.uav_states[req.uav_id]
-        bandwidth = np.asarray(result.demand[k], dtype=float)
+        bandwidth = np.asarray(bandwidth, dtype=float)
         bought = float(np.add.reduce(bandwidth))  # bandwidth.sum(), bit for bit
         started = float(self.env.now)
         if decision_s > 0:  # the round's prices take effect after the agents' decision time
@@ -416,7 +449,7 @@ class Market:
         restores = []
         if lost:
             assert self.failover is not None
-            rates = bandwidth[slots[lost]] * game.spectral_efficiency[k][slots[lost]]
+            rates = bandwidth[slots[lost]] * q[slots[lost]]
             restores = self.failover.restore(req.uav_id, lost, new_hosts[lost].tolist(),
                                              rates.tolist())
         if transfers or restores:
@@ -446,9 +479,9 @@ class Market:
                 _, resumed, paused = paused_time_s(migrations)
                 end = max(resumed, started + decision_s)
             interruption = decision_s + paused
-        bq = bandwidth * game.spectral_efficiency[k]
+        bq = bandwidth * q
         rate = float(np.add.reduce(bq))  # np.sum without its dispatch
-        immersion = float(np.add.reduce(game.weight[k] * np.log1p(bq)))
+        immersion = float(np.add.reduce(weight * np.log1p(bq)))
         self._service_row(req.request_id, req.uav_id, req.t_s, started, end, interruption,
                           bought, rate, immersion)
         hosts = state.hosts
@@ -478,13 +511,3 @@ def _arrived(state: UavState, twin: int, event: simpy.Event) -> None:
     record = event.value
     if not record.aborted:
         state.hosts[twin] = record.dst
-
-
-def _subset_game(game: PricingGame, keep: np.ndarray) -> PricingGame:
-    """The same game restricted to the UAVs (rows) in ``keep``."""
-    return PricingGame.from_trusted(
-        delta=game.delta[keep], ssim=game.ssim[keep], ssim_threshold=game.ssim_threshold[keep],
-        spectral_efficiency=game.spectral_efficiency[keep], budget=game.budget[keep],
-        cost=game.cost, price_cap=game.price_cap,
-        available=None if game.available is None else game.available[keep],
-    )
