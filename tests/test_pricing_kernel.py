@@ -16,7 +16,10 @@ from agents.pricing.game import (
     best_response,
     follower_demand,
     initial_prices,
+    rsu_utility,
+    solve_arrays,
     solve_equilibrium,
+    uav_utility,
 )
 
 #: corners of the parameter space: binding and slack budgets, caps near costs, cheap
@@ -164,3 +167,41 @@ def test_one_call_solve_matches_numpy_demand_and_public_sweeps(name: str) -> Non
         prices, sweeps = gauss_seidel(game)
         assert eq.prices.tobytes() == prices.tobytes()
         assert eq.iterations == sweeps
+
+
+def _same_bits(a, b) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and np.array_equal(a, b) and bool(
+        np.array_equal(np.signbit(a), np.signbit(b)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(n=st.one_of(st.integers(0, 20), st.integers(100, 1200)), seed=st.integers(0, 2**32 - 1),
+       zeros=st.booleans())
+def test_np_sum_is_numpys_reduction_bit_for_bit(n, seed, zeros) -> None:
+    from agents.pricing.kernel import np_sum
+
+    rng = np.random.default_rng(seed)
+    # wide magnitudes make the summation order visible in the last bits
+    x = rng.standard_normal(n) * 10.0 ** rng.integers(-5, 17, n)
+    if zeros:
+        x = np.where(rng.random(n) < 0.5, rng.choice([0.0, -0.0], n), x)
+    assert _same_bits(np_sum(x), np.add.reduce(x))
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=st.sampled_from(sorted(DISTRIBUTIONS)), seed=st.integers(0, 2**32 - 1),
+       n_uavs=st.integers(1, 6), n_rsus=st.integers(1, 40))
+def test_solve_arrays_is_solve_equilibrium_and_the_numpy_utilities(name, seed, n_uavs,
+                                                                    n_rsus) -> None:
+    game = draw_game(np.random.default_rng(seed), n_uavs, n_rsus, DISTRIBUTIONS[name])
+    eq = solve_equilibrium(game)
+    sol = solve_arrays(*(np.array(x, order="C") for x in (
+        game.weight, game.viable, game.spectral_efficiency, game.budget, game.cost,
+        game.price_cap)))
+    assert _same_bits(sol.prices, eq.prices) and _same_bits(sol.demand, eq.demand)
+    assert (sol.sweeps, sol.residual) == (eq.iterations, eq.residual)
+    # the compiled utilities against the numpy formulas of the game module
+    assert _same_bits(sol.rsu_utility, rsu_utility(game, eq.prices, eq.demand))
+    assert _same_bits(sol.uav_utility, uav_utility(game, eq.prices, eq.demand))
+    assert _same_bits(sol.revenue, (eq.prices * eq.demand).sum(axis=0))

@@ -33,8 +33,10 @@ instances and the unilateral-deviation check in :mod:`agents.pricing.draw`.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
+from types import ModuleType
 from typing import NamedTuple
 
 import numpy as np
@@ -42,7 +44,7 @@ import numpy as np
 from agents.pricing.checks import FIELDS, check_prices, validated_fields
 
 __all__ = [
-    "BEST_RESPONSE_METHODS", "EquilibriumResult", "PricingGame", "best_response",
+    "BEST_RESPONSE_METHODS", "ArraySolution", "EquilibriumResult", "PricingGame", "best_response",
     "follower_demand", "initial_prices", "pair_weights", "rsu_utility", "solve_arrays",
     "solve_equilibrium", "uav_utility",
 ]
@@ -208,23 +210,14 @@ def _demand(ctx: _Context, p: np.ndarray) -> np.ndarray:
 
 def rsu_utility(game: PricingGame, prices: np.ndarray, demand: np.ndarray) -> np.ndarray:
     """``[J]`` RSU utilities ``V_j = sum_i (p_ij - c_j) b_ij`` (MODEL A3)."""
-    return _rsu_utility(game.cost, np.asarray(prices), np.asarray(demand))
-
-
-def _rsu_utility(cost: np.ndarray, prices: np.ndarray, demand: np.ndarray) -> np.ndarray:
-    return ((prices - cost) * demand).sum(axis=0)
+    return ((np.asarray(prices) - game.cost) * np.asarray(demand)).sum(axis=0)
 
 
 def uav_utility(game: PricingGame, prices: np.ndarray, demand: np.ndarray) -> np.ndarray:
     """``[I]`` UAV utilities ``U_i = sum_j a_ij ln(1 + b_ij q_ij) - p_ij b_ij`` (MODEL A2)."""
-    return _uav_utility(game.weight, game.spectral_efficiency, np.asarray(prices),
-                        np.asarray(demand))
-
-
-def _uav_utility(weight: np.ndarray, q: np.ndarray, prices: np.ndarray, demand: np.ndarray
-                 ) -> np.ndarray:
-    gain = np.where(demand > 0, weight * np.log1p(demand * q), 0.0)
-    return (gain - prices * demand).sum(axis=1)
+    b = np.asarray(demand)
+    gain = np.where(b > 0, game.weight * np.log1p(b * game.spectral_efficiency), 0.0)
+    return (gain - np.asarray(prices) * b).sum(axis=1)
 
 
 # ---------------------------------------------------------------- Stage I: leaders
@@ -262,11 +255,9 @@ def best_response(game: PricingGame, prices: np.ndarray, j: int, *,
                          f"got {method!r}")
     if not 0 <= j < game.n_rsus:
         raise ValueError(f"best_response: RSU index {j!r} not in [0, {game.n_rsus})")
-    from agents.pricing.kernel import best_response_rows  # numba: ~1 s to import
-
     p = np.array(check_prices(game, prices), dtype=np.float64, order="C")
     ctx = _context(game)
-    return best_response_rows(p, int(j), *ctx.kernel, _dense(method, game.n_rsus))
+    return _kernel().best_response_rows(p, int(j), *ctx.kernel, _dense(method, game.n_rsus))
 
 
 def _dense(method: str, n_rsus: int) -> bool:
@@ -371,24 +362,49 @@ def solve_equilibrium(game: PricingGame, *, tol: float = 1e-9, max_iter: int = 5
                          f"{BEST_RESPONSE_METHODS}, got {method!r}")
     d = _derived(game)
     # Writable C copies: one compiled signature, typed by numba's C code
-    prices, demand, rsu_u, uav_u, sweep, residual = solve_arrays(
+    sol = solve_arrays(
         *(np.array(x, order="C") for x in (d.weight, d.viable, game.spectral_efficiency,
                                            game.budget, game.cost, game.price_cap)),
         tol=tol, max_iter=max_iter, dense=_dense(method, game.n_rsus))
-    prices.flags.writeable = False
-    return EquilibriumResult(prices=prices, demand=demand, rsu_utility=rsu_u, uav_utility=uav_u,
-                             converged=residual <= tol, iterations=sweep, residual=residual)
+    sol.prices.flags.writeable = False
+    return EquilibriumResult(prices=sol.prices, demand=sol.demand, rsu_utility=sol.rsu_utility,
+                             uav_utility=sol.uav_utility, converged=sol.residual <= tol,
+                             iterations=sol.sweeps, residual=sol.residual)
+
+
+class ArraySolution(NamedTuple):
+    """:func:`solve_arrays`' equilibrium of one round."""
+
+    prices: np.ndarray       # [I, J]
+    demand: np.ndarray       # [I, J] follower demand at the prices (MHz)
+    rsu_utility: np.ndarray  # [J]
+    uav_utility: np.ndarray  # [I]
+    revenue: np.ndarray      # [J] sum_i p_ij b_ij
+    bandwidth: np.ndarray    # [I] sum_j b_ij, bought by each UAV
+    rate: np.ndarray         # [I] sum_j b_ij q_ij
+    immersion: np.ndarray    # [I] sum_j a_ij ln(1 + b_ij q_ij)
+    sweeps: int
+    residual: float
+
+
+@functools.cache
+def _kernel() -> ModuleType:
+    """The compiled solver (numba takes ~1 s to import: loaded by the solvers on first use,
+    not by ``uavtwin --help`` or ``validate``)."""
+    from agents.pricing import kernel
+
+    return kernel
 
 
 def solve_arrays(weight: np.ndarray, viable: np.ndarray, q: np.ndarray, budget: np.ndarray,
                  cost: np.ndarray, cap: np.ndarray, *, tol: float = 1e-9, max_iter: int = 500,
-                 dense: bool | None = None
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, float]:
+                 dense: bool | None = None) -> ArraySolution:
     """:func:`solve_equilibrium` on a game's arrays, without the game and result objects.
 
     For the simulator's market, which plays many one-UAV rounds whose arrays it has just
     computed: the objects, their checks and copies cost more than the solve. Bit for bit
-    :func:`solve_equilibrium` of the same game (which calls this).
+    :func:`solve_equilibrium` of the same game (which calls this), the utilities bit for bit
+    :func:`rsu_utility` and :func:`uav_utility`, the sums bit for bit NumPy's ``sum``.
 
     Args:
         weight: ``[I, J]`` ``a_ij`` (:attr:`PricingGame.weight`).
@@ -398,20 +414,18 @@ def solve_arrays(weight: np.ndarray, viable: np.ndarray, q: np.ndarray, budget: 
             writable.
         tol, max_iter: as :func:`solve_equilibrium` (trusted here).
         dense: the dense best response (default: ``auto``'s choice for ``J``).
-
-    Returns:
-        ``(prices, demand, rsu_utility [J], uav_utility [I], sweeps, residual)``.
     """
-    # numba takes ~1 s to import: loaded by the solvers, not by ``uavtwin --help``/validate
-    from agents.pricing.kernel import solve_game
-
+    kernel = _kernel()
     if dense is None:
         dense = _dense("auto", weight.shape[1])
-    # one compiled call: the solver's arrays, the sweeps and the demand (bit for bit the
-    # numpy of _context and _demand, which cost more than the sweeps on a market's games)
+    # compiled calls: the solver's arrays, the sweeps and the demand, then the utilities
+    # (bit for bit the numpy of _context, _demand and the utilities, which cost more than
+    # the sweeps on a market's games); the logarithm stays NumPy's
     try:
-        prices, demand, sweep, residual = solve_game(weight, viable, q, budget, cost, cap,
-                                                     float(tol), int(max_iter), dense)
+        prices, demand, sweep, residual = kernel.solve_game(weight, viable, q, budget, cost,
+                                                            cap, float(tol), int(max_iter),
+                                                            dense)
+        sums = kernel.round_utilities(prices, demand, weight, q, cost, np.log1p(demand * q))
     except SystemError as err:
         # a signal handler (e.g. --time-limit's alarm) that raised while numba's dispatcher
         # ran Python code (loading the compiled code) comes back wrapped: raise it as itself
@@ -421,5 +435,6 @@ def solve_arrays(weight: np.ndarray, viable: np.ndarray, q: np.ndarray, budget: 
     if not residual <= tol:
         logger.warning("pricing equilibrium not converged: %d sweeps, residual %.3g",
                        sweep, residual)
-    return (prices, demand, _rsu_utility(cost, prices, demand),
-            _uav_utility(weight, q, prices, demand), int(sweep), float(residual))
+    rsu_u, revenue, uav_u, bandwidth, rate, immersion = sums
+    return ArraySolution(prices, demand, rsu_u, uav_u, revenue, bandwidth, rate, immersion,
+                         int(sweep), float(residual))

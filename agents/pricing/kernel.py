@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["best_response_rows", "solve_batch", "solve_game"]
+__all__ = ["best_response_rows", "np_sum", "round_utilities", "solve_batch", "solve_game"]
 
 _JIT = {"cache": True, "error_model": "numpy", "nogil": True}
 
@@ -414,3 +414,98 @@ def solve_game(weight: np.ndarray, viable: np.ndarray, q: np.ndarray, budget: np
             if viable[i, k] and b > 0:
                 demand[i, k] = b
     return prices, demand, sweep, residual
+
+
+@njit(inline="always", **_JIT)
+def _pairwise_leaf(x: np.ndarray, lo: int, n: int) -> float:
+    """NumPy's ``pairwise_sum`` of ``x[lo:lo + n]`` for ``n <= 128``: straight up to 7 terms,
+    eight running sums above."""
+    if n < 8:
+        res = -0.0  # keeps a sum of -0.0 terms -0.0, as NumPy does
+        for i in range(n):
+            res += x[lo + i]
+        return res
+    r = np.empty(8)
+    for k in range(8):
+        r[k] = x[lo + k]
+    i = 8
+    while i < n - n % 8:
+        for k in range(8):
+            r[k] += x[lo + i + k]
+        i += 8
+    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    while i < n:
+        res += x[lo + i]
+        i += 1
+    return res
+
+
+@njit(**_JIT)
+def _pairwise_sum(x: np.ndarray, lo: int, n: int) -> float:
+    """NumPy's pairwise summation of ``x[lo:lo + n]``, bit for bit: blocks of up to 128
+    terms (:func:`_pairwise_leaf`), longer runs split in halves (multiples of 8) whose sums
+    are added. The halving tree is walked with explicit stacks (numba's cache cannot load a
+    recursive function)."""
+    if n <= 128:
+        return _pairwise_leaf(x, lo, n)
+    task_lo, task_n = np.empty(192, np.int64), np.empty(192, np.int64)  # n = -1: combine
+    values = np.empty(96)
+    tasks, depth = 1, 0
+    task_lo[0], task_n[0] = lo, n
+    while tasks:
+        tasks -= 1
+        t_lo, t_n = task_lo[tasks], task_n[tasks]
+        if t_n < 0:  # both halves done: add them, left + right
+            depth -= 1
+            values[depth - 1] = values[depth - 1] + values[depth]
+        elif t_n <= 128:
+            values[depth] = _pairwise_leaf(x, t_lo, t_n)
+            depth += 1
+        else:
+            n2 = t_n // 2
+            n2 -= n2 % 8
+            task_n[tasks] = -1  # runs after both halves, the left one first
+            task_lo[tasks + 1], task_n[tasks + 1] = t_lo + n2, t_n - n2
+            task_lo[tasks + 2], task_n[tasks + 2] = t_lo, n2
+            tasks += 3
+    return values[0]
+
+
+@njit(**_JIT)
+def np_sum(x: np.ndarray) -> float:
+    """``np.add.reduce(x)`` of a 1-D contiguous float array, bit for bit: NumPy's reduction
+    starts from the identity 0.0 and adds the pairwise sum of the whole array."""
+    return 0.0 + _pairwise_sum(x, 0, x.size)
+
+
+@njit(**_JIT)
+def round_utilities(prices: np.ndarray, demand: np.ndarray, weight: np.ndarray, q: np.ndarray,
+                    cost: np.ndarray, log_gain: np.ndarray) -> tuple[np.ndarray, ...]:
+    """A round's sums: ``[J]`` RSU utilities and revenues, ``[I]`` UAV utilities, bandwidth
+    bought, rate and immersion.
+
+    Bit for bit the numpy formulas ``((p - c) b).sum(axis=0)``, ``(p b).sum(axis=0)``,
+    ``(where(b > 0, a ln(1 + b q), 0) - p b).sum(axis=1)``, ``b.sum(axis=1)``,
+    ``(b q).sum(axis=1)`` and ``(a ln(1 + b q)).sum(axis=1)``: the same operations, summed
+    over UAVs in order and over RSUs as :func:`np_sum`. ``log_gain`` is
+    ``np.log1p(b * q)``, computed by NumPy (its SIMD logarithm differs from the C library's
+    in the last bit).
+    """
+    n_i, n_j = prices.shape
+    rsu_u, revenue = np.zeros(n_j), np.zeros(n_j)  # NumPy's reductions start from 0.0
+    uav_u, bought, rate, immersion = np.empty(n_i), np.empty(n_i), np.empty(n_i), np.empty(n_i)
+    utility, bq, gain = np.empty(n_j), np.empty(n_j), np.empty(n_j)
+    for i in range(n_i):
+        for j in range(n_j):
+            p, b = prices[i, j], demand[i, j]
+            y = p * b
+            rsu_u[j] += (p - cost[j]) * b
+            revenue[j] += y
+            gain[j] = weight[i, j] * log_gain[i, j]
+            utility[j] = (gain[j] if b > 0 else 0.0) - y
+            bq[j] = b * q[i, j]
+        uav_u[i] = np_sum(utility)
+        bought[i] = np_sum(demand[i])
+        rate[i] = np_sum(bq)
+        immersion[i] = np_sum(gain)
+    return rsu_u, revenue, uav_u, bought, rate, immersion

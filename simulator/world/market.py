@@ -90,6 +90,7 @@ class _Outcome(NamedTuple):
     prices: np.ndarray       # [I, J]
     demand: np.ndarray       # [I, J]
     rsu_utility: np.ndarray  # [J]
+    revenue: np.ndarray      # [J] sum_i p_ij b_ij
     mean_rsu: float
     mean_uav: float
     iterations: int
@@ -98,6 +99,9 @@ class _Outcome(NamedTuple):
     reward_path: list[float]
     wall: float              # wall-clock seconds of the play
     reference: tuple[float, float]  # mean RSU and UAV utility at the exact equilibrium
+    bandwidth: list[float]   # [I] bought by each UAV (MHz)
+    rate: list[float]        # [I] sum_j b_ij q_ij (Mbit/s)
+    immersion: list[float]   # [I] sum_j a_ij ln(1 + b_ij q_ij) (MODEL.md A1)
 
 
 def allocate_twins(bandwidth: np.ndarray, n_twins: int) -> np.ndarray:
@@ -118,11 +122,15 @@ def allocate_twins(bandwidth: np.ndarray, n_twins: int) -> np.ndarray:
         ValueError: if no bandwidth was bought or ``n_twins < 1``.
     """
     bandwidth = np.asarray(bandwidth, dtype=float)
+    values = bandwidth.tolist()
     total = float(np.add.reduce(bandwidth))  # np.sum's rounding, without its dispatch
     if total <= 0.0 or n_twins < 1:
         raise ValueError(f"Cannot place {n_twins} twins on bandwidth {bandwidth!r}")
+    sellers = [j for j, b in enumerate(values) if b != 0.0]
+    if len(sellers) == 1:  # total == b exactly: every quota below is 0 or n_twins
+        return np.full(n_twins, sellers[0], dtype=np.int64)
     # plain floats: the same IEEE operations as the array expression, for a handful of RSUs
-    quota = [b / total * n_twins for b in bandwidth.tolist()]
+    quota = [b / total * n_twins for b in values]
     counts = [math.floor(x) for x in quota]
     remainder = [x - c for x, c in zip(quota, counts, strict=True)]
     order = sorted(range(len(quota)), key=lambda j: (-remainder[j], j))
@@ -305,8 +313,9 @@ class Market:
         decision_s = self._decision_time(round_id, (len(batch), len(rsu_list)), available,
                                          outcome.iterations)
         for k, req in enumerate(batch):
-            self.env.process(self._migrate(req, rsu_ids, outcome.demand[k], q[k], weight[k],
-                                           decision_s))
+            self.env.process(self._migrate(req, rsu_ids, outcome.demand[k], q[k],
+                                           outcome.bandwidth[k], outcome.rate[k],
+                                           outcome.immersion[k], decision_s))
 
     def _play(self, uav_ids: np.ndarray, rsu_ids: np.ndarray, q: np.ndarray, ssim: np.ndarray,
               weight: np.ndarray, viable: np.ndarray, available: np.ndarray | None
@@ -323,13 +332,14 @@ class Market:
         policy = self.policy
         started = time.perf_counter()
         if isinstance(policy, EquilibriumPolicy):
-            prices, demand, rsu_u, uav_u, iterations, residual = solve_arrays(
-                weight, viable, q, budget, cost, cap, tol=policy.tol, max_iter=policy.max_iter)
+            sol = solve_arrays(weight, viable, q, budget, cost, cap, tol=policy.tol,
+                               max_iter=policy.max_iter)
             wall = time.perf_counter() - started
-            mean_rsu = _mean(rsu_u)
-            return _Outcome(prices, demand, rsu_u, mean_rsu, _mean(uav_u), iterations,
-                            residual <= policy.tol, residual, [mean_rsu], wall,
-                            (mean_rsu, _mean(uav_u)))
+            mean_rsu, mean_uav = _mean(sol.rsu_utility), _mean(sol.uav_utility)
+            return _Outcome(sol.prices, sol.demand, sol.rsu_utility, sol.revenue, mean_rsu,
+                            mean_uav, sol.sweeps, sol.residual <= policy.tol, sol.residual,
+                            [mean_rsu], wall, (mean_rsu, mean_uav), sol.bandwidth.tolist(),
+                            sol.rate.tolist(), sol.immersion.tolist())
         game = PricingGame.from_trusted(
             delta=uavs.delta[uav_ids], ssim=ssim, ssim_threshold=uavs.ssim_threshold[uav_ids],
             spectral_efficiency=q, budget=budget, cost=cost, price_cap=cap,
@@ -341,10 +351,16 @@ class Market:
         if pricing.reference:
             eq = solve_equilibrium(game, tol=pricing.tolerance, max_iter=pricing.max_iterations)
             reference = (_mean(eq.rsu_utility), _mean(eq.uav_utility))
-        return _Outcome(result.prices, result.demand, result.rsu_utility,
+        demand = np.asarray(result.demand, dtype=float)
+        bq = demand * q
+        return _Outcome(result.prices, demand, result.rsu_utility,
+                        np.add.reduce(result.prices * demand, axis=0),  # np.sum(axis=0)
                         _mean(result.rsu_utility), _mean(result.uav_utility),
                         int(result.iterations), bool(result.converged), float(result.residual),
-                        np.asarray(result.reward_path, dtype=float).tolist(), wall, reference)
+                        np.asarray(result.reward_path, dtype=float).tolist(), wall, reference,
+                        np.add.reduce(demand, axis=1).tolist(),
+                        np.add.reduce(bq, axis=1).tolist(),
+                        np.add.reduce(weight * np.log1p(bq), axis=1).tolist())
 
     def _decision_time(self, round_id: int, shape: tuple[int, int],
                        available: np.ndarray | None, iterations: int) -> float:
@@ -401,7 +417,7 @@ class Market:
         price, bought, q_, ssim_ = (x.tolist() for x in (outcome.prices, outcome.demand, q, ssim))
         self._offer_rows([(round_id, batch[i].request_id, uav[i], rsu[j], price[i][j],
                            bought[i][j], q_[i][j], ssim_[i][j]) for i, j in pairs])
-        revenue = np.add.reduce(outcome.prices * outcome.demand, axis=0)  # np.sum(axis=0)
+        revenue = outcome.revenue
         self._revenue_rows(zip(repeat(round_id), rsu, revenue.tolist(),
                                (revenue - outcome.rsu_utility).tolist()))
         self._path_rows(zip(repeat(round_id), range(len(outcome.reward_path)),
@@ -410,13 +426,12 @@ class Market:
     # -- twin transfers -------------------------------------------------------------------
     def _migrate(
         self, req: Request, rsu_ids: np.ndarray, bandwidth: np.ndarray, q: np.ndarray,
-        weight: np.ndarray, decision_s: float = 0.0,
+        bought: float, rate: float, immersion: float, decision_s: float = 0.0,
     ) -> Generator[simpy.Event, Any, None]:
-        """Move ``req``'s twins after its round: ``bandwidth``, ``q`` and ``weight`` are the
-        UAV's rows of the round's demand, spectral efficiency and weight (over ``rsu_ids``)."""
+        """Move ``req``'s twins after its round: ``bandwidth`` and ``q`` are the UAV's rows of
+        the round's demand and spectral efficiency (over ``rsu_ids``); ``bought``, ``rate``
+        and ``immersion`` its sums (:class:`_Outcome`)."""
         state = self.uav_states[req.uav_id]
-        bandwidth = np.asarray(bandwidth, dtype=float)
-        bought = float(np.add.reduce(bandwidth))  # bandwidth.sum(), bit for bit
         started = float(self.env.now)
         if decision_s > 0:  # the round's prices take effect after the agents' decision time
             yield self.env.timeout(decision_s)
@@ -479,9 +494,6 @@ class Market:
                 _, resumed, paused = paused_time_s(migrations)
                 end = max(resumed, started + decision_s)
             interruption = decision_s + paused
-        bq = bandwidth * q
-        rate = float(np.add.reduce(bq))  # np.sum without its dispatch
-        immersion = float(np.add.reduce(weight * np.log1p(bq)))
         self._service_row(req.request_id, req.uav_id, req.t_s, started, end, interruption,
                           bought, rate, immersion)
         hosts = state.hosts
