@@ -6,6 +6,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Callable
+from functools import partial
 
 import networkx as nx
 import numpy as np
@@ -349,10 +350,13 @@ def triangle() -> nx.Graph:
 
 def run_with_failures(graph: nx.Graph, jobs: list[tuple[float, int, int, float]],
                       changes: list[tuple[float, set[int], set[tuple[int, int]]]],
+                      callbacks: bool = False,
                       **kwargs) -> tuple[list[TransferRecord], list[tuple], BackhaulNetwork]:
     """Transfers ``(t, src, dst, bytes)`` (tagged by their index) while the failed elements
     change to ``(rsus, links)`` at the given times; returns records (in job order), observer
-    events ``(t, event, tag, bytes_left, n_hops, attempt)`` and the network."""
+    events ``(t, event, tag, bytes_left, n_hops, attempt)`` and the network. ``callbacks``:
+    the transfers report through ``on_done`` (checked to come at each record's end time)
+    instead of their events."""
     env = simpy.Environment()
     net = BackhaulNetwork(env, graph, **kwargs)
     events: list[tuple] = []
@@ -360,9 +364,16 @@ def run_with_failures(graph: nx.Graph, jobs: list[tuple[float, int, int, float]]
         (env.now, ev, tag, left, hops, att))
     out: list[TransferRecord | None] = [None] * len(jobs)
 
+    def landed(k: int, record: TransferRecord) -> None:
+        assert env.now == record.t_end
+        out[k] = record
+
     def job(k: int, t: float, s: int, d: int, size: float):
         yield env.timeout(t)
-        out[k] = yield net.transfer(s, d, size, tag=k)
+        if callbacks:
+            net.transfer(s, d, size, tag=k, on_done=partial(landed, k))
+        else:
+            out[k] = yield net.transfer(s, d, size, tag=k)
 
     def fail():
         for t, rsus, links in changes:
@@ -457,3 +468,16 @@ def test_in_flight_reports_tags() -> None:
     assert net.in_flight() == [(("a", 1), 0, 2), (("b", 2), 1, 2)]
     with pytest.raises(ValueError, match="on_failure"):
         BackhaulNetwork(env, triangle(), on_failure="drop")
+
+
+
+def test_on_done_reports_the_records_of_the_event_form() -> None:
+    # the callback form of transfer() (delivered transfers call back in the event that
+    # delivers them, abandoned ones and src == dst from an event of their own) reports the
+    # records of the event form, at their end times
+    jobs = [(0.0, 0, 2, 1e6), (0.0, 0, 1, 5e5), (0.0, 1, 1, 3e5), (0.3, 1, 2, 2e6)]
+    changes = [(0.6, {2}, set())]  # the transfers to RSU 2 are abandoned at 0.6
+    expected, _, _ = run_with_failures(triangle(), jobs, changes)
+    got, _, _ = run_with_failures(triangle(), jobs, changes, callbacks=True)
+    assert got == expected
+    assert [r.aborted for r in expected] == [True, False, False, True]

@@ -132,7 +132,8 @@ class _Flow:
     bit is on its way); ``starting``, ``rerouting`` and ``aborted`` are passed through while a
     failure is being handled."""
 
-    done: simpy.Event
+    done: simpy.Event | None  # succeeds with the record (None: on_done is called instead)
+    on_done: Callable[[TransferRecord], None] | None
     src: int
     dst: int
     path: tuple[int, ...]
@@ -188,7 +189,9 @@ class BackhaulNetwork:
         self._timer_at: float | None = None
         self._latency: dict[tuple[int, ...], float] = {}  # a route's summed link latencies
 
-    def transfer(self, src: int, dst: int, size_bytes: float, tag: Any = None) -> simpy.Event:
+    def transfer(self, src: int, dst: int, size_bytes: float, tag: Any = None,
+                 on_done: Callable[[TransferRecord], None] | None = None
+                 ) -> simpy.Event | None:
         """Start copying ``size_bytes`` from RSU ``src`` to RSU ``dst`` now.
 
         Args:
@@ -196,11 +199,15 @@ class BackhaulNetwork:
             size_bytes: bytes to move.
             tag: what is moved, e.g. ``(request_id, uav_id, twin_id)``; reported by
                 :meth:`in_flight` and to the observer.
+            on_done: called with the :class:`TransferRecord` instead of an event: when the
+                last bit arrives, in the event that delivers it (no event of its own); when
+                the transfer is abandoned (or ``src == dst``), from an event as the returned
+                event would have been.
 
         Returns:
             An event that succeeds with a :class:`TransferRecord` when the last bit arrives
             (route latency included) or the transfer is abandoned; immediately if
-            ``src == dst``.
+            ``src == dst``. None with ``on_done``.
 
         Raises:
             ValueError: unknown RSU or negative size.
@@ -211,13 +218,13 @@ class BackhaulNetwork:
             raise ValueError("BackhaulNetwork.transfer: unknown RSU "
                              f"{src if src not in self._rsus else dst}")
         now = self.env.now
-        done = Event(self.env)
+        done = Event(self.env) if on_done is None else None
         if src == dst:
-            done.succeed(TransferRecord(int(src), int(dst), (int(src),), float(size_bytes), now,
-                                        now))
+            self._succeed(done, on_done, TransferRecord(int(src), int(dst), (int(src),),
+                                                        float(size_bytes), now, now))
             return done
         fid = next(self._ids)
-        flow = _Flow(done, int(src), int(dst), (), float(size_bytes), now, tag)
+        flow = _Flow(done, on_done, int(src), int(dst), (), float(size_bytes), now, tag)
         self._pending[fid] = flow
         if self.failed_rsus or self.failed_links:
             flow.phase = "starting"
@@ -294,7 +301,19 @@ class BackhaulNetwork:
                  ) -> None:
         flow = self._pending.pop(fid, None)
         if flow is not None:  # None: abandoned while its last bit was on its way
-            flow.done.succeed(record)
+            if flow.on_done is not None:
+                flow.on_done(record)
+            else:
+                flow.done.succeed(record)
+
+    def _succeed(self, done: simpy.Event | None, on_done: Callable[[TransferRecord], None] | None,
+                 record: TransferRecord) -> None:
+        """Report ``record`` from an event now: ``done`` succeeds, or ``on_done`` is called
+        when an event made for it is processed (one event later, as ``done`` would be)."""
+        if done is None:
+            done = Event(self.env)
+            done.callbacks.append(lambda ev: on_done(ev.value))
+        done.succeed(record)
 
     # -- failures -------------------------------------------------------------------------
     def set_failed(self, rsus: set[int], links: set[tuple[int, int]]) -> None:
@@ -398,9 +417,9 @@ class BackhaulNetwork:
         else:
             left = self._bits(flow.size_bytes)
         self._notify(ABANDONED, flow, left, -1)
-        flow.done.succeed(TransferRecord(flow.src, flow.dst, flow.path or (flow.src,),
-                                         flow.size_bytes, flow.t_start, self.env.now,
-                                         aborted=True))
+        self._succeed(flow.done, flow.on_done,
+                      TransferRecord(flow.src, flow.dst, flow.path or (flow.src,),
+                                     flow.size_bytes, flow.t_start, self.env.now, aborted=True))
 
     def _notify(self, event: int, flow: _Flow, bits_left: float, n_hops: int) -> None:
         if self.observer is not None:

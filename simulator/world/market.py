@@ -1,4 +1,4 @@
-"""Twin migration: requests, market rounds and twin transfers as SimPy processes.
+"""Twin migration: requests, market rounds and twin transfers on the simulation clock.
 
 When a UAV leaves the cell of an RSU that hosts one of its twins (or is about to, with a
 prediction margin) it files a migration request. The *market* batches requests over a
@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import product, repeat
@@ -40,9 +40,10 @@ from simulator.config.realism import DecisionTimeConfig
 from simulator.config.world import RadioConfig
 from simulator.trace.recorders import Recorder, row_sink, rows_sink
 from simulator.trace.schema import REQUEST_OUTCOME, code_of
-from simulator.world.backhaul import BackhaulNetwork
+from simulator.world.backhaul import BackhaulNetwork, TransferRecord
 from simulator.world.failover import Failover
 from simulator.world.live_migration import (
+    LiveMigration,
     LiveSetup,
     live_migration,
     paused_time_s,
@@ -313,9 +314,8 @@ class Market:
         decision_s = self._decision_time(round_id, (len(batch), len(rsu_list)), available,
                                          outcome.iterations)
         for k, req in enumerate(batch):
-            self.env.process(self._migrate(req, rsu_ids, outcome.demand[k], q[k],
-                                           outcome.bandwidth[k], outcome.rate[k],
-                                           outcome.immersion[k], decision_s))
+            self._migrate(req, rsu_ids, outcome.demand[k], q[k], outcome.bandwidth[k],
+                          outcome.rate[k], outcome.immersion[k], decision_s)
 
     def _play(self, uav_ids: np.ndarray, rsu_ids: np.ndarray, q: np.ndarray, ssim: np.ndarray,
               weight: np.ndarray, viable: np.ndarray, available: np.ndarray | None
@@ -427,14 +427,27 @@ class Market:
     def _migrate(
         self, req: Request, rsu_ids: np.ndarray, bandwidth: np.ndarray, q: np.ndarray,
         bought: float, rate: float, immersion: float, decision_s: float = 0.0,
-    ) -> Generator[simpy.Event, Any, None]:
-        """Move ``req``'s twins after its round: ``bandwidth`` and ``q`` are the UAV's rows of
-        the round's demand and spectral efficiency (over ``rsu_ids``); ``bought``, ``rate``
-        and ``immersion`` its sums (:class:`_Outcome`)."""
-        state = self.uav_states[req.uav_id]
-        started = float(self.env.now)
+    ) -> None:
+        """Move ``req``'s twins after its round (called at the round's time).
+
+        ``bandwidth`` and ``q`` are the UAV's rows of the round's demand and spectral
+        efficiency (over ``rsu_ids``); ``bought``, ``rate`` and ``immersion`` its sums
+        (:class:`_Outcome`). The twins leave at once, or after the agents' decision time.
+        A migration is not a SimPy process: its transfers call it back as they land, and the
+        last one to land ends it in the same event (a process waiting for all of them would
+        end one event later, at the same time).
+        """
+        move = partial(self._move, req, rsu_ids, bandwidth, q, bought, rate, immersion,
+                       float(self.env.now), decision_s)
         if decision_s > 0:  # the round's prices take effect after the agents' decision time
-            yield self.env.timeout(decision_s)
+            self.env.timeout(decision_s).callbacks.append(move)
+        else:
+            move()
+
+    def _move(self, req: Request, rsu_ids: np.ndarray, bandwidth: np.ndarray, q: np.ndarray,
+              bought: float, rate: float, immersion: float, started: float,
+              decision_s: float, _timer: simpy.Event | None = None) -> None:
+        state = self.uav_states[req.uav_id]
         if bought <= 0.0:
             # Every viable RSU priced the UAV out: keep the twins, retry at the next event.
             state.migrating = False
@@ -442,49 +455,83 @@ class Market:
             return
         slots = allocate_twins(bandwidth, len(state.hosts))
         new_hosts = rsu_ids[slots]
-        sizes = self.uavs.twin_size_bytes[req.uav_id]
-        transfers = []
-        lost = []  # twins lost with a failed RSU: restored from their fallback copy
+        sizes = self.uavs.twin_size_bytes[req.uav_id].tolist()
         live = self.live is not None and self.live.live
-        for twin, (src, dst) in enumerate(zip(state.hosts.tolist(), new_hosts.tolist(),
+        moving = _Moving(req, new_hosts.tolist(), started, decision_s, bought, rate, immersion,
+                         live)
+        lost = []  # twins lost with a failed RSU: restored from their fallback copy
+        for twin, (src, dst) in enumerate(zip(state.hosts.tolist(), moving.new_hosts,
                                               strict=True)):
             if src < 0:
                 lost.append(twin)
             elif src != dst:
                 tag = (req.request_id, req.uav_id, twin)
+                k = len(moving.twins)
+                moving.twins.append(twin)
+                moving.results.append(None)
+                moving.waiting += 1
                 if live:  # MODEL.md D4: rounds of fluid transfers while the service runs
                     assert self.live is not None
-                    ev = self.env.process(live_migration(
-                        self.env, self.backhaul, int(src), int(dst), float(sizes[twin]),
-                        self.live.params, self.live.dirty_for(twin), tag=tag))
+                    self.env.process(live_migration(
+                        self.env, self.backhaul, src, dst, sizes[twin], self.live.params,
+                        self.live.dirty_for(twin), tag=tag,
+                    )).callbacks.append(partial(self._live_landed, moving, k))
                 else:
-                    ev = self.backhaul.transfer(int(src), int(dst), float(sizes[twin]), tag=tag)
-                ev.callbacks.append(partial(_arrived, state, twin))
-                transfers.append((twin, ev))
-        restores = []
+                    self.backhaul.transfer(src, dst, sizes[twin], tag=tag,
+                                           on_done=partial(self._landed, moving, k))
         if lost:
             assert self.failover is not None
             rates = bandwidth[slots[lost]] * q[slots[lost]]
-            restores = self.failover.restore(req.uav_id, lost, new_hosts[lost].tolist(),
-                                             rates.tolist())
-        if transfers or restores:
-            yield self.env.all_of([ev for _, ev in transfers] + restores)
+            for ev in self.failover.restore(req.uav_id, lost, new_hosts[lost].tolist(),
+                                            rates.tolist()):
+                moving.waiting += 1
+                ev.callbacks.append(partial(self._restored, moving))
+        if not moving.waiting:
+            # nothing to wait for: end as the first step of a new process would, after the
+            # urgent events already due at this instant
+            self.env.process(_at_start(partial(self._moved, moving)))
+
+    def _landed(self, moving: _Moving, k: int, result: TransferRecord | LiveMigration) -> None:
+        """Transfer ``k`` of ``moving`` ended: delivered, or abandoned (``aborted``)."""
+        if not result.aborted:  # its new host holds the twin from now on
+            self.uav_states[moving.req.uav_id].hosts[moving.twins[k]] = result.dst
+        moving.results[k] = result
+        moving.waiting -= 1
+        if not moving.waiting:
+            self._moved(moving)
+
+    def _live_landed(self, moving: _Moving, k: int, event: simpy.Event) -> None:
+        """Live migration ``k`` of ``moving`` ended (its process' value)."""
+        self._landed(moving, k, event.value)
+
+    def _restored(self, moving: _Moving, _event: simpy.Event) -> None:
+        """A lost twin of ``moving`` was restored (or failed to be)."""
+        moving.waiting -= 1
+        if not moving.waiting:
+            self._moved(moving)
+
+    def _moved(self, moving: _Moving) -> None:
+        """Every twin of ``moving`` has landed (or failed to): record the migration."""
+        req = moving.req
+        state = self.uav_states[req.uav_id]
         end = float(self.env.now)
-        transfers = [(twin, ev) for twin, ev in transfers if not ev.value.aborted]
-        migrations = [ev.value for _, ev in transfers] if live else []
-        records = ([transfer_record(m) for m in migrations] if live
-                   else [ev.value for _, ev in transfers])
+        live = moving.live
+        kept = [(twin, r) for twin, r in zip(moving.twins, moving.results, strict=True)
+                if not r.aborted]
+        migrations = [m for _, m in kept] if live else []
+        records = [transfer_record(m) for m in migrations] if live else [r for _, r in kept]
         ids: list[int] = []
-        if transfers:
+        if kept:
             first = self._next_transfer_id
             self._next_transfer_id += len(records)
             ids = list(range(first, first + len(records)))
             self._transfer_rows([
                 (tid, req.request_id, req.uav_id, twin, r.src, r.dst, len(r.path) - 1,
                  r.size_bytes, r.t_start, r.t_end)
-                for tid, (twin, _), r in zip(ids, transfers, records, strict=True)])
+                for tid, (twin, _), r in zip(ids, kept, records, strict=True)])
             self._hop_rows([(tid, h, int(node)) for tid, r in zip(ids, records, strict=True)
                             for h, node in enumerate(r.path)])
+        started, decision_s = moving.started, moving.decision_s
         interruption = end - started
         if live:  # the service runs during live rounds: decision time + the twins' pauses
             assert self.live is not None
@@ -495,14 +542,37 @@ class Market:
                 end = max(resumed, started + decision_s)
             interruption = decision_s + paused
         self._service_row(req.request_id, req.uav_id, req.t_s, started, end, interruption,
-                          bought, rate, immersion)
-        hosts = state.hosts
+                          moving.bought, moving.rate, moving.immersion)
         state.migrating = False
         # The UAV may have left a new host's cell while its twins were in transit, or a
         # failure kept some twins from their new host.
-        now_hosts = hosts.tolist()
-        if not set(now_hosts) <= state.covering or now_hosts != new_hosts.tolist():
+        now_hosts = state.hosts.tolist()
+        if not set(now_hosts) <= state.covering or now_hosts != moving.new_hosts:
             self.request(state)
+
+
+@dataclass(slots=True, eq=False)
+class _Moving:
+    """A migration whose twins are on their way (:meth:`Market._migrate`)."""
+
+    req: Request
+    new_hosts: list[int]
+    started: float
+    decision_s: float
+    bought: float
+    rate: float
+    immersion: float
+    live: bool
+    twins: list[int] = field(default_factory=list)  # the twin of each transfer
+    results: list[Any] = field(default_factory=list)  # its record (live: LiveMigration)
+    waiting: int = 0  # transfers and restores still on their way
+
+
+def _at_start(action: Callable[[], None]) -> Generator[simpy.Event, Any, None]:
+    """A process that only runs ``action`` (SimPy starts it after the urgent events already
+    due at this instant)."""
+    action()
+    yield from ()
 
 
 def _mean(x: np.ndarray) -> float:
@@ -516,10 +586,3 @@ def primary_host(hosts: np.ndarray) -> int:
     ``argmax(bincount(hosts))`` without numpy, for a UAV's few twins."""
     held = [h for h in hosts.tolist() if h >= 0]  # -1: lost with a failed RSU
     return min(held, key=lambda h: (-held.count(h), h)) if held else -1
-
-
-def _arrived(state: UavState, twin: int, event: simpy.Event) -> None:
-    """A twin's transfer ended: if it was delivered, its new host holds it from now on."""
-    record = event.value
-    if not record.aborted:
-        state.hosts[twin] = record.dst
