@@ -75,8 +75,7 @@ class UavState:
     present: bool = True  # False once the UAV has departed (end of its presence interval)
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     """A migration request waiting for the market."""
 
     request_id: int
@@ -181,7 +180,7 @@ class Market:
         self.compute_gflops = compute_gflops
         self.shadowing_root = shadowing_root
         self.pending: list[Request] = []
-        self._wakeup: simpy.Event | None = None
+        self._busy = False  # a wakeup is due, or rounds are being played
         self._next_request_id = 0
         self._next_round_id = 0
         self._next_transfer_id = 0
@@ -206,7 +205,6 @@ class Market:
             "n_hops", "size_bytes", "t_start_s", "t_end_s"))
         self._hop_rows = rows_sink(recorder, "/migration/transfer_hops",
                                    ("transfer_id", "hop", "rsu_id"))
-        env.process(self._run())
 
     # -- requests -------------------------------------------------------------------------
     def request(self, state: UavState, leaving_rsu: int = -1) -> None:
@@ -222,8 +220,11 @@ class Market:
             return
         req = self._new_request(state, leaving_rsu)
         self.pending.append(req)
-        if self._wakeup is not None and not self._wakeup.triggered:
-            self._wakeup.succeed()
+        if not self._busy:  # play after the events already due at this instant
+            self._busy = True
+            wakeup = self.env.event()
+            wakeup.callbacks.append(self._wake)
+            wakeup.succeed()
 
     def _new_request(self, state: UavState, leaving_rsu: int = -1) -> Request:
         state.migrating = True
@@ -250,19 +251,23 @@ class Market:
                 self._round([req])
         return [req.request_id for req in batch]
 
-    def _run(self) -> Generator[simpy.Event, Any, None]:
-        window = self.market_window_s
-        while True:
-            if not self.pending:
-                self._wakeup = self.env.event()
-                yield self._wakeup
-            if window > 0:
-                yield self.env.timeout(window)
-                batch, self.pending = self.pending, []
-                self._round(batch)
-            else:
-                while self.pending:
-                    self._round([self.pending.pop(0)])
+    def _wake(self, _event: simpy.Event) -> None:
+        """Requests are waiting: play them one round each, or batch them over the window."""
+        if self.market_window_s > 0:
+            self.env.timeout(self.market_window_s).callbacks.append(self._play_window)
+            return
+        while self.pending:
+            self._round([self.pending.pop(0)])
+        self._busy = False
+
+    def _play_window(self, _event: simpy.Event) -> None:
+        """The window is over: one round for every request filed during it."""
+        batch, self.pending = self.pending, []
+        self._round(batch)
+        if self.pending:  # filed by the round itself: the next window starts now
+            self.env.timeout(self.market_window_s).callbacks.append(self._play_window)
+        else:
+            self._busy = False
 
     # -- one pricing round ----------------------------------------------------------------
     def _round(self, batch: list[Request]) -> None:

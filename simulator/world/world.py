@@ -278,7 +278,7 @@ def uav_process(env: simpy.Environment, world: World, state: UavState,
         if t_k > env.now:
             yield env.timeout(t_k - env.now)
         if kind_k == PRE_LEAVE:
-            if r_k in state.hosts:
+            if r_k in state.hosts.tolist():  # a list: numpy's `in` costs more
                 market.request(state, leaving_rsu=r_k)
             continue
         event(t_k, uav_id, r_k, kind_k)
@@ -288,7 +288,7 @@ def uav_process(env: simpy.Environment, world: World, state: UavState,
                 market.request(state)
         else:
             state.covering.discard(r_k)
-            if r_k in state.hosts:
+            if r_k in state.hosts.tolist():  # a list: numpy's `in` costs more
                 market.request(state)
     if depart_s is None:
         return

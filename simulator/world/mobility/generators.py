@@ -21,7 +21,6 @@ import logging
 import math
 
 import numpy as np
-from scipy.signal import lfilter
 
 from simulator.world.mobility.trajectory import (
     Trajectory,
@@ -115,6 +114,8 @@ def random_waypoint(rng: np.random.Generator, *, duration_s: float, area_m: tupl
 
 def _ar1(y_prev: np.ndarray, drive: np.ndarray, alpha: float) -> np.ndarray:
     """``y[w] = alpha * y[w-1] + drive[w]`` along axis 1, starting from ``y_prev``."""
+    from scipy.signal import lfilter  # ~0.5 s to import: only Gauss-Markov runs need it
+
     y, _ = lfilter([1.0], [1.0, -alpha], drive, axis=1, zi=(alpha * y_prev)[:, None])
     return y
 
