@@ -181,6 +181,8 @@ class Market:
         self.shadowing_root = shadowing_root
         self.pending: list[Request] = []
         self._busy = False  # a wakeup is due, or rounds are being played
+        # stands for positions where the radio model reads none (any UAV or RSU count)
+        self._no_position = np.zeros((max(len(uavs.delta), len(rsus.cost)), 3))
         self._next_request_id = 0
         self._next_round_id = 0
         self._next_transfer_id = 0
@@ -395,10 +397,14 @@ class Market:
     def _channel_gain_db(self, uav_ids: np.ndarray, rsu_ids: np.ndarray) -> np.ndarray:
         """Gain (dB) from each RSU in ``rsu_ids`` to each UAV in ``uav_ids`` now."""
         now = float(self.env.now)
-        positions = (np.array([self.trajectories[u].position(now) for u in uav_ids])
-                     if reads_positions(self.radio) else np.empty((len(uav_ids), 3)))
-        gain = channel_gain_db(self.radio, self.rng_radio, positions,
-                               self.rsus.positions[rsu_ids])
+        if reads_positions(self.radio):
+            gain = channel_gain_db(self.radio, self.rng_radio,
+                                   np.array([self.trajectories[u].position(now)
+                                             for u in uav_ids]),
+                                   self.rsus.positions[rsu_ids])
+        else:  # Table II: only the numbers of UAVs and RSUs are read
+            gain = channel_gain_db(self.radio, self.rng_radio, self._no_position[:len(uav_ids)],
+                                   self._no_position[:len(rsu_ids)])
         if self.radio.shadowing_std_db > 0:
             segments = [max(0, int(np.searchsorted(self.trajectories[u].t0, now, "right")) - 1)
                         for u in uav_ids]
@@ -590,4 +596,8 @@ def primary_host(hosts: np.ndarray) -> int:
     """The RSU hosting most of a UAV's twins (the lowest id on a tie; -1 if all are lost):
     ``argmax(bincount(hosts))`` without numpy, for a UAV's few twins."""
     held = [h for h in hosts.tolist() if h >= 0]  # -1: lost with a failed RSU
-    return min(held, key=lambda h: (-held.count(h), h)) if held else -1
+    if not held:
+        return -1
+    if held.count(held[0]) == len(held):  # the usual case: all on one host
+        return held[0]
+    return min(held, key=lambda h: (-held.count(h), h))

@@ -44,8 +44,8 @@ def db_to_linear(x: np.ndarray | float) -> np.ndarray:
 def _non_negative(x: np.ndarray | float, what: str) -> np.ndarray:
     """``x`` as floats, or ``ValueError("{what} >= 0, got v")`` for the first negative or NaN."""
     v = np.asarray(x, dtype=float)
-    bad = ~(v >= 0)
-    if bad.any():
+    if v.size and not np.minimum.reduce(v, axis=None) >= 0:  # NaN fails too (one reduction)
+        bad = ~(v >= 0)
         raise ValueError(f"{what} >= 0, got {v[bad].ravel()[0]}")
     return v
 
