@@ -500,7 +500,7 @@ class Market:
         if not moving.waiting:
             # nothing to wait for: end as the first step of a new process would, after the
             # urgent events already due at this instant
-            self.env.process(_at_start(partial(self._moved, moving)))
+            self.env.process(first_step(partial(self._moved, moving)))
 
     def _landed(self, moving: _Moving, k: int, result: TransferRecord | LiveMigration) -> None:
         """Transfer ``k`` of ``moving`` ended: delivered, or abandoned (``aborted``)."""
@@ -579,9 +579,9 @@ class _Moving:
     waiting: int = 0  # transfers and restores still on their way
 
 
-def _at_start(action: Callable[[], None]) -> Generator[simpy.Event, Any, None]:
-    """A process that only runs ``action`` (SimPy starts it after the urgent events already
-    due at this instant)."""
+def first_step(action: Callable[[], None]) -> Generator[simpy.Event, Any, None]:
+    """A process that only runs ``action``: ``env.process(first_step(f))`` runs ``f`` as a new
+    process's first step (after the urgent events already due at this instant)."""
     action()
     yield from ()
 
