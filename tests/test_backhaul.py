@@ -298,6 +298,76 @@ def test_fluid_bit_for_bit_against_reference(seed: int) -> None:
             assert (fl.rate(f), fl.remaining(f)) == (ref.rate_[f], ref.remaining(f))
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_fluid_flows_added_together_equal_flows_added_one_by_one(seed: int) -> None:
+    """add_routes re-rates once for a batch: the same times, rates and bits left, to the last
+    bit, as add_route for each flow in turn (and pop order), on a ring of 6 nodes."""
+    rng = np.random.default_rng(seed)
+    caps = {(u, (u + 1) % 6): float(rng.choice([10.0, 100.0, rng.uniform(1.0, 1e3)]))
+            for u in range(6)}
+    together, one_by_one = FluidLinks(caps), FluidLinks(caps)
+    now, live, fid = 0.0, set(), 0
+    for _ in range(60):
+        if rng.random() < 0.5 or not live:
+            batch = []
+            for _ in range(int(rng.integers(1, 5))):
+                start, hops = int(rng.integers(0, 6)), int(rng.integers(1, 4))
+                step = int(rng.choice([1, -1]))
+                route = tuple((start + step * h) % 6 for h in range(hops + 1))
+                batch.append((fid, route, float(rng.choice([100.0, rng.uniform(0.0, 1e4)]))))
+                fid += 1
+            together.add_routes(batch, now)
+            for f, route, size in batch:
+                one_by_one.add_route(f, route, size, now)
+            live |= {f for f, _, _ in batch}
+        else:
+            nc = one_by_one.next_completion()
+            assert nc is not None
+            now = nc[0] if rng.random() < 0.7 else float(now + rng.uniform(0, nc[0] - now))
+            done = together.pop_completed(now)
+            assert done == one_by_one.pop_completed(now)
+            live -= set(done)
+        assert together.next_completion() == one_by_one.next_completion()
+        for f in live:
+            assert (together.rate(f), together.remaining(f)) == (one_by_one.rate(f),
+                                                                 one_by_one.remaining(f))
+    with pytest.raises(ValueError, match="already exists"):
+        together.add_routes([(fid, (0, 1), 1.0), (fid, (1, 2), 1.0)], now)
+
+
+def test_transfers_started_together_equal_transfers_started_one_by_one() -> None:
+    # transfer_all: the records of transfer(on_done=...) called in turn, bit for bit
+    g = build_backhaul(grid_positions(2, 3), topology="grid", grid_shape=(2, 3),
+                       capacity_bps=8e6, latency_s=0.003)
+    rng = np.random.default_rng(3)
+    batches = [(float(t), [(int(rng.integers(0, 6)), int(rng.integers(0, 6)),
+                            float(rng.uniform(1e4, 2e6))) for _ in range(int(rng.integers(1, 4)))])
+               for t in np.sort(rng.uniform(0, 2, 25))]
+    batches = [(t, [(s, d, b) for s, d, b in jobs if s != d]) for t, jobs in batches]
+    runs = []
+    for together in (True, False):
+        env = simpy.Environment()
+        net = BackhaulNetwork(env, g)
+        got: list[tuple[float, tuple, TransferRecord]] = []
+
+        def start(jobs, tag, net=net, env=env, got=got, together=together):
+            calls = [(s, d, b, (tag, k), partial(lambda k, rec: got.append((env.now, k, rec)),
+                                                 (tag, k)))
+                     for k, (s, d, b) in enumerate(jobs)]
+            if together:
+                net.transfer_all(calls)
+            else:
+                for s, d, b, t, cb in calls:
+                    net.transfer(s, d, b, tag=t, on_done=cb)
+
+        for tag, (t, jobs) in enumerate(batches):
+            env.timeout(t).callbacks.append(lambda _ev, jobs=jobs, tag=tag: start(jobs, tag))
+        env.run()
+        runs.append(got)
+    assert len(runs[0]) == sum(len(jobs) for _, jobs in batches) > 30
+    assert runs[0] == runs[1]
+
+
 def run_transfers(graph: nx.Graph, jobs: list[tuple[float, int, int, float]]
                   ) -> list[TransferRecord]:
     env = simpy.Environment()

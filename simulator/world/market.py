@@ -471,6 +471,7 @@ class Market:
         moving = _Moving(req, new_hosts.tolist(), started, decision_s, bought, rate, immersion,
                          live)
         lost = []  # twins lost with a failed RSU: restored from their fallback copy
+        copies = []  # stop-and-copy transfers, started together
         for twin, (src, dst) in enumerate(zip(state.hosts.tolist(), moving.new_hosts,
                                               strict=True)):
             if src < 0:
@@ -488,8 +489,9 @@ class Market:
                         self.live.dirty_for(twin), tag=tag,
                     )).callbacks.append(partial(self._live_landed, moving, k))
                 else:
-                    self.backhaul.transfer(src, dst, sizes[twin], tag=tag,
-                                           on_done=partial(self._landed, moving, k))
+                    copies.append((src, dst, sizes[twin], tag, partial(self._landed, moving, k)))
+        if copies:
+            self.backhaul.transfer_all(copies)
         if lost:
             assert self.failover is not None
             rates = bandwidth[slots[lost]] * q[slots[lost]]
