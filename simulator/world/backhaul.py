@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, NamedTuple
@@ -212,7 +212,11 @@ class BackhaulNetwork:
         Raises:
             ValueError: unknown RSU or negative size.
         """
-        self._check(src, dst, size_bytes)
+        if not 0.0 <= size_bytes < math.inf:
+            raise ValueError(f"BackhaulNetwork.transfer: size_bytes must be >= 0, got {size_bytes}")
+        if src not in self._rsus or dst not in self._rsus:
+            raise ValueError("BackhaulNetwork.transfer: unknown RSU "
+                             f"{src if src not in self._rsus else dst}")
         now = self.env.now
         done = Event(self.env) if on_done is None else None
         if src == dst:
@@ -238,41 +242,6 @@ class BackhaulNetwork:
             self._correct(fid, flow)
         self._reschedule()
         return done
-
-    def transfer_all(self, jobs: Sequence[tuple[int, int, float, Any,
-                                             Callable[[TransferRecord], None]]]) -> None:
-        """Start transfers ``(src, dst, size_bytes, tag, on_done)`` now, as :meth:`transfer`
-        with ``on_done`` one after the other would: the same records, bit for bit.
-
-        The links are re-rated once and the completion timer set once for all of them (no
-        timer for the first transfer's completion at the rate it had alone). With failures,
-        TCP correction (its delay depends on the rate each transfer starts at) or a
-        transfer to its own source, they are started one by one.
-        """
-        if (self.failed_rsus or self.failed_links or self.correction is not None
-                or any(src == dst for src, dst, *_ in jobs)):
-            for src, dst, size_bytes, tag, on_done in jobs:
-                self.transfer(src, dst, size_bytes, tag=tag, on_done=on_done)
-            return
-        for src, dst, size_bytes, *_ in jobs:
-            self._check(src, dst, size_bytes)
-        now = self.env.now
-        flows = []
-        for src, dst, size_bytes, tag, on_done in jobs:
-            fid = next(self._ids)
-            flow = _Flow(None, on_done, int(src), int(dst), self.router.route(src, dst),
-                         float(size_bytes), now, tag)
-            self._pending[fid] = flow
-            flows.append((fid, flow.path, 8.0 * flow.size_bytes))  # self._bits
-        self.links.add_routes(flows, now)
-        self._reschedule()
-
-    def _check(self, src: int, dst: int, size_bytes: float) -> None:
-        if not 0.0 <= size_bytes < math.inf:
-            raise ValueError(f"BackhaulNetwork.transfer: size_bytes must be >= 0, got {size_bytes}")
-        if src not in self._rsus or dst not in self._rsus:
-            raise ValueError("BackhaulNetwork.transfer: unknown RSU "
-                             f"{src if src not in self._rsus else dst}")
 
     def _bits(self, size_bytes: float) -> float:
         """Bits a transfer puts on the links (payload, or payload / efficiency)."""

@@ -94,32 +94,19 @@ class FluidLinks:
         """
         if flow_id in self._flows:
             raise ValueError(f"FluidLinks: flow {flow_id} already exists")
-        self._insert([(flow_id, self._resolve(flow_id, links), size_bits)], now)
+        self._insert(flow_id, self._resolve(flow_id, links), size_bits, now)
 
     def add_route(self, flow_id: int, route: tuple[int, ...], size_bits: float,
                   now: float) -> None:
         """:meth:`add` over the links of a node sequence ``(src, ..., dst)``; the links of
         each route are looked up once and remembered."""
-        self.add_routes([(flow_id, route, size_bits)], now)
-
-    def add_routes(self, flows: Sequence[tuple[int, tuple[int, ...], float]], now: float
-                   ) -> None:
-        """:meth:`add_route` for several flows ``(id, route, size_bits)`` at one instant.
-
-        The flows that share a link with any of them are re-rated once, not once per flow:
-        bit for bit the state of adding them one by one (a flow settled again at the same
-        instant keeps its bits, and its rate and time come from the final shares).
-        """
-        resolved = []
-        for flow_id, route, size_bits in flows:
-            if flow_id in self._flows or any(flow_id == f for f, _, _ in resolved):
-                raise ValueError(f"FluidLinks: flow {flow_id} already exists")
-            links = self._routes.get(route)
-            if links is None:
-                links = self._routes[route] = self._resolve(
-                    flow_id, [(route[i], route[i + 1]) for i in range(len(route) - 1)])
-            resolved.append((flow_id, links, size_bits))
-        self._insert(resolved, now)
+        if flow_id in self._flows:
+            raise ValueError(f"FluidLinks: flow {flow_id} already exists")
+        links = self._routes.get(route)
+        if links is None:
+            links = self._routes[route] = self._resolve(
+                flow_id, [(route[i], route[i + 1]) for i in range(len(route) - 1)])
+        self._insert(flow_id, links, size_bits, now)
 
     def _resolve(self, flow_id: int, links: Iterable[tuple[int, int]]) -> tuple[_Link, ...]:
         """The distinct links of a path (first occurrence order), checked."""
@@ -131,25 +118,20 @@ class FluidLinks:
             raise ValueError(f"FluidLinks: flow {flow_id} uses unknown link {unknown[0]}")
         return tuple(self._link[lk] for lk in path)
 
-    def _insert(self, flows: list[tuple[int, tuple[_Link, ...], float]], now: float) -> None:
-        """Start flows ``(id, links, size_bits)`` at ``now``: join their links, then re-rate
-        them and every flow sharing a link with them."""
-        for flow_id, _, size_bits in flows:
-            if not 0.0 <= size_bits < math.inf:
-                raise ValueError(f"FluidLinks: flow {flow_id} size must be >= 0, got "
-                                 f"{size_bits}")
+    def _insert(self, flow_id: int, links: tuple[_Link, ...], size_bits: float,
+                now: float) -> None:
+        if not 0.0 <= size_bits < math.inf:
+            raise ValueError(f"FluidLinks: flow {flow_id} size must be >= 0, got {size_bits}")
         if now != self.now:
             self.advance(now)
-        affected: set[int] = set()
-        for flow_id, links, size_bits in flows:
-            affected.add(flow_id)
-            for link in links:
-                users = link.users
-                if users:
-                    affected |= users
-                users.add(flow_id)
-                link.share = link.capacity / len(users)
-            self._flows[flow_id] = _Flow(links, float(size_bits), self.now)
+        affected = {flow_id}
+        for link in links:
+            users = link.users
+            if users:
+                affected |= users
+            users.add(flow_id)
+            link.share = link.capacity / len(users)
+        self._flows[flow_id] = _Flow(links, float(size_bits), self.now)
         self._rerate(affected)
 
     def remove(self, flow_id: int, now: float) -> float:

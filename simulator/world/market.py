@@ -471,7 +471,6 @@ class Market:
         moving = _Moving(req, new_hosts.tolist(), started, decision_s, bought, rate, immersion,
                          live)
         lost = []  # twins lost with a failed RSU: restored from their fallback copy
-        copies = []  # stop-and-copy transfers, started together
         for twin, (src, dst) in enumerate(zip(state.hosts.tolist(), moving.new_hosts,
                                               strict=True)):
             if src < 0:
@@ -489,9 +488,8 @@ class Market:
                         self.live.dirty_for(twin), tag=tag,
                     )).callbacks.append(partial(self._live_landed, moving, k))
                 else:
-                    copies.append((src, dst, sizes[twin], tag, partial(self._landed, moving, k)))
-        if copies:
-            self.backhaul.transfer_all(copies)
+                    self.backhaul.transfer(src, dst, sizes[twin], tag=tag,
+                                           on_done=partial(self._landed, moving, k))
         if lost:
             assert self.failover is not None
             rates = bandwidth[slots[lost]] * q[slots[lost]]
