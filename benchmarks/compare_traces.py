@@ -8,11 +8,16 @@ from wall-clock values:
     python benchmarks/compare_traces.py compare out/before out/after
 
 The set is the default scenario, every ``scenarios/examples/`` file and two synchronisation
-figures, each with a fixed seed. ``compare`` reads both trees with plain h5py (independent of
-uavtwin's own reader), compares every dataset's dtype, shape and bytes and every attribute,
-skips the wall-clock values (``wall_time_s`` columns and attributes, ``created``,
-``uavtwin_version``, ``solve_time_s``), prints one line per trace and exits 1 on any difference.
-It also writes ``benchmarks/results/compare_traces.json``.
+figures, each with a fixed seed. ``run --extended`` adds :data:`VARIANTS`: 15 overridden runs
+that reach what the set alone does not (a 200-UAV bench world with and without a market
+window, prediction margin, path-loss radio with shadowing, slow TCP-corrected backhaul,
+decision time, greedy and random pricing; faults with reroute and abort, checkpoint and UAV
+restores, a slow backhaul, decision time; live pre- and post-copy), about 2 minutes more.
+``compare`` reads both trees with plain h5py (independent of uavtwin's own reader), compares
+every dataset's dtype, shape and bytes and every attribute, skips the wall-clock values
+(``wall_time_s`` columns and attributes, ``created``, ``uavtwin_version``,
+``solve_time_s``), prints one line per trace and exits 1 on any difference. It also writes
+``benchmarks/results/compare_traces.json``.
 """
 
 from __future__ import annotations
@@ -35,20 +40,62 @@ SCENARIOS = (
 SEED = 11
 WALL_CLOCK = {"wall_time_s", "created", "uavtwin_version", "solve_time_s"}
 
+_BENCH = ("simulation.duration_s=1200", "simulation.sample_interval_s=10", "uavs.count=200",
+          "area.width_m=5000", "area.height_m=5000", "rsus.grid.rows=10", "rsus.grid.cols=10",
+          "rsus.grid.spacing_m=500", "rsus.coverage_radius_m=350", "backhaul.topology=grid",
+          "backhaul.capacity_mbps=10000", "pricing.solver=equilibrium", "sensing.enabled=false")
+_FAULTS = "scenarios/examples/faults.yaml"
+_LIVE = "scenarios/examples/live-migration.yaml"
+#: ``(name, scenario, seed, overrides)`` of the extended set (``run --extended``)
+VARIANTS: tuple[tuple[str, str, int, tuple[str, ...]], ...] = (
+    ("bench", "scenarios/default.yaml", 5, _BENCH),
+    ("bench-window", "scenarios/default.yaml", 5, (*_BENCH, "pricing.market_window_s=2")),
+    ("bench-margin", "scenarios/default.yaml", 5, (*_BENCH, "pricing.prediction_margin_s=3")),
+    ("bench-free-space", "scenarios/default.yaml", 5,
+     (*_BENCH, "radio.model=free_space", "radio.shadowing_std_db=4")),
+    ("bench-slow-tcp", "scenarios/default.yaml", 5,
+     (*_BENCH, "backhaul.capacity_mbps=50", "backhaul.tcp_correction=true")),
+    ("bench-decision", "scenarios/default.yaml", 5,
+     (*_BENCH, "pricing.decision_time.enabled=true")),
+    ("bench-greedy", "scenarios/default.yaml", 5, (*_BENCH, "pricing.solver=greedy")),
+    ("bench-random", "scenarios/default.yaml", 5,
+     (*_BENCH, "pricing.solver=random", "pricing.reference=true")),
+    ("faults-reroute", _FAULTS, 3, ("pricing.market_window_s=0", "uavs.count=80",
+                                    "simulation.duration_s=1200")),
+    ("faults-abort", _FAULTS, 4, ("faults.links.on_failure=abort", "pricing.market_window_s=0",
+                                  "uavs.count=60", "simulation.duration_s=1200")),
+    ("faults-uav-restore", _FAULTS, 6, ("faults.restore.source=uav", "uavs.count=60",
+                                        "simulation.duration_s=1200")),
+    ("faults-slow", _FAULTS, 7, ("backhaul.capacity_mbps=20", "pricing.market_window_s=0",
+                                 "simulation.duration_s=1200")),
+    ("faults-decision", _FAULTS, 8, ("pricing.decision_time.enabled=true",
+                                     "pricing.market_window_s=0", "simulation.duration_s=1200")),
+    ("live-pre-copy", _LIVE, 9, ("pricing.market_window_s=0",)),
+    ("live-post-copy", _LIVE, 10, ("uavs.twins.migration.mode=post_copy",)),
+)
+
 
 def trace_name(scenario: str) -> str:
     return scenario.replace("scenarios/", "").replace("/", "-").removesuffix(".yaml") + ".h5"
 
 
-def run_all(out: Path) -> None:
+def runs(extended: bool = False) -> list[tuple[str, str, int, tuple[str, ...]]]:
+    """``(trace file name, scenario, seed, overrides)`` of the set."""
+    base = [(trace_name(sc), sc, SEED, ()) for sc in SCENARIOS]
+    return base + ([(f"variant-{name}.h5", sc, seed, sets) for name, sc, seed, sets in VARIANTS]
+                   if extended else [])
+
+
+def run_all(out: Path, extended: bool = False) -> None:
     out.mkdir(parents=True, exist_ok=True)
     exe = Path(sys.executable).with_name("uavtwin")
-    for sc in SCENARIOS:
-        dest = out / trace_name(sc)
-        subprocess.run([str(exe), "run", sc, "--seed", str(SEED), "-o", str(dest)],
+    for name, sc, seed, sets in runs(extended):
+        dest = out / name
+        subprocess.run([str(exe), "run", sc, "--seed", str(seed), "-o", str(dest),
+                        *(arg for kv in sets for arg in ("--set", kv))],
                        cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
-        print(f"ran {sc} -> {dest}")
+        print(f"ran {sc} {' '.join(sets)} -> {dest}")
 
 
 def _attrs(obj: h5py.HLObject) -> dict[str, object]:
@@ -91,8 +138,9 @@ def diff_files(a: Path, b: Path) -> list[str]:
 
 def compare(before: Path, after: Path) -> int:
     report = {}
-    for sc in SCENARIOS:
-        name = trace_name(sc)
+    for name, *_ in runs(extended=True):
+        if not (after / name).exists():  # not run (the base set without --extended)
+            continue
         if not (before / name).exists():  # a scenario added since 'before' was written
             print(f"{name}: new (no earlier trace to compare with)")
             continue
@@ -110,12 +158,14 @@ def main() -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="run every scenario of the set into DIR")
     r.add_argument("out", type=Path)
+    r.add_argument("--extended", action="store_true",
+                   help="also the 15 overridden runs of VARIANTS (about 2 minutes more)")
     c = sub.add_parser("compare", help="compare two directories written by 'run'")
     c.add_argument("before", type=Path)
     c.add_argument("after", type=Path)
     args = ap.parse_args()
     if args.cmd == "run":
-        run_all(args.out)
+        run_all(args.out, args.extended)
         return 0
     return compare(args.before, args.after)
 
