@@ -12,7 +12,8 @@ figures, each with a fixed seed. ``run --extended`` adds :data:`VARIANTS`: 15 ov
 that reach what the set alone does not (a 200-UAV bench world with and without a market
 window, prediction margin, path-loss radio with shadowing, slow TCP-corrected backhaul,
 decision time, greedy and random pricing; faults with reroute and abort, checkpoint and UAV
-restores, a slow backhaul, decision time; live pre- and post-copy), about 2 minutes more.
+restores, a slow backhaul, decision time; live pre- and post-copy): the 30 runs take about
+2 minutes.
 ``compare`` reads both trees with plain h5py (independent of uavtwin's own reader), compares
 every dataset's dtype, shape and bytes and every attribute, skips the wall-clock values
 (``wall_time_s`` columns and attributes, ``created``, ``uavtwin_version``,
@@ -159,7 +160,7 @@ def main() -> int:
     r = sub.add_parser("run", help="run every scenario of the set into DIR")
     r.add_argument("out", type=Path)
     r.add_argument("--extended", action="store_true",
-                   help="also the 15 overridden runs of VARIANTS (about 2 minutes more)")
+                   help="also the 15 overridden runs of VARIANTS (all 30 take about 2 minutes)")
     c = sub.add_parser("compare", help="compare two directories written by 'run'")
     c.add_argument("before", type=Path)
     c.add_argument("after", type=Path)
