@@ -1,4 +1,4 @@
-"""The world of one run: SimPy clock, entities, the UAVs' flights and the market.
+"""The world of one run: SimPy clock, entities, per-UAV processes and the market.
 
 A run is fully determined by its scenario and its one seed. The seed is split with
 ``numpy.random.SeedSequence(seed).spawn`` into one generator per subsystem (see
@@ -6,7 +6,7 @@ A run is fully determined by its scenario and its one seed. The seed is split wi
 
 - RSUs placed and parameterised from the ``rsus`` section, joined by the ``backhaul`` graph;
 - UAVs with follower parameters and twins, each flying a piecewise-linear trajectory;
-- one :class:`UavFlight` per UAV that sleeps until its next exact cell crossing (computed per
+- one SimPy process per UAV that sleeps until its next exact cell crossing (computed per
   segment by :mod:`simulator.world.coverage`) and files migration requests when it leaves a cell
   hosting one of its twins;
 - the :class:`~simulator.world.market.Market` that prices and moves twins.
@@ -18,13 +18,13 @@ Everything observable goes to the trace through a *recorder* (the HDF5
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import simpy
-from simpy.events import Timeout
 
 from agents.pricing.outcome import PricingPolicy
 from agents.pricing.registry import make_policy
@@ -37,7 +37,7 @@ from simulator.world.backhaul import BackhaulNetwork, TcpCorrection
 from simulator.world.coverage import CellCoverage, CoverageMap, CrossingEvents
 from simulator.world.failover import Failover, build_failover
 from simulator.world.live_migration import LiveSetup, static_dirty_rate, sync_dirty_rate
-from simulator.world.market import Market, UavState, first_step
+from simulator.world.market import Market, UavState
 from simulator.world.migration_modes import LiveParams
 from simulator.world.mobility.imported import resolve_trace_scenario, trace_names
 from simulator.world.mobility.registry import MobilityContext, build_trajectories
@@ -171,7 +171,7 @@ def build_world(scenario: Scenario, rngs: dict[str, np.random.Generator], record
         timeline = uav_timeline(crossings[u], traj, pricing.prediction_margin_s)
         depart = traj.end_time if traj.end_time < scenario.simulation.duration_s else None
         state.present = traj.start_time <= 0.0
-        UavFlight(env, world, state, timeline, traj.start_time, depart).start()
+        env.process(uav_process(env, world, state, timeline, traj.start_time, depart))
     return world
 
 
@@ -255,95 +255,46 @@ def uav_timeline(ev: CrossingEvents, traj: Trajectory, margin_s: float
     return t[order], rsu[order], kind[order]
 
 
-class UavFlight:
-    """One UAV on the clock: sleeps to each exact cell crossing, records it, files requests
-    when due.
-
-    Not a SimPy process: each crossing is a timer whose callback handles every event due at
-    that instant and sets the next timer (what a process resumed by the same timer did,
-    without a generator in between). :meth:`start` takes the first step as a new process's
-    first step (after the urgent events already due at the start).
+def uav_process(env: simpy.Environment, world: World, state: UavState,
+                timeline: tuple[np.ndarray, np.ndarray, np.ndarray],
+                arrive_s: float = 0.0, depart_s: float | None = None
+                ) -> Generator[simpy.Event, Any, None]:
+    """One UAV: sleep to each exact cell crossing, record it, file requests when due.
 
     The UAV exists from ``arrive_s`` (the start of its trajectory; later than 0 for an
     imported trace) and, if its trajectory ends before the run, departs at ``depart_s``: it
     leaves every cell it is in (recorded as ``leave`` events), is no longer covered and files
     no more requests.
     """
-
-    def __init__(self, env: simpy.Environment, world: World, state: UavState,
-                 timeline: tuple[np.ndarray, np.ndarray, np.ndarray],
-                 arrive_s: float = 0.0, depart_s: float | None = None) -> None:
-        self.env = env
-        self.state = state
-        market = world.market
-        assert market is not None
-        self.market = market
-        self.t, self.rsu, self.kind = (x.tolist() for x in timeline)
-        self.next = 0  # index of the next timeline event
-        self.waiting_for = -1  # the event whose timer is set
-        self.arrive_s, self.depart_s = arrive_s, depart_s
-        self.phase = "arriving"  # then "flying", "departing" (its timer set), "gone"
-        self.record = row_sink(world.recorder, "/coverage/events",
-                               ("t_s", "uav_id", "rsu_id", "kind"))
-
-    def start(self) -> None:
-        """Take the first step from a process of its own."""
-        self.env.process(first_step(self._step))
-
-    def _wait(self, t: float) -> None:
-        """Take the next step at ``t`` (the timer of a process sleeping ``t - now``)."""
-        env = self.env
-        Timeout(env, t - env.now).callbacks.append(self._step)
-
-    def _step(self, _timer: simpy.Event | None = None) -> None:
-        env, state = self.env, self.state
-        if self.phase == "arriving":
-            if self.arrive_s > env.now:
-                self.phase = "waiting"
-                self._wait(self.arrive_s)
-                return
-            self.phase = "flying"
-            state.present = True
-        elif self.phase == "waiting":
-            self.phase = "flying"
-            state.present = True
-        t, rsu, kind = self.t, self.rsu, self.kind
-        uav_id, market, record = state.uav_id, self.market, self.record
-        woken = self.waiting_for == self.next  # the timer set for this event fired: due now
-        while self.next < len(t):
-            k = self.next
-            t_k = t[k]
-            # now + (t_k - now) may round below t_k: one timer per event, as the process had
-            if t_k > env.now and not woken:
-                self.waiting_for = k
-                self._wait(t_k)
-                return
-            woken = False
-            self.next = k + 1
-            r_k, kind_k = rsu[k], kind[k]
-            if kind_k == PRE_LEAVE:
-                if r_k in state.hosts.tolist():  # a list: numpy's `in` costs more
-                    market.request(state, leaving_rsu=r_k)
-                continue
-            record(t_k, uav_id, r_k, kind_k)
-            if kind_k == ENTER:
-                state.covering.add(r_k)
-                if state.waiting_retry:
-                    market.request(state)
-            else:
-                state.covering.discard(r_k)
-                if r_k in state.hosts.tolist():
-                    market.request(state)
-        depart_s = self.depart_s
-        if depart_s is None:
-            self.phase = "gone"
-            return
-        if self.phase == "flying" and depart_s > env.now:
-            self.phase = "departing"
-            self._wait(depart_s)
-            return
-        self.phase = "gone"
-        state.present = False
-        for r_k in sorted(state.covering):
-            record(depart_s, uav_id, r_k, LEAVE)
-        state.covering.clear()
+    t, rsu, kind = timeline
+    event = row_sink(world.recorder, "/coverage/events", ("t_s", "uav_id", "rsu_id", "kind"))
+    uav_id = state.uav_id
+    market = world.market
+    assert market is not None
+    if arrive_s > env.now:
+        yield env.timeout(arrive_s - env.now)
+    state.present = True
+    for t_k, r_k, kind_k in zip(t.tolist(), rsu.tolist(), kind.tolist(), strict=True):
+        if t_k > env.now:
+            yield env.timeout(t_k - env.now)
+        if kind_k == PRE_LEAVE:
+            if r_k in state.hosts.tolist():  # a list: numpy's `in` costs more
+                market.request(state, leaving_rsu=r_k)
+            continue
+        event(t_k, uav_id, r_k, kind_k)
+        if kind_k == ENTER:
+            state.covering.add(r_k)
+            if state.waiting_retry:
+                market.request(state)
+        else:
+            state.covering.discard(r_k)
+            if r_k in state.hosts.tolist():  # a list: numpy's `in` costs more
+                market.request(state)
+    if depart_s is None:
+        return
+    if depart_s > env.now:
+        yield env.timeout(depart_s - env.now)
+    state.present = False
+    for r_k in sorted(state.covering):
+        event(depart_s, uav_id, r_k, LEAVE)
+    state.covering.clear()
