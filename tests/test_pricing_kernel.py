@@ -16,6 +16,7 @@ from agents.pricing.game import (
     best_response,
     follower_demand,
     initial_prices,
+    round_sums,
     rsu_utility,
     solve_arrays,
     solve_equilibrium,
@@ -205,3 +206,15 @@ def test_solve_arrays_is_solve_equilibrium_and_the_numpy_utilities(name, seed, n
     assert _same_bits(sol.rsu_utility, rsu_utility(game, eq.prices, eq.demand))
     assert _same_bits(sol.uav_utility, uav_utility(game, eq.prices, eq.demand))
     assert _same_bits(sol.revenue, (eq.prices * eq.demand).sum(axis=0))
+    bq = eq.demand * game.spectral_efficiency
+    assert _same_bits(sol.bandwidth, eq.demand.sum(axis=1))
+    assert _same_bits(sol.rate, bq.sum(axis=1))
+    assert _same_bits(sol.immersion, (game.weight * np.log1p(bq)).sum(axis=1))
+    # the same sums at any prices (what the market takes from the other policies)
+    prices = game.cost + (game.price_cap - game.cost) * np.random.default_rng(seed).random(
+        eq.prices.shape)
+    demand = follower_demand(game, prices)
+    sums = round_sums(prices, demand, game.weight, game.spectral_efficiency, game.cost)
+    assert _same_bits(sums[0], rsu_utility(game, prices, demand))
+    assert _same_bits(sums[2], uav_utility(game, prices, demand))
+    assert _same_bits(sums[4], (demand * game.spectral_efficiency).sum(axis=1))

@@ -37,7 +37,7 @@ import functools
 import logging
 from dataclasses import dataclass
 from types import ModuleType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -45,8 +45,8 @@ from agents.pricing.checks import FIELDS, check_prices, validated_fields
 
 __all__ = [
     "BEST_RESPONSE_METHODS", "ArraySolution", "EquilibriumResult", "PricingGame", "best_response",
-    "follower_demand", "initial_prices", "pair_weights", "rsu_utility", "solve_arrays",
-    "solve_equilibrium", "uav_utility",
+    "follower_demand", "initial_prices", "pair_weights", "round_sums", "rsu_utility",
+    "solve_arrays", "solve_equilibrium", "uav_utility",
 ]
 
 logger = logging.getLogger(__name__)
@@ -421,20 +421,36 @@ def solve_arrays(weight: np.ndarray, viable: np.ndarray, q: np.ndarray, budget: 
     # compiled calls: the solver's arrays, the sweeps and the demand, then the utilities
     # (bit for bit the numpy of _context, _demand and the utilities, which cost more than
     # the sweeps on a market's games); the logarithm stays NumPy's
-    try:
-        prices, demand, sweep, residual = kernel.solve_game(weight, viable, q, budget, cost,
-                                                            cap, float(tol), int(max_iter),
-                                                            dense)
-        sums = kernel.round_utilities(prices, demand, weight, q, cost, np.log1p(demand * q))
-    except SystemError as err:
-        # a signal handler (e.g. --time-limit's alarm) that raised while numba's dispatcher
-        # ran Python code (loading the compiled code) comes back wrapped: raise it as itself
-        if err.__cause__ is None:
-            raise
-        raise err.__cause__ from None
+    prices, demand, sweep, residual = _compiled(kernel.solve_game, weight, viable, q, budget,
+                                                cost, cap, float(tol), int(max_iter), dense)
     if not residual <= tol:
         logger.warning("pricing equilibrium not converged: %d sweeps, residual %.3g",
                        sweep, residual)
-    rsu_u, revenue, uav_u, bandwidth, rate, immersion = sums
+    rsu_u, revenue, uav_u, bandwidth, rate, immersion = _compiled(
+        kernel.round_utilities, prices, demand, weight, q, cost, np.log1p(demand * q))
     return ArraySolution(prices, demand, rsu_u, uav_u, revenue, bandwidth, rate, immersion,
                          int(sweep), float(residual))
+
+
+def round_sums(prices: np.ndarray, demand: np.ndarray, weight: np.ndarray, q: np.ndarray,
+               cost: np.ndarray) -> tuple[np.ndarray, ...]:
+    """A round's sums at any prices and demands ``[I, J]`` (weight ``a`` and ``q`` of the
+    game, ``cost [J]``): ``(rsu_utility [J], revenue [J], uav_utility [I], bandwidth [I],
+    rate [I], immersion [I])``, as :func:`solve_arrays` gives them for the equilibrium (bit
+    for bit :func:`rsu_utility`, :func:`uav_utility` and NumPy's sums)."""
+    prices, demand, weight, q, cost = (np.array(x, dtype=np.float64, order="C")
+                                       for x in (prices, demand, weight, q, cost))
+    return _compiled(_kernel().round_utilities, prices, demand, weight, q, cost,
+                     np.log1p(demand * q))
+
+
+def _compiled(fn: Any, *args: Any) -> Any:
+    """``fn(*args)`` for a compiled kernel function. A signal handler (e.g. --time-limit's
+    alarm) that raised while numba's dispatcher ran Python code (loading the compiled code)
+    comes back wrapped in a SystemError: it is raised as itself."""
+    try:
+        return fn(*args)
+    except SystemError as err:
+        if err.__cause__ is None:
+            raise
+        raise err.__cause__ from None

@@ -31,7 +31,13 @@ import numpy as np
 import simpy
 
 from agents.pricing.decision_time import round_decision_time
-from agents.pricing.game import PricingGame, pair_weights, solve_arrays, solve_equilibrium
+from agents.pricing.game import (
+    PricingGame,
+    pair_weights,
+    round_sums,
+    solve_arrays,
+    solve_equilibrium,
+)
 from agents.pricing.outcome import PricingPolicy
 from agents.pricing.policies import EquilibriumPolicy
 from simulator.config.fields import Range
@@ -359,15 +365,13 @@ class Market:
             eq = solve_equilibrium(game, tol=pricing.tolerance, max_iter=pricing.max_iterations)
             reference = (_mean(eq.rsu_utility), _mean(eq.uav_utility))
         demand = np.asarray(result.demand, dtype=float)
-        bq = demand * q
-        return _Outcome(result.prices, demand, result.rsu_utility,
-                        np.add.reduce(result.prices * demand, axis=0),  # np.sum(axis=0)
+        _, revenue, _, bandwidth, rate, immersion = round_sums(result.prices, demand, weight, q,
+                                                               cost)
+        return _Outcome(result.prices, demand, result.rsu_utility, revenue,
                         _mean(result.rsu_utility), _mean(result.uav_utility),
                         int(result.iterations), bool(result.converged), float(result.residual),
                         np.asarray(result.reward_path, dtype=float).tolist(), wall, reference,
-                        np.add.reduce(demand, axis=1).tolist(),
-                        np.add.reduce(bq, axis=1).tolist(),
-                        np.add.reduce(weight * np.log1p(bq), axis=1).tolist())
+                        bandwidth.tolist(), rate.tolist(), immersion.tolist())
 
     def _decision_time(self, round_id: int, shape: tuple[int, int],
                        available: np.ndarray | None, iterations: int) -> float:
@@ -500,7 +504,7 @@ class Market:
         if not moving.waiting:
             # nothing to wait for: end as the first step of a new process would, after the
             # urgent events already due at this instant
-            self.env.process(first_step(partial(self._moved, moving)))
+            self.env.process(_first_step(partial(self._moved, moving)))
 
     def _landed(self, moving: _Moving, k: int, result: TransferRecord | LiveMigration) -> None:
         """Transfer ``k`` of ``moving`` ended: delivered, or abandoned (``aborted``)."""
@@ -579,8 +583,8 @@ class _Moving:
     waiting: int = 0  # transfers and restores still on their way
 
 
-def first_step(action: Callable[[], None]) -> Generator[simpy.Event, Any, None]:
-    """A process that only runs ``action``: ``env.process(first_step(f))`` runs ``f`` as a new
+def _first_step(action: Callable[[], None]) -> Generator[simpy.Event, Any, None]:
+    """A process that only runs ``action``: ``env.process(_first_step(f))`` runs ``f`` as a new
     process's first step (after the urgent events already due at this instant)."""
     action()
     yield from ()
