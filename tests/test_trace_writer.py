@@ -493,3 +493,18 @@ def test_nothing_kept_past_the_limit_or_off_or_after_a_failure(tmp_path: Path) -
     assert tw.take_tables() is None
     with pytest.raises(ValueError, match="keep_bytes"):
         TraceWriter(tmp_path / "n.h5", scenario_yaml=YAML, seed=1, keep_bytes=-1)
+
+
+@pytest.mark.parametrize("stage", ["write_root_attrs", "create_layout"])
+def test_interrupted_creation_leaves_no_partial_file(tmp_path, monkeypatch, stage) -> None:
+    # Ctrl-C between creating the partial file and writing its root attributes and tables
+    # (seen once in test_sigint_at_any_moment_leaves_complete_or_partial): the half-made file
+    # holds no rows and is no uavtwin trace, so it is removed, not left for the reader to refuse
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writer_mod, stage, interrupted)
+    path = tmp_path / "run.h5"
+    with pytest.raises(KeyboardInterrupt):
+        TraceWriter(path, scenario_yaml="x: 1\n", seed=1)
+    assert list(tmp_path.iterdir()) == []

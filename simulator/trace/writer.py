@@ -232,9 +232,10 @@ class TraceWriter:
             write_root_attrs(self._file, {**self._root_attrs, **extra})
             create_layout(self._file, self._dataset_options, self._groups)
             self._file.flush()
-        except BaseException:
+        except BaseException:  # e.g. Ctrl-C before the file holds its root attributes
             self._file.close()
             self._file = None
+            self.partial_path.unlink(missing_ok=True)  # no rows yet: leave no unreadable file
             raise
         log.debug("trace %s: writing %s", self.path, self.partial_path)
 
