@@ -186,6 +186,50 @@ def test_same_scenario_and_seed_give_identical_traces(run_small) -> None:
     assert a[0]["mobility/segments/x0_m"] != c[0]["mobility/segments/x0_m"]
 
 
+def test_rare_garbage_collection_changes_no_result_and_is_undone(run_small, monkeypatch) -> None:
+    # The world is built and simulated with the collector's youngest threshold raised
+    # (simulator.app.run.rare_collections); the trace equals a run at Python's default
+    # thresholds, and the caller's thresholds are back afterwards, also after a failure.
+    import contextlib
+    import gc
+
+    import simulator.app.run as run_mod
+
+    seen: list[int] = []
+    original = run_mod.simulate
+
+    def watching(world, duration_s, **kwargs):
+        seen.append(0)
+        env_step = world.env.step
+
+        def step() -> None:
+            if len(seen) < 3:
+                seen.append(gc.get_threshold()[0])
+            env_step()
+
+        world.env.step = step
+        return original(world, duration_s, **kwargs)
+
+    before = gc.get_threshold()
+    monkeypatch.setattr(run_mod, "simulate", watching)
+    rare = _dataset_bytes(run_small(name="rare.h5").trace_path)
+    assert seen[1:] == [run_mod.GC_GEN0_THRESHOLD] * 2
+    assert gc.get_threshold() == before
+    monkeypatch.setattr(run_mod, "rare_collections", contextlib.nullcontext)
+    gc.set_threshold(10, 2, 2)  # collect very often
+    try:
+        often = _dataset_bytes(run_small(name="often.h5").trace_path)
+    finally:
+        gc.set_threshold(*before)
+    assert rare[0].keys() == often[0].keys()
+    assert all(rare[0][k] == often[0][k] for k in rare[0])
+    monkeypatch.undo()
+    with pytest.raises(RuntimeError, match="inside"), run_mod.rare_collections():
+        assert gc.get_threshold()[0] == run_mod.GC_GEN0_THRESHOLD
+        raise RuntimeError("inside")
+    assert gc.get_threshold() == before
+
+
 def test_failed_run_leaves_only_a_partial_trace(tmp_path, small_scenario, monkeypatch) -> None:
     import simulator.world.world as world_mod
 

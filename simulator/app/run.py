@@ -8,11 +8,13 @@ completed (see :mod:`simulator.trace.writer`).
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,6 +155,31 @@ def write_positions(world: World, duration_s: float, interval_s: float,
         )
 
 
+#: Net allocations between two collections of Python's youngest generation while a world is
+#: built and simulated (:func:`rare_collections`); Python's default is 700.
+GC_GEN0_THRESHOLD = 50_000
+
+
+@contextmanager
+def rare_collections(gen0: int = GC_GEN0_THRESHOLD) -> Iterator[None]:
+    """Run Python's cyclic garbage collector rarely inside the block, then restore the
+    caller's thresholds.
+
+    The event loop creates and frees millions of small objects (events, callbacks, rows) but
+    almost no reference cycles: a 1,000-UAV hour of the benchmark world frees about 1,600
+    objects by collection in all, yet at the default threshold it runs about 4,700
+    collections, a fifth of the run's time. Reference counting frees everything else at once,
+    so collecting every ``gen0`` net allocations instead changes no result, only when the
+    rare cycles are freed.
+    """
+    old = gc.get_threshold()
+    gc.set_threshold(max(gen0, old[0]), *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
+
 def simulate(world: World, duration_s: float, *, progress: bool = False,
              steps: int = 200, check: Callable[[], None] | None = None,
              interrupted: Callable[[], None] | None = None) -> None:
@@ -167,7 +194,7 @@ def simulate(world: World, duration_s: float, *, progress: bool = False,
 
     fmt = "{l_bar}{bar}| {n:.0f}/{total:.0f} s simulated [{elapsed}<{remaining}]"
     with tqdm(total=duration_s, file=sys.stderr, disable=not progress, leave=False,
-              bar_format=fmt, desc="uavtwin") as bar:
+              bar_format=fmt, desc="uavtwin") as bar, rare_collections():
         for t in np.linspace(0.0, duration_s, steps + 1)[1:]:
             if check is None:
                 world.env.run(until=float(t))
@@ -180,8 +207,9 @@ def simulate(world: World, duration_s: float, *, progress: bool = False,
 
 def _build(scenario: Scenario, recorder: CoalescingRecorder, base_dir: Path | None,
            policy: PricingPolicy) -> World:
-    world = build_world(scenario, spawn_rngs(scenario.simulation.seed), recorder, base_dir,
-                        policy)
+    with rare_collections():
+        world = build_world(scenario, spawn_rngs(scenario.simulation.seed), recorder, base_dir,
+                            policy)
     write_static_tables(world)
     return world
 
