@@ -18,7 +18,10 @@ restores, a slow backhaul, decision time; live pre- and post-copy): the 30 runs 
 every dataset's dtype, shape and bytes and every attribute, skips the wall-clock values
 (``wall_time_s`` columns and attributes, ``created``, ``uavtwin_version``,
 ``solve_time_s``), prints one line per trace and exits 1 on any difference. It also writes
-``benchmarks/results/compare_traces.json``.
+``benchmarks/results/compare_traces.json``. Traces of imported mobility files record the
+file's absolute path: ``run`` notes the tree it ran in (``tree_root.txt``), and ``compare``
+reads each side's root in string attributes as the same placeholder, so two worktrees can be
+compared.
 """
 
 from __future__ import annotations
@@ -87,8 +90,13 @@ def runs(extended: bool = False) -> list[tuple[str, str, int, tuple[str, ...]]]:
                    if extended else [])
 
 
+#: Where ``run`` notes the tree it ran in (:func:`diff_files` reads that root as ``<tree>``).
+TREE_FILE = "tree_root.txt"
+
+
 def run_all(out: Path, extended: bool = False) -> None:
     out.mkdir(parents=True, exist_ok=True)
+    (out / TREE_FILE).write_text(str(ROOT))
     exe = Path(sys.executable).with_name("uavtwin")
     for name, sc, seed, sets in runs(extended):
         dest = out / name
@@ -99,8 +107,20 @@ def run_all(out: Path, extended: bool = False) -> None:
         print(f"ran {sc} {' '.join(sets)} -> {dest}")
 
 
-def _attrs(obj: h5py.HLObject) -> dict[str, object]:
-    return {k: v for k, v in obj.attrs.items() if k not in WALL_CLOCK}
+def _attrs(obj: h5py.HLObject, root: str | None = None) -> dict[str, object]:
+    """The attributes but the wall-clock ones; ``root`` (the tree a trace was run in) reads as
+    ``<tree>`` in string values."""
+    out = {k: v for k, v in obj.attrs.items() if k not in WALL_CLOCK}
+    if root:
+        out = {k: v.replace(root, "<tree>") if isinstance(v, str) else v
+               for k, v in out.items()}
+    return out
+
+
+def _root(trace: Path) -> str | None:
+    """The tree the trace's directory was run in (None if not noted)."""
+    noted = trace.parent / TREE_FILE
+    return noted.read_text() if noted.exists() else None
 
 
 def _same(a: object, b: object) -> bool:
@@ -112,6 +132,7 @@ def _same(a: object, b: object) -> bool:
 def diff_files(a: Path, b: Path) -> list[str]:
     """Every difference between two traces, as text (empty when identical)."""
     problems: list[str] = []
+    root_a, root_b = _root(a), _root(b)
     with h5py.File(a, "r") as fa, h5py.File(b, "r") as fb:
         names_a: list[str] = []
         names_b: list[str] = []
@@ -121,7 +142,7 @@ def diff_files(a: Path, b: Path) -> list[str]:
             problems.append(f"objects differ: {sorted(set(names_a) ^ set(names_b))}")
         for name in ["/"] + sorted(set(names_a) & set(names_b)):
             oa, ob = fa[name], fb[name]
-            aa, ab = _attrs(oa), _attrs(ob)
+            aa, ab = _attrs(oa, root_a), _attrs(ob, root_b)
             if aa.keys() != ab.keys():
                 problems.append(f"{name}: attributes differ {sorted(aa.keys() ^ ab.keys())}")
             for k in aa.keys() & ab.keys():

@@ -39,3 +39,21 @@ def test_a_changed_value_or_dataset_is_reported(tmp_path: Path) -> None:
     c = _write(tmp_path / "c.h5", [1.0, 2.0], extra=True)
     assert compare_traces.diff_files(a, b) == ["pricing/rounds/t_s: values differ"]
     assert compare_traces.diff_files(a, c) == ["objects differ: ['pricing/rounds/extra']"]
+
+
+def test_each_side_tree_root_reads_as_one_placeholder(tmp_path: Path) -> None:
+    # traces of imported mobility files record absolute paths: two worktrees compare equal
+    # when only their roots differ, and any other difference in the path still shows
+    def traced(tree: str, name: str, path: str) -> Path:
+        (tmp_path / tree).mkdir(exist_ok=True)
+        (tmp_path / tree / compare_traces.TREE_FILE).write_text(f"/work/{tree}")
+        trace = _write(tmp_path / tree / name, [1.0])
+        with h5py.File(trace, "a") as f:
+            f["/pricing/rounds"].attrs["source_file"] = path
+        return trace
+
+    a = traced("main", "x.h5", "/work/main/scenarios/m.ns2")
+    b = traced("wt", "x.h5", "/work/wt/scenarios/m.ns2")
+    c = traced("wt", "y.h5", "/work/wt/scenarios/other.ns2")
+    assert compare_traces.diff_files(a, b) == []
+    assert compare_traces.diff_files(a, c) == ["pricing/rounds@source_file differs"]
