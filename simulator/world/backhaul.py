@@ -236,11 +236,11 @@ class BackhaulNetwork:
             return done
         flow.path = self.router.route(src, dst)
         if self.correction is None:
-            self.links.add_route(fid, flow.path, 8.0 * flow.size_bytes, now)  # self._bits
-        else:
-            self.links.add_route(fid, flow.path, self._bits(size_bytes), now)
+            self._schedule(self.links.start(fid, flow.path, 8.0 * flow.size_bytes, now))
+        else:  # 8.0 * flow.size_bytes above is self._bits
+            nxt = self.links.start(fid, flow.path, self._bits(size_bytes), now)
             self._correct(fid, flow)
-        self._reschedule()
+            self._schedule(nxt)
         return done
 
     def _bits(self, size_bytes: float) -> float:
@@ -262,24 +262,29 @@ class BackhaulNetwork:
     def _reschedule(self) -> None:
         """Make sure a timer fires at (or before) the next projected completion."""
         nxt = self.links.next_completion()
-        if nxt is None:
+        self._schedule(None if nxt is None else nxt[0])
+
+    def _schedule(self, t: float | None) -> None:
+        """Make sure a timer fires at (or before) ``t``, the next projected completion
+        (None: no flow left)."""
+        if t is None:
             self._timer_at = None
             return
-        if self._timer_at is not None and self._timer_at <= nxt[0]:
+        if self._timer_at is not None and self._timer_at <= t:
             return  # the pending timer fires first and reschedules
         self._timer_version += 1
-        self._timer_at = nxt[0]
-        version = self._timer_version
-        timer = Timeout(self.env, max(0.0, nxt[0] - self.env.now))
-        timer.callbacks.append(partial(self._on_timer, version))
+        self._timer_at = t
+        timer = Timeout(self.env, max(0.0, t - self.env.now))
+        timer.callbacks.append(partial(self._on_timer, self._timer_version))
 
     def _on_timer(self, version: int, _timer: simpy.Event | None = None) -> None:
         if version != self._timer_version:
             return  # superseded by an earlier completion
         self._timer_at = None
-        for fid in self.links.pop_completed(self.env.now):
+        done, nxt = self.links.complete(self.env.now)
+        for fid in done:
             self._finish(fid)
-        self._reschedule()
+        self._schedule(nxt)
 
     def _finish(self, fid: int) -> None:
         flow = self._pending[fid]

@@ -9,9 +9,13 @@ caller passes the current time (see :class:`simulator.world.backhaul.BackhaulNet
 
 from __future__ import annotations
 
-import heapq
+import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from types import ModuleType
+from typing import NoReturn
+
+import numpy as np
 
 __all__ = ["FluidLinks", "link_key"]
 
@@ -21,31 +25,20 @@ def link_key(u: int, v: int) -> tuple[int, int]:
     return (u, v) if u <= v else (v, u)
 
 
-class _Link:
-    """One link: its capacity, the flows crossing it and the share each of them gets."""
+def _kernel() -> ModuleType:
+    """The compiled operations (numba takes ~1 s to import: loaded when a model is made, not
+    by ``uavtwin --help`` or ``validate``)."""
+    from simulator.world import fluidkernel
 
-    __slots__ = ("capacity", "share", "users")
-
-    def __init__(self, capacity: float) -> None:
-        self.capacity = capacity
-        self.users: set[int] = set()
-        self.share = capacity  # capacity / len(users), kept current as flows come and go
+    return fluidkernel
 
 
-class _Flow:
-    """One flow: its links, the bits it had left at ``since``, its rate, and the projected
-    completion time ``t`` of its current heap entry (tagged ``version``)."""
-
-    __slots__ = ("left", "links", "rate", "since", "size", "t", "version")
-
-    def __init__(self, links: tuple[_Link, ...], size: float, now: float) -> None:
-        self.links = links
-        self.size = size
-        self.left = size
-        self.since = now
-        self.rate = 0.0
-        self.version = 0
-        self.t = -1.0  # no heap entry yet
+def _reraise(err: SystemError) -> NoReturn:
+    """A signal handler (e.g. --time-limit's alarm, Ctrl-C) that raised while numba's
+    dispatcher ran Python code comes back wrapped in a SystemError: raise it as itself."""
+    if err.__cause__ is None:
+        raise err
+    raise err.__cause__ from None
 
 
 class FluidLinks:
@@ -54,10 +47,11 @@ class FluidLinks:
     A flow's rate is ``min over its links of capacity / (flows on the link)``, so adding or
     removing a flow changes the rates of the flows that share a link with it and of no
     other. The model is updated incrementally: each flow keeps the bits it had left at its
-    last rate change, and a heap holds every flow's projected completion time (entries made
-    stale by a later rate change are skipped when popped). A change costs
-    O(flows sharing a link x path length + log flows), independent of the total number of
-    flows in the network.
+    last rate change and its projected completion time; a change re-rates only the flows on
+    the changed links, and the next completion is the smallest ``(time, flow id)`` of the
+    live flows. The flows and links are held in arrays and each operation is one compiled
+    call (:mod:`simulator.world.fluidkernel`); :meth:`start` and :meth:`complete` also return
+    the next completion, so the backhaul makes two calls per transfer.
 
     Every time is computed by the same floating-point operations whatever the order in
     which flows are visited, and flows that end together are removed as one change (the
@@ -76,13 +70,25 @@ class FluidLinks:
                 raise ValueError(f"FluidLinks: link ({u}, {v}) capacity must be > 0, got {cap}")
             self.capacity[link_key(u, v)] = float(cap)
         self.now = 0.0
-        self._link = {lk: _Link(cap) for lk, cap in self.capacity.items()}
-        self._flows: dict[int, _Flow] = {}
-        self._routes: dict[tuple[int, ...], tuple[_Link, ...]] = {}
-        self._heap: list[tuple[float, int, int]] = []  # (completion time, flow, version)
+        self._index = {lk: i for i, lk in enumerate(self.capacity)}
+        caps = np.array(list(self.capacity.values()), dtype=np.float64)
+        self._lk = np.ascontiguousarray(np.stack([caps, caps], axis=1).reshape(-1, 2))
+        self._lu = np.zeros((len(caps), 1 + 8), dtype=np.int64)  # 8 users per link to start
+        self._fl = np.zeros((0, 5))
+        self._fi = np.zeros((0, 4 + 2 * 4), dtype=np.int64)  # paths of 4 links to start
+        self._act = np.zeros(1, dtype=np.int64)
+        self._meta = np.zeros(1, dtype=np.int64)
+        self._out = np.zeros((2, 0), dtype=np.int64)
+        self._slot: dict[int, int] = {}  # flow id -> its row in _fl and _fi
+        self._free: list[int] = []
+        self._grow_flows()
+        self._routes: dict[tuple[int, ...], np.ndarray] = {}
+        k = _kernel()
+        self._k_add, self._k_complete, self._k_remove = k.add_flow, k.complete, k.remove_flow
+        self._k_peek = k.peek
 
     def __len__(self) -> int:
-        return len(self._flows)
+        return len(self._slot)
 
     def add(self, flow_id: int, links: Sequence[tuple[int, int]], size_bits: float,
             now: float) -> None:
@@ -92,72 +98,98 @@ class FluidLinks:
             ValueError: duplicate id, empty path, unknown link, negative size, or time going
                 backwards.
         """
-        if flow_id in self._flows:
+        if flow_id in self._slot:
             raise ValueError(f"FluidLinks: flow {flow_id} already exists")
-        self._insert(flow_id, self._resolve(flow_id, links), size_bits, now)
+        self._add(flow_id, self._resolve(flow_id, links), size_bits, now)
 
     def add_route(self, flow_id: int, route: tuple[int, ...], size_bits: float,
                   now: float) -> None:
         """:meth:`add` over the links of a node sequence ``(src, ..., dst)``; the links of
         each route are looked up once and remembered."""
-        if flow_id in self._flows:
-            raise ValueError(f"FluidLinks: flow {flow_id} already exists")
-        links = self._routes.get(route)
-        if links is None:
-            links = self._routes[route] = self._resolve(
-                flow_id, [(route[i], route[i + 1]) for i in range(len(route) - 1)])
-        self._insert(flow_id, links, size_bits, now)
+        self.start(flow_id, route, size_bits, now)
 
-    def _resolve(self, flow_id: int, links: Iterable[tuple[int, int]]) -> tuple[_Link, ...]:
-        """The distinct links of a path (first occurrence order), checked."""
+    def start(self, flow_id: int, route: tuple[int, ...], size_bits: float,
+              now: float) -> float:
+        """:meth:`add_route`, then the time of :meth:`next_completion` (one call: the
+        backhaul's per-transfer path)."""
+        if flow_id in self._slot:
+            raise ValueError(f"FluidLinks: flow {flow_id} already exists")
+        path = self._routes.get(route)
+        if path is None:
+            path = self._routes[route] = self._resolve(flow_id, itertools.pairwise(route))
+        return self._add(flow_id, path, size_bits, now)
+
+    def _resolve(self, flow_id: int, links: Iterable[tuple[int, int]]) -> np.ndarray:
+        """The indices of the distinct links of a path (first occurrence order), checked."""
         path = tuple(dict.fromkeys(link_key(u, v) for u, v in links))
         if not path:
             raise ValueError(f"FluidLinks: flow {flow_id} has an empty path")
-        unknown = [lk for lk in path if lk not in self._link]
+        unknown = [lk for lk in path if lk not in self._index]
         if unknown:
             raise ValueError(f"FluidLinks: flow {flow_id} uses unknown link {unknown[0]}")
-        return tuple(self._link[lk] for lk in path)
+        return np.array([self._index[lk] for lk in path], dtype=np.int64)
 
-    def _insert(self, flow_id: int, links: tuple[_Link, ...], size_bits: float,
-                now: float) -> None:
+    def _add(self, flow_id: int, path: np.ndarray, size_bits: float, now: float) -> float:
         if not 0.0 <= size_bits < math.inf:
             raise ValueError(f"FluidLinks: flow {flow_id} size must be >= 0, got {size_bits}")
         if now != self.now:
             self.advance(now)
-        affected = {flow_id}
-        for link in links:
-            users = link.users
-            if users:
-                affected |= users
-            users.add(flow_id)
-            link.share = link.capacity / len(users)
-        self._flows[flow_id] = _Flow(links, float(size_bits), self.now)
-        self._rerate(affected)
+        if not self._free:
+            self._grow_flows()
+        slot = self._free.pop()
+        try:
+            t, f = self._k_add(self._fl, self._fi, self._lk, self._lu, self._act, self._meta,
+                               slot, flow_id, path, float(size_bits), self.now)
+            while f < 0:  # the path or a link's user list does not fit: grow, then again
+                self._grow_links(path)
+                t, f = self._k_add(self._fl, self._fi, self._lk, self._lu, self._act,
+                                   self._meta, slot, flow_id, path, float(size_bits), self.now)
+        except SystemError as err:
+            _reraise(err)
+        self._slot[flow_id] = slot
+        return t
+
+    def _grow_flows(self) -> None:
+        """Twice the flow slots (at least 64)."""
+        old = self._fl.shape[0]
+        new = max(64, 2 * old)
+        fl = np.zeros((new, 5))
+        fl[:old] = self._fl
+        fi = np.zeros((new, self._fi.shape[1]), dtype=np.int64)
+        fi[:old] = self._fi
+        act = np.zeros(1 + new, dtype=np.int64)
+        act[:1 + old] = self._act
+        self._fl, self._fi, self._act = fl, fi, act
+        self._out = np.zeros((2, new), dtype=np.int64)
+        self._free.extend(range(new - 1, old - 1, -1))
+
+    def _grow_links(self, path: np.ndarray) -> None:
+        """Room for ``path`` in the flow rows and for one more user on each of its links."""
+        npath = self._fi.shape[1] // 2 - 2
+        if len(path) > npath:
+            grown = max(len(path), 2 * npath)
+            fi = np.zeros((self._fi.shape[0], 4 + 2 * grown), dtype=np.int64)
+            fi[:, :4 + npath] = self._fi[:, :4 + npath]
+            fi[:, 4 + grown:4 + grown + npath] = self._fi[:, 4 + npath:]
+            self._fi = fi
+        if int(self._lu[path, 0].max()) + 1 >= self._lu.shape[1]:
+            lu = np.zeros((self._lu.shape[0], 2 * self._lu.shape[1] - 1), dtype=np.int64)
+            lu[:, :self._lu.shape[1]] = self._lu
+            self._lu = lu
 
     def remove(self, flow_id: int, now: float) -> float:
         """Stop a flow at ``now``; returns the bits it had left."""
-        if flow_id not in self._flows:
+        if flow_id not in self._slot:
             raise ValueError(f"FluidLinks: unknown flow {flow_id}")
         self.advance(now)
-        left = self.remaining(flow_id)
-        self._drop([flow_id])
+        slot = self._slot.pop(flow_id)
+        try:
+            left = self._k_remove(self._fl, self._fi, self._lk, self._lu, self._act,
+                                  self._meta, slot, self.now)
+        except SystemError as err:
+            _reraise(err)
+        self._free.append(slot)
         return left
-
-    def _drop(self, flow_ids: list[int]) -> None:
-        """Remove flows at the current time and re-rate the flows that shared a link with
-        any of them."""
-        flows = self._flows
-        affected: set[int] = set()
-        for f in flow_ids:
-            for link in flows.pop(f).links:
-                users = link.users
-                users.discard(f)
-                if users:
-                    link.share = link.capacity / len(users)
-                    affected |= users
-        affected.difference_update(flow_ids)
-        if affected:
-            self._rerate(affected)
 
     def advance(self, now: float) -> None:
         """Move the model's clock to ``now`` (flows drain lazily at their current rates)."""
@@ -165,58 +197,31 @@ class FluidLinks:
             raise ValueError(f"FluidLinks: time goes backwards ({now} < {self.now})")
         self.now = float(now)
 
-    def _rerate(self, flow_ids: set[int]) -> None:
-        """Book the bits drained by each flow up to now at its old rate, then give it its
-        new rate and projected completion time (the link shares are already current). A flow
-        whose time is unchanged keeps its heap entry."""
-        flows, now, heap = self._flows, self.now, self._heap
-        for f in flow_ids:
-            flow = flows[f]
-            left = flow.left - flow.rate * (now - flow.since)
-            flow.left = left = left if left > 0.0 else 0.0  # max(0.0, left), bit for bit
-            flow.since = now
-            links = flow.links
-            rate = links[0].share
-            for link in links[1:]:
-                if link.share < rate:
-                    rate = link.share
-            flow.rate = rate
-            t = now + left / rate
-            if t != flow.t:
-                flow.t = t
-                flow.version += 1
-                heapq.heappush(heap, (t, f, flow.version))
-
     def rate(self, flow_id: int) -> float:
         """Current rate (bit/s) of a flow."""
-        return self._flows[flow_id].rate
+        return float(self._fl[self._slot[flow_id], 2])
 
     def remaining(self, flow_id: int) -> float:
         """Bits a flow still has to send at the model's current time."""
-        flow = self._flows[flow_id]
-        left = flow.left - flow.rate * (self.now - flow.since)
+        left, since, rate = self._fl[self._slot[flow_id], :3].tolist()
+        left = left - rate * (self.now - since)
         return left if left > 0.0 else 0.0
 
     def link_load(self) -> dict[tuple[int, int], float]:
         """Sum of the rates (bit/s) of the flows on each link (never above its capacity)."""
-        key = {id(link): lk for lk, link in self._link.items()}
-        load = dict.fromkeys(self.capacity, 0.0)
-        for flow in self._flows.values():
-            for link in flow.links:
-                load[key[id(link)]] += flow.rate
+        keys = list(self.capacity)
+        load = dict.fromkeys(keys, 0.0)
+        for slot in self._slot.values():
+            rate = float(self._fl[slot, 2])
+            for link in self._fi[slot, 4:4 + self._fi[slot, 1]].tolist():
+                load[keys[link]] += rate
         return load
 
     def next_completion(self) -> tuple[float, int] | None:
         """``(time, flow_id)`` of the earliest completion at current rates (smallest id on
-        ties), or None without flows (stale heap entries on top are dropped)."""
-        heap, flows = self._heap, self._flows
-        while heap:
-            t, f, version = heap[0]
-            flow = flows.get(f)
-            if flow is not None and flow.version == version:
-                return t, f
-            heapq.heappop(heap)
-        return None
+        ties), or None without flows."""
+        t, f = self._k_peek(self._fl, self._fi, self._act)
+        return None if f < 0 else (t, f)
 
     def pop_completed(self, now: float, rel_tol: float = 1e-9) -> list[int]:
         """Advance to ``now`` and remove every flow with at most ``rel_tol * size`` bits left.
@@ -224,25 +229,21 @@ class FluidLinks:
         Returns:
             The finished flow ids, ascending.
         """
+        return self.complete(now, rel_tol)[0]
+
+    def complete(self, now: float, rel_tol: float = 1e-9) -> tuple[list[int], float | None]:
+        """:meth:`pop_completed`, then the time of :meth:`next_completion` (None without
+        flows): one call, the backhaul's per-completion path."""
         if now != self.now:
             self.advance(now)
-        slack = 1e-12 * max(1.0, abs(now))
-        heap, flows = self._heap, self._flows
-        done = []
-        while heap:
-            t, f, version = heap[0]
-            flow = flows.get(f)
-            if flow is None or flow.version != version:
-                heapq.heappop(heap)  # stale
-                continue
-            if t > now + slack:
-                left = flow.left - flow.rate * (self.now - flow.since)  # self.remaining(f)
-                if (left if left > 0.0 else 0.0) > rel_tol * flow.size:
-                    break
-            heapq.heappop(heap)
-            done.append(f)
-            flow.version = -1  # no longer scheduled
-        if done:
-            done.sort()
-            self._drop(done)
-        return done
+        try:
+            n, t, f = self._k_complete(self._fl, self._fi, self._lk, self._lu, self._act,
+                                       self._meta, self._out, self.now, float(rel_tol))
+        except SystemError as err:
+            _reraise(err)
+        if not n:
+            return [], (None if f < 0 else t)
+        done = self._out[0, :n].tolist()
+        for fid in done:
+            self._free.append(self._slot.pop(fid))
+        return done, (None if f < 0 else t)

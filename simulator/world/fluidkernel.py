@@ -1,0 +1,210 @@
+"""Compiled operations of the fluid data plane (:class:`simulator.world.fluid.FluidLinks`).
+
+The flows and links live in arrays that :class:`~simulator.world.fluid.FluidLinks` owns and
+passes to every call; one call does a whole change (add a flow; remove the flows that
+complete now; remove one flow), re-rates the flows it affects and returns the next
+completion, so a transfer costs two compiled calls. The arithmetic is the pure-Python
+model's, operation for operation (no fastmath, no reassociation): a flow's bits left are
+booked as ``left - rate * (now - since)`` clipped at 0, its rate is the smallest share
+``capacity / users`` along its path taken in path order, its completion time
+``now + left / rate``; the next completion is the smallest ``(time, flow id)``, a total
+order, found by a scan of the live flows (a few dozen: cheaper than keeping a heap).
+
+Layout (``S`` flow slots, ``P`` path links per flow at most, ``L`` links, ``K`` users per
+link at most; :class:`~simulator.world.fluid.FluidLinks` grows ``S``, ``P`` and ``K``):
+
+- ``fl [S, 5]`` float64: ``LEFT`` bits at ``SINCE``, ``RATE``, ``SIZE``, projected ``T``;
+- ``fi [S, 4 + 2P]`` int64: ``FID``, ``PLEN``, ``APOS`` (index in ``act``), ``STAMP`` (last
+  re-rating pass that visited the flow), the path's link indices, then the flow's position in
+  each of those links' user lists;
+- ``lk [L, 2]`` float64: ``CAP``, ``SHARE``; ``lu [L, 1 + K]`` int64: user count, user slots;
+- ``act [1 + S]`` int64: live flow count, then the live slots; ``meta [1]`` int64: the
+  re-rating pass counter.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["add_flow", "complete", "peek", "remove_flow"]
+
+_JIT = {"cache": True, "error_model": "numpy", "nogil": True}
+
+LEFT, SINCE, RATE, SIZE, T = 0, 1, 2, 3, 4
+FID, PLEN, APOS, STAMP, PATH = 0, 1, 2, 3, 4
+CAP, SHARE = 0, 1
+
+
+@njit(inline="always", **_JIT)
+def _rerate(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, s: int, now: float) -> None:
+    """Book flow ``s``'s bits drained up to ``now`` at its old rate, then give it its rate
+    and projected completion time (the link shares are already current)."""
+    left = fl[s, LEFT] - fl[s, RATE] * (now - fl[s, SINCE])
+    left = left if left > 0.0 else 0.0
+    fl[s, LEFT] = left
+    fl[s, SINCE] = now
+    rate = lk[fi[s, PATH], SHARE]
+    for p in range(1, fi[s, PLEN]):
+        share = lk[fi[s, PATH + p], SHARE]
+        if share < rate:
+            rate = share
+    fl[s, RATE] = rate
+    fl[s, T] = now + left / rate
+
+
+@njit(inline="always", **_JIT)
+def _next(fl: np.ndarray, fi: np.ndarray, act: np.ndarray) -> tuple[float, int, int]:
+    """``(time, flow id, slot)`` of the earliest completion (smallest id on ties);
+    ``(inf, -1, -1)`` without flows."""
+    best_t, best_f, best_s = np.inf, -1, -1
+    for a in range(1, act[0] + 1):
+        s = act[a]
+        t = fl[s, T]
+        if best_f < 0 or t < best_t or (t == best_t and fi[s, FID] < best_f):
+            best_t, best_f, best_s = t, fi[s, FID], s
+    return best_t, best_f, best_s
+
+
+@njit(inline="always", **_JIT)
+def _rerate_users(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray, s: int,
+                  stamp: int, now: float) -> None:
+    """Re-rate every flow on a link of flow ``s``'s path not yet visited in pass ``stamp``."""
+    for p in range(fi[s, PLEN]):
+        link = fi[s, PATH + p]
+        for k in range(1, lu[link, 0] + 1):
+            u = lu[link, k]
+            if fi[u, STAMP] != stamp:
+                fi[u, STAMP] = stamp
+                _rerate(fl, fi, lk, u, now)
+
+
+@njit(inline="always", **_JIT)
+def _off_links(fi: np.ndarray, lk: np.ndarray, lu: np.ndarray, s: int) -> None:
+    """Take flow ``s`` off its links' user lists and update their shares."""
+    npath = fi.shape[1] // 2 - 2  # P
+    for p in range(fi[s, PLEN]):
+        link = fi[s, PATH + p]
+        pos = fi[s, PATH + npath + p]
+        last = lu[link, lu[link, 0]]
+        lu[link, 1 + pos] = last
+        if last != s:
+            for q in range(fi[last, PLEN]):
+                if fi[last, PATH + q] == link:
+                    fi[last, PATH + npath + q] = pos
+                    break
+        lu[link, 0] -= 1
+        if lu[link, 0] > 0:
+            lk[link, SHARE] = lk[link, CAP] / lu[link, 0]
+
+
+@njit(inline="always", **_JIT)
+def _off_live(fi: np.ndarray, act: np.ndarray, s: int) -> None:
+    """Take flow ``s`` off the live list."""
+    a = fi[s, APOS]
+    moved = act[act[0]]
+    act[a] = moved
+    fi[moved, APOS] = a
+    act[0] -= 1
+
+
+@njit(**_JIT)
+def add_flow(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray, act: np.ndarray,
+             meta: np.ndarray, slot: int, fid: int, path: np.ndarray, size: float,
+             now: float) -> tuple[float, int]:
+    """Start flow ``fid`` in the free ``slot`` over the distinct links ``path`` with ``size``
+    bits at ``now``; re-rate the flows sharing a link with it. Returns the next completion
+    ``(time, flow id)``, or ``(nan, -1)`` without touching anything if ``path`` is longer
+    than ``P`` or one of its links has ``K`` users already (grow the arrays, call again)."""
+    npath = fi.shape[1] // 2 - 2
+    if path.shape[0] > npath:
+        return np.nan, -1
+    for p in range(path.shape[0]):
+        if lu[path[p], 0] + 1 >= lu.shape[1]:
+            return np.nan, -1
+    fl[slot, LEFT] = size
+    fl[slot, SINCE] = now
+    fl[slot, RATE] = 0.0
+    fl[slot, SIZE] = size
+    fi[slot, FID] = fid
+    fi[slot, PLEN] = path.shape[0]
+    fi[slot, STAMP] = -1
+    act[0] += 1
+    act[act[0]] = slot
+    fi[slot, APOS] = act[0]
+    for p in range(path.shape[0]):
+        link = path[p]
+        fi[slot, PATH + p] = link
+        n = lu[link, 0] + 1
+        lu[link, 0] = n
+        lu[link, n] = slot
+        fi[slot, PATH + npath + p] = n - 1
+        lk[link, SHARE] = lk[link, CAP] / n
+    meta[0] += 1
+    _rerate_users(fl, fi, lk, lu, slot, meta[0], now)
+    t, f, _ = _next(fl, fi, act)
+    return t, f
+
+
+@njit(**_JIT)
+def complete(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray, act: np.ndarray,
+             meta: np.ndarray, out: np.ndarray, now: float, rel_tol: float
+             ) -> tuple[int, float, int]:
+    """Remove every flow that completes at ``now``: in ``(time, id)`` order, each flow due
+    by ``now`` (to a relative ``1e-12`` of the clock) or with at most ``rel_tol * size`` bits
+    left, until the first that is neither. Re-rates the flows that shared a link with them.
+
+    Returns:
+        ``(n, time, flow id)``: the ``n`` finished flow ids are ``out[0, :n]`` (ascending;
+        their slots ``out[1, :n]``, now free), then the next completion (``(inf, -1)``
+        without flows).
+    """
+    slack = now + 1e-12 * max(1.0, abs(now))
+    n = 0
+    while act[0] > 0:
+        t, f, s = _next(fl, fi, act)
+        if t > slack:
+            left = fl[s, LEFT] - fl[s, RATE] * (now - fl[s, SINCE])
+            if (left if left > 0.0 else 0.0) > rel_tol * fl[s, SIZE]:
+                if n == 0:
+                    return 0, t, f  # nothing changed
+                break
+        _off_live(fi, act, s)  # the next scan skips it
+        out[0, n] = f
+        out[1, n] = s
+        n += 1
+    for i in range(1, n):  # ascending ids (insertion sort: usually one flow)
+        f, s = out[0, i], out[1, i]
+        j = i - 1
+        while j >= 0 and out[0, j] > f:
+            out[0, j + 1], out[1, j + 1] = out[0, j], out[1, j]
+            j -= 1
+        out[0, j + 1], out[1, j + 1] = f, s
+    for i in range(n):
+        _off_links(fi, lk, lu, out[1, i])
+    meta[0] += 1
+    for i in range(n):
+        _rerate_users(fl, fi, lk, lu, out[1, i], meta[0], now)
+    t, f, _ = _next(fl, fi, act)
+    return n, t, f
+
+
+@njit(**_JIT)
+def remove_flow(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray,
+                act: np.ndarray, meta: np.ndarray, slot: int, now: float) -> float:
+    """Stop the flow in ``slot`` at ``now`` (its slot is then free) and re-rate the flows
+    that shared a link with it. Returns the bits it had left."""
+    left = fl[slot, LEFT] - fl[slot, RATE] * (now - fl[slot, SINCE])
+    left = left if left > 0.0 else 0.0
+    _off_links(fi, lk, lu, slot)
+    _off_live(fi, act, slot)
+    meta[0] += 1
+    _rerate_users(fl, fi, lk, lu, slot, meta[0], now)
+    return left
+
+
+@njit(**_JIT)
+def peek(fl: np.ndarray, fi: np.ndarray, act: np.ndarray) -> tuple[float, int]:
+    """The next completion ``(time, flow id)``; ``(inf, -1)`` without flows."""
+    t, f, _ = _next(fl, fi, act)
+    return t, f
