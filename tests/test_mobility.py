@@ -16,7 +16,7 @@ from simulator.world.mobility.generators import (
     random_waypoint,
     random_waypoints,
 )
-from simulator.world.mobility.trajectory import Trajectory, sample_positions
+from simulator.world.mobility.trajectory import FleetPositions, Trajectory, sample_positions
 
 BOX = dict(area_m=(500.0, 300.0), altitude_m=(50.0, 120.0))
 GM = dict(alpha=0.8, mean_speed_mps=10.0, speed_std_mps=0.5, direction_std_rad=0.3,
@@ -67,6 +67,24 @@ def test_sample_positions_matches_position() -> None:
     assert out.shape == (4, 37, 3)
     for u, tr in enumerate(trs):
         np.testing.assert_array_equal(out[u], tr.position(times))
+
+
+def test_fleet_positions_equal_each_trajectory_at_joints_and_outside_spans() -> None:
+    # the fleet's one vectorised pass is bit for bit each trajectory's own position, at
+    # segment joints, at ends, before a late start and after an early end, one-segment fleets
+    rng = np.random.default_rng(4)
+    trs = random_waypoints(rng, 5, duration_s=60.0, speed_mps=(2, 5), pause_s=(0, 5), **BOX)
+    trs.append(Trajectory.from_samples(np.array([20.0, 30.0]), np.array([[0, 0, 10],
+                                                                         [10, 5, 20.0]])))
+    trs.append(trs[0].clip(7.5, 41.25))
+    joints = np.concatenate([tr.t0 for tr in trs] + [[tr.end_time for tr in trs]])
+    times = np.unique(np.concatenate([joints, rng.uniform(-5, 65, 50), [-1e9, 1e9]]))
+    out = FleetPositions(trs).at(times)
+    assert out.shape == (len(trs), times.size, 3)
+    for u, tr in enumerate(trs):
+        assert out[u].tobytes() == tr.position(times).tobytes()
+    with pytest.raises(ValueError, match="NaN"):
+        FleetPositions(trs).at(np.array([1.0, np.nan]))
 
 
 def test_waypoint_timing_exact() -> None:

@@ -32,7 +32,7 @@ from simulator.trace.recorders import CoalescingRecorder, MemoryRecorder
 from simulator.trace.writer import TraceWriter, partial_path_for
 from simulator.world.failover import run_checked, twin_checker
 from simulator.world.mobility.imported import resolve_trace_scenario, trace_source_attrs
-from simulator.world.mobility.trajectory import sample_positions
+from simulator.world.mobility.trajectory import FleetPositions
 from simulator.world.rng import spawn_rngs
 from simulator.world.world import World, build_world, pricing_policy
 
@@ -142,9 +142,10 @@ def write_positions(world: World, duration_s: float, interval_s: float,
     start = np.array([tr.start_time for tr in world.trajectories])
     end = np.array([tr.end_time for tr in world.trajectories])
     per_block = max(1, block_rows // max(n_uav, 1))
+    fleet = FleetPositions(world.trajectories)
     for first in range(0, len(times), per_block):
         block = times[first:first + per_block]
-        pos = sample_positions(world.trajectories, block)  # [U, T, 3]
+        pos = fleet.at(block)  # [U, T, 3]
         present = ((block[None, :] >= start[:, None])
                    & (block[None, :] <= end[:, None])).T.ravel()
         world.recorder.append(

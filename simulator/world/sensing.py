@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Generator
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -50,6 +51,7 @@ from agents.sync.params import SyncParams
 from agents.sync.population import imitation_step, initial_strategies
 from simulator.config.models import SensingConfig
 from simulator.errors import ScenarioError
+from simulator.trace.recorders import rows_sink
 from simulator.trace.schema import VSP_ROLE
 
 __all__ = ["SensingProcess", "start_sensing", "sync_params_from_config", "vsp_roles"]
@@ -169,6 +171,9 @@ class SensingProcess:
         self.control = _scoring_control(params, solution)
         self.revision, self.step_s = revision, float(step_s)
         self.recorder, self.rng = recorder, rng
+        self._state_rows = rows_sink(recorder, "/sensing/state", (
+            "t_s", "vsp_id", "share", "twin_value", "intensity", "payoff_rate",
+            "cumulative_payoff"))
         self.t = float(env.now)
         self.x, self.z = params.x0.copy(), params.z0.copy()
         self.cumulative = np.zeros(params.M)
@@ -258,11 +263,9 @@ class SensingProcess:
             return
         m = self.params.M
         e = self.intensity(self.t)
-        self.recorder.append(
-            "/sensing/state", t_s=np.full(m, self.t), vsp_id=np.arange(m, dtype=np.int32),
-            share=self.x.copy(), twin_value=self.z.copy(), intensity=e,
-            payoff_rate=payoff_rate(self.params, self.x, self.z, e),
-            cumulative_payoff=self.cumulative.copy())
+        self._state_rows(zip(repeat(self.t, m), range(m), self.x.tolist(), self.z.tolist(),
+                             e.tolist(), payoff_rate(self.params, self.x, self.z, e).tolist(),
+                             self.cumulative.tolist(), strict=True))
         self._recorded = self.t
 
     def finish(self) -> None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "FleetPositions",
     "Trajectory",
     "area_box",
     "check_duration",
@@ -189,8 +190,49 @@ class Trajectory:
         return Trajectory.from_samples(times, points)
 
 
+class FleetPositions:
+    """Positions of many UAVs at common times, computed for all UAVs at once.
+
+    Bit for bit :meth:`Trajectory.position` of each UAV (the same segment choice and the same
+    arithmetic, on the fleet's concatenated segments), without a Python call per UAV and time.
+
+    Args:
+        trajs: one trajectory per UAV (at least one).
+    """
+
+    def __init__(self, trajs: Sequence[Trajectory]) -> None:
+        counts = np.array([tr.n_segments for tr in trajs], dtype=np.intp)
+        self._first = np.cumsum(counts) - counts  # [U] index of each UAV's first segment
+        self._last = counts - 1                    # [U] its last segment's offset
+        self._t0 = np.concatenate([tr.t0 for tr in trajs])
+        self._t1 = np.concatenate([tr.t1 for tr in trajs])
+        self._p0 = np.concatenate([tr.p0 for tr in trajs])
+        self._p1 = np.concatenate([tr.p1 for tr in trajs])
+
+    def at(self, times: np.ndarray) -> np.ndarray:
+        """``[n_uav, n_t, 3]`` positions at ``times`` (``[n_t]``, s), clamped outside each
+        trajectory's span.
+
+        Raises:
+            ValueError: a time is NaN.
+        """
+        times = np.asarray(times, dtype=float).reshape(-1)
+        if np.isnan(times).any():
+            raise ValueError("Trajectory: time is NaN")
+        out = np.empty((self._first.size, times.size, 3))
+        for k, t in enumerate(times.tolist()):
+            # the segment starting at or before t: searchsorted(t0, t, "right") - 1 per UAV
+            started = np.add.reduceat((self._t0 <= t).view(np.int8), self._first,
+                                      dtype=np.intp)
+            idx = self._first + np.clip(started - 1, 0, self._last)
+            t0 = self._t0[idx]
+            f = np.clip((t - t0) / (self._t1[idx] - t0), 0.0, 1.0)[:, None]
+            out[:, k] = (1.0 - f) * self._p0[idx] + f * self._p1[idx]
+        return out
+
+
 def sample_positions(trajs: Sequence[Trajectory], times: np.ndarray) -> np.ndarray:
-    """Positions of many UAVs at common times.
+    """Positions of many UAVs at common times (:class:`FleetPositions`).
 
     Args:
         trajs: one trajectory per UAV.
@@ -200,10 +242,9 @@ def sample_positions(trajs: Sequence[Trajectory], times: np.ndarray) -> np.ndarr
         ``[n_uav, n_t, 3]`` positions (m), clamped outside each trajectory's span.
     """
     times = np.asarray(times, dtype=float).reshape(-1)
-    out = np.empty((len(trajs), times.size, 3))
-    for u, tr in enumerate(trajs):
-        out[u] = tr.position(times)
-    return out
+    if not trajs:
+        return np.empty((0, times.size, 3))
+    return FleetPositions(trajs).at(times)
 
 
 def check_range(name: str, rng_: tuple[float, float], *, positive: bool = False,
