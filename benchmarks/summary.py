@@ -57,7 +57,10 @@ def world(d: dict) -> list[str]:
            "run's event count before this work (the reference events, when migrations were "
            "SimPy processes" + per_migration(d["series"]) + "), 1,000 UAVs x 1 h in at most "
            "20 s, a log-log slope of time against UAVs of at most 1.05, tracing at most 10 % "
-           "of the time.", "",
+           "of the time." + (
+               " The clock starts after the imports (numba's included: the CLI imports it on "
+               f"the first round); they take {d['series'][0]['imports_cpu_s']:.2f} s of CPU in "
+               "a fresh process." if "imports_cpu_s" in d["series"][0] else ""), "",
            *rows]
     loads = [f"{r['uavs']:,} UAVs {r['load_1min'][0]:.1f}-{r['load_1min'][1]:.1f}"
              for r in d["series"] if "load_1min" in r]
