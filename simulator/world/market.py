@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import product, repeat
+from itertools import chain, count, product, repeat
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -129,12 +129,13 @@ def allocate_twins(bandwidth: np.ndarray, n_twins: int) -> np.ndarray:
     """
     bandwidth = np.asarray(bandwidth, dtype=float)
     values = bandwidth.tolist()
+    sellers = [j for j, b in enumerate(values) if b != 0.0]
+    if len(sellers) == 1 and values[sellers[0]] > 0.0 and n_twins >= 1:
+        # the total is that bandwidth exactly: every quota below is 0 or n_twins
+        return np.array([sellers[0]] * n_twins, dtype=np.int64)
     total = float(np.add.reduce(bandwidth))  # np.sum's rounding, without its dispatch
     if total <= 0.0 or n_twins < 1:
         raise ValueError(f"Cannot place {n_twins} twins on bandwidth {bandwidth!r}")
-    sellers = [j for j, b in enumerate(values) if b != 0.0]
-    if len(sellers) == 1:  # total == b exactly: every quota below is 0 or n_twins
-        return np.full(n_twins, sellers[0], dtype=np.int64)
     # plain floats: the same IEEE operations as the array expression, for a handful of RSUs
     quota = [b / total * n_twins for b in values]
     counts = [math.floor(x) for x in quota]
@@ -544,8 +545,8 @@ class Market:
                 (tid, req.request_id, req.uav_id, twin, r.src, r.dst, len(r.path) - 1,
                  r.size_bytes, r.t_start, r.t_end)
                 for tid, (twin, _), r in zip(ids, kept, records, strict=True)])
-            self._hop_rows([(tid, h, int(node)) for tid, r in zip(ids, records, strict=True)
-                            for h, node in enumerate(r.path)])
+            self._hop_rows(chain.from_iterable(zip(repeat(tid), count(), r.path)
+                                               for tid, r in zip(ids, records, strict=True)))
         started, decision_s = moving.started, moving.decision_s
         interruption = end - started
         if live:  # the service runs during live rounds: decision time + the twins' pauses
