@@ -81,7 +81,11 @@ def world(d: dict) -> list[str]:
                 + ", ".join(f"{t / 60:.0f} min {mb:.0f} MB" for t, _, mb in
                             big["rss_samples"][::max(1, len(big["rss_samples"]) // 8)])
                 + f"; over the last three quarters it grows by "
-                f"{big['rss_growth_mb_per_sim_h']:.0f} MB per simulated hour."]
+                f"{big['rss_growth_mb_per_sim_h']:.0f} MB per simulated hour."
+                + (f" The tracing share is taken on a {big['tracing_share_hours']:g} h pair "
+                   f"(traced {big['share_traced_wall_s']:.0f} s, in memory "
+                   f"{big['untraced_wall_s']:.0f} s, wall)."
+                   if "tracing_share_hours" in big else "")]
     if (targets := d.get("targets")) is not None:
         load = d["load_average_before"][0]
         out += ["", f"Issue 13's targets (load average {load:.1f} on {d['cpus']} cores before "
