@@ -139,3 +139,13 @@ def test_fluid_against_from_scratch_model(seed: int) -> None:
             assert fl.remaining(f) == ref._left(f)
     for lk, load in fl.link_load().items():
         assert load <= fl.capacity[lk] * (1 + 1e-12)
+
+
+def test_fluid_rejects_what_it_cannot_hold() -> None:
+    fl = FluidLinks({(0, 1): 10.0})
+    for bad in (-1, 2**63):
+        with pytest.raises(ValueError, match=r"flow id must be in \[0, 2\*\*63\)"):
+            fl.start(bad, (0, 1), 1.0, 0.0)
+    with pytest.raises(TypeError):
+        fl.add(1.5, [(0, 1)], 1.0, 0.0)  # type: ignore[arg-type]
+    assert len(fl) == 0 and fl.next_completion() is None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import NoReturn
@@ -58,6 +59,8 @@ class FluidLinks:
     result is bit for bit that of removing them one by one: settling a flow twice at the same
     instant changes nothing).
 
+    Flow ids are integers in ``[0, 2**63)``.
+
     Args:
         capacities: ``{(u, v): capacity_bps}`` per undirected link (``(u, v)`` and ``(v, u)``
             are the same link).
@@ -75,17 +78,17 @@ class FluidLinks:
         self._lk = np.ascontiguousarray(np.stack([caps, caps], axis=1).reshape(-1, 2))
         self._lu = np.zeros((len(caps), 1 + 8), dtype=np.int64)  # 8 users per link to start
         self._fl = np.zeros((0, 5))
-        self._fi = np.zeros((0, 4 + 2 * 4), dtype=np.int64)  # paths of 4 links to start
-        self._act = np.zeros(1, dtype=np.int64)
+        self._fi = np.zeros((0, 3 + 2 * 4), dtype=np.int64)  # paths of 4 links to start
+        self._tr = np.zeros(0, dtype=np.int64)  # 2 x slots
         self._meta = np.zeros(1, dtype=np.int64)
         self._out = np.zeros((2, 0), dtype=np.int64)
         self._slot: dict[int, int] = {}  # flow id -> its row in _fl and _fi
         self._free: list[int] = []
-        self._grow_flows()
         self._routes: dict[tuple[int, ...], np.ndarray] = {}
         k = _kernel()
         self._k_add, self._k_complete, self._k_remove = k.add_flow, k.complete, k.remove_flow
-        self._k_peek = k.peek
+        self._k_peek, self._k_rebuild = k.peek, k.rebuild
+        self._grow_flows()
 
     def __len__(self) -> int:
         return len(self._slot)
@@ -130,6 +133,8 @@ class FluidLinks:
         return np.array([self._index[lk] for lk in path], dtype=np.int64)
 
     def _add(self, flow_id: int, path: np.ndarray, size_bits: float, now: float) -> float:
+        if not 0 <= operator.index(flow_id) < 2**63:
+            raise ValueError(f"FluidLinks: flow id must be in [0, 2**63), got {flow_id}")
         if not 0.0 <= size_bits < math.inf:
             raise ValueError(f"FluidLinks: flow {flow_id} size must be >= 0, got {size_bits}")
         if now != self.now:
@@ -138,11 +143,11 @@ class FluidLinks:
             self._grow_flows()
         slot = self._free.pop()
         try:
-            t, f = self._k_add(self._fl, self._fi, self._lk, self._lu, self._act, self._meta,
+            t, f = self._k_add(self._fl, self._fi, self._lk, self._lu, self._tr, self._meta,
                                slot, flow_id, path, float(size_bits), self.now)
-            while f < 0:  # the path or a link's user list does not fit: grow, then again
+            while t != t:  # NaN: the path or a link's user list does not fit: grow, again
                 self._grow_links(path)
-                t, f = self._k_add(self._fl, self._fi, self._lk, self._lu, self._act,
+                t, f = self._k_add(self._fl, self._fi, self._lk, self._lu, self._tr,
                                    self._meta, slot, flow_id, path, float(size_bits), self.now)
         except SystemError as err:
             _reraise(err)
@@ -150,27 +155,28 @@ class FluidLinks:
         return t
 
     def _grow_flows(self) -> None:
-        """Twice the flow slots (at least 64)."""
+        """Twice the flow slots (64 to start; a power of 2 for the tournament tree)."""
         old = self._fl.shape[0]
         new = max(64, 2 * old)
         fl = np.zeros((new, 5))
         fl[:old] = self._fl
         fi = np.zeros((new, self._fi.shape[1]), dtype=np.int64)
         fi[:old] = self._fi
-        act = np.zeros(1 + new, dtype=np.int64)
-        act[:1 + old] = self._act
-        self._fl, self._fi, self._act = fl, fi, act
+        tr = np.full(2 * new, -1, dtype=np.int64)
+        tr[new:new + old] = self._tr[old:]  # the leaves; then every match again
+        self._k_rebuild(fl, fi, tr)
+        self._fl, self._fi, self._tr = fl, fi, tr
         self._out = np.zeros((2, new), dtype=np.int64)
         self._free.extend(range(new - 1, old - 1, -1))
 
     def _grow_links(self, path: np.ndarray) -> None:
         """Room for ``path`` in the flow rows and for one more user on each of its links."""
-        npath = self._fi.shape[1] // 2 - 2
+        npath = (self._fi.shape[1] - 3) // 2
         if len(path) > npath:
             grown = max(len(path), 2 * npath)
-            fi = np.zeros((self._fi.shape[0], 4 + 2 * grown), dtype=np.int64)
-            fi[:, :4 + npath] = self._fi[:, :4 + npath]
-            fi[:, 4 + grown:4 + grown + npath] = self._fi[:, 4 + npath:]
+            fi = np.zeros((self._fi.shape[0], 3 + 2 * grown), dtype=np.int64)
+            fi[:, :3 + npath] = self._fi[:, :3 + npath]
+            fi[:, 3 + grown:3 + grown + npath] = self._fi[:, 3 + npath:]
             self._fi = fi
         if int(self._lu[path, 0].max()) + 1 >= self._lu.shape[1]:
             lu = np.zeros((self._lu.shape[0], 2 * self._lu.shape[1] - 1), dtype=np.int64)
@@ -184,7 +190,7 @@ class FluidLinks:
         self.advance(now)
         slot = self._slot.pop(flow_id)
         try:
-            left = self._k_remove(self._fl, self._fi, self._lk, self._lu, self._act,
+            left = self._k_remove(self._fl, self._fi, self._lk, self._lu, self._tr,
                                   self._meta, slot, self.now)
         except SystemError as err:
             _reraise(err)
@@ -213,14 +219,14 @@ class FluidLinks:
         load = dict.fromkeys(keys, 0.0)
         for slot in self._slot.values():
             rate = float(self._fl[slot, 2])
-            for link in self._fi[slot, 4:4 + self._fi[slot, 1]].tolist():
+            for link in self._fi[slot, 3:3 + self._fi[slot, 1]].tolist():
                 load[keys[link]] += rate
         return load
 
     def next_completion(self) -> tuple[float, int] | None:
         """``(time, flow_id)`` of the earliest completion at current rates (smallest id on
         ties), or None without flows."""
-        t, f = self._k_peek(self._fl, self._fi, self._act)
+        t, f = self._k_peek(self._fl, self._fi, self._tr)
         return None if f < 0 else (t, f)
 
     def pop_completed(self, now: float, rel_tol: float = 1e-9) -> list[int]:
@@ -237,7 +243,7 @@ class FluidLinks:
         if now != self.now:
             self.advance(now)
         try:
-            n, t, f = self._k_complete(self._fl, self._fi, self._lk, self._lu, self._act,
+            n, t, f = self._k_complete(self._fl, self._fi, self._lk, self._lu, self._tr,
                                        self._meta, self._out, self.now, float(rel_tol))
         except SystemError as err:
             _reraise(err)

@@ -8,18 +8,20 @@ model's, operation for operation (no fastmath, no reassociation): a flow's bits 
 booked as ``left - rate * (now - since)`` clipped at 0, its rate is the smallest share
 ``capacity / users`` along its path taken in path order, its completion time
 ``now + left / rate``; the next completion is the smallest ``(time, flow id)``, a total
-order, found by a scan of the live flows (a few dozen: cheaper than keeping a heap).
+order, kept at the root of a tournament tree over the flow slots (each re-rated or removed
+flow updates its leaf-to-root path: ``O(log S)``, no stale entries).
 
 Layout (``S`` flow slots, ``P`` path links per flow at most, ``L`` links, ``K`` users per
 link at most; :class:`~simulator.world.fluid.FluidLinks` grows ``S``, ``P`` and ``K``):
 
 - ``fl [S, 5]`` float64: ``LEFT`` bits at ``SINCE``, ``RATE``, ``SIZE``, projected ``T``;
-- ``fi [S, 4 + 2P]`` int64: ``FID``, ``PLEN``, ``APOS`` (index in ``act``), ``STAMP`` (last
-  re-rating pass that visited the flow), the path's link indices, then the flow's position in
-  each of those links' user lists;
+- ``fi [S, 3 + 2P]`` int64: ``FID``, ``PLEN`` (path length), ``STAMP`` (last re-rating pass
+  that visited the flow), the path's link indices, then the flow's position in each of those
+  links' user lists;
 - ``lk [L, 2]`` float64: ``CAP``, ``SHARE``; ``lu [L, 1 + K]`` int64: user count, user slots;
-- ``act [1 + S]`` int64: live flow count, then the live slots; ``meta [1]`` int64: the
-  re-rating pass counter.
+- ``tr [2S]`` int64 (``S`` a power of 2): the tournament tree, ``tr[S + s]`` is ``s`` for a
+  live flow and ``-1`` for a free slot, ``tr[i]`` the earlier of ``tr[2i]`` and
+  ``tr[2i + 1]``; ``meta [1]`` int64: the re-rating pass counter.
 """
 
 from __future__ import annotations
@@ -27,12 +29,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["add_flow", "complete", "peek", "remove_flow"]
+__all__ = ["add_flow", "complete", "peek", "rebuild", "remove_flow"]
 
 _JIT = {"cache": True, "error_model": "numpy", "nogil": True}
 
 LEFT, SINCE, RATE, SIZE, T = 0, 1, 2, 3, 4
-FID, PLEN, APOS, STAMP, PATH = 0, 1, 2, 3, 4
+FID, PLEN, STAMP, PATH = 0, 1, 2, 3
 CAP, SHARE = 0, 1
 
 
@@ -54,21 +56,41 @@ def _rerate(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, s: int, now: float) 
 
 
 @njit(inline="always", **_JIT)
-def _next(fl: np.ndarray, fi: np.ndarray, act: np.ndarray) -> tuple[float, int, int]:
-    """``(time, flow id, slot)`` of the earliest completion (smallest id on ties);
-    ``(inf, -1, -1)`` without flows."""
-    best_t, best_f, best_s = np.inf, -1, -1
-    for a in range(1, act[0] + 1):
-        s = act[a]
-        t = fl[s, T]
-        if best_f < 0 or t < best_t or (t == best_t and fi[s, FID] < best_f):
-            best_t, best_f, best_s = t, fi[s, FID], s
-    return best_t, best_f, best_s
+def _earlier(fl: np.ndarray, fi: np.ndarray, a: int, b: int) -> int:
+    """Whichever of slots ``a`` and ``b`` (``-1``: none) completes first: smaller time,
+    then smaller flow id."""
+    if a < 0:
+        return b
+    if b < 0:
+        return a
+    ta, tb = fl[a, T], fl[b, T]
+    if ta < tb or (ta == tb and fi[a, FID] < fi[b, FID]):
+        return a
+    return b
 
 
 @njit(inline="always", **_JIT)
-def _rerate_users(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray, s: int,
-                  stamp: int, now: float) -> None:
+def _update(fl: np.ndarray, fi: np.ndarray, tr: np.ndarray, s: int) -> None:
+    """Replay the matches on the path from slot ``s``'s leaf to the root."""
+    i = (tr.shape[0] // 2 + s) // 2
+    while i >= 1:
+        tr[i] = _earlier(fl, fi, tr[2 * i], tr[2 * i + 1])
+        i //= 2
+
+
+@njit(inline="always", **_JIT)
+def _next(fl: np.ndarray, fi: np.ndarray, tr: np.ndarray) -> tuple[float, int, int]:
+    """``(time, flow id, slot)`` of the earliest completion (smallest id on ties);
+    ``(inf, -1, -1)`` without flows."""
+    s = tr[1]
+    if s < 0:
+        return np.inf, -1, -1
+    return fl[s, T], fi[s, FID], s
+
+
+@njit(inline="always", **_JIT)
+def _rerate_users(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray,
+                  tr: np.ndarray, s: int, stamp: int, now: float) -> None:
     """Re-rate every flow on a link of flow ``s``'s path not yet visited in pass ``stamp``."""
     for p in range(fi[s, PLEN]):
         link = fi[s, PATH + p]
@@ -77,12 +99,13 @@ def _rerate_users(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray
             if fi[u, STAMP] != stamp:
                 fi[u, STAMP] = stamp
                 _rerate(fl, fi, lk, u, now)
+                _update(fl, fi, tr, u)
 
 
 @njit(inline="always", **_JIT)
 def _off_links(fi: np.ndarray, lk: np.ndarray, lu: np.ndarray, s: int) -> None:
     """Take flow ``s`` off its links' user lists and update their shares."""
-    npath = fi.shape[1] // 2 - 2  # P
+    npath = (fi.shape[1] - PATH) // 2  # P
     for p in range(fi[s, PLEN]):
         link = fi[s, PATH + p]
         pos = fi[s, PATH + npath + p]
@@ -99,24 +122,21 @@ def _off_links(fi: np.ndarray, lk: np.ndarray, lu: np.ndarray, s: int) -> None:
 
 
 @njit(inline="always", **_JIT)
-def _off_live(fi: np.ndarray, act: np.ndarray, s: int) -> None:
-    """Take flow ``s`` off the live list."""
-    a = fi[s, APOS]
-    moved = act[act[0]]
-    act[a] = moved
-    fi[moved, APOS] = a
-    act[0] -= 1
+def _off_tree(fl: np.ndarray, fi: np.ndarray, tr: np.ndarray, s: int) -> None:
+    """Take flow ``s`` out of the tournament."""
+    tr[tr.shape[0] // 2 + s] = -1
+    _update(fl, fi, tr, s)
 
 
 @njit(**_JIT)
-def add_flow(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray, act: np.ndarray,
+def add_flow(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray, tr: np.ndarray,
              meta: np.ndarray, slot: int, fid: int, path: np.ndarray, size: float,
              now: float) -> tuple[float, int]:
     """Start flow ``fid`` in the free ``slot`` over the distinct links ``path`` with ``size``
     bits at ``now``; re-rate the flows sharing a link with it. Returns the next completion
     ``(time, flow id)``, or ``(nan, -1)`` without touching anything if ``path`` is longer
     than ``P`` or one of its links has ``K`` users already (grow the arrays, call again)."""
-    npath = fi.shape[1] // 2 - 2
+    npath = (fi.shape[1] - PATH) // 2
     if path.shape[0] > npath:
         return np.nan, -1
     for p in range(path.shape[0]):
@@ -129,9 +149,8 @@ def add_flow(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray, act
     fi[slot, FID] = fid
     fi[slot, PLEN] = path.shape[0]
     fi[slot, STAMP] = -1
-    act[0] += 1
-    act[act[0]] = slot
-    fi[slot, APOS] = act[0]
+    fl[slot, T] = np.inf
+    tr[tr.shape[0] // 2 + slot] = slot
     for p in range(path.shape[0]):
         link = path[p]
         fi[slot, PATH + p] = link
@@ -141,13 +160,13 @@ def add_flow(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray, act
         fi[slot, PATH + npath + p] = n - 1
         lk[link, SHARE] = lk[link, CAP] / n
     meta[0] += 1
-    _rerate_users(fl, fi, lk, lu, slot, meta[0], now)
-    t, f, _ = _next(fl, fi, act)
+    _rerate_users(fl, fi, lk, lu, tr, slot, meta[0], now)
+    t, f, _ = _next(fl, fi, tr)
     return t, f
 
 
 @njit(**_JIT)
-def complete(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray, act: np.ndarray,
+def complete(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray, tr: np.ndarray,
              meta: np.ndarray, out: np.ndarray, now: float, rel_tol: float
              ) -> tuple[int, float, int]:
     """Remove every flow that completes at ``now``: in ``(time, id)`` order, each flow due
@@ -161,15 +180,15 @@ def complete(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray, act
     """
     slack = now + 1e-12 * max(1.0, abs(now))
     n = 0
-    while act[0] > 0:
-        t, f, s = _next(fl, fi, act)
+    while tr[1] >= 0 and n < out.shape[1]:  # (a flow at most once: bounded by the slots)
+        t, f, s = _next(fl, fi, tr)
         if t > slack:
             left = fl[s, LEFT] - fl[s, RATE] * (now - fl[s, SINCE])
             if (left if left > 0.0 else 0.0) > rel_tol * fl[s, SIZE]:
                 if n == 0:
                     return 0, t, f  # nothing changed
                 break
-        _off_live(fi, act, s)  # the next scan skips it
+        _off_tree(fl, fi, tr, s)  # the next match skips it
         out[0, n] = f
         out[1, n] = s
         n += 1
@@ -184,27 +203,34 @@ def complete(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray, act
         _off_links(fi, lk, lu, out[1, i])
     meta[0] += 1
     for i in range(n):
-        _rerate_users(fl, fi, lk, lu, out[1, i], meta[0], now)
-    t, f, _ = _next(fl, fi, act)
+        _rerate_users(fl, fi, lk, lu, tr, out[1, i], meta[0], now)
+    t, f, _ = _next(fl, fi, tr)
     return n, t, f
 
 
 @njit(**_JIT)
 def remove_flow(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray,
-                act: np.ndarray, meta: np.ndarray, slot: int, now: float) -> float:
+                tr: np.ndarray, meta: np.ndarray, slot: int, now: float) -> float:
     """Stop the flow in ``slot`` at ``now`` (its slot is then free) and re-rate the flows
     that shared a link with it. Returns the bits it had left."""
     left = fl[slot, LEFT] - fl[slot, RATE] * (now - fl[slot, SINCE])
     left = left if left > 0.0 else 0.0
     _off_links(fi, lk, lu, slot)
-    _off_live(fi, act, slot)
+    _off_tree(fl, fi, tr, slot)
     meta[0] += 1
-    _rerate_users(fl, fi, lk, lu, slot, meta[0], now)
+    _rerate_users(fl, fi, lk, lu, tr, slot, meta[0], now)
     return left
 
 
 @njit(**_JIT)
-def peek(fl: np.ndarray, fi: np.ndarray, act: np.ndarray) -> tuple[float, int]:
+def peek(fl: np.ndarray, fi: np.ndarray, tr: np.ndarray) -> tuple[float, int]:
     """The next completion ``(time, flow id)``; ``(inf, -1)`` without flows."""
-    t, f, _ = _next(fl, fi, act)
+    t, f, _ = _next(fl, fi, tr)
     return t, f
+
+
+@njit(**_JIT)
+def rebuild(fl: np.ndarray, fi: np.ndarray, tr: np.ndarray) -> None:
+    """Play every match of the tournament from its leaves (after the slots grew)."""
+    for i in range(tr.shape[0] // 2 - 1, 0, -1):
+        tr[i] = _earlier(fl, fi, tr[2 * i], tr[2 * i + 1])
