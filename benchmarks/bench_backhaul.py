@@ -62,13 +62,13 @@ def record(n_uavs: int, hours: float, grid: int) -> tuple[Any, list[Call]]:
     original = BackhaulNetwork.transfer
 
     def recording(self: BackhaulNetwork, src: int, dst: int, size_bytes: float,
-                  tag: Any = None) -> Any:
+                  tag: Any = None, on_done: Any = None) -> Any:
         if not graphs:
             graphs.append(self.graph)
         calls.append((float(self.env.now), int(src), int(dst), float(size_bytes)))
-        return original(self, src, dst, size_bytes, tag)
+        return original(self, src, dst, size_bytes, tag, on_done)
 
-    step = simpy.Environment.step  # measure_one replaces it with a counting one
+    step = simpy.Environment.step  # restored whatever measure_one does with it
     BackhaulNetwork.transfer = recording  # type: ignore[method-assign]
     try:
         measure_one(n_uavs, hours, grid=grid)
