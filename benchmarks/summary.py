@@ -66,8 +66,18 @@ def world(d: dict) -> list[str]:
              for r in d["series"] if "load_1min" in r]
     if loads:
         out += ["", "Load average (1 min) before-after each measurement: " + "; ".join(loads)
-                + ". Every size is timed once, so wall times carry the load of the shared "
-                "machine; the CPU column is the run's own."]
+                + ". Wall times carry the load of the shared machine (a size timed once the "
+                "most); the CPU column is the run's own."]
+    reps = [r for r in d["series"] if len(r.get("repeats", [])) > 1]
+    if reps:
+        out += ["", "Repeated sizes (traced and in-memory runs interleaved; the table and the "
+                "targets use the run with the least CPU time): " + "; ".join(
+                    f"{r['uavs']:,} UAVs traced "
+                    + " / ".join(f"{x['cpu_s']:.2f}" for x in r["repeats"]) + " s CPU"
+                    + (", in memory " + " / ".join(f"{x['cpu_s']:.2f}"
+                                                   for x in r["untraced_repeats"]) + " s"
+                       if r.get("untraced_repeats") else "")
+                    for r in reps) + "."]
     if (big := d.get("big")) is not None:
         out += ["", f"Large run: {big['uavs']:,} UAVs x {big['rsus']} RSUs (20 x 20 grid, "
                 f"10 km x 10 km) x {big['sim_hours']:g} h, traced (load average "
