@@ -2,11 +2,12 @@
 
 Python turns SIGINT into ``KeyboardInterrupt`` raised wherever the interpreter happens to
 be. If that is a ``__del__`` method or a weakref callback (h5py closes its objects in such
-callbacks), the exception is printed as "Exception ignored in ..." and *lost*: the run goes
-on and exits 0. :class:`InterruptGuard` installs a handler that raises as usual but also
-sets a flag; the run loop calls :meth:`InterruptGuard.check` between steps, which raises
-``KeyboardInterrupt`` again if an earlier one was swallowed. So an interrupt is delayed by at
-most one step, never dropped.
+callbacks), the exception is printed as "Exception ignored in ..." with a traceback and
+*lost*: the run goes on and exits 0. :class:`InterruptGuard` installs a handler that raises
+as usual but also sets a flag; the run loop calls :meth:`InterruptGuard.check` between steps,
+which raises ``KeyboardInterrupt`` again if an earlier one was swallowed. So an interrupt is
+delayed by at most one step, never dropped; and while the guard is active such a swallowed
+interrupt prints nothing (the command ends with its one "interrupted" line).
 
 :func:`time_limit` gives a solver a wall-clock budget (SIGALRM): past it, the command stops
 with one line "... did not finish within N s" instead of hanging.
@@ -16,9 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType, TracebackType
+from typing import Any
 
 from simulator.errors import InputError
 
@@ -35,11 +38,13 @@ class InterruptGuard:
     def __init__(self) -> None:
         self.interrupted = False
         self._previous: object = None
+        self._previous_hook: Callable[[Any], Any] = sys.unraisablehook
         self._installed = False
 
     def __enter__(self) -> InterruptGuard:
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._handle)
+            self._previous_hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
             self._installed = True
         return self
 
@@ -47,11 +52,19 @@ class InterruptGuard:
                  tb: TracebackType | None) -> None:
         if self._installed:
             signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]
+            sys.unraisablehook = self._previous_hook
             self._installed = False
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.interrupted = True
         raise KeyboardInterrupt
+
+    def _unraisable(self, unraisable: Any) -> None:
+        """Python could not raise an exception (in a ``__del__`` or a weakref callback): an
+        interrupt of ours stays quiet (:meth:`check` raises it again), the rest is reported
+        as before."""
+        if not (self.interrupted and isinstance(unraisable.exc_value, KeyboardInterrupt)):
+            self._previous_hook(unraisable)
 
     def check(self) -> None:
         """Raise ``KeyboardInterrupt`` if SIGINT arrived (even if it was swallowed)."""
