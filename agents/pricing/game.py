@@ -388,7 +388,6 @@ class ArraySolution(NamedTuple):
 
 
 @functools.cache
-@functools.cache
 def _kernel() -> ModuleType:
     """The compiled solver (numba takes ~1 s to import: loaded by the solvers on first use,
     not by ``uavtwin --help`` or ``validate``)."""
