@@ -167,9 +167,10 @@ def rare_collections(gen0: int = GC_GEN0_THRESHOLD) -> Iterator[None]:
     caller's thresholds.
 
     The event loop creates and frees millions of small objects (events, callbacks, rows) but
-    almost no reference cycles: a 1,000-UAV hour of the benchmark world frees about 600
-    objects by collection in all, yet at the default threshold it runs about 4,800
-    collections, a fifth of the run's time. Reference counting frees everything else at once,
+    almost no reference cycles: a 1,000-UAV hour of the benchmark world frees a few hundred
+    objects by collection in all, yet at the default threshold it runs thousands of
+    collections (``benchmarks/bench_gc.py`` counts them and times both settings; the numbers
+    are on docs/benchmarks.md). Reference counting frees everything else at once,
     so collecting every ``gen0`` net allocations instead changes no result, only when the
     rare cycles are freed.
     """
