@@ -210,6 +210,8 @@ def test_solve_arrays_is_solve_equilibrium_and_the_numpy_utilities(name, seed, n
     assert _same_bits(sol.bandwidth, eq.demand.sum(axis=1))
     assert _same_bits(sol.rate, bq.sum(axis=1))
     assert _same_bits(sol.immersion, (game.weight * np.log1p(bq)).sum(axis=1))
+    assert _same_bits(sol.mean_rsu_utility, np.mean(sol.rsu_utility))
+    assert _same_bits(sol.mean_uav_utility, np.mean(sol.uav_utility))
     # the same sums at any prices (what the market takes from the other policies)
     prices = game.cost + (game.price_cap - game.cost) * np.random.default_rng(seed).random(
         eq.prices.shape)

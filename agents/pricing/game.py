@@ -385,6 +385,8 @@ class ArraySolution(NamedTuple):
     immersion: np.ndarray    # [I] sum_j a_ij ln(1 + b_ij q_ij)
     sweeps: int
     residual: float
+    mean_rsu_utility: float  # np.mean(rsu_utility), bit for bit
+    mean_uav_utility: float  # np.mean(uav_utility)
 
 
 @functools.cache
@@ -426,10 +428,10 @@ def solve_arrays(weight: np.ndarray, viable: np.ndarray, q: np.ndarray, budget: 
     if not residual <= tol:
         logger.warning("pricing equilibrium not converged: %d sweeps, residual %.3g",
                        sweep, residual)
-    rsu_u, revenue, uav_u, bandwidth, rate, immersion = _compiled(
+    rsu_u, revenue, uav_u, bandwidth, rate, immersion, mean_rsu, mean_uav = _compiled(
         kernel.round_utilities, prices, demand, weight, q, cost, np.log1p(demand * q))
     return ArraySolution(prices, demand, rsu_u, uav_u, revenue, bandwidth, rate, immersion,
-                         int(sweep), float(residual))
+                         int(sweep), float(residual), mean_rsu, mean_uav)
 
 
 def round_sums(prices: np.ndarray, demand: np.ndarray, weight: np.ndarray, q: np.ndarray,
@@ -441,7 +443,7 @@ def round_sums(prices: np.ndarray, demand: np.ndarray, weight: np.ndarray, q: np
     prices, demand, weight, q, cost = (np.array(x, dtype=np.float64, order="C")
                                        for x in (prices, demand, weight, q, cost))
     return _compiled(_kernel().round_utilities, prices, demand, weight, q, cost,
-                     np.log1p(demand * q))
+                     np.log1p(demand * q))[:6]
 
 
 def _compiled(fn: Any, *args: Any) -> Any:

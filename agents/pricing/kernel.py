@@ -30,6 +30,8 @@ candidates tie in revenue to rounding (tests compare them on random games).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit
 
@@ -480,16 +482,16 @@ def np_sum(x: np.ndarray) -> float:
 
 @njit(**_JIT)
 def round_utilities(prices: np.ndarray, demand: np.ndarray, weight: np.ndarray, q: np.ndarray,
-                    cost: np.ndarray, log_gain: np.ndarray) -> tuple[np.ndarray, ...]:
+                    cost: np.ndarray, log_gain: np.ndarray) -> tuple[Any, ...]:
     """A round's sums: ``[J]`` RSU utilities and revenues, ``[I]`` UAV utilities, bandwidth
-    bought, rate and immersion.
+    bought, rate and immersion, then the mean RSU and UAV utilities.
 
     Bit for bit the numpy formulas ``((p - c) b).sum(axis=0)``, ``(p b).sum(axis=0)``,
     ``(where(b > 0, a ln(1 + b q), 0) - p b).sum(axis=1)``, ``b.sum(axis=1)``,
     ``(b q).sum(axis=1)`` and ``(a ln(1 + b q)).sum(axis=1)``: the same operations, summed
     over UAVs in order and over RSUs as :func:`np_sum`. ``log_gain`` is
     ``np.log1p(b * q)``, computed by NumPy (its SIMD logarithm differs from the C library's
-    in the last bit).
+    in the last bit). The means are ``np.add.reduce(u) / u.size``, NumPy's ``mean``.
     """
     n_i, n_j = prices.shape
     rsu_u, revenue = np.zeros(n_j), np.zeros(n_j)  # NumPy's reductions start from 0.0
@@ -508,4 +510,5 @@ def round_utilities(prices: np.ndarray, demand: np.ndarray, weight: np.ndarray, 
         bought[i] = np_sum(demand[i])
         rate[i] = np_sum(bq)
         immersion[i] = np_sum(gain)
-    return rsu_u, revenue, uav_u, bought, rate, immersion
+    return (rsu_u, revenue, uav_u, bought, rate, immersion, np_sum(rsu_u) / n_j,
+            np_sum(uav_u) / n_i)

@@ -25,6 +25,7 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import chain, count, product, repeat
+from types import ModuleType
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -33,7 +34,6 @@ import simpy
 from agents.pricing.decision_time import round_decision_time
 from agents.pricing.game import (
     PricingGame,
-    pair_weights,
     round_sums,
     solve_arrays,
     solve_equilibrium,
@@ -59,7 +59,7 @@ from simulator.world.live_migration import (
 from simulator.world.mobility.trajectory import Trajectory
 from simulator.world.population import RsuTable, UavTable
 from simulator.world.radio.channel import channel_gain_db, reads_positions, shadowing_db
-from simulator.world.radio.core import snr_linear, spectral_efficiency
+from simulator.world.radio.core import spectral_efficiency
 
 log = logging.getLogger(__name__)
 
@@ -188,8 +188,15 @@ class Market:
         self.shadowing_root = shadowing_root
         self.pending: list[Request] = []
         self._busy = False  # a wakeup is due, or rounds are being played
-        # stands for positions where the radio model reads none (any UAV or RSU count)
-        self._no_position = np.zeros((max(len(uavs.delta), len(rsus.cost)), 3))
+        self._kernel = _pair_kernel()
+        # Table II draws the gains with the SSIM components; other models read positions
+        self._gain_drawn = not reads_positions(radio)
+        self._gain_lo = float(radio.gain_db.lo)
+        self._gain_range = float(radio.gain_db.hi) - float(radio.gain_db.lo)  # as uniform's
+        self._ssim_lo = float(ssim_component.lo)
+        self._ssim_range = float(ssim_component.hi) - float(ssim_component.lo)
+        self._no_gain = np.zeros((1, 1))  # stand-ins for arrays a kernel does not read
+        self._no_pairs = np.ones((1, 1), dtype=bool)
         self._next_request_id = 0
         self._next_round_id = 0
         self._next_transfer_id = 0
@@ -298,11 +305,8 @@ class Market:
             # a UAV trades only with the RSUs covering it (None: each with all, one UAV)
             available = None if len(batch) == 1 else np.array(
                 [[r in c for r in rsu_list] for c in map(set, cands)], dtype=bool)
-            q, ssim = self._pair_arrays(uav_ids, rsu_ids)
-            uavs = self.uavs
-            _, weight, viable = pair_weights(uavs.delta[uav_ids], ssim,
-                                             uavs.ssim_threshold[uav_ids], q, available)
-            viable_any = viable.any(axis=1).tolist()
+            q, ssim, weight, viable, any_viable = self._pair_arrays(uav_ids, rsu_ids, available)
+            viable_any = any_viable.tolist()
         self._request_rows(
             (r.request_id, r.t_s, r.uav_id, src, len(cand),
              OUTCOME_SERVED if v else OUTCOME_NO_VIABLE if cand else OUTCOME_NO_COVERAGE)
@@ -349,7 +353,7 @@ class Market:
             sol = solve_arrays(weight, viable, q, budget, cost, cap, tol=policy.tol,
                                max_iter=policy.max_iter)
             wall = time.perf_counter() - started
-            mean_rsu, mean_uav = _mean(sol.rsu_utility), _mean(sol.uav_utility)
+            mean_rsu, mean_uav = sol.mean_rsu_utility, sol.mean_uav_utility
             return _Outcome(sol.prices, sol.demand, sol.rsu_utility, sol.revenue, mean_rsu,
                             mean_uav, sol.sweeps, sol.residual <= policy.tol, sol.residual,
                             [mean_rsu], wall, (mean_rsu, mean_uav), sol.bandwidth.tolist(),
@@ -386,36 +390,59 @@ class Market:
                              flops=flops, flops_per_decision=per_decision)
         return seconds
 
-    def _pair_arrays(self, uav_ids: np.ndarray, rsu_ids: np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray]:
-        """``[I, J]`` spectral efficiency and SSIM of every pair in this round (drawn now)."""
-        rsus = self.rsus
-        gain_db = self._channel_gain_db(uav_ids, rsu_ids)
-        snr = snr_linear(rsus.tx_power_dbm[rsu_ids][None, :], gain_db,
-                         rsus.noise_dbm[rsu_ids][None, :])
-        # l, c, s per pair
-        ssim = np.multiply.reduce(self.ssim_component.draw(self.rng_radio,
-                                                           (3, len(uav_ids), len(rsu_ids))),
-                                  axis=0)
-        return spectral_efficiency(snr), ssim
+    def _pair_arrays(self, uav_ids: np.ndarray, rsu_ids: np.ndarray,
+                     available: np.ndarray | None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``[I, J]`` spectral efficiency, SSIM, weight and viability of every pair in this
+        round (drawn now), and ``[I]`` whether each UAV has a viable pair.
+
+        The arithmetic runs in :mod:`simulator.world.pairkernel`, bit for bit
+        ``spectral_efficiency(snr_linear(m, gain, sigma^2))``, the product of the three drawn
+        SSIM components and :func:`agents.pricing.game.pair_weights`; the drawn gains and
+        components come from one ``random`` call, the same stream as ``uniform``'s.
+        """
+        rsus, uavs, kernel = self.rsus, self.uavs, self._kernel
+        n = len(uav_ids) * len(rsu_ids)
+        if self._gain_drawn:  # Table II: I J gains, then 3 I J SSIM components
+            draws = self.rng_radio.random(4 * n)
+            if self.radio.shadowing_std_db > 0:
+                mode, gain = kernel.GAIN_DRAWN_SHADOWED, self._shadowing_db(uav_ids, rsu_ids)
+            else:
+                mode, gain = kernel.GAIN_DRAWN, self._no_gain
+        else:
+            mode, gain = kernel.GAIN_GIVEN, self._channel_gain_db(uav_ids, rsu_ids)
+            draws = self.rng_radio.random(3 * n)
+        x, ssim, ratio, finite = kernel.pair_inputs(
+            draws, mode, gain, self._gain_lo, self._gain_range, self._ssim_lo,
+            self._ssim_range, rsus.tx_power_dbm[rsu_ids], rsus.noise_dbm[rsu_ids],
+            uavs.ssim_threshold[uav_ids])
+        snr = np.power(10.0, x)  # db_to_linear
+        if not finite:
+            spectral_efficiency(snr)  # raises its error for the NaN
+        q = np.log2(1.0 + snr)  # spectral_efficiency
+        weight, viable, any_viable = kernel.pair_weights(
+            np.log(ratio), q, uavs.delta[uav_ids],
+            self._no_pairs if available is None else available, available is not None)
+        return q, ssim, weight, viable, any_viable
 
     def _channel_gain_db(self, uav_ids: np.ndarray, rsu_ids: np.ndarray) -> np.ndarray:
-        """Gain (dB) from each RSU in ``rsu_ids`` to each UAV in ``uav_ids`` now."""
+        """Gain (dB) from each RSU in ``rsu_ids`` to each UAV in ``uav_ids`` now (a model that
+        reads positions; Table II's drawn gains are made in :meth:`_pair_arrays`)."""
         now = float(self.env.now)
-        if reads_positions(self.radio):
-            gain = channel_gain_db(self.radio, self.rng_radio,
-                                   np.array([self.trajectories[u].position(now)
-                                             for u in uav_ids]),
-                                   self.rsus.positions[rsu_ids])
-        else:  # Table II: only the numbers of UAVs and RSUs are read
-            gain = channel_gain_db(self.radio, self.rng_radio, self._no_position[:len(uav_ids)],
-                                   self._no_position[:len(rsu_ids)])
+        gain = channel_gain_db(self.radio, self.rng_radio,
+                               np.array([self.trajectories[u].position(now) for u in uav_ids]),
+                               self.rsus.positions[rsu_ids])
         if self.radio.shadowing_std_db > 0:
-            segments = [max(0, int(np.searchsorted(self.trajectories[u].t0, now, "right")) - 1)
-                        for u in uav_ids]
-            gain = gain + shadowing_db(self.shadowing_root, uav_ids, rsu_ids,
-                                       np.array(segments), self.radio.shadowing_std_db)
+            gain = gain + self._shadowing_db(uav_ids, rsu_ids)
         return gain
+
+    def _shadowing_db(self, uav_ids: np.ndarray, rsu_ids: np.ndarray) -> np.ndarray:
+        """Shadowing (dB) of every pair now (one draw per UAV, RSU and trajectory segment)."""
+        now = float(self.env.now)
+        segments = [max(0, int(np.searchsorted(self.trajectories[u].t0, now, "right")) - 1)
+                    for u in uav_ids]
+        return shadowing_db(self.shadowing_root, uav_ids, rsu_ids, np.array(segments),
+                            self.radio.shadowing_std_db)
 
     def _record_round(
         self, round_id: int, now: float, batch: list[Request], uav_ids: np.ndarray,
@@ -582,6 +609,14 @@ class _Moving:
     twins: list[int] = field(default_factory=list)  # the twin of each transfer
     results: list[Any] = field(default_factory=list)  # its record (live: LiveMigration)
     waiting: int = 0  # transfers and restores still on their way
+
+
+def _pair_kernel() -> ModuleType:
+    """The compiled pair arithmetic (numba takes ~1 s to import: loaded when a market is made,
+    not by ``uavtwin --help`` or ``validate``)."""
+    from simulator.world import pairkernel
+
+    return pairkernel
 
 
 def _first_step(action: Callable[[], None]) -> Generator[simpy.Event, Any, None]:

@@ -1,0 +1,116 @@
+"""Compiled arithmetic of a market round's UAV-RSU pairs (:meth:`Market._pair_arrays`).
+
+Every round computes, for each pair, the SNR from the channel gain, the SSIM from its three
+drawn components, the spectral efficiency ``q = log2(1 + SNR)`` and the pair's weight
+``a = delta ln(SSIM / SSIM_th)`` with its viability ``a > 0 and q > 0`` (MODEL.md A1). On a
+market's one-UAV rounds these are arrays of one to a few entries, where each NumPy call costs
+more than its arithmetic; these two kernels do the arithmetic around the transcendental
+functions, which stay NumPy's (``np.power``, ``np.log2`` and ``np.log`` use SIMD code that
+differs from the C library's in the last bit on some machines):
+
+1. :func:`pair_inputs`: the SNR's exponent ``(m + g - sigma^2) / 10`` (dB), the SSIM and its
+   ratio to the UAV's threshold, from the round's uniform draws;
+2. NumPy: ``SNR = 10^x``, ``q = log2(1 + SNR)``, ``ln(SSIM / SSIM_th)``;
+3. :func:`pair_weights`: the weights, viability and whether each UAV has a viable pair.
+
+The operations are those of the NumPy expressions they replace, in the same order (no
+fastmath): ``Generator.uniform(lo, hi)`` is ``lo + (hi - lo) u`` of ``Generator.random``'s
+``u`` (the same stream), ``np.multiply.reduce`` over the three SSIM components is
+``(l c) s``. tests/test_pairkernel.py checks both kernels against the NumPy formulas with
+``==``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["GAIN_DRAWN", "GAIN_DRAWN_SHADOWED", "GAIN_GIVEN", "pair_inputs", "pair_weights"]
+
+_JIT = {"cache": True, "error_model": "numpy", "nogil": True}
+
+#: Where a round's channel gains come from (``mode`` of :func:`pair_inputs`).
+GAIN_GIVEN, GAIN_DRAWN, GAIN_DRAWN_SHADOWED = 0, 1, 2
+
+
+@njit(**_JIT)
+def pair_inputs(draws: np.ndarray, mode: int, gain: np.ndarray, gain_lo: float,
+                gain_range: float, ssim_lo: float, ssim_range: float, tx_dbm: np.ndarray,
+                noise_dbm: np.ndarray, threshold: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """The SNR exponent, SSIM and SSIM ratio of every pair of an ``[I, J]`` round.
+
+    Args:
+        draws: the round's uniform draws in ``[0, 1)``, in the order the round makes them:
+            with a drawn gain first ``I J`` gains (C order), then ``3 I J`` SSIM components
+            (component-major, then C order over the pairs).
+        mode: :data:`GAIN_GIVEN` (``gain`` is the gain, dB), :data:`GAIN_DRAWN` (the gain
+            is ``gain_lo + gain_range u``) or :data:`GAIN_DRAWN_SHADOWED` (that plus the
+            shadowing ``gain``).
+        gain: ``[I, J]`` gain or shadowing (dB); unused with :data:`GAIN_DRAWN`.
+        gain_lo, gain_range: the drawn gain's lower end and ``hi - lo`` (dB).
+        ssim_lo, ssim_range: the same for each SSIM component.
+        tx_dbm, noise_dbm: ``[J]`` the RSUs' transmit and noise powers.
+        threshold: ``[I]`` the UAVs' SSIM thresholds.
+
+    Returns:
+        ``(x [I, J], ssim [I, J], ratio [I, J], finite)``: ``SNR = 10^x``; ``ratio`` is
+        ``ssim / threshold``; ``finite`` is False if some ``x`` is NaN (the SNR check then
+        fails).
+    """
+    n_i, n_j = threshold.size, tx_dbm.size
+    n = n_i * n_j
+    x, ssim, ratio = np.empty((n_i, n_j)), np.empty((n_i, n_j)), np.empty((n_i, n_j))
+    base = 0 if mode == GAIN_GIVEN else n
+    finite = True
+    for i in range(n_i):
+        for j in range(n_j):
+            k = i * n_j + j
+            if mode == GAIN_GIVEN:
+                g = gain[i, j]
+            else:
+                g = gain_lo + gain_range * draws[k]
+                if mode == GAIN_DRAWN_SHADOWED:
+                    g = g + gain[i, j]
+            e = (tx_dbm[j] + g - noise_dbm[j]) / 10.0
+            if e != e:
+                finite = False
+            x[i, j] = e
+            s = ((ssim_lo + ssim_range * draws[base + k])
+                 * (ssim_lo + ssim_range * draws[base + n + k])
+                 * (ssim_lo + ssim_range * draws[base + 2 * n + k]))
+            ssim[i, j] = s
+            ratio[i, j] = s / threshold[i]
+    return x, ssim, ratio, finite
+
+
+@njit(**_JIT)
+def pair_weights(log_ratio: np.ndarray, q: np.ndarray, delta: np.ndarray,
+                 available: np.ndarray, restricted: bool
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weights ``a = delta ln(SSIM / SSIM_th)`` and viability of an ``[I, J]`` round.
+
+    Args:
+        log_ratio: ``[I, J]`` ``ln(SSIM / SSIM_th)``.
+        q: ``[I, J]`` spectral efficiency.
+        delta: ``[I]`` the UAVs' immersion weights.
+        available: ``[I, J]`` pairs that may trade (read when ``restricted``).
+        restricted: False when every pair may trade.
+
+    Returns:
+        ``(weight [I, J], viable [I, J], any_viable [I])``, as
+        :func:`agents.pricing.game.pair_weights` and ``viable.any(axis=1)``.
+    """
+    n_i, n_j = q.shape
+    weight = np.empty((n_i, n_j))
+    viable = np.empty((n_i, n_j), dtype=np.bool_)
+    any_viable = np.zeros(n_i, dtype=np.bool_)
+    for i in range(n_i):
+        for j in range(n_j):
+            a = delta[i] * log_ratio[i, j]
+            weight[i, j] = a
+            v = a > 0 and q[i, j] > 0 and (not restricted or available[i, j])
+            viable[i, j] = v
+            if v:
+                any_viable[i] = True
+    return weight, viable, any_viable

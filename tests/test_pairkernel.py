@@ -1,0 +1,111 @@
+"""The compiled pair arithmetic of a market round against the NumPy formulas, bit for bit.
+
+The reference is what the market computed before the kernel: ``Generator.uniform`` draws of
+the Table II gain and the three SSIM components, ``snr_linear``, ``spectral_efficiency``,
+``np.multiply.reduce`` of the components and :func:`agents.pricing.game.pair_weights`. The
+kernel path draws the same numbers with one ``Generator.random`` call; every array must be
+equal with ``==`` (and in the sign of zeros), and both generators must end in the same state.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agents.pricing.game import pair_weights as numpy_pair_weights
+from simulator.world import pairkernel as K
+from simulator.world.radio.core import snr_linear, spectral_efficiency
+
+
+def _reference(seed: int, mode: int, given_gain: np.ndarray, gain_lohi: tuple[float, float],
+               ssim_lohi: tuple[float, float], tx: np.ndarray, noise: np.ndarray,
+               delta: np.ndarray, threshold: np.ndarray, available: np.ndarray | None):
+    rng = np.random.default_rng(seed)
+    n_i, n_j = len(delta), len(tx)
+    if mode == K.GAIN_GIVEN:
+        gain = given_gain
+    else:
+        gain = rng.uniform(*gain_lohi, (n_i, n_j))
+        if mode == K.GAIN_DRAWN_SHADOWED:
+            gain = gain + given_gain
+    snr = snr_linear(tx[None, :], gain, noise[None, :])
+    ssim = np.multiply.reduce(rng.uniform(*ssim_lohi, (3, n_i, n_j)), axis=0)
+    q = spectral_efficiency(snr)
+    _, weight, viable = numpy_pair_weights(delta, ssim, threshold, q, available)
+    return rng, (q, ssim, weight, viable, viable.any(axis=1))
+
+
+def _kernel(seed: int, mode: int, given_gain: np.ndarray, gain_lohi: tuple[float, float],
+            ssim_lohi: tuple[float, float], tx: np.ndarray, noise: np.ndarray,
+            delta: np.ndarray, threshold: np.ndarray, available: np.ndarray | None):
+    """The market's composition (Market._pair_arrays)."""
+    rng = np.random.default_rng(seed)
+    n = len(delta) * len(tx)
+    draws = rng.random((3 if mode == K.GAIN_GIVEN else 4) * n)
+    (glo, ghi), (slo, shi) = gain_lohi, ssim_lohi
+    x, ssim, ratio, finite = K.pair_inputs(draws, mode, given_gain, float(glo),
+                                           float(ghi) - float(glo), float(slo),
+                                           float(shi) - float(slo), tx, noise, threshold)
+    assert finite
+    q = np.log2(1.0 + np.power(10.0, x))
+    weight, viable, any_viable = K.pair_weights(
+        np.log(ratio), q, delta, np.ones((1, 1), bool) if available is None else available,
+        available is not None)
+    return rng, (q, ssim, weight, viable, any_viable)
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return (a.shape == b.shape and a.dtype == b.dtype
+            and bool(np.all((a == b) | (np.isnan(a) & np.isnan(b)) if a.dtype.kind == "f"
+                            else a == b))
+            and (a.dtype.kind != "f" or bool(np.all(np.signbit(a) == np.signbit(b)))))
+
+
+@settings(max_examples=150, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_i=st.integers(1, 4), n_j=st.integers(1, 6),
+       mode=st.sampled_from([K.GAIN_GIVEN, K.GAIN_DRAWN, K.GAIN_DRAWN_SHADOWED]),
+       restricted=st.booleans(), wide=st.booleans())
+def test_kernel_path_equals_numpy_formulas(seed: int, n_i: int, n_j: int, mode: int,
+                                           restricted: bool, wide: bool) -> None:
+    gen = np.random.default_rng(seed + 1)
+    scale = 60.0 if wide else 5.0  # wide: gains that make q and the weights change sign
+    gain_lohi = (float(gen.uniform(-scale, 0)), float(gen.uniform(0, scale)))
+    ssim_lohi = tuple(sorted(gen.uniform(0.5, 1.0, 2)))
+    tx, noise = gen.uniform(-10, 30, n_j), gen.uniform(-110, -20, n_j)
+    given_gain = gen.uniform(-140, -20, (n_i, n_j)) if mode == K.GAIN_GIVEN \
+        else gen.normal(0, 4, (n_i, n_j))
+    delta = gen.uniform(0.1, 3, n_i)
+    threshold = gen.uniform(0.4, 0.95, n_i)  # some pairs fall below: weight <= 0
+    available = gen.random((n_i, n_j)) < 0.7 if restricted else None
+    args = (seed, mode, given_gain, gain_lohi, ssim_lohi, tx, noise, delta, threshold,
+            available)
+    rng_a, ref = _reference(*args)
+    rng_b, got = _kernel(*args)
+    for name, a, b in zip(("q", "ssim", "weight", "viable", "any"), ref, got, strict=True):
+        assert _same(a, b), (name, a, b)
+    assert rng_a.bit_generator.state == rng_b.bit_generator.state
+
+
+def test_fixed_range_and_signed_zero_inputs() -> None:
+    """A fixed SSIM range (lo == hi), a threshold equal to the SSIM (weight exactly 0, not
+    viable) and a gain of -0.0."""
+    tx, noise = np.array([0.0, 20.0]), np.array([-0.0, -90.0])
+    args = (7, K.GAIN_GIVEN, np.array([[-0.0, -60.0]]), (-25.0, -22.0), (0.9, 0.9), tx, noise,
+            np.array([1.5]), np.array([0.9 * 0.9 * 0.9]), None)
+    _, ref = _reference(*args)
+    _, got = _kernel(*args)
+    for a, b in zip(ref, got, strict=True):
+        assert _same(a, b)
+    assert not got[3].any() and not got[4][0]
+
+
+def test_nan_exponent_is_flagged() -> None:
+    """A NaN gain makes the SNR NaN: the kernel says so and the SNR check raises."""
+    x, _, _, finite = K.pair_inputs(np.full(3, 0.5), K.GAIN_GIVEN, np.array([[np.nan]]), 0.0,
+                                    0.0, 0.9, 0.0, np.array([10.0]), np.array([-90.0]),
+                                    np.array([0.5]))
+    assert not finite
+    with pytest.raises(ValueError, match="expected SNR >= 0, got nan"):
+        spectral_efficiency(np.power(10.0, x))
