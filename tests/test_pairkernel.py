@@ -45,14 +45,23 @@ def _kernel(seed: int, mode: int, given_gain: np.ndarray, gain_lohi: tuple[float
     n = len(delta) * len(tx)
     draws = rng.random((3 if mode == K.GAIN_GIVEN else 4) * n)
     (glo, ghi), (slo, shi) = gain_lohi, ssim_lohi
+    # the kernels read the round's rows of whole tables: put them among others
+    uav_ids, rsu_ids = 2 * np.arange(len(delta)) + 1, 3 * np.arange(len(tx))
+    tables = [np.full(3 * len(tx), np.nan) for _ in range(2)]
+    for table, col in zip(tables, (tx, noise), strict=True):
+        table[rsu_ids] = col
+    rows = [np.full(2 * len(delta) + 1, np.nan) for _ in range(2)]
+    for table, col in zip(rows, (threshold, delta), strict=True):
+        table[uav_ids] = col
     x, ssim, ratio, finite = K.pair_inputs(draws, mode, given_gain, float(glo),
                                            float(ghi) - float(glo), float(slo),
-                                           float(shi) - float(slo), tx, noise, threshold)
+                                           float(shi) - float(slo), *tables, rows[0],
+                                           uav_ids, rsu_ids)
     assert finite
     q = np.log2(1.0 + np.power(10.0, x))
     weight, viable, any_viable = K.pair_weights(
-        np.log(ratio), q, delta, np.ones((1, 1), bool) if available is None else available,
-        available is not None)
+        np.log(ratio), q, rows[1], uav_ids,
+        np.ones((1, 1), bool) if available is None else available, available is not None)
     return rng, (q, ssim, weight, viable, any_viable)
 
 
@@ -105,7 +114,8 @@ def test_nan_exponent_is_flagged() -> None:
     """A NaN gain makes the SNR NaN: the kernel says so and the SNR check raises."""
     x, _, _, finite = K.pair_inputs(np.full(3, 0.5), K.GAIN_GIVEN, np.array([[np.nan]]), 0.0,
                                     0.0, 0.9, 0.0, np.array([10.0]), np.array([-90.0]),
-                                    np.array([0.5]))
+                                    np.array([0.5]), np.zeros(1, np.int64),
+                                    np.zeros(1, np.int64))
     assert not finite
     with pytest.raises(ValueError, match="expected SNR >= 0, got nan"):
         spectral_efficiency(np.power(10.0, x))

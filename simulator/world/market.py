@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import chain, count, product, repeat
+from itertools import chain, count, repeat
 from types import ModuleType
 from typing import Any, NamedTuple
 
@@ -414,14 +414,14 @@ class Market:
             draws = self.rng_radio.random(3 * n)
         x, ssim, ratio, finite = kernel.pair_inputs(
             draws, mode, gain, self._gain_lo, self._gain_range, self._ssim_lo,
-            self._ssim_range, rsus.tx_power_dbm[rsu_ids], rsus.noise_dbm[rsu_ids],
-            uavs.ssim_threshold[uav_ids])
+            self._ssim_range, rsus.tx_power_dbm, rsus.noise_dbm, uavs.ssim_threshold, uav_ids,
+            rsu_ids)
         snr = np.power(10.0, x)  # db_to_linear
         if not finite:
             spectral_efficiency(snr)  # raises its error for the NaN
         q = np.log2(1.0 + snr)  # spectral_efficiency
         weight, viable, any_viable = kernel.pair_weights(
-            np.log(ratio), q, uavs.delta[uav_ids],
+            np.log(ratio), q, uavs.delta, uav_ids,
             self._no_pairs if available is None else available, available is not None)
         return q, ssim, weight, viable, any_viable
 
@@ -455,11 +455,16 @@ class Market:
                         outcome.mean_rsu, outcome.mean_uav, reference[0], reference[1])
         # one row per offered pair, indexed in lists (cheaper than numpy gathers on a round)
         uav, rsu = uav_ids.tolist(), rsu_ids.tolist()
-        pairs = (product(range(len(uav)), range(len(rsu))) if available is None
-                 else zip(*(x.tolist() for x in np.nonzero(available)), strict=True))
         price, bought, q_, ssim_ = (x.tolist() for x in (outcome.prices, outcome.demand, q, ssim))
-        self._offer_rows([(round_id, batch[i].request_id, uav[i], rsu[j], price[i][j],
-                           bought[i][j], q_[i][j], ssim_[i][j]) for i, j in pairs])
+        if available is None:  # every pair, UAV by UAV
+            self._offer_rows([(round_id, batch[i].request_id, uav[i], r, p, b, e, m)
+                              for i in range(len(uav)) for r, p, b, e, m
+                              in zip(rsu, price[i], bought[i], q_[i], ssim_[i], strict=True)])
+        else:
+            self._offer_rows([(round_id, batch[i].request_id, uav[i], rsu[j], price[i][j],
+                               bought[i][j], q_[i][j], ssim_[i][j])
+                              for i, j in zip(*(x.tolist() for x in np.nonzero(available)),
+                                              strict=True)])
         revenue = outcome.revenue
         self._revenue_rows(zip(repeat(round_id), rsu, revenue.tolist(),
                                (revenue - outcome.rsu_utility).tolist()))
@@ -480,12 +485,13 @@ class Market:
         last one to land ends it in the same event (a process waiting for all of them would
         end one event later, at the same time).
         """
-        move = partial(self._move, req, rsu_ids, bandwidth, q, bought, rate, immersion,
-                       float(self.env.now), decision_s)
+        started = float(self.env.now)
         if decision_s > 0:  # the round's prices take effect after the agents' decision time
-            self.env.timeout(decision_s).callbacks.append(move)
+            self.env.timeout(decision_s).callbacks.append(partial(
+                self._move, req, rsu_ids, bandwidth, q, bought, rate, immersion, started,
+                decision_s))
         else:
-            move()
+            self._move(req, rsu_ids, bandwidth, q, bought, rate, immersion, started, decision_s)
 
     def _move(self, req: Request, rsu_ids: np.ndarray, bandwidth: np.ndarray, q: np.ndarray,
               bought: float, rate: float, immersion: float, started: float,

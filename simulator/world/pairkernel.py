@@ -36,8 +36,8 @@ GAIN_GIVEN, GAIN_DRAWN, GAIN_DRAWN_SHADOWED = 0, 1, 2
 @njit(**_JIT)
 def pair_inputs(draws: np.ndarray, mode: int, gain: np.ndarray, gain_lo: float,
                 gain_range: float, ssim_lo: float, ssim_range: float, tx_dbm: np.ndarray,
-                noise_dbm: np.ndarray, threshold: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+                noise_dbm: np.ndarray, threshold: np.ndarray, uav_ids: np.ndarray,
+                rsu_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     """The SNR exponent, SSIM and SSIM ratio of every pair of an ``[I, J]`` round.
 
     Args:
@@ -50,15 +50,16 @@ def pair_inputs(draws: np.ndarray, mode: int, gain: np.ndarray, gain_lo: float,
         gain: ``[I, J]`` gain or shadowing (dB); unused with :data:`GAIN_DRAWN`.
         gain_lo, gain_range: the drawn gain's lower end and ``hi - lo`` (dB).
         ssim_lo, ssim_range: the same for each SSIM component.
-        tx_dbm, noise_dbm: ``[J]`` the RSUs' transmit and noise powers.
-        threshold: ``[I]`` the UAVs' SSIM thresholds.
+        tx_dbm, noise_dbm: every RSU's transmit and noise power (dBm).
+        threshold: every UAV's SSIM threshold.
+        uav_ids, rsu_ids: ``[I]`` and ``[J]`` the round's UAVs and RSUs (rows of the tables).
 
     Returns:
         ``(x [I, J], ssim [I, J], ratio [I, J], finite)``: ``SNR = 10^x``; ``ratio`` is
         ``ssim / threshold``; ``finite`` is False if some ``x`` is NaN (the SNR check then
         fails).
     """
-    n_i, n_j = threshold.size, tx_dbm.size
+    n_i, n_j = uav_ids.size, rsu_ids.size
     n = n_i * n_j
     x, ssim, ratio = np.empty((n_i, n_j)), np.empty((n_i, n_j)), np.empty((n_i, n_j))
     base = 0 if mode == GAIN_GIVEN else n
@@ -72,7 +73,7 @@ def pair_inputs(draws: np.ndarray, mode: int, gain: np.ndarray, gain_lo: float,
                 g = gain_lo + gain_range * draws[k]
                 if mode == GAIN_DRAWN_SHADOWED:
                     g = g + gain[i, j]
-            e = (tx_dbm[j] + g - noise_dbm[j]) / 10.0
+            e = (tx_dbm[rsu_ids[j]] + g - noise_dbm[rsu_ids[j]]) / 10.0
             if e != e:
                 finite = False
             x[i, j] = e
@@ -80,20 +81,21 @@ def pair_inputs(draws: np.ndarray, mode: int, gain: np.ndarray, gain_lo: float,
                  * (ssim_lo + ssim_range * draws[base + n + k])
                  * (ssim_lo + ssim_range * draws[base + 2 * n + k]))
             ssim[i, j] = s
-            ratio[i, j] = s / threshold[i]
+            ratio[i, j] = s / threshold[uav_ids[i]]
     return x, ssim, ratio, finite
 
 
 @njit(**_JIT)
 def pair_weights(log_ratio: np.ndarray, q: np.ndarray, delta: np.ndarray,
-                 available: np.ndarray, restricted: bool
+                 uav_ids: np.ndarray, available: np.ndarray, restricted: bool
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weights ``a = delta ln(SSIM / SSIM_th)`` and viability of an ``[I, J]`` round.
 
     Args:
         log_ratio: ``[I, J]`` ``ln(SSIM / SSIM_th)``.
         q: ``[I, J]`` spectral efficiency.
-        delta: ``[I]`` the UAVs' immersion weights.
+        delta: every UAV's immersion weight.
+        uav_ids: ``[I]`` the round's UAVs (rows of ``delta``).
         available: ``[I, J]`` pairs that may trade (read when ``restricted``).
         restricted: False when every pair may trade.
 
@@ -107,7 +109,7 @@ def pair_weights(log_ratio: np.ndarray, q: np.ndarray, delta: np.ndarray,
     any_viable = np.zeros(n_i, dtype=np.bool_)
     for i in range(n_i):
         for j in range(n_j):
-            a = delta[i] * log_ratio[i, j]
+            a = delta[uav_ids[i]] * log_ratio[i, j]
             weight[i, j] = a
             v = a > 0 and q[i, j] > 0 and (not restricted or available[i, j])
             viable[i, j] = v
