@@ -22,6 +22,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from agents.sync.params import SyncParams
+from agents.sync.scalar import MAX_VSPS, InterpTable, ScalarGame, clip0
 
 #: A control: times [n] -> intensities [M, n].
 EtaFn = Callable[[np.ndarray], np.ndarray]
@@ -153,7 +154,34 @@ class Trajectory:
     payoff: np.ndarray
 
 
-def control_from_samples(t_grid: np.ndarray, eta: np.ndarray) -> EtaFn:
+class SampledControl:
+    """Intensities sampled on a time grid, linearly interpolated (held outside the grid).
+
+    Calling it with times [q] gives intensities [M, q] (``np.interp`` per VSP); :meth:`at`
+    gives the same numbers at one time as floats, without NumPy's per-call costs.
+
+    Attributes:
+        t_grid: increasing times [n].
+        eta: intensities [M, n].
+    """
+
+    def __init__(self, t_grid: np.ndarray, eta: np.ndarray) -> None:
+        """Keep the samples (see :func:`control_from_samples`)."""
+        self.t_grid, self.eta = t_grid, eta
+        self._table: InterpTable | None = None
+
+    def __call__(self, t: np.ndarray) -> np.ndarray:
+        tt = np.atleast_1d(np.asarray(t, dtype=float))
+        return np.stack([np.interp(tt, self.t_grid, row) for row in self.eta])
+
+    def at(self, t: float) -> list[float]:
+        """Intensities [M] at one time ``t``, bit for bit ``self(np.array([t]))[:, 0]``."""
+        if self._table is None:
+            self._table = InterpTable(self.t_grid, self.eta)
+        return self._table.at(t)
+
+
+def control_from_samples(t_grid: np.ndarray, eta: np.ndarray) -> SampledControl:
     """Turn intensities sampled on a time grid into a control (linear interpolation).
 
     Args:
@@ -161,7 +189,7 @@ def control_from_samples(t_grid: np.ndarray, eta: np.ndarray) -> EtaFn:
         eta: intensities [M, n]; held constant outside the grid.
 
     Returns:
-        A function times [q] -> intensities [M, q].
+        A :class:`SampledControl`: times [q] -> intensities [M, q].
 
     Raises:
         ValueError: on shape mismatch.
@@ -170,30 +198,40 @@ def control_from_samples(t_grid: np.ndarray, eta: np.ndarray) -> EtaFn:
     eta = np.atleast_2d(np.asarray(eta, dtype=float))
     if eta.shape[1] != t_grid.shape[0]:
         raise ValueError(f"control_from_samples: eta shape {eta.shape} vs {t_grid.shape[0]} times")
+    return SampledControl(t_grid, eta)
 
-    def fn(t: np.ndarray) -> np.ndarray:
+
+class ConstantControl:
+    """Each VSP's intensity held constant: times [q] -> intensities [M, q].
+
+    Attributes:
+        values: intensities [M].
+    """
+
+    def __init__(self, values: np.ndarray) -> None:
+        """Keep a copy of ``values`` (see :func:`constant_control`)."""
+        self.values = np.asarray(values, dtype=float).copy()
+        self._list: list[float] = self.values.tolist()
+
+    def __call__(self, t: np.ndarray) -> np.ndarray:
         tt = np.atleast_1d(np.asarray(t, dtype=float))
-        return np.stack([np.interp(tt, t_grid, row) for row in eta])
+        return np.repeat(self.values[:, None], tt.shape[0], axis=1)
 
-    return fn
+    def at(self, t: float) -> list[float]:
+        """Intensities [M] at any time, as a new list of floats."""
+        return list(self._list)
 
 
-def constant_control(values: np.ndarray) -> EtaFn:
+def constant_control(values: np.ndarray) -> ConstantControl:
     """A control holding each VSP's intensity constant.
 
     Args:
         values: intensities [M].
 
     Returns:
-        A function times [q] -> intensities [M, q].
+        A :class:`ConstantControl`: times [q] -> intensities [M, q].
     """
-    vals = np.asarray(values, dtype=float).copy()
-
-    def fn(t: np.ndarray) -> np.ndarray:
-        tt = np.atleast_1d(np.asarray(t, dtype=float))
-        return np.repeat(vals[:, None], tt.shape[0], axis=1)
-
-    return fn
+    return ConstantControl(values)
 
 
 def _as_control(eta: EtaFn | np.ndarray, t_grid: np.ndarray) -> EtaFn:
@@ -233,7 +271,12 @@ def simulate(
     m = params.M
     disc = params.rho
 
+    at = getattr(ctrl, "at", None)
+    game = ScalarGame(params) if at is not None and m <= MAX_VSPS else None
+
     def rhs(t: float, s: np.ndarray) -> np.ndarray:
+        if game is not None:  # the same numbers without NumPy's per-call costs
+            return np.array(game.forward(t, s.tolist(), clip0(at(t))))
         e = np.maximum(ctrl(np.array([t]))[:, 0], 0.0)
         x, z = s[:m], s[m:2 * m]
         return np.concatenate([

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from agents.sync.dynamics import (
+    ConstantControl,
     EtaFn,
     SyncSolution,
     constant_control,
@@ -56,7 +57,11 @@ def output_grid(params: SyncParams, points: int = 301) -> np.ndarray:
 
 
 def _held(params: SyncParams, fn: EtaFn) -> EtaFn:
-    """Control held at its value at T beyond the horizon (and at 0 before it)."""
+    """Control held at its value at T beyond the horizon (and at 0 before it); a constant
+    control is returned as it is (holding changes none of its values)."""
+    if isinstance(fn, ConstantControl):
+        return fn
+
     def held(t: np.ndarray) -> np.ndarray:
         return fn(np.clip(np.atleast_1d(np.asarray(t, dtype=float)), 0.0, params.T))
     return held

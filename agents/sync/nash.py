@@ -28,6 +28,11 @@ from scipy.integrate import solve_bvp, solve_ivp
 
 from agents.sync.dynamics import EtaFn, incentive_pool, replicator_rhs, twin_value_rhs
 from agents.sync.params import SyncParams
+from agents.sync.scalar import InterpTable, ScalarGame
+
+#: Largest number of VSPs for which :meth:`_Canonical.costate_point` reproduces NumPy's
+#: ``einsum`` over VSPs (one group of 4 SIMD lanes, summed as ``(l0 + l2) + (l1 + l3)``).
+MAX_POINT_VSPS = 4
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +83,18 @@ class _Canonical:
         self.lin_z = w[1] * params.beta[pl] * params.d[pl]      # dJ/dz_m without w3 part
         self.w3, self.w4 = w[2], w[3]
         self.others = np.setdiff1d(np.arange(m), pl)
+        # float constants of costate_point, computed as costate_rhs computes them
+        self._pl: list[int] = pl.tolist()
+        self._scale: list[float] = (params.d * params.g).tolist()
+        self._c: list[float] = params.c.tolist()
+        self._dp: list[float] = params.d[pl].tolist()
+        self._kp: list[float] = params.k[pl].tolist()
+        self._lin_x: list[float] = self.lin_x.tolist()
+        self._gap_w: list[float] = (2.0 * self.w4 * self.nb).tolist()
+        self._rho_theta: list[float] = (params.rho + params.theta[pl]).tolist()
+        self._lin_z: list[float] = self.lin_z.tolist()
+        self._w3x2: list[float] = (2.0 * self.w3).tolist()
+        self._vp: list[float] = params.v[pl].tolist()
 
     def split(self, y: np.ndarray) -> tuple[np.ndarray, ...]:
         m, p = self.M, self.P
@@ -119,6 +136,45 @@ class _Canonical:
                + 2.0 * self.w3[:, None] * (z[pl] - prm.v[pl, None]))
         return dlx, dlz
 
+    def costate_point(self, x: list[float], z: list[float], eta: list[float],
+                      lam: list[float]) -> list[float]:
+        """:meth:`costate_rhs` at one time point in float arithmetic, bit for bit.
+
+        Args:
+            x, z, eta: shares, twin values and intensities [M] (M <= :data:`MAX_POINT_VSPS`).
+            lam: costates [P (M + 1)], player by player ``lx_p0..lx_pM-1, lz_p``.
+
+        Returns:
+            ``d lam / dt`` in the layout of ``lam``.
+        """
+        prm, m = self.p, self.M
+        rho, delta, nb = prm.rho, prm.delta, self.nb
+        c = self._c
+        s_pool = 0.0
+        for e, sc in zip(eta, self._scale, strict=True):
+            s_pool += e * sc
+        s_pool = s_pool / prm.N
+        xc = 0.0
+        for xm, cm in zip(x, c, strict=True):
+            xc += xm * cm
+        u = [(s_pool + cm) - xc for cm in c]
+        lanes = [0.0, 0.0, 0.0, 0.0]
+        out: list[float] = []
+        for p, q in enumerate(self._pl):
+            base = p * (m + 1)
+            lx = lam[base:base + m]
+            for j in range(m):  # einsum: products in SIMD lanes, then their pairwise sum
+                lanes[j] = lx[j] * x[j] + 0.0
+            lxx = 0.0 + ((lanes[0] + lanes[2]) + (lanes[1] + lanes[3]))
+            gap = self._dp[p] * eta[q] * self._kp[p] - x[q] * nb
+            dj = self._lin_x[p] + self._gap_w[p] * gap
+            for j in range(m):
+                dfx = delta * (-lx[j] * u[j] + c[j] * lxx)
+                out.append((rho * lx[j] - (dj if j == q else 0.0)) - dfx)
+            out.append((self._rho_theta[p] * lam[base + m] - self._lin_z[p])
+                       + self._w3x2[p] * (z[q] - self._vp[p]))
+        return out
+
     def rhs(self, t: np.ndarray, y: np.ndarray) -> np.ndarray:
         x, z, lx, lz = self.split(y)
         eta = self.eta(t, y)
@@ -131,6 +187,47 @@ class _Canonical:
         m = self.M
         return np.concatenate([ya[:m] - self.p.x0, ya[m:2 * m] - self.p.z0, yb[2 * m:]])
 
+    def _sweep_rhs(self, mesh: np.ndarray, eta: np.ndarray, st: np.ndarray | None
+                   ) -> tuple[Callable[[float, np.ndarray], np.ndarray],
+                              Callable[[float, np.ndarray], np.ndarray]]:
+        """Right-hand sides of a sweep: states forward under ``eta`` and costates backward
+        along the states ``st`` (both [.., mesh.size], interpolated linearly on ``mesh``).
+
+        Up to :data:`MAX_POINT_VSPS` VSPs they are evaluated in float arithmetic
+        (:class:`agents.sync.scalar.InterpTable`, :meth:`costate_point`): the same numbers
+        without NumPy's per-call costs.
+        """
+        prm, m = self.p, self.M
+        if m <= MAX_POINT_VSPS:
+            game = ScalarGame(prm)
+            eta_tab = InterpTable(mesh, eta)
+            both = InterpTable(mesh, np.concatenate([st, eta])) if st is not None else None
+
+            def fwd_point(t: float, s: np.ndarray) -> np.ndarray:
+                e, v = eta_tab.at(t), s.tolist()
+                return np.array(game.replicator(v[:m], e) + game.twin(v[m:], e))
+
+            def bwd_point(t: float, lam: np.ndarray) -> np.ndarray:
+                assert both is not None
+                v = both.at(t)
+                return np.array(self.costate_point(v[:m], v[m:2 * m], v[2 * m:],
+                                                   lam.tolist()))
+            return fwd_point, bwd_point
+
+        def fwd(t: float, s: np.ndarray) -> np.ndarray:
+            e = np.array([np.interp(t, mesh, row) for row in eta])
+            return np.concatenate([replicator_rhs(prm, s[:m], e),
+                                   twin_value_rhs(prm, s[m:], e)])
+
+        def bwd(t: float, lam: np.ndarray) -> np.ndarray:
+            assert st is not None
+            s = np.array([np.interp(t, mesh, row) for row in st])[:, None]
+            e = np.array([np.interp(t, mesh, row) for row in eta])[:, None]
+            lmat = lam.reshape(self.P, m + 1, 1)
+            dlx, dlz = self.costate_rhs(s[:m], s[m:], e, lmat[:, :m], lmat[:, m])
+            return np.concatenate([dlx, dlz[:, None]], axis=1).ravel()
+        return fwd, bwd
+
     def sweep_guess(self, mesh: np.ndarray, sweeps: int, damping: float = 0.5) -> np.ndarray:
         """Initial guess by damped forward-backward sweeps on ``mesh``."""
         prm, m = self.p, self.M
@@ -140,21 +237,11 @@ class _Canonical:
         eta[self.players] = (prm.x0[self.players] * self.myopic)[:, None]
         y = np.zeros((self.K, mesh.size))
         for _ in range(max(sweeps, 1)):
-            def fwd(t: float, s: np.ndarray, eta: np.ndarray = eta) -> np.ndarray:
-                e = np.array([np.interp(t, mesh, row) for row in eta])
-                return np.concatenate([replicator_rhs(prm, s[:m], e),
-                                       twin_value_rhs(prm, s[m:], e)])
+            fwd, _ = self._sweep_rhs(mesh, eta, None)
             st = solve_ivp(fwd, (0.0, prm.T), np.concatenate([prm.x0, prm.z0]),
                            t_eval=mesh, rtol=1e-6, atol=1e-8).y
             y[:2 * m] = st
-
-            def bwd(t: float, lam: np.ndarray, eta: np.ndarray = eta,
-                    st: np.ndarray = st) -> np.ndarray:
-                s = np.array([np.interp(t, mesh, row) for row in st])[:, None]
-                e = np.array([np.interp(t, mesh, row) for row in eta])[:, None]
-                lmat = lam.reshape(self.P, m + 1, 1)
-                dlx, dlz = self.costate_rhs(s[:m], s[m:], e, lmat[:, :m], lmat[:, m])
-                return np.concatenate([dlx, dlz[:, None]], axis=1).ravel()
+            _, bwd = self._sweep_rhs(mesh, eta, st)
             back = solve_ivp(bwd, (prm.T, 0.0), np.zeros(self.P * (m + 1)),
                              t_eval=mesh[::-1], rtol=1e-6, atol=1e-8).y[:, ::-1]
             y[2 * m:] = back

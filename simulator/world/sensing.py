@@ -49,6 +49,7 @@ from agents.sync.game import solve
 from agents.sync.nash import default_mesh
 from agents.sync.params import SyncParams
 from agents.sync.population import imitation_step, initial_strategies
+from agents.sync.scalar import MAX_VSPS, ScalarGame, clip0
 from simulator.config.models import SensingConfig
 from simulator.errors import ScenarioError
 from simulator.trace.recorders import rows_sink
@@ -169,6 +170,12 @@ class SensingProcess:
             raise ValueError(f"SensingProcess: unknown revision model {revision!r}")
         self.env, self.params, self.solution = env, params, solution
         self.control = _scoring_control(params, solution)
+        # float evaluations of the same formulas (agents.sync.scalar), where they apply
+        at = getattr(self.control, "at", None)
+        self._at = at if params.M <= MAX_VSPS else None
+        self._game = ScalarGame(params) if self._at is not None else None
+        self._dense: Any = None  # dense output of the integrator's last step (at _dense_t)
+        self._dense_t = float("nan")
         self.revision, self.step_s = revision, float(step_s)
         self.recorder, self.rng = recorder, rng
         self._state_rows = rows_sink(recorder, "/sensing/state", (
@@ -193,9 +200,14 @@ class SensingProcess:
     # ------------------------------------------------------------------ dynamics
     def intensity(self, t: float) -> np.ndarray:
         """Intensities [M] applied at time ``t`` (clipped at 0)."""
+        if self._at is not None:
+            return np.array(clip0(self._at(t)))
         return np.maximum(self.control(np.array([t]))[:, 0], 0.0)
 
     def _rhs(self, t: float, s: np.ndarray) -> np.ndarray:
+        if self._game is not None:
+            assert self._at is not None
+            return np.array(self._game.forward(t, s.tolist(), clip0(self._at(t))))
         p, m = self.params, self.params.M
         e = self.intensity(t)
         x, z = s[:m], s[m:2 * m]
@@ -203,6 +215,7 @@ class SensingProcess:
                                np.exp(-p.rho * t) * payoff_rate(p, x, z, e)])
 
     def _new_solver(self, t0: float, y0: np.ndarray, bound: float) -> RK45:
+        self._dense, self._dense_t = None, float("nan")
         return RK45(self._rhs, t0, y0, bound, rtol=RTOL, atol=ATOL)
 
     def _advance_replicator(self, t: float) -> None:
@@ -215,7 +228,12 @@ class SensingProcess:
             solver.step()
             if solver.status == "failed":
                 raise RuntimeError(f"sensing: integrator failed at t = {solver.t:.6g} s")
-        y = solver.y if t == solver.t else solver.dense_output()(t)
+        if t == solver.t:
+            y = solver.y
+        else:  # the dense output depends only on the step: build it once per step
+            if self._dense is None or self._dense_t != solver.t:
+                self._dense, self._dense_t = solver.dense_output(), solver.t
+            y = self._dense(t)
         m = self.params.M
         self.x, self.z, self.cumulative = y[:m].copy(), y[m:2 * m].copy(), y[2 * m:].copy()
 
@@ -262,6 +280,14 @@ class SensingProcess:
         if self._recorded is not None and self.t <= self._recorded:
             return
         m = self.params.M
+        if self._game is not None:
+            assert self._at is not None
+            x, z, el = self.x.tolist(), self.z.tolist(), clip0(self._at(self.t))
+            self._state_rows(zip(repeat(self.t, m), range(m), x, z, el,
+                                 self._game.payoff(x, z, el), self.cumulative.tolist(),
+                                 strict=True))
+            self._recorded = self.t
+            return
         e = self.intensity(self.t)
         self._state_rows(zip(repeat(self.t, m), range(m), self.x.tolist(), self.z.tolist(),
                              e.tolist(), payoff_rate(self.params, self.x, self.z, e).tolist(),
