@@ -251,6 +251,14 @@ def sync(d: dict) -> list[str]:
            "| case | median (s) | converged |", "|---|---|---|"]
     for name, s in d["cases"].items():
         out.append(f"| {name} | {s['median_s']:.2f} | {s['converged']} |")
+    if (sens := d.get("sensing_bench_world")) is not None:
+        runs = ", ".join(f"{r['total_cpu_s']:.3f}" for r in sens["runs"])
+        out += ["", "The sensing part of the bench world (the default game, solved, then "
+                f"{sens['steps']} steps of one simulated hour on a bare SimPy clock), CPU "
+                f"time, least of {len(sens['runs'])} runs in one process: "
+                f"**{sens['least_total_cpu_s']:.3f} s** (runs {runs} s; the first pays the "
+                f"first-call costs); least solve {sens['least_solve_cpu_s']:.3f} s, least "
+                f"stepping {sens['least_process_cpu_s']:.3f} s."]
     sim = d.get("simulator_run")
     if sim:
         out += ["", f"Default scenario ({sim['duration_s']:.0f} s) without sensing "

@@ -172,9 +172,25 @@ class ScalarGame:
 
     def forward(self, t: float, y: Sequence[float], eta: Sequence[float]) -> list[float]:
         """Right-hand side of ``(x, z, discounted payoff)`` as in
-        :func:`agents.sync.dynamics.simulate` (``eta`` already clipped at 0)."""
-        m = self.M
-        x, z = y[:m], y[m:2 * m]
+        :func:`agents.sync.dynamics.simulate` (``eta`` already clipped at 0): the formulas of
+        :meth:`replicator`, :meth:`twin` and ``exp(-rho t)`` times :meth:`payoff` in one pass."""
+        m, n, b = self.M, self._N, self._b
+        pool = [e * s / n for e, s in zip(eta, self._scale, strict=True)]
+        total = 0.0
+        xc = 0.0
+        for i in range(m):
+            total += pool[i]
+            xc += y[i] * self._c[i]
         disc = float(np.exp(-self._rho * t))
-        return (self.replicator(x, eta) + self.twin(z, eta)
-                + [disc * j for j in self.payoff(x, z, eta)])
+        delta = self._delta
+        dx, dz, dj = [], [], []
+        for i in range(m):
+            xm, zm, e, cm, d = y[i], y[m + i], eta[i], self._c[i], self._d[i]
+            dx.append(delta * (((pool[i] - xm * total) - cm * xm) + xm * xc))
+            dz.append(e - self._theta[i] * zm)
+            supply = xm * n * b
+            dv = zm - self._v[i]
+            gap = d * e * self._k[i] - supply
+            dj.append(disc * (self._wa[i] * supply + self._wb[i] * zm * d
+                              - self._w3[i] * (dv * dv) - self._w4[i] * (gap * gap)))
+        return dx + dz + dj
