@@ -69,7 +69,7 @@ OUTCOME_NO_VIABLE = code_of(REQUEST_OUTCOME, "no_viable_rsu")
 OUTCOME_NO_COVERAGE = code_of(REQUEST_OUTCOME, "no_coverage")
 
 
-@dataclass
+@dataclass(slots=True)
 class UavState:
     """Mutable per-UAV bookkeeping of the migration pipeline (owned by the run)."""
 
