@@ -84,17 +84,12 @@ class _Canonical:
         self.w3, self.w4 = w[2], w[3]
         self.others = np.setdiff1d(np.arange(m), pl)
         # float constants of costate_point, computed as costate_rhs computes them
-        self._pl: list[int] = pl.tolist()
         self._scale: list[float] = (params.d * params.g).tolist()
         self._c: list[float] = params.c.tolist()
-        self._dp: list[float] = params.d[pl].tolist()
-        self._kp: list[float] = params.k[pl].tolist()
-        self._lin_x: list[float] = self.lin_x.tolist()
-        self._gap_w: list[float] = (2.0 * self.w4 * self.nb).tolist()
-        self._rho_theta: list[float] = (params.rho + params.theta[pl]).tolist()
-        self._lin_z: list[float] = self.lin_z.tolist()
-        self._w3x2: list[float] = (2.0 * self.w3).tolist()
-        self._vp: list[float] = params.v[pl].tolist()
+        self._rows = list(zip(
+            pl.tolist(), params.d[pl].tolist(), params.k[pl].tolist(), self.lin_x.tolist(),
+            (2.0 * self.w4 * self.nb).tolist(), (params.rho + params.theta[pl]).tolist(),
+            self.lin_z.tolist(), (2.0 * self.w3).tolist(), params.v[pl].tolist(), strict=True))
 
     def split(self, y: np.ndarray) -> tuple[np.ndarray, ...]:
         m, p = self.M, self.P
@@ -147,32 +142,32 @@ class _Canonical:
         Returns:
             ``d lam / dt`` in the layout of ``lam``.
         """
-        prm, m = self.p, self.M
-        rho, delta, nb = prm.rho, prm.delta, self.nb
-        c = self._c
+        m, rho, delta, nb, c = self.M, self.p.rho, self.p.delta, self.nb, self._c
         s_pool = 0.0
-        for e, sc in zip(eta, self._scale, strict=True):
-            s_pool += e * sc
-        s_pool = s_pool / prm.N
         xc = 0.0
-        for xm, cm in zip(x, c, strict=True):
-            xc += xm * cm
+        for i in range(m):
+            s_pool += eta[i] * self._scale[i]
+            xc += x[i] * c[i]
+        s_pool = s_pool / self.p.N
         u = [(s_pool + cm) - xc for cm in c]
-        lanes = [0.0, 0.0, 0.0, 0.0]
+        ln = [0.0, 0.0, 0.0, 0.0]
         out: list[float] = []
-        for p, q in enumerate(self._pl):
-            base = p * (m + 1)
-            lx = lam[base:base + m]
-            for j in range(m):  # einsum: products in SIMD lanes, then their pairwise sum
-                lanes[j] = lx[j] * x[j] + 0.0
-            lxx = 0.0 + ((lanes[0] + lanes[2]) + (lanes[1] + lanes[3]))
-            gap = self._dp[p] * eta[q] * self._kp[p] - x[q] * nb
-            dj = self._lin_x[p] + self._gap_w[p] * gap
+        base = 0
+        for q, dp, kp, lin_x, gap_w, rho_theta, lin_z, w3x2, vp in self._rows:
+            # einsum over VSPs: the products in SIMD lanes, then the lanes' pairwise sum
             for j in range(m):
-                dfx = delta * (-lx[j] * u[j] + c[j] * lxx)
-                out.append((rho * lx[j] - (dj if j == q else 0.0)) - dfx)
-            out.append((self._rho_theta[p] * lam[base + m] - self._lin_z[p])
-                       + self._w3x2[p] * (z[q] - self._vp[p]))
+                ln[j] = lam[base + j] * x[j] + 0.0
+            lxx = 0.0 + ((ln[0] + ln[2]) + (ln[1] + ln[3]))
+            dj = lin_x + gap_w * (dp * eta[q] * kp - x[q] * nb)
+            for j in range(m):
+                a = lam[base + j]
+                # rho lx - dj - dfx, with dj = 0.0 off the diagonal (v - 0.0 == v)
+                if j == q:
+                    out.append((rho * a - dj) - delta * (-a * u[j] + c[j] * lxx))
+                else:
+                    out.append(rho * a - delta * (-a * u[j] + c[j] * lxx))
+            out.append((rho_theta * lam[base + m] - lin_z) + w3x2 * (z[q] - vp))
+            base += m + 1
         return out
 
     def rhs(self, t: np.ndarray, y: np.ndarray) -> np.ndarray:
