@@ -19,6 +19,7 @@ followers' problem of the Stackelberg game (B5).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,30 @@ from agents.sync.scalar import InterpTable, ScalarGame
 #: Largest number of VSPs for which :meth:`_Canonical.costate_point` reproduces NumPy's
 #: ``einsum`` over VSPs (one group of 4 SIMD lanes, summed as ``(l0 + l2) + (l1 + l3)``).
 MAX_POINT_VSPS = 4
+
+
+@functools.cache
+def einsum_sums_in_lanes() -> bool:
+    """Whether this machine's ``einsum("pmn,mn->pn")`` (as :meth:`_Canonical.costate_rhs`
+    calls it on one time point) sums the way :meth:`_Canonical.costate_point` does.
+
+    The order is NumPy's SIMD kernel's (measured on an AVX-512 machine), so it is checked
+    once per process on random products of wide range, laid out as in the sweeps; where it
+    differs the sweeps keep the NumPy right-hand side.
+    """
+    rng = np.random.default_rng(2026)
+    for m in range(1, MAX_POINT_VSPS + 1):
+        for _ in range(12):
+            lam = rng.standard_normal(2 * (m + 1)) * 10.0 ** rng.integers(-9, 9, 2 * (m + 1))
+            lx = lam.reshape(2, m + 1, 1)[:, :m]
+            x = np.array((rng.random(2 * m) * 10.0 ** rng.integers(-4, 4, 2 * m)).tolist()
+                         )[:, None][:m]
+            got = np.einsum("pmn,mn->pn", lx, x)
+            for p in range(2):
+                ln = [lx[p, j, 0] * x[j, 0] + 0.0 for j in range(m)] + [0.0] * (4 - m)
+                if 0.0 + ((ln[0] + ln[2]) + (ln[1] + ln[3])) != got[p, 0]:
+                    return False
+    return True
 
 log = logging.getLogger(__name__)
 
@@ -188,12 +213,13 @@ class _Canonical:
         """Right-hand sides of a sweep: states forward under ``eta`` and costates backward
         along the states ``st`` (both [.., mesh.size], interpolated linearly on ``mesh``).
 
-        Up to :data:`MAX_POINT_VSPS` VSPs they are evaluated in float arithmetic
+        Up to :data:`MAX_POINT_VSPS` VSPs (and where :func:`einsum_sums_in_lanes`) they are
+        evaluated in float arithmetic
         (:class:`agents.sync.scalar.InterpTable`, :meth:`costate_point`): the same numbers
         without NumPy's per-call costs.
         """
         prm, m = self.p, self.M
-        if m <= MAX_POINT_VSPS:
+        if m <= MAX_POINT_VSPS and einsum_sums_in_lanes():
             game = ScalarGame(prm)
             eta_tab = InterpTable(mesh, eta)
             both = InterpTable(mesh, np.concatenate([st, eta])) if st is not None else None

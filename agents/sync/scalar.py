@@ -23,6 +23,7 @@ the NumPy code on random inputs.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections.abc import Sequence
 
@@ -36,9 +37,17 @@ __all__ = ["MAX_VSPS", "InterpTable", "ScalarGame", "clip0"]
 MAX_VSPS = 7
 
 
+#: ``np.maximum(-0.0, 0.0)`` on this machine, as the callers' [M] columns get it (NumPy's SIMD
+#: maximum returns its second operand on ties, a plain C loop may return the first).
+_NEG_ZERO_MAX = float(np.maximum(np.full((2, 1), -0.0)[:, 0], 0.0)[0])
+
+
 def clip0(values: Sequence[float]) -> list[float]:
-    """``np.maximum(values, 0.0)`` as floats: NaN stays NaN, ``-0.0`` and negatives give 0.0."""
-    return [v if (v > 0.0 or v != v) else 0.0 for v in values]
+    """``np.maximum(values, 0.0)`` as floats: NaN stays NaN, negatives give 0.0 and ``-0.0``
+    gives what NumPy gives on this machine (0.0 where its maximum is SIMD)."""
+    return [v if (v > 0.0 or v != v) else
+            (_NEG_ZERO_MAX if v == 0.0 and math.copysign(1.0, v) < 0.0 else 0.0)
+            for v in values]
 
 
 class InterpTable:
