@@ -358,6 +358,36 @@ def test_swallowed_interrupt_is_raised_again(interactive_sigint) -> None:
     assert sys.unraisablehook is hook
 
 
+@pytest.mark.parametrize(("module", "name", "overrides"), [
+    ("simulator.world.pairkernel", "pair_inputs", ()),
+    ("simulator.world.fluidkernel", "add_flow", ()),
+    ("agents.pricing.kernel", "solve_game", ("pricing.solver=equilibrium",)),
+])
+def test_interrupt_wrapped_by_a_compiled_call_stops_the_run_as_interrupted(
+        run_small, tmp_path, monkeypatch, module, name, overrides) -> None:
+    # Ctrl-C while numba's dispatcher runs Python code (a kernel's first call loads its
+    # machine code) comes back as "SystemError: ... returned a result with an exception set";
+    # every kernel's caller unwraps it (agents.compiled), so the run stops as interrupted with
+    # a partial trace instead of failing with the SystemError
+    import importlib
+
+    kernels = importlib.import_module(module)
+
+    def loading(*args):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise SystemError(f"<function {name}> returned a result with an exception "
+                              "set") from exc
+
+    monkeypatch.setattr(kernels, name, loading)
+    with pytest.raises(KeyboardInterrupt):
+        run_small(*overrides, name="cut.h5")
+    assert not (tmp_path / "cut.h5").exists()
+    with h5py.File(tmp_path / "cut.partial.h5") as f:
+        assert f.attrs["status"] == "partial"
+
+
 def test_swallowed_interrupt_prints_no_traceback(interactive_sigint, capsys) -> None:
     # an interrupt lost in a finaliser is quiet under the guard (the command's one line says
     # it was interrupted); any other exception lost there is still reported

@@ -37,10 +37,11 @@ import functools
 import logging
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
+from agents import compiled
 from agents.pricing.checks import FIELDS, check_prices, validated_fields
 
 __all__ = [
@@ -257,7 +258,8 @@ def best_response(game: PricingGame, prices: np.ndarray, j: int, *,
         raise ValueError(f"best_response: RSU index {j!r} not in [0, {game.n_rsus})")
     p = np.array(check_prices(game, prices), dtype=np.float64, order="C")
     ctx = _context(game)
-    return _kernel().best_response_rows(p, int(j), *ctx.kernel, _dense(method, game.n_rsus))
+    return compiled.call(_kernel().best_response_rows, p, int(j), *ctx.kernel,
+                         _dense(method, game.n_rsus))
 
 
 def _dense(method: str, n_rsus: int) -> bool:
@@ -423,12 +425,12 @@ def solve_arrays(weight: np.ndarray, viable: np.ndarray, q: np.ndarray, budget: 
     # compiled calls: the solver's arrays, the sweeps and the demand, then the utilities
     # (bit for bit the numpy of _context, _demand and the utilities, which cost more than
     # the sweeps on a market's games); the logarithm stays NumPy's
-    prices, demand, sweep, residual = _compiled(kernel.solve_game, weight, viable, q, budget,
+    prices, demand, sweep, residual = compiled.call(kernel.solve_game, weight, viable, q, budget,
                                                 cost, cap, float(tol), int(max_iter), dense)
     if not residual <= tol:
         logger.warning("pricing equilibrium not converged: %d sweeps, residual %.3g",
                        sweep, residual)
-    rsu_u, revenue, uav_u, bandwidth, rate, immersion, mean_rsu, mean_uav = _compiled(
+    rsu_u, revenue, uav_u, bandwidth, rate, immersion, mean_rsu, mean_uav = compiled.call(
         kernel.round_utilities, prices, demand, weight, q, cost, np.log1p(demand * q))
     return ArraySolution(prices, demand, rsu_u, uav_u, revenue, bandwidth, rate, immersion,
                          int(sweep), float(residual), mean_rsu, mean_uav)
@@ -442,17 +444,5 @@ def round_sums(prices: np.ndarray, demand: np.ndarray, weight: np.ndarray, q: np
     for bit :func:`rsu_utility`, :func:`uav_utility` and NumPy's sums)."""
     prices, demand, weight, q, cost = (np.array(x, dtype=np.float64, order="C")
                                        for x in (prices, demand, weight, q, cost))
-    return _compiled(_kernel().round_utilities, prices, demand, weight, q, cost,
+    return compiled.call(_kernel().round_utilities, prices, demand, weight, q, cost,
                      np.log1p(demand * q))[:6]
-
-
-def _compiled(fn: Any, *args: Any) -> Any:
-    """``fn(*args)`` for a compiled kernel function. A signal handler (e.g. --time-limit's
-    alarm) that raised while numba's dispatcher ran Python code (loading the compiled code)
-    comes back wrapped in a SystemError: it is raised as itself."""
-    try:
-        return fn(*args)
-    except SystemError as err:
-        if err.__cause__ is None:
-            raise
-        raise err.__cause__ from None

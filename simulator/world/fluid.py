@@ -14,9 +14,10 @@ import math
 import operator
 from collections.abc import Iterable, Mapping, Sequence
 from types import ModuleType
-from typing import NoReturn
 
 import numpy as np
+
+from agents import compiled
 
 __all__ = ["FluidLinks", "link_key"]
 
@@ -32,14 +33,6 @@ def _kernel() -> ModuleType:
     from simulator.world import fluidkernel
 
     return fluidkernel
-
-
-def _reraise(err: SystemError) -> NoReturn:
-    """A signal handler (e.g. --time-limit's alarm, Ctrl-C) that raised while numba's
-    dispatcher ran Python code comes back wrapped in a SystemError: raise it as itself."""
-    if err.__cause__ is None:
-        raise err
-    raise err.__cause__ from None
 
 
 class FluidLinks:
@@ -150,7 +143,7 @@ class FluidLinks:
                 t, f = self._k_add(self._fl, self._fi, self._lk, self._lu, self._tr,
                                    self._meta, slot, flow_id, path, float(size_bits), self.now)
         except SystemError as err:
-            _reraise(err)
+            compiled.unwrap(err)
         self._slot[flow_id] = slot
         return t
 
@@ -164,7 +157,7 @@ class FluidLinks:
         fi[:old] = self._fi
         tr = np.full(2 * new, -1, dtype=np.int64)
         tr[new:new + old] = self._tr[old:]  # the leaves; then every match again
-        self._k_rebuild(fl, fi, tr)
+        compiled.call(self._k_rebuild, fl, fi, tr)
         self._fl, self._fi, self._tr = fl, fi, tr
         self._out = np.zeros((2, new), dtype=np.int64)
         self._free.extend(range(new - 1, old - 1, -1))
@@ -193,7 +186,7 @@ class FluidLinks:
             left = self._k_remove(self._fl, self._fi, self._lk, self._lu, self._tr,
                                   self._meta, slot, self.now)
         except SystemError as err:
-            _reraise(err)
+            compiled.unwrap(err)
         self._free.append(slot)
         return left
 
@@ -226,7 +219,7 @@ class FluidLinks:
     def next_completion(self) -> tuple[float, int] | None:
         """``(time, flow_id)`` of the earliest completion at current rates (smallest id on
         ties), or None without flows."""
-        t, f = self._k_peek(self._fl, self._fi, self._tr)
+        t, f = compiled.call(self._k_peek, self._fl, self._fi, self._tr)
         return None if f < 0 else (t, f)
 
     def pop_completed(self, now: float, rel_tol: float = 1e-9) -> list[int]:
@@ -246,7 +239,7 @@ class FluidLinks:
             n, t, f = self._k_complete(self._fl, self._fi, self._lk, self._lu, self._tr,
                                        self._meta, self._out, self.now, float(rel_tol))
         except SystemError as err:
-            _reraise(err)
+            compiled.unwrap(err)
         if not n:
             return [], (None if f < 0 else t)
         done = self._out[0, :n].tolist()

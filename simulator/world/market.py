@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import simpy
 
+from agents import compiled
 from agents.pricing.decision_time import round_decision_time
 from agents.pricing.game import (
     PricingGame,
@@ -412,17 +413,20 @@ class Market:
         else:
             mode, gain = kernel.GAIN_GIVEN, self._channel_gain_db(uav_ids, rsu_ids)
             draws = self.rng_radio.random(3 * n)
-        x, ssim, ratio, finite = kernel.pair_inputs(
-            draws, mode, gain, self._gain_lo, self._gain_range, self._ssim_lo,
-            self._ssim_range, rsus.tx_power_dbm, rsus.noise_dbm, uavs.ssim_threshold, uav_ids,
-            rsu_ids)
-        snr = np.power(10.0, x)  # db_to_linear
-        if not finite:
-            spectral_efficiency(snr)  # raises its error for the NaN
-        q = np.log2(1.0 + snr)  # spectral_efficiency
-        weight, viable, any_viable = kernel.pair_weights(
-            np.log(ratio), q, uavs.delta, uav_ids,
-            self._no_pairs if available is None else available, available is not None)
+        try:  # (the first round loads the kernels' machine code: see agents.compiled)
+            x, ssim, ratio, finite = kernel.pair_inputs(
+                draws, mode, gain, self._gain_lo, self._gain_range, self._ssim_lo,
+                self._ssim_range, rsus.tx_power_dbm, rsus.noise_dbm, uavs.ssim_threshold,
+                uav_ids, rsu_ids)
+            snr = np.power(10.0, x)  # db_to_linear
+            if not finite:
+                spectral_efficiency(snr)  # raises its error for the NaN
+            q = np.log2(1.0 + snr)  # spectral_efficiency
+            weight, viable, any_viable = kernel.pair_weights(
+                np.log(ratio), q, uavs.delta, uav_ids,
+                self._no_pairs if available is None else available, available is not None)
+        except SystemError as err:
+            compiled.unwrap(err)
         return q, ssim, weight, viable, any_viable
 
     def _channel_gain_db(self, uav_ids: np.ndarray, rsu_ids: np.ndarray) -> np.ndarray:
