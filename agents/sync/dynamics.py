@@ -240,6 +240,42 @@ def _as_control(eta: EtaFn | np.ndarray, t_grid: np.ndarray) -> EtaFn:
     return control_from_samples(t_grid, eta)
 
 
+def forward_rhs(params: SyncParams, ctrl: EtaFn) -> Callable[[float, np.ndarray], np.ndarray]:
+    """The right-hand side of ``(x, z, discounted payoff)`` under a control, for an integrator
+    (:func:`simulate`, the simulator's sensing process): the replicator, the twin values and
+    ``exp(-rho t) J_m``, intensities clipped at 0.
+
+    A control with an ``at(t)`` method (:class:`SampledControl`, :class:`ConstantControl`)
+    of at most :data:`agents.sync.scalar.MAX_VSPS` VSPs is evaluated in float arithmetic
+    (:class:`agents.sync.scalar.ScalarGame`): the same numbers without NumPy's per-call costs.
+
+    Args:
+        params: the game.
+        ctrl: the control, times [q] -> intensities [M, q].
+
+    Returns:
+        ``rhs(t, state [3 M]) -> d state / dt [3 M]``.
+    """
+    m, disc = params.M, params.rho
+    at = getattr(ctrl, "at", None)
+    if at is not None and m <= MAX_VSPS:
+        game = ScalarGame(params)
+
+        def fast(t: float, s: np.ndarray) -> np.ndarray:
+            return np.array(game.forward(t, s.tolist(), clip0(at(t))))
+        return fast
+
+    def rhs(t: float, s: np.ndarray) -> np.ndarray:
+        e = np.maximum(ctrl(np.array([t]))[:, 0], 0.0)
+        x, z = s[:m], s[m:2 * m]
+        return np.concatenate([
+            replicator_rhs(params, x, e),
+            twin_value_rhs(params, z, e),
+            np.exp(-disc * t) * payoff_rate(params, x, z, e),
+        ])
+    return rhs
+
+
 def simulate(
     params: SyncParams,
     eta: EtaFn | np.ndarray,
@@ -269,22 +305,7 @@ def simulate(
     t_grid = np.linspace(0.0, params.T, 601) if t_grid is None else np.asarray(t_grid, float)
     ctrl = _as_control(eta, t_grid)
     m = params.M
-    disc = params.rho
-
-    at = getattr(ctrl, "at", None)
-    game = ScalarGame(params) if at is not None and m <= MAX_VSPS else None
-
-    def rhs(t: float, s: np.ndarray) -> np.ndarray:
-        if game is not None:  # the same numbers without NumPy's per-call costs
-            return np.array(game.forward(t, s.tolist(), clip0(at(t))))
-        e = np.maximum(ctrl(np.array([t]))[:, 0], 0.0)
-        x, z = s[:m], s[m:2 * m]
-        return np.concatenate([
-            replicator_rhs(params, x, e),
-            twin_value_rhs(params, z, e),
-            np.exp(-disc * t) * payoff_rate(params, x, z, e),
-        ])
-
+    rhs = forward_rhs(params, ctrl)
     s0 = np.concatenate([params.x0 if x0 is None else x0,
                          params.z0 if z0 is None else z0, np.zeros(m)])
     sol = solve_ivp(rhs, (float(t_grid[0]), float(t_grid[-1])), s0, t_eval=t_grid,

@@ -40,9 +40,8 @@ from agents.sync.dynamics import (
     EtaFn,
     SyncSolution,
     control_from_samples,
+    forward_rhs,
     payoff_rate,
-    replicator_rhs,
-    twin_value_rhs,
     twin_value_step,
 )
 from agents.sync.game import solve
@@ -174,6 +173,7 @@ class SensingProcess:
         at = getattr(self.control, "at", None)
         self._at = at if params.M <= MAX_VSPS else None
         self._game = ScalarGame(params) if self._at is not None else None
+        self._rhs = forward_rhs(params, self.control)  # as agents.sync.dynamics.simulate
         self._dense: Any = None  # dense output of the integrator's last step (at _dense_t)
         self._dense_t = float("nan")
         self.revision, self.step_s = revision, float(step_s)
@@ -203,16 +203,6 @@ class SensingProcess:
         if self._at is not None:
             return np.array(clip0(self._at(t)))
         return np.maximum(self.control(np.array([t]))[:, 0], 0.0)
-
-    def _rhs(self, t: float, s: np.ndarray) -> np.ndarray:
-        if self._game is not None:
-            assert self._at is not None
-            return np.array(self._game.forward(t, s.tolist(), clip0(self._at(t))))
-        p, m = self.params, self.params.M
-        e = self.intensity(t)
-        x, z = s[:m], s[m:2 * m]
-        return np.concatenate([replicator_rhs(p, x, e), twin_value_rhs(p, z, e),
-                               np.exp(-p.rho * t) * payoff_rate(p, x, z, e)])
 
     def _new_solver(self, t0: float, y0: np.ndarray, bound: float) -> RK45:
         self._dense, self._dense_t = None, float("nan")
