@@ -235,12 +235,9 @@ class BackhaulNetwork:
             self._reschedule()
             return done
         flow.path = self.router.route(src, dst)
-        if self.correction is None:
-            self._schedule(self.links.start(fid, flow.path, 8.0 * flow.size_bytes, now))
-        else:  # 8.0 * flow.size_bytes above is self._bits
-            nxt = self.links.start(fid, flow.path, self._bits(size_bytes), now)
-            self._correct(fid, flow)
-            self._schedule(nxt)
+        nxt = self.links.start(fid, flow.path, self._bits(size_bytes), now)
+        self._correct(fid, flow)
+        self._schedule(nxt)
         return done
 
     def _bits(self, size_bytes: float) -> float:
