@@ -7,12 +7,13 @@ that has ``benchmarks/bench_world.py`` with ``overrides(n_uavs, hours, grid)``:
 
     git worktree add /tmp/uavtwin-bc52579 bc52579
     PYTHONPATH=/tmp/uavtwin-bc52579 .venv/bin/python benchmarks/reference_events.py \\
-        /tmp/uavtwin-bc52579 10000 1 20
+        /tmp/uavtwin-bc52579 100 1 10
 
 It runs the benchmark scenario (traced, to a temporary file) and prints one JSON line with the
 processed events (scheduled minus still queued when the run ends), the migrations and the CPU
-time. The run takes as long as that tree needs (the 10,000-UAV hour at bc52579: about ten
-minutes).
+time: 200,482 events for 100 UAVs x 1 h on the 10 x 10 grid, issue 13's count. The arguments
+``10000 1 20`` give the 10,000-UAV hour on the 20 x 20 grid (19,458,008 events, about ten
+minutes of CPU at bc52579).
 """
 
 from __future__ import annotations
