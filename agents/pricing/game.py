@@ -425,15 +425,24 @@ def solve_arrays(weight: np.ndarray, viable: np.ndarray, q: np.ndarray, budget: 
     # compiled calls: the solver's arrays, the sweeps and the demand, then the utilities
     # (bit for bit the numpy of _context, _demand and the utilities, which cost more than
     # the sweeps on a market's games); the logarithm stays NumPy's
-    prices, demand, sweep, residual = compiled.call(kernel.solve_game, weight, viable, q, budget,
-                                                cost, cap, float(tol), int(max_iter), dense)
+    game_out, sweep, residual = compiled.call(kernel.solve_game, weight, viable, q, budget,
+                                              cost, cap, float(tol), int(max_iter), dense)
     if not residual <= tol:
         logger.warning("pricing equilibrium not converged: %d sweeps, residual %.3g",
                        sweep, residual)
-    rsu_u, revenue, uav_u, bandwidth, rate, immersion, mean_rsu, mean_uav = compiled.call(
-        kernel.round_utilities, prices, demand, weight, q, cost, np.log1p(demand * q))
-    return ArraySolution(prices, demand, rsu_u, uav_u, revenue, bandwidth, rate, immersion,
-                         int(sweep), float(residual), mean_rsu, mean_uav)
+    prices, demand = game_out
+    sums, mean_rsu, mean_uav = compiled.call(kernel.round_utilities, prices, demand, weight, q,
+                                             cost, np.log1p(demand * q))
+    return ArraySolution(prices, demand, *_split_sums(sums, *weight.shape), int(sweep),
+                         float(residual), mean_rsu, mean_uav)
+
+
+def _split_sums(sums: np.ndarray, n_uavs: int, n_rsus: int) -> tuple[np.ndarray, ...]:
+    """``kernel.round_utilities``' packed sums as ``(rsu_utility, uav_utility, revenue,
+    bandwidth, rate, immersion)`` (views)."""
+    a, b = 2 * n_rsus, 2 * n_rsus + n_uavs
+    return (sums[:n_rsus], sums[a:b], sums[n_rsus:a], sums[b:b + n_uavs],
+            sums[b + n_uavs:b + 2 * n_uavs], sums[b + 2 * n_uavs:])
 
 
 def round_sums(prices: np.ndarray, demand: np.ndarray, weight: np.ndarray, q: np.ndarray,
@@ -444,5 +453,7 @@ def round_sums(prices: np.ndarray, demand: np.ndarray, weight: np.ndarray, q: np
     for bit :func:`rsu_utility`, :func:`uav_utility` and NumPy's sums)."""
     prices, demand, weight, q, cost = (np.array(x, dtype=np.float64, order="C")
                                        for x in (prices, demand, weight, q, cost))
-    return compiled.call(_kernel().round_utilities, prices, demand, weight, q, cost,
-                     np.log1p(demand * q))[:6]
+    sums = compiled.call(_kernel().round_utilities, prices, demand, weight, q, cost,
+                         np.log1p(demand * q))[0]
+    rsu_u, uav_u, revenue, bandwidth, rate, immersion = _split_sums(sums, *weight.shape)
+    return rsu_u, revenue, uav_u, bandwidth, rate, immersion

@@ -30,8 +30,6 @@ candidates tie in revenue to rounding (tests compare them on random games).
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from numba import njit
 
@@ -363,7 +361,7 @@ def best_response_rows(prices: np.ndarray, j: int, a_v: np.ndarray, q_inf: np.nd
 @njit(**_JIT)
 def solve_game(weight: np.ndarray, viable: np.ndarray, q: np.ndarray, budget: np.ndarray,
                cost: np.ndarray, cap: np.ndarray, tol: float, max_iter: int, dense: bool
-               ) -> tuple[np.ndarray, np.ndarray, int, float]:
+               ) -> tuple[np.ndarray, int, float]:
     """One whole game in one call: the solver's arrays, :func:`solve_batch` from the
     slack-budget prices, and the followers' demand at the result.
 
@@ -377,12 +375,14 @@ def solve_game(weight: np.ndarray, viable: np.ndarray, q: np.ndarray, budget: np
     the sweep settings of :func:`solve_batch`.
 
     Returns:
-        ``(prices, demand, sweeps, residual)``.
+        ``(out [2, I, J], sweeps, residual)``: ``out`` is the prices and the demand (one
+        array returned, not two: each returned array costs a conversion).
     """
     n_i, n_j = weight.shape
     a_v, q_inf, q_j = np.empty((n_i, n_j)), np.empty((n_i, n_j)), np.empty((n_i, n_j))
     inv_qj, qca, slack = np.empty((n_i, n_j)), np.empty((n_i, n_j)), np.empty((n_i, n_j))
-    prices = np.empty((n_i, n_j))
+    out = np.zeros((2, n_i, n_j))
+    prices, demand = out[0], out[1]
     for i in range(n_i):
         for j in range(n_j):
             v = viable[i, j]
@@ -397,7 +397,6 @@ def solve_game(weight: np.ndarray, viable: np.ndarray, q: np.ndarray, budget: np
             prices[i, j] = x if x <= cap[j] else cap[j]
     sweep, residual = solve_batch(prices, a_v, q_inf, q_j, inv_qj, qca, slack, budget, cost,
                                   cap, tol, max_iter, dense)
-    demand = np.zeros((n_i, n_j))
     w, t = np.empty(n_j), np.empty(n_j)
     order = np.empty(n_j, dtype=np.int64)
     for i in range(n_i):
@@ -415,7 +414,7 @@ def solve_game(weight: np.ndarray, viable: np.ndarray, q: np.ndarray, budget: np
             b = a_v[i, k] / (prices[i, k] * nu) - 1.0 / q_inf[i, k]
             if viable[i, k] and b > 0:
                 demand[i, k] = b
-    return prices, demand, sweep, residual
+    return out, sweep, residual
 
 
 @njit(inline="always", **_JIT)
@@ -482,9 +481,11 @@ def np_sum(x: np.ndarray) -> float:
 
 @njit(**_JIT)
 def round_utilities(prices: np.ndarray, demand: np.ndarray, weight: np.ndarray, q: np.ndarray,
-                    cost: np.ndarray, log_gain: np.ndarray) -> tuple[Any, ...]:
+                    cost: np.ndarray, log_gain: np.ndarray) -> tuple[np.ndarray, float, float]:
     """A round's sums: ``[J]`` RSU utilities and revenues, ``[I]`` UAV utilities, bandwidth
-    bought, rate and immersion, then the mean RSU and UAV utilities.
+    bought, rate and immersion, one after the other in one ``[2 J + 4 I]`` array (one array
+    returned, not six: each returned array costs a conversion), then the mean RSU and UAV
+    utilities.
 
     Bit for bit the numpy formulas ``((p - c) b).sum(axis=0)``, ``(p b).sum(axis=0)``,
     ``(where(b > 0, a ln(1 + b q), 0) - p b).sum(axis=1)``, ``b.sum(axis=1)``,
@@ -494,8 +495,10 @@ def round_utilities(prices: np.ndarray, demand: np.ndarray, weight: np.ndarray, 
     in the last bit). The means are ``np.add.reduce(u) / u.size``, NumPy's ``mean``.
     """
     n_i, n_j = prices.shape
-    rsu_u, revenue = np.zeros(n_j), np.zeros(n_j)  # NumPy's reductions start from 0.0
-    uav_u, bought, rate, immersion = np.empty(n_i), np.empty(n_i), np.empty(n_i), np.empty(n_i)
+    sums = np.zeros(2 * n_j + 4 * n_i)  # NumPy's reductions start from 0.0
+    rsu_u, revenue = sums[:n_j], sums[n_j:2 * n_j]
+    uav_u, bought = sums[2 * n_j:2 * n_j + n_i], sums[2 * n_j + n_i:2 * n_j + 2 * n_i]
+    rate, immersion = sums[2 * n_j + 2 * n_i:2 * n_j + 3 * n_i], sums[2 * n_j + 3 * n_i:]
     utility, bq, gain = np.empty(n_j), np.empty(n_j), np.empty(n_j)
     for i in range(n_i):
         for j in range(n_j):
@@ -510,5 +513,4 @@ def round_utilities(prices: np.ndarray, demand: np.ndarray, weight: np.ndarray, 
         bought[i] = np_sum(demand[i])
         rate[i] = np_sum(bq)
         immersion[i] = np_sum(gain)
-    return (rsu_u, revenue, uav_u, bought, rate, immersion, np_sum(rsu_u) / n_j,
-            np_sum(uav_u) / n_i)
+    return sums, np_sum(rsu_u) / n_j, np_sum(uav_u) / n_i

@@ -188,6 +188,7 @@ class BackhaulNetwork:
         self._timer_version = 0
         self._timer_at: float | None = None
         self._latency: dict[tuple[int, ...], float] = {}  # a route's summed link latencies
+        self._debug = log.isEnabledFor(logging.DEBUG)  # log each delivery (set when made)
 
     def transfer(self, src: int, dst: int, size_bytes: float, tag: Any = None,
                  on_done: Callable[[TransferRecord], None] | None = None
@@ -295,8 +296,9 @@ class BackhaulNetwork:
         env = self.env
         record = TransferRecord(flow.src, flow.dst, path, flow.size_bytes, flow.t_start,
                                 env.now + latency)
-        log.debug("transfer %d->%d %.0f B done at %.6f", flow.src, flow.dst, flow.size_bytes,
-                  record.t_end)
+        if self._debug:
+            log.debug("transfer %d->%d %.0f B done at %.6f", flow.src, flow.dst,
+                      flow.size_bytes, record.t_end)
         Timeout(env, latency).callbacks.append(partial(self._deliver, fid, record))
 
     def _deliver(self, fid: int, record: TransferRecord, _timer: simpy.Event | None = None

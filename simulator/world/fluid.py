@@ -236,13 +236,13 @@ class FluidLinks:
         if now != self.now:
             self.advance(now)
         try:
-            n, t, f = self._k_complete(self._fl, self._fi, self._lk, self._lu, self._tr,
-                                       self._meta, self._out, self.now, float(rel_tol))
+            n, t, f, first = self._k_complete(self._fl, self._fi, self._lk, self._lu, self._tr,
+                                              self._meta, self._out, self.now, float(rel_tol))
         except SystemError as err:
             compiled.unwrap(err)
         if not n:
             return [], (None if f < 0 else t)
-        done = self._out[0, :n].tolist()
+        done = [first] if n == 1 else self._out[0, :n].tolist()
         for fid in done:
             self._free.append(self._slot.pop(fid))
         return done, (None if f < 0 else t)

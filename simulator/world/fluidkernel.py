@@ -168,15 +168,16 @@ def add_flow(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray, tr:
 @njit(**_JIT)
 def complete(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray, tr: np.ndarray,
              meta: np.ndarray, out: np.ndarray, now: float, rel_tol: float
-             ) -> tuple[int, float, int]:
+             ) -> tuple[int, float, int, int]:
     """Remove every flow that completes at ``now``: in ``(time, id)`` order, each flow due
     by ``now`` (to a relative ``1e-12`` of the clock) or with at most ``rel_tol * size`` bits
     left, until the first that is neither. Re-rates the flows that shared a link with them.
 
     Returns:
-        ``(n, time, flow id)``: the ``n`` finished flow ids are ``out[0, :n]`` (ascending;
-        their slots ``out[1, :n]``, now free), then the next completion (``(inf, -1)``
-        without flows).
+        ``(n, time, flow id, first)``: the ``n`` finished flow ids are ``out[0, :n]``
+        (ascending; their slots ``out[1, :n]``, now free), then the next completion
+        (``(inf, -1)`` without flows), then ``out[0, 0]`` (the one finished flow, usually;
+        ``-1`` if none).
     """
     slack = now + 1e-12 * max(1.0, abs(now))
     n = 0
@@ -186,7 +187,7 @@ def complete(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray, tr:
             left = fl[s, LEFT] - fl[s, RATE] * (now - fl[s, SINCE])
             if (left if left > 0.0 else 0.0) > rel_tol * fl[s, SIZE]:
                 if n == 0:
-                    return 0, t, f  # nothing changed
+                    return 0, t, f, -1  # nothing changed
                 break
         _off_tree(fl, fi, tr, s)  # the next match skips it
         out[0, n] = f
@@ -205,7 +206,7 @@ def complete(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray, tr:
     for i in range(n):
         _rerate_users(fl, fi, lk, lu, tr, out[1, i], meta[0], now)
     t, f, _ = _next(fl, fi, tr)
-    return n, t, f
+    return n, t, f, (out[0, 0] if n else -1)
 
 
 @njit(**_JIT)

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import chain, count, repeat
+from itertools import repeat
 from types import ModuleType
 from typing import Any, NamedTuple
 
@@ -128,23 +128,27 @@ def allocate_twins(bandwidth: np.ndarray, n_twins: int) -> np.ndarray:
     Raises:
         ValueError: if no bandwidth was bought or ``n_twins < 1``.
     """
-    bandwidth = np.asarray(bandwidth, dtype=float)
-    values = bandwidth.tolist()
-    sellers = [j for j, b in enumerate(values) if b != 0.0]
-    if len(sellers) == 1 and values[sellers[0]] > 0.0 and n_twins >= 1:
+    return np.array(twin_slots(np.asarray(bandwidth, dtype=float).tolist(), n_twins),
+                    dtype=np.int64)
+
+
+def twin_slots(bandwidth: list[float], n_twins: int) -> list[int]:
+    """:func:`allocate_twins` on a list of floats, as a list (the market's path)."""
+    sellers = [j for j, b in enumerate(bandwidth) if b != 0.0]
+    if len(sellers) == 1 and bandwidth[sellers[0]] > 0.0 and n_twins >= 1:
         # the total is that bandwidth exactly: every quota below is 0 or n_twins
-        return np.array([sellers[0]] * n_twins, dtype=np.int64)
-    total = float(np.add.reduce(bandwidth))  # np.sum's rounding, without its dispatch
+        return [sellers[0]] * n_twins
+    total = float(np.add.reduce(np.array(bandwidth, dtype=float)))  # np.sum's rounding
     if total <= 0.0 or n_twins < 1:
         raise ValueError(f"Cannot place {n_twins} twins on bandwidth {bandwidth!r}")
     # plain floats: the same IEEE operations as the array expression, for a handful of RSUs
-    quota = [b / total * n_twins for b in values]
+    quota = [b / total * n_twins for b in bandwidth]
     counts = [math.floor(x) for x in quota]
     remainder = [x - c for x, c in zip(quota, counts, strict=True)]
     order = sorted(range(len(quota)), key=lambda j: (-remainder[j], j))
     for j in order[: n_twins - sum(counts)]:
         counts[j] += 1
-    return np.array([j for j, c in enumerate(counts) for _ in range(c)], dtype=np.int64)
+    return [j for j, c in enumerate(counts) for _ in range(c)]
 
 
 class Market:
@@ -190,6 +194,7 @@ class Market:
         self.pending: list[Request] = []
         self._busy = False  # a wakeup is due, or rounds are being played
         self._kernel = _pair_kernel()
+        self._rsu_sets: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         # Table II draws the gains with the SSIM components; other models read positions
         self._gain_drawn = not reads_positions(radio)
         self._gain_lo = float(radio.gain_db.lo)
@@ -293,8 +298,7 @@ class Market:
         # position: at a crossing time the UAV sits on the cell border. A failed RSU leaves
         # every round.
         down = self.failover.rsu_down if self.failover is not None else None
-        cands = [sorted(r for r in self.uav_states[req.uav_id].covering
-                        if r != req.leaving_rsu and (down is None or not down[r]))
+        cands = [self._candidates(self.uav_states[req.uav_id].covering, req.leaving_rsu, down)
                  for req in batch]
         rsu_list = cands[0] if len(cands) == 1 else sorted(set().union(*cands))
         uav_ids = np.array([r.uav_id for r in batch], dtype=np.int64)
@@ -302,12 +306,11 @@ class Market:
 
         viable_any = [False] * len(batch)
         if rsu_list:
-            rsu_ids = np.array(rsu_list, dtype=np.int64)
+            rsu_ids, cost, cap = self._rsu_arrays(rsu_list)
             # a UAV trades only with the RSUs covering it (None: each with all, one UAV)
             available = None if len(batch) == 1 else np.array(
                 [[r in c for r in rsu_list] for c in map(set, cands)], dtype=bool)
-            q, ssim, weight, viable, any_viable = self._pair_arrays(uav_ids, rsu_ids, available)
-            viable_any = any_viable.tolist()
+            q, ssim, weight, viable, viable_any = self._pair_arrays(uav_ids, rsu_ids, available)
         self._request_rows(
             (r.request_id, r.t_s, r.uav_id, src, len(cand),
              OUTCOME_SERVED if v else OUTCOME_NO_VIABLE if cand else OUTCOME_NO_COVERAGE)
@@ -328,26 +331,51 @@ class Market:
 
         round_id = self._next_round_id
         self._next_round_id += 1
-        outcome = self._play(uav_ids, rsu_ids, q, ssim, weight, viable, available)
-        self._record_round(round_id, now, batch, uav_ids, rsu_ids, available, q, ssim, outcome)
+        outcome = self._play(uav_ids, rsu_ids, cost, cap, q, ssim, weight, viable, available)
+        # the rows and the twins' moves read plain lists (cheaper than numpy on a round)
+        q_rows, demand_rows = q.tolist(), outcome.demand.tolist()
+        self._record_round(round_id, now, batch, uav_ids.tolist(), rsu_list, available, q_rows,
+                           ssim.tolist(), demand_rows, outcome)
         decision_s = self._decision_time(round_id, (len(batch), len(rsu_list)), available,
                                          outcome.iterations)
         for k, req in enumerate(batch):
-            self._migrate(req, rsu_ids, outcome.demand[k], q[k], outcome.bandwidth[k],
+            self._migrate(req, rsu_list, demand_rows[k], q_rows[k], outcome.bandwidth[k],
                           outcome.rate[k], outcome.immersion[k], decision_s)
 
-    def _play(self, uav_ids: np.ndarray, rsu_ids: np.ndarray, q: np.ndarray, ssim: np.ndarray,
-              weight: np.ndarray, viable: np.ndarray, available: np.ndarray | None
-              ) -> _Outcome:
+    def _candidates(self, covering: set[int], leaving: int, down: np.ndarray | None
+                    ) -> list[int]:
+        """A UAV's candidate RSUs, ascending: those covering it, but the cell it is about to
+        leave and any failed RSU."""
+        if down is not None:
+            return sorted(r for r in covering if r != leaving and not down[r])
+        cands = sorted(covering)
+        if leaving in covering:
+            cands.remove(leaving)
+        return cands
+
+    def _rsu_arrays(self, rsu_list: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The ids, costs and price caps of a round's RSUs, made once per set of RSUs (the
+        market meets the same few sets again and again). Shared: read, never written."""
+        key = tuple(rsu_list)
+        arrays = self._rsu_sets.get(key)
+        if arrays is None:
+            ids = np.array(rsu_list, dtype=np.int64)
+            arrays = self._rsu_sets[key] = (ids, self.rsus.cost[ids], self.rsus.price_cap[ids])
+        return arrays
+
+    def _play(self, uav_ids: np.ndarray, rsu_ids: np.ndarray, cost: np.ndarray, cap: np.ndarray,
+              q: np.ndarray, ssim: np.ndarray, weight: np.ndarray, viable: np.ndarray,
+              available: np.ndarray | None) -> _Outcome:
         """Prices and demands of the round by the scenario's policy, with its reference.
 
         The equilibrium is solved on the round's arrays (:func:`solve_arrays`: on a market's
         one-UAV rounds, the game and result objects cost more than the solve); any other
         policy plays a :class:`PricingGame`, and its round is solved again exactly as the
-        reference (no randomness used), so every round has an optimality ratio.
+        reference (no randomness used), so every round has an optimality ratio. ``cost`` and
+        ``cap`` are the RSUs' (:meth:`_rsu_arrays`, shared: the game gets copies).
         """
-        uavs, rsus = self.uavs, self.rsus
-        budget, cost, cap = uavs.budget[uav_ids], rsus.cost[rsu_ids], rsus.price_cap[rsu_ids]
+        uavs = self.uavs
+        budget = uavs.budget[uav_ids]
         policy = self.policy
         started = time.perf_counter()
         if isinstance(policy, EquilibriumPolicy):
@@ -361,7 +389,7 @@ class Market:
                             sol.rate.tolist(), sol.immersion.tolist())
         game = PricingGame.from_trusted(
             delta=uavs.delta[uav_ids], ssim=ssim, ssim_threshold=uavs.ssim_threshold[uav_ids],
-            spectral_efficiency=q, budget=budget, cost=cost, price_cap=cap,
+            spectral_efficiency=q, budget=budget, cost=cost.copy(), price_cap=cap.copy(),
             available=np.ones(q.shape, dtype=bool) if available is None else available)
         result = policy.run_round(game, self.rng_market)
         wall = time.perf_counter() - started
@@ -393,9 +421,9 @@ class Market:
 
     def _pair_arrays(self, uav_ids: np.ndarray, rsu_ids: np.ndarray,
                      available: np.ndarray | None
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[bool]]:
         """``[I, J]`` spectral efficiency, SSIM, weight and viability of every pair in this
-        round (drawn now), and ``[I]`` whether each UAV has a viable pair.
+        round (drawn now), and whether each UAV has a viable pair.
 
         The arithmetic runs in :mod:`simulator.world.pairkernel`, bit for bit
         ``spectral_efficiency(snr_linear(m, gain, sigma^2))``, the product of the three drawn
@@ -414,7 +442,7 @@ class Market:
             mode, gain = kernel.GAIN_GIVEN, self._channel_gain_db(uav_ids, rsu_ids)
             draws = self.rng_radio.random(3 * n)
         try:  # (the first round loads the kernels' machine code: see agents.compiled)
-            x, ssim, ratio, finite = kernel.pair_inputs(
+            (x, ssim, ratio), finite = kernel.pair_inputs(
                 draws, mode, gain, self._gain_lo, self._gain_range, self._ssim_lo,
                 self._ssim_range, rsus.tx_power_dbm, rsus.noise_dbm, uavs.ssim_threshold,
                 uav_ids, rsu_ids)
@@ -422,11 +450,14 @@ class Market:
             if not finite:
                 spectral_efficiency(snr)  # raises its error for the NaN
             q = np.log2(1.0 + snr)  # spectral_efficiency
-            weight, viable, any_viable = kernel.pair_weights(
+            weight, viable, n_viable = kernel.pair_weights(
                 np.log(ratio), q, uavs.delta, uav_ids,
                 self._no_pairs if available is None else available, available is not None)
         except SystemError as err:
             compiled.unwrap(err)
+        n_uavs = len(uav_ids)
+        any_viable = ([n_viable > 0] * n_uavs if n_viable in (0, n_uavs)
+                      else viable.any(axis=1).tolist())
         return q, ssim, weight, viable, any_viable
 
     def _channel_gain_db(self, uav_ids: np.ndarray, rsu_ids: np.ndarray) -> np.ndarray:
@@ -449,41 +480,42 @@ class Market:
                             self.radio.shadowing_std_db)
 
     def _record_round(
-        self, round_id: int, now: float, batch: list[Request], uav_ids: np.ndarray,
-        rsu_ids: np.ndarray, available: np.ndarray | None, q: np.ndarray, ssim: np.ndarray,
-        outcome: _Outcome,
+        self, round_id: int, now: float, batch: list[Request], uav: list[int], rsu: list[int],
+        available: np.ndarray | None, q: list[list[float]], ssim: list[list[float]],
+        bought: list[list[float]], outcome: _Outcome,
     ) -> None:
+        """The round's rows; the ``[I, J]`` pair values come as lists of rows."""
         reference = outcome.reference
-        self._round_row(round_id, now, self.solver_code, len(uav_ids), len(rsu_ids),
+        self._round_row(round_id, now, self.solver_code, len(uav), len(rsu),
                         outcome.iterations, outcome.converged, outcome.residual, outcome.wall,
                         outcome.mean_rsu, outcome.mean_uav, reference[0], reference[1])
         # one row per offered pair, indexed in lists (cheaper than numpy gathers on a round)
-        uav, rsu = uav_ids.tolist(), rsu_ids.tolist()
-        price, bought, q_, ssim_ = (x.tolist() for x in (outcome.prices, outcome.demand, q, ssim))
+        price = outcome.prices.tolist()
         if available is None:  # every pair, UAV by UAV
             self._offer_rows([(round_id, batch[i].request_id, uav[i], r, p, b, e, m)
                               for i in range(len(uav)) for r, p, b, e, m
-                              in zip(rsu, price[i], bought[i], q_[i], ssim_[i], strict=True)])
+                              in zip(rsu, price[i], bought[i], q[i], ssim[i], strict=True)])
         else:
             self._offer_rows([(round_id, batch[i].request_id, uav[i], rsu[j], price[i][j],
-                               bought[i][j], q_[i][j], ssim_[i][j])
+                               bought[i][j], q[i][j], ssim[i][j])
                               for i, j in zip(*(x.tolist() for x in np.nonzero(available)),
                                               strict=True)])
-        revenue = outcome.revenue
-        self._revenue_rows(zip(repeat(round_id), rsu, revenue.tolist(),
-                               (revenue - outcome.rsu_utility).tolist()))
+        revenue = outcome.revenue.tolist()  # cost_total: revenue - utility, float by float
+        self._revenue_rows(zip(repeat(round_id), rsu, revenue,
+                               [r - u for r, u in zip(revenue, outcome.rsu_utility.tolist(),
+                                                      strict=True)]))
         self._path_rows(zip(repeat(round_id), range(len(outcome.reward_path)),
                             outcome.reward_path))
 
     # -- twin transfers -------------------------------------------------------------------
     def _migrate(
-        self, req: Request, rsu_ids: np.ndarray, bandwidth: np.ndarray, q: np.ndarray,
+        self, req: Request, rsu_ids: list[int], bandwidth: list[float], q: list[float],
         bought: float, rate: float, immersion: float, decision_s: float = 0.0,
     ) -> None:
         """Move ``req``'s twins after its round (called at the round's time).
 
         ``bandwidth`` and ``q`` are the UAV's rows of the round's demand and spectral
-        efficiency (over ``rsu_ids``); ``bought``, ``rate`` and ``immersion`` its sums
+        efficiency (over the RSUs ``rsu_ids``); ``bought``, ``rate`` and ``immersion`` its sums
         (:class:`_Outcome`). The twins leave at once, or after the agents' decision time.
         A migration is not a SimPy process: its transfers call it back as they land, and the
         last one to land ends it in the same event (a process waiting for all of them would
@@ -497,7 +529,7 @@ class Market:
         else:
             self._move(req, rsu_ids, bandwidth, q, bought, rate, immersion, started, decision_s)
 
-    def _move(self, req: Request, rsu_ids: np.ndarray, bandwidth: np.ndarray, q: np.ndarray,
+    def _move(self, req: Request, rsu_ids: list[int], bandwidth: list[float], q: list[float],
               bought: float, rate: float, immersion: float, started: float,
               decision_s: float, _timer: simpy.Event | None = None) -> None:
         state = self.uav_states[req.uav_id]
@@ -506,12 +538,11 @@ class Market:
             state.migrating = False
             state.waiting_retry = True
             return
-        slots = allocate_twins(bandwidth, len(state.hosts))
-        new_hosts = rsu_ids[slots]
+        slots = twin_slots(bandwidth, len(state.hosts))
         sizes = self.uavs.twin_size_bytes[req.uav_id].tolist()
         live = self.live is not None and self.live.live
-        moving = _Moving(req, new_hosts.tolist(), started, decision_s, bought, rate, immersion,
-                         live)
+        moving = _Moving(req, [rsu_ids[j] for j in slots], started, decision_s, bought, rate,
+                         immersion, live)
         lost = []  # twins lost with a failed RSU: restored from their fallback copy
         for twin, (src, dst) in enumerate(zip(state.hosts.tolist(), moving.new_hosts,
                                               strict=True)):
@@ -534,9 +565,9 @@ class Market:
                                            on_done=partial(self._landed, moving, k))
         if lost:
             assert self.failover is not None
-            rates = bandwidth[slots[lost]] * q[slots[lost]]
-            for ev in self.failover.restore(req.uav_id, lost, new_hosts[lost].tolist(),
-                                            rates.tolist()):
+            rates = [bandwidth[slots[twin]] * q[slots[twin]] for twin in lost]
+            for ev in self.failover.restore(req.uav_id, lost,
+                                            [moving.new_hosts[twin] for twin in lost], rates):
                 moving.waiting += 1
                 ev.callbacks.append(partial(self._restored, moving))
         if not moving.waiting:
@@ -569,28 +600,30 @@ class Market:
         state = self.uav_states[req.uav_id]
         end = float(self.env.now)
         live = moving.live
-        kept = [(twin, r) for twin, r in zip(moving.twins, moving.results, strict=True)
-                if not r.aborted]
-        migrations = [m for _, m in kept] if live else []
-        records = [transfer_record(m) for m in migrations] if live else [r for _, r in kept]
-        ids: list[int] = []
-        if kept:
+        twins, results = moving.twins, moving.results
+        if any(r.aborted for r in results):
+            twins = [twin for twin, r in zip(twins, results, strict=True) if not r.aborted]
+            results = [r for r in results if not r.aborted]
+        migrations = results if live else []
+        records = [transfer_record(m) for m in migrations] if live else results
+        ids: range = range(0)
+        if records:
             first = self._next_transfer_id
             self._next_transfer_id += len(records)
-            ids = list(range(first, first + len(records)))
+            ids = range(first, first + len(records))
+            rid, uid = req.request_id, req.uav_id
             self._transfer_rows([
-                (tid, req.request_id, req.uav_id, twin, r.src, r.dst, len(r.path) - 1,
-                 r.size_bytes, r.t_start, r.t_end)
-                for tid, (twin, _), r in zip(ids, kept, records, strict=True)])
-            self._hop_rows(chain.from_iterable(zip(repeat(tid), count(), r.path)
-                                               for tid, r in zip(ids, records, strict=True)))
+                (tid, rid, uid, twin, r.src, r.dst, len(r.path) - 1, r.size_bytes, r.t_start,
+                 r.t_end) for tid, twin, r in zip(ids, twins, records, strict=True)])
+            self._hop_rows([(tid, hop, rsu) for tid, r in zip(ids, records, strict=True)
+                            for hop, rsu in enumerate(r.path)])
         started, decision_s = moving.started, moving.decision_s
         interruption = end - started
         if live:  # the service runs during live rounds: decision time + the twins' pauses
             assert self.live is not None
             paused = 0.0
             if migrations:
-                record_live(self.recorder, ids, self.live.params.mode, migrations)
+                record_live(self.recorder, list(ids), self.live.params.mode, migrations)
                 _, resumed, paused = paused_time_s(migrations)
                 end = max(resumed, started + decision_s)
             interruption = decision_s + paused

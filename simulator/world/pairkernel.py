@@ -11,7 +11,7 @@ differs from the C library's in the last bit on some machines):
 1. :func:`pair_inputs`: the SNR's exponent ``(m + g - sigma^2) / 10`` (dB), the SSIM and its
    ratio to the UAV's threshold, from the round's uniform draws;
 2. NumPy: ``SNR = 10^x``, ``q = log2(1 + SNR)``, ``ln(SSIM / SSIM_th)``;
-3. :func:`pair_weights`: the weights, viability and whether each UAV has a viable pair.
+3. :func:`pair_weights`: the weights, viability and how many UAVs have a viable pair.
 
 The operations are those of the NumPy expressions they replace, in the same order (no
 fastmath): ``Generator.uniform(lo, hi)`` is ``lo + (hi - lo) u`` of ``Generator.random``'s
@@ -37,7 +37,7 @@ GAIN_GIVEN, GAIN_DRAWN, GAIN_DRAWN_SHADOWED = 0, 1, 2
 def pair_inputs(draws: np.ndarray, mode: int, gain: np.ndarray, gain_lo: float,
                 gain_range: float, ssim_lo: float, ssim_range: float, tx_dbm: np.ndarray,
                 noise_dbm: np.ndarray, threshold: np.ndarray, uav_ids: np.ndarray,
-                rsu_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+                rsu_ids: np.ndarray) -> tuple[np.ndarray, bool]:
     """The SNR exponent, SSIM and SSIM ratio of every pair of an ``[I, J]`` round.
 
     Args:
@@ -55,13 +55,15 @@ def pair_inputs(draws: np.ndarray, mode: int, gain: np.ndarray, gain_lo: float,
         uav_ids, rsu_ids: ``[I]`` and ``[J]`` the round's UAVs and RSUs (rows of the tables).
 
     Returns:
-        ``(x [I, J], ssim [I, J], ratio [I, J], finite)``: ``SNR = 10^x``; ``ratio`` is
-        ``ssim / threshold``; ``finite`` is False if some ``x`` is NaN (the SNR check then
-        fails).
+        ``(out [3, I, J], finite)``: ``out`` is ``x, ssim, ratio`` (one array returned, not
+        three: each array a compiled call returns costs as much as a short kernel), with
+        ``SNR = 10^x`` and ``ratio = ssim / threshold``; ``finite`` is False if some ``x`` is
+        NaN (the SNR check then fails).
     """
     n_i, n_j = uav_ids.size, rsu_ids.size
     n = n_i * n_j
-    x, ssim, ratio = np.empty((n_i, n_j)), np.empty((n_i, n_j)), np.empty((n_i, n_j))
+    out = np.empty((3, n_i, n_j))
+    x, ssim, ratio = out[0], out[1], out[2]
     base = 0 if mode == GAIN_GIVEN else n
     finite = True
     for i in range(n_i):
@@ -82,13 +84,13 @@ def pair_inputs(draws: np.ndarray, mode: int, gain: np.ndarray, gain_lo: float,
                  * (ssim_lo + ssim_range * draws[base + 2 * n + k]))
             ssim[i, j] = s
             ratio[i, j] = s / threshold[uav_ids[i]]
-    return x, ssim, ratio, finite
+    return out, finite
 
 
 @njit(**_JIT)
 def pair_weights(log_ratio: np.ndarray, q: np.ndarray, delta: np.ndarray,
                  uav_ids: np.ndarray, available: np.ndarray, restricted: bool
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Weights ``a = delta ln(SSIM / SSIM_th)`` and viability of an ``[I, J]`` round.
 
     Args:
@@ -100,19 +102,22 @@ def pair_weights(log_ratio: np.ndarray, q: np.ndarray, delta: np.ndarray,
         restricted: False when every pair may trade.
 
     Returns:
-        ``(weight [I, J], viable [I, J], any_viable [I])``, as
-        :func:`agents.pricing.game.pair_weights` and ``viable.any(axis=1)``.
+        ``(weight [I, J], viable [I, J], n)``, as :func:`agents.pricing.game.pair_weights`;
+        ``n`` is the number of UAVs with a viable pair (``viable.any(axis=1).sum()``).
     """
     n_i, n_j = q.shape
     weight = np.empty((n_i, n_j))
     viable = np.empty((n_i, n_j), dtype=np.bool_)
-    any_viable = np.zeros(n_i, dtype=np.bool_)
+    n = 0
     for i in range(n_i):
+        any_viable = False
         for j in range(n_j):
             a = delta[uav_ids[i]] * log_ratio[i, j]
             weight[i, j] = a
             v = a > 0 and q[i, j] > 0 and (not restricted or available[i, j])
             viable[i, j] = v
             if v:
-                any_viable[i] = True
-    return weight, viable, any_viable
+                any_viable = True
+        if any_viable:
+            n += 1
+    return weight, viable, n
