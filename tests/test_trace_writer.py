@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import simulator.trace.writer as writer_mod
+from simulator.trace.buffer import CHUNK_ROWS
 from simulator.trace.reader import TraceReader
 from simulator.trace.schema import GROUP_DESCRIPTIONS, OPTIONAL_GROUPS, SCHEMA_VERSION, TABLES
 from simulator.trace.writer import TraceWriter, partial_path_for
@@ -330,11 +331,13 @@ def test_success_replaces_existing_file(tmp_path: Path) -> None:
 
 
 def _deterministic_run(path: Path, flush_interval_s: float, buffer_rows: int) -> None:
-    cols = _events(3000, seed=7)
+    # more rows than three whole chunks, so that chunks fill, tails are written padded and
+    # then completed, whatever the flushes
+    cols = _events(3 * CHUNK_ROWS + 1234, seed=7)
     with TraceWriter(path, scenario_yaml=YAML, seed=42, flush_interval_s=flush_interval_s,
                      buffer_rows=buffer_rows) as tw:
         tw.set_attrs("/sensing", controller="nash")
-        _write_in_blocks(tw, cols, [100, 150, 1700, 1701])
+        _write_in_blocks(tw, cols, [100, 150, 1700, 1701, 2 * CHUNK_ROWS, 2 * CHUNK_ROWS + 3])
         tw.append("/pricing/paths", round_id=0, iteration=np.arange(50),
                   mean_rsu_utility=np.linspace(0, 1, 50))
 

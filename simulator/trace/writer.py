@@ -2,10 +2,11 @@
 
 A simulation emits many small events (coverage crossings, offers, transfer hops). Writing each
 one to HDF5 would dominate the run time, so :class:`TraceWriter` keeps rows in per-table
-buffers (Python lists of rows or of NumPy blocks, amortised O(1) per row) and appends them to
-extendable, chunked, compressed column datasets in blocks (buffers and layout live in
-:mod:`simulator.trace.buffer`). Every table of the schema is created up front (empty), so
-even a crashed run's file holds every table.
+buffers (Python lists of rows or of NumPy blocks, amortised O(1) per row; buffers and layout
+live in :mod:`simulator.trace.buffer`) and cuts them into the chunks of extendable, chunked,
+compressed column datasets as they fill (:mod:`simulator.trace.chunks`: gzip chunks are
+compressed on worker threads while the simulation goes on). Every table of the schema is
+created up front (empty), so even a crashed run's file holds every table.
 
 Robustness follows one rule: *a file named like the requested path is always complete*. The
 run writes ``<stem>.partial.h5`` and flushes it every ``flush_interval_s`` wall-clock seconds
@@ -16,11 +17,11 @@ canonical, the complete file does not depend on when flushes happened: the same 
 a byte-identical file apart from the ``created`` and ``wall_time_s`` attributes.
 
 A full disk must not corrupt the partial file: HDF5 cannot recover from a failed write (the
-file is left unreadable, and its cleanup can crash the interpreter). So before every block is
+file is left unreadable, and its cleanup can crash the interpreter). So before every chunk is
 written the writer checks that the disk has room for it plus :data:`DISK_RESERVE_BYTES`, and
 before the final copy that it has room for the whole file; otherwise it raises ``OSError``
 (ENOSPC) *before* HDF5 writes anything, and the reserve is enough to record ``status=failed``
-with the error in the partial file, which stays readable with every block written so far.
+with the error in the partial file, which stays readable with every chunk written so far.
 """
 
 from __future__ import annotations
@@ -43,12 +44,12 @@ import numpy as np
 
 from simulator.trace.attributes import check_group_attr
 from simulator.trace.buffer import (
+    CHUNK_ROWS,
     TableBuffer,
     create_layout,
-    layout,
-    set_table_attrs,
     write_root_attrs,
 )
+from simulator.trace.chunks import GZIP_LEVEL, ChunkJob, ChunkQueue, TableStream
 from simulator.trace.schema import (
     GROUP_DESCRIPTIONS,
     OPTIONAL_GROUPS,
@@ -73,10 +74,9 @@ ROOT_ATTRS = (
 DISK_RESERVE_BYTES = 1 << 20
 """Free disk space kept in reserve for HDF5 metadata and the final status attributes."""
 
-# gzip level 1, not 4: on the benchmark world's 100-UAV hour (9.3 MB of rows) it compresses in
-# 0.07 s of CPU instead of 0.12 s, for a file 1 % larger (shuffle does most of the work)
+# gzip's chunks are encoded by simulator.trace.chunks (shuffle, then deflate at GZIP_LEVEL)
 _COMPRESSION: Mapping[str, Mapping[str, Any]] = {
-    "gzip": {"compression": "gzip", "compression_opts": 1, "shuffle": True},
+    "gzip": {"compression": "gzip", "compression_opts": GZIP_LEVEL, "shuffle": True},
     "lzf": {"compression": "lzf", "shuffle": True},
     "none": {},
 }
@@ -161,7 +161,9 @@ class TraceWriter:
             flush_interval_s: Wall-clock seconds between flushes to disk (>= 0).
             compression: ``"gzip"`` (level 1), ``"lzf"`` or ``"none"``; shuffle is on.
             extra_attrs: Further root attributes (e.g. the solver name of a sweep run).
-            buffer_rows: A table's buffer is written as soon as it holds this many rows.
+            buffer_rows: A table's rows are written as soon as this many are waiting (at
+                most a chunk of :data:`~simulator.trace.buffer.CHUNK_ROWS` rows; whole
+                chunks are written as soon as they fill in any case).
             groups: Optional groups (:data:`~simulator.trace.schema.OPTIONAL_GROUPS`) the
                 trace holds, e.g. ``("/faults",)``; the others are left out.
             keep_bytes: Also keep in memory every row written, as long as they take at most
@@ -218,6 +220,11 @@ class TraceWriter:
         self._extra_attrs = extra
         self._user_attrs: dict[str, dict[str, Any]] = {}
         self._buffers: dict[str, TableBuffer] = {}
+        # rows leave a buffer when this many wait: in whole chunks, or sooner if asked
+        self._drain_rows = min(self._buffer_rows, CHUNK_ROWS)
+        self._streams: dict[str, TableStream] = {}
+        self._direct = compression == "gzip"
+        self._chunks = ChunkQueue(self._direct)
         self._dropped = 0  # rows lost to a full disk (recorded with the failure)
         self._rows: dict[str, int] = {t.path: 0 for t in TABLES}
         # the blocks written so far, per table (None once they outgrow keep_bytes)
@@ -314,8 +321,10 @@ class TraceWriter:
         else:
             n = buf.add_columns(values)
         self._rows[buf.table.path] += n
-        if buf.n >= self._buffer_rows:
-            self._write_table(buf)
+        if buf.n >= self._drain_rows:
+            self._drain(buf)
+        if self._chunks:
+            self._chunks.write_ready(self._write_chunk)
         if time.monotonic() - self._last_flush >= self._flush_interval_s:
             self.flush()
 
@@ -368,9 +377,7 @@ class TraceWriter:
         """
         if self._file is None:
             raise RuntimeError(f"trace {self.path}: flush after close")
-        for buf in self._buffers.values():
-            if buf.n:
-                self._write_table(buf)
+        self._write_everything()
         self._file.attrs["wall_time_s"] = _wall_clock() - self._start
         self._file.flush()
         self._last_flush = time.monotonic()
@@ -404,6 +411,7 @@ class TraceWriter:
             self._file = None
             size = self.partial_path.stat().st_size
             self._check_space(size, f"the final copy of the trace ({size} bytes)")
+            self._chunks.stop()
             self._write_canonical()
             self._complete = True
         except BaseException as exc:
@@ -466,44 +474,56 @@ class TraceWriter:
                           f"{DISK_RESERVE_BYTES}-byte reserve, {free} bytes free",
                           str(self.partial_path.parent))
 
-    def _write_table(self, buf: TableBuffer, f: h5py.File | None = None) -> None:
-        """Append a table's buffered rows to its datasets (one resize + write per column)."""
-        f = self._file if f is None else f
-        assert f is not None
+    def _drain(self, buf: TableBuffer) -> None:
+        """Move a table's buffered rows into its stream: queue the chunks they complete,
+        and (``buffer_rows`` below a chunk) the rest too."""
+        assert self._file is not None
         arrays = buf.take()
-        n = len(arrays[0])
-        need = sum(int(a.nbytes) for a in arrays)
-        try:
-            self._check_space(need, f"{n} rows of {buf.table.path}")
-        except OSError:
-            self._dropped += n
-            raise
-        group = f[buf.table.path]
-        for col, values in zip(buf.table.columns, arrays, strict=True):
-            ds = group[col.name]
-            old = ds.shape[0]
-            ds.resize((old + n,))
-            ds[old:] = values
-        if self._kept is not None and f is self._file:
-            self._kept_nbytes += need
+        path = buf.table.path
+        stream = self._streams.get(path)
+        if stream is None:
+            stream = self._streams[path] = TableStream(buf.table, self._file[path],
+                                                       self._direct)
+        for k, n, columns in stream.cut(arrays):
+            self._chunks.add(stream, k, n, columns)
+        if self._buffer_rows < CHUNK_ROWS:
+            self._queue_tail(stream)
+        if self._kept is not None:
+            self._kept_nbytes += sum(int(a.nbytes) for a in arrays)
             if self._kept_nbytes > self._keep_bytes:
                 self._kept = None  # too large to keep: the caller reads the file instead
             else:
-                self._kept.setdefault(buf.table.path, []).append(arrays)
+                self._kept.setdefault(path, []).append(arrays)
+
+    def _queue_tail(self, stream: TableStream) -> None:
+        tail = stream.take_tail()
+        if tail is not None:
+            self._chunks.add(stream, *tail)
+
+    def _write_everything(self) -> None:
+        """Every buffered row into the file: buffers, tails and queued chunks."""
+        for buf in self._buffers.values():
+            if buf.n:
+                self._drain(buf)
+        for stream in self._streams.values():
+            self._queue_tail(stream)
+        self._chunks.write_all(self._write_chunk)
+
+    def _write_chunk(self, job: ChunkJob, encoded: list[bytes] | None) -> None:
+        """Write one chunk of a table, after checking that the disk has room for it."""
+        need = (sum(len(b) for b in encoded) if encoded is not None
+                else sum(int(c[:job.n].nbytes) for c in job.columns))
+        self._check_space(need, f"{job.n} rows of {job.stream.table.path}")
+        job.stream.write(job, encoded)
 
     def _finish_partial(self, status: str, error: str, tb_text: str | None = None) -> None:
         """Record a non-complete status in the partial file and close it."""
-        f = self._file if self._file is not None else h5py.File(self.partial_path, "r+")
-        self._file = None
+        open_file = self._file
+        f = open_file if open_file is not None else h5py.File(self.partial_path, "r+")
         try:
-            for buf in dict.fromkeys(self._buffers.values()):
-                if buf.n:
-                    rows = buf.n
-                    try:  # a row that cannot be stored must not hide the status
-                        self._write_table(buf, f)
-                    except Exception as err:
-                        log.warning("trace %s: dropped %d buffered rows of %s: %s",
-                                    self.partial_path, rows, buf.table.path, err)
+            self._chunks.stop()  # chunks not yet encoded are encoded here
+            if open_file is not None:  # else every row was written before the file closed
+                self._write_what_can_be_written()
             if self._dropped:
                 error += f" ({self._dropped} buffered rows could not be written)"
             f.attrs["status"] = status
@@ -513,8 +533,32 @@ class TraceWriter:
             f.attrs["wall_time_s"] = _wall_clock() - self._start
             f.flush()
         finally:
+            self._file = None
             f.close()
         log.warning("trace left as %s (status %s: %s)", self.partial_path, status, error)
+
+    def _write_what_can_be_written(self) -> None:
+        """Write the buffered rows and queued chunks that can be stored, table by table and
+        chunk by chunk: a row that cannot be stored (or a full disk) must not hide the
+        status."""
+        for buf in dict.fromkeys(self._buffers.values()):
+            if buf.n:
+                rows = buf.n
+                try:
+                    self._drain(buf)
+                except Exception as err:
+                    log.warning("trace %s: dropped %d buffered rows of %s: %s",
+                                self.partial_path, rows, buf.table.path, err)
+        for stream in self._streams.values():
+            self._queue_tail(stream)
+        while self._chunks:
+            try:
+                self._chunks.write_all(self._write_chunk)
+            except Exception as err:
+                job = self._chunks.drop_front()
+                self._dropped += max(0, job.end - job.stream.extent)
+                log.warning("trace %s: dropped rows %d-%d of %s: %s", self.partial_path,
+                            job.k * CHUNK_ROWS, job.end, job.stream.table.path, err)
 
     def _write_canonical(self) -> None:
         """Copy the partial file in schema order into ``path`` (atomic) and remove it."""
@@ -525,17 +569,12 @@ class TraceWriter:
             ) as dst:
                 write_root_attrs(dst, {**self._root_attrs, **self._extra_attrs})
                 dst.attrs.update(self._user_attrs.get("/", {}))
-                group_paths, tables = layout(self._groups)
-                for group_path in group_paths:
-                    g = dst.create_group(group_path, track_order=True)
-                    g.attrs["description"] = GROUP_DESCRIPTIONS[group_path]
-                    g.attrs.update(self._user_attrs.get(group_path, {}))
-                for table in tables:
-                    g = dst.create_group(table.path, track_order=True)
-                    set_table_attrs(g, table)
-                    g.attrs.update(self._user_attrs.get(table.path, {}))
-                    for col in table.columns:
-                        src.copy(src[table.path][col.name], g, name=col.name)
+                # the partial file's groups and tables were made in schema order, with their
+                # attributes (set_attrs writes there too): copy each top-level object whole,
+                # in that order
+                for name in src:
+                    key = name.encode()
+                    h5py.h5o.copy(src.id, key, dst.id, key)
             os.replace(tmp, self.path)
         except BaseException:
             with contextlib.suppress(OSError):
