@@ -79,6 +79,18 @@ def world(d: dict) -> list[str]:
                                                    for x in r["untraced_repeats"]) + " s"
                        if r.get("untraced_repeats") else "")
                     for r in reps) + "."]
+    accounted = [r for r in [*d["series"], d.get("big") or {}] if "writer_wall_s" in r]
+    if accounted:
+        out += ["", "The tracing share is measured two ways. `tracing_share_N`: one minus the "
+                "least in-memory time over the least traced time (noisy at small sizes, where "
+                "the difference is a few tenths of a second). `tracing_accounted_N`: the trace "
+                "writer's own time, taken directly in the traced run: the simulating thread's "
+                "wall time inside writer calls (wall column) and the CPU time of those calls "
+                "plus the threads that compress gzip chunks meanwhile (CPU column). Writer time "
+                "per run: " + "; ".join(
+                    f"{r['uavs']:,} UAVs {r['writer_wall_s']:.2f} s wall, "
+                    f"{r['writer_main_cpu_s']:.2f} s CPU in its calls and "
+                    f"{r['writer_worker_cpu_s']:.2f} s compressing" for r in accounted) + "."]
     if (big := d.get("big")) is not None:
         out += ["", f"Large run: {big['uavs']:,} UAVs x {big['rsus']} RSUs (20 x 20 grid, "
                 f"10 km x 10 km) x {big['sim_hours']:g} h, traced (load average "
