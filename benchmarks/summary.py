@@ -58,8 +58,13 @@ def world(d: dict) -> list[str]:
            "SimPy processes" + per_migration(d["series"]) + "), 1,000 UAVs x 1 h in at most "
            "20 s, a log-log slope of time against UAVs of at most 1.05, tracing at most 10 % "
            "of the time." + (
-               " The clock starts after the imports (numba's included: the CLI imports it on "
-               f"the first round); they take {d['series'][0]['imports_cpu_s']:.2f} s of CPU in "
+               " The clock starts after the imports (" + (
+                   "also of the modules a run imports lazily: numba with the compiled kernels' "
+                   "modules, scipy's splines, the progress bar's library; `run_imports` in the "
+                   "JSON lists any module a run still imported inside the clock"
+                   if "run_imports" in d["series"][0] else
+                   "numba's included: the CLI imports it on the first round")
+               + f"); they take {d['series'][0]['imports_cpu_s']:.2f} s of CPU in "
                "a fresh process." if "imports_cpu_s" in d["series"][0] else "") + jit_start(d),
            "",
            *rows]
