@@ -20,6 +20,8 @@ from agents.pricing.game import (
     rsu_utility,
     solve_arrays,
     solve_equilibrium,
+    solve_packed,
+    split_sums,
     uav_utility,
 )
 
@@ -212,6 +214,15 @@ def test_solve_arrays_is_solve_equilibrium_and_the_numpy_utilities(name, seed, n
     assert _same_bits(sol.immersion, (game.weight * np.log1p(bq)).sum(axis=1))
     assert _same_bits(sol.mean_rsu_utility, np.mean(sol.rsu_utility))
     assert _same_bits(sol.mean_uav_utility, np.mean(sol.uav_utility))
+    # the market's lists: the packed arrays' tolist() split by the same slices
+    packed = solve_packed(*(np.array(x, order="C") for x in (
+        game.weight, game.viable, game.spectral_efficiency, game.budget, game.cost,
+        game.price_cap)))
+    assert packed.game.tolist() == [eq.prices.tolist(), eq.demand.tolist()]
+    as_lists = split_sums(packed.sums.tolist(), n_uavs, n_rsus)
+    for got, want in zip(as_lists, (sol.rsu_utility, sol.revenue, sol.uav_utility,
+                                    sol.bandwidth, sol.rate, sol.immersion), strict=True):
+        assert _same_bits(np.array(got), want)
     # the same sums at any prices (what the market takes from the other policies)
     prices = game.cost + (game.price_cap - game.cost) * np.random.default_rng(seed).random(
         eq.prices.shape)

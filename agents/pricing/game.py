@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import NamedTuple
@@ -45,9 +46,10 @@ from agents import compiled
 from agents.pricing.checks import FIELDS, check_prices, validated_fields
 
 __all__ = [
-    "BEST_RESPONSE_METHODS", "ArraySolution", "EquilibriumResult", "PricingGame", "best_response",
-    "follower_demand", "initial_prices", "pair_weights", "round_sums", "rsu_utility",
-    "solve_arrays", "solve_equilibrium", "uav_utility",
+    "BEST_RESPONSE_METHODS", "ArraySolution", "EquilibriumResult", "PackedSolution", "PricingGame",
+    "best_response", "follower_demand", "initial_prices", "pair_weights", "round_sums",
+    "rsu_utility", "solve_arrays", "solve_equilibrium", "solve_packed", "split_sums",
+    "uav_utility",
 ]
 
 logger = logging.getLogger(__name__)
@@ -419,29 +421,56 @@ def solve_arrays(weight: np.ndarray, viable: np.ndarray, q: np.ndarray, budget: 
         tol, max_iter: as :func:`solve_equilibrium` (trusted here).
         dense: the dense best response (default: ``auto``'s choice for ``J``).
     """
+    sol = solve_packed(weight, viable, q, budget, cost, cap, tol=tol, max_iter=max_iter,
+                       dense=dense)
+    rsu_u, revenue, uav_u, bandwidth, rate, immersion = split_sums(sol.sums, *weight.shape)
+    return ArraySolution(sol.game[0], sol.game[1], rsu_u, uav_u, revenue, bandwidth, rate,
+                         immersion, sol.sweeps, sol.residual, sol.mean_rsu_utility,
+                         sol.mean_uav_utility)
+
+
+class PackedSolution(NamedTuple):
+    """:func:`solve_packed`'s equilibrium of one round, in the kernels' packed arrays."""
+
+    game: np.ndarray         # [2, I, J]: the prices, then the follower demand (MHz)
+    sums: np.ndarray         # [2 J + 4 I]: the round's sums, in the order of split_sums
+    sweeps: int
+    residual: float
+    mean_rsu_utility: float  # np.mean of the RSU utilities, bit for bit
+    mean_uav_utility: float  # np.mean of the UAV utilities
+
+
+def solve_packed(weight: np.ndarray, viable: np.ndarray, q: np.ndarray, budget: np.ndarray,
+                 cost: np.ndarray, cap: np.ndarray, *, tol: float = 1e-9, max_iter: int = 500,
+                 dense: bool | None = None) -> PackedSolution:
+    """:func:`solve_arrays` as the compiled calls return it: the prices and demand in one
+    array, the sums in another (:func:`split_sums` takes them apart, as arrays or as the
+    lists of ``tolist()``). For the market, which wants lists: every view of an array costs
+    about as much as a short kernel on its one-UAV rounds. Arguments as :func:`solve_arrays`.
+    """
     kernel = _kernel()
     if dense is None:
         dense = _dense("auto", weight.shape[1])
     # compiled calls: the solver's arrays, the sweeps and the demand, then the utilities
     # (bit for bit the numpy of _context, _demand and the utilities, which cost more than
     # the sweeps on a market's games); the logarithm stays NumPy's
-    game_out, sweep, residual = compiled.call(kernel.solve_game, weight, viable, q, budget,
-                                              cost, cap, float(tol), int(max_iter), dense)
+    game, sweep, residual = compiled.call(kernel.solve_game, weight, viable, q, budget, cost,
+                                          cap, float(tol), int(max_iter), dense)
     if not residual <= tol:
         logger.warning("pricing equilibrium not converged: %d sweeps, residual %.3g",
                        sweep, residual)
-    prices, demand = game_out
-    sums, mean_rsu, mean_uav = compiled.call(kernel.round_utilities, prices, demand, weight, q,
+    demand = game[1]
+    sums, mean_rsu, mean_uav = compiled.call(kernel.round_utilities, game[0], demand, weight, q,
                                              cost, np.log1p(demand * q))
-    return ArraySolution(prices, demand, *_split_sums(sums, *weight.shape), int(sweep),
-                         float(residual), mean_rsu, mean_uav)
+    return PackedSolution(game, sums, int(sweep), float(residual), mean_rsu, mean_uav)
 
 
-def _split_sums(sums: np.ndarray, n_uavs: int, n_rsus: int) -> tuple[np.ndarray, ...]:
-    """``kernel.round_utilities``' packed sums as ``(rsu_utility, uav_utility, revenue,
-    bandwidth, rate, immersion)`` (views)."""
+def split_sums(sums: Sequence[float], n_uavs: int, n_rsus: int) -> tuple[Sequence[float], ...]:
+    """A round's packed sums (``kernel.round_utilities``, as an array or a list) as
+    ``(rsu_utility [J], revenue [J], uav_utility [I], bandwidth [I], rate [I],
+    immersion [I])``: slices, so views of an array and lists of a list."""
     a, b = 2 * n_rsus, 2 * n_rsus + n_uavs
-    return (sums[:n_rsus], sums[a:b], sums[n_rsus:a], sums[b:b + n_uavs],
+    return (sums[:n_rsus], sums[n_rsus:a], sums[a:b], sums[b:b + n_uavs],
             sums[b + n_uavs:b + 2 * n_uavs], sums[b + 2 * n_uavs:])
 
 
@@ -455,5 +484,4 @@ def round_sums(prices: np.ndarray, demand: np.ndarray, weight: np.ndarray, q: np
                                        for x in (prices, demand, weight, q, cost))
     sums = compiled.call(_kernel().round_utilities, prices, demand, weight, q, cost,
                          np.log1p(demand * q))[0]
-    rsu_u, uav_u, revenue, bandwidth, rate, immersion = _split_sums(sums, *weight.shape)
-    return rsu_u, revenue, uav_u, bandwidth, rate, immersion
+    return split_sums(sums, *weight.shape)

@@ -36,8 +36,9 @@ from agents.pricing.decision_time import round_decision_time
 from agents.pricing.game import (
     PricingGame,
     round_sums,
-    solve_arrays,
     solve_equilibrium,
+    solve_packed,
+    split_sums,
 )
 from agents.pricing.outcome import PricingPolicy
 from agents.pricing.policies import EquilibriumPolicy
@@ -92,12 +93,13 @@ class Request(NamedTuple):
 
 
 class _Outcome(NamedTuple):
-    """What the market keeps of one round's play (:meth:`Market._play`)."""
+    """What the market keeps of one round's play (:meth:`Market._play`), as plain lists
+    (what its rows and the twins' moves read)."""
 
-    prices: np.ndarray       # [I, J]
-    demand: np.ndarray       # [I, J]
-    rsu_utility: np.ndarray  # [J]
-    revenue: np.ndarray      # [J] sum_i p_ij b_ij
+    prices: list[list[float]]  # [I][J]
+    demand: list[list[float]]  # [I][J]
+    revenue: list[float]       # [J] sum_i p_ij b_ij
+    cost_total: list[float]    # [J] revenue - RSU utility
     mean_rsu: float
     mean_uav: float
     iterations: int
@@ -333,13 +335,13 @@ class Market:
         self._next_round_id += 1
         outcome = self._play(uav_ids, rsu_ids, cost, cap, q, ssim, weight, viable, available)
         # the rows and the twins' moves read plain lists (cheaper than numpy on a round)
-        q_rows, demand_rows = q.tolist(), outcome.demand.tolist()
+        q_rows = q.tolist()
         self._record_round(round_id, now, batch, uav_ids.tolist(), rsu_list, available, q_rows,
-                           ssim.tolist(), demand_rows, outcome)
+                           ssim.tolist(), outcome)
         decision_s = self._decision_time(round_id, (len(batch), len(rsu_list)), available,
                                          outcome.iterations)
         for k, req in enumerate(batch):
-            self._migrate(req, rsu_list, demand_rows[k], q_rows[k], outcome.bandwidth[k],
+            self._migrate(req, rsu_list, outcome.demand[k], q_rows[k], outcome.bandwidth[k],
                           outcome.rate[k], outcome.immersion[k], decision_s)
 
     def _candidates(self, covering: set[int], leaving: int, down: np.ndarray | None
@@ -368,7 +370,7 @@ class Market:
               available: np.ndarray | None) -> _Outcome:
         """Prices and demands of the round by the scenario's policy, with its reference.
 
-        The equilibrium is solved on the round's arrays (:func:`solve_arrays`: on a market's
+        The equilibrium is solved on the round's arrays (:func:`solve_packed`: on a market's
         one-UAV rounds, the game and result objects cost more than the solve); any other
         policy plays a :class:`PricingGame`, and its round is solved again exactly as the
         reference (no randomness used), so every round has an optimality ratio. ``cost`` and
@@ -379,14 +381,16 @@ class Market:
         policy = self.policy
         started = time.perf_counter()
         if isinstance(policy, EquilibriumPolicy):
-            sol = solve_arrays(weight, viable, q, budget, cost, cap, tol=policy.tol,
+            sol = solve_packed(weight, viable, q, budget, cost, cap, tol=policy.tol,
                                max_iter=policy.max_iter)
             wall = time.perf_counter() - started
             mean_rsu, mean_uav = sol.mean_rsu_utility, sol.mean_uav_utility
-            return _Outcome(sol.prices, sol.demand, sol.rsu_utility, sol.revenue, mean_rsu,
+            prices, demand = sol.game.tolist()
+            rsu_u, revenue, _, bandwidth, rate, immersion = split_sums(sol.sums.tolist(),
+                                                                       *q.shape)
+            return _Outcome(prices, demand, revenue, _cost_total(revenue, rsu_u), mean_rsu,
                             mean_uav, sol.sweeps, sol.residual <= policy.tol, sol.residual,
-                            [mean_rsu], wall, (mean_rsu, mean_uav), sol.bandwidth.tolist(),
-                            sol.rate.tolist(), sol.immersion.tolist())
+                            [mean_rsu], wall, (mean_rsu, mean_uav), bandwidth, rate, immersion)
         game = PricingGame.from_trusted(
             delta=uavs.delta[uav_ids], ssim=ssim, ssim_threshold=uavs.ssim_threshold[uav_ids],
             spectral_efficiency=q, budget=budget, cost=cost.copy(), price_cap=cap.copy(),
@@ -401,7 +405,9 @@ class Market:
         demand = np.asarray(result.demand, dtype=float)
         _, revenue, _, bandwidth, rate, immersion = round_sums(result.prices, demand, weight, q,
                                                                cost)
-        return _Outcome(result.prices, demand, result.rsu_utility, revenue,
+        revenue = revenue.tolist()
+        return _Outcome(np.asarray(result.prices).tolist(), demand.tolist(), revenue,
+                        _cost_total(revenue, np.asarray(result.rsu_utility, dtype=float).tolist()),
                         _mean(result.rsu_utility), _mean(result.uav_utility),
                         int(result.iterations), bool(result.converged), float(result.residual),
                         np.asarray(result.reward_path, dtype=float).tolist(), wall, reference,
@@ -442,10 +448,11 @@ class Market:
             mode, gain = kernel.GAIN_GIVEN, self._channel_gain_db(uav_ids, rsu_ids)
             draws = self.rng_radio.random(3 * n)
         try:  # (the first round loads the kernels' machine code: see agents.compiled)
-            (x, ssim, ratio), finite = kernel.pair_inputs(
+            planes, finite = kernel.pair_inputs(
                 draws, mode, gain, self._gain_lo, self._gain_range, self._ssim_lo,
                 self._ssim_range, rsus.tx_power_dbm, rsus.noise_dbm, uavs.ssim_threshold,
                 uav_ids, rsu_ids)
+            x, ssim, ratio = planes[0], planes[1], planes[2]  # (indexing beats unpacking)
             snr = np.power(10.0, x)  # db_to_linear
             if not finite:
                 spectral_efficiency(snr)  # raises its error for the NaN
@@ -482,7 +489,7 @@ class Market:
     def _record_round(
         self, round_id: int, now: float, batch: list[Request], uav: list[int], rsu: list[int],
         available: np.ndarray | None, q: list[list[float]], ssim: list[list[float]],
-        bought: list[list[float]], outcome: _Outcome,
+        outcome: _Outcome,
     ) -> None:
         """The round's rows; the ``[I, J]`` pair values come as lists of rows."""
         reference = outcome.reference
@@ -490,7 +497,7 @@ class Market:
                         outcome.iterations, outcome.converged, outcome.residual, outcome.wall,
                         outcome.mean_rsu, outcome.mean_uav, reference[0], reference[1])
         # one row per offered pair, indexed in lists (cheaper than numpy gathers on a round)
-        price = outcome.prices.tolist()
+        price, bought = outcome.prices, outcome.demand
         if available is None:  # every pair, UAV by UAV
             self._offer_rows([(round_id, batch[i].request_id, uav[i], r, p, b, e, m)
                               for i in range(len(uav)) for r, p, b, e, m
@@ -500,10 +507,7 @@ class Market:
                                bought[i][j], q[i][j], ssim[i][j])
                               for i, j in zip(*(x.tolist() for x in np.nonzero(available)),
                                               strict=True)])
-        revenue = outcome.revenue.tolist()  # cost_total: revenue - utility, float by float
-        self._revenue_rows(zip(repeat(round_id), rsu, revenue,
-                               [r - u for r, u in zip(revenue, outcome.rsu_utility.tolist(),
-                                                      strict=True)]))
+        self._revenue_rows(zip(repeat(round_id), rsu, outcome.revenue, outcome.cost_total))
         self._path_rows(zip(repeat(round_id), range(len(outcome.reward_path)),
                             outcome.reward_path))
 
@@ -667,6 +671,11 @@ def _first_step(action: Callable[[], None]) -> Generator[simpy.Event, Any, None]
     process's first step (after the urgent events already due at this instant)."""
     action()
     yield from ()
+
+
+def _cost_total(revenue: list[float], rsu_utility: list[float]) -> list[float]:
+    """``revenue - rsu_utility`` of a round's RSUs, float by float (NumPy's subtraction)."""
+    return [r - u for r, u in zip(revenue, rsu_utility, strict=True)]
 
 
 def _mean(x: np.ndarray) -> float:

@@ -167,9 +167,10 @@ class Router:
         Raises:
             ValueError: an unknown RSU or no route.
         """
+        route = self._routes.get((src, dst))  # (an int and a numpy int hash alike)
+        if route is not None:
+            return route
         key = (int(src), int(dst))
-        if key in self._routes:
-            return self._routes[key]
         dist = self._dist_to(key[1])
         if key[0] not in self.graph or key[0] not in dist:
             raise ValueError(f"Router: no route from RSU {src} to RSU {dst}")
