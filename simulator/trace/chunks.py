@@ -46,7 +46,7 @@ WORKERS = 2
 
 #: Chunks that may wait for their encoding before the main thread waits for the oldest (so
 #: that memory stays bounded on a machine whose workers fall behind).
-MAX_QUEUED = 256
+MAX_QUEUED = 64
 
 
 def gzip_chunk(columns: list[np.ndarray]) -> list[bytes]:
