@@ -156,8 +156,9 @@ class FluidLinks:
         fi = np.zeros((new, self._fi.shape[1]), dtype=np.int64)
         fi[:old] = self._fi
         tr = np.full(2 * new, -1, dtype=np.int64)
-        tr[new:new + old] = self._tr[old:]  # the leaves; then every match again
-        compiled.call(self._k_rebuild, fl, fi, tr)
+        if old:  # the leaves; then every match again (a tree of free slots is all -1 already)
+            tr[new:new + old] = self._tr[old:]
+            compiled.call(self._k_rebuild, fl, fi, tr)
         self._fl, self._fi, self._tr = fl, fi, tr
         self._out = np.zeros((2, new), dtype=np.int64)
         self._free.extend(range(new - 1, old - 1, -1))
