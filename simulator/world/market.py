@@ -313,10 +313,10 @@ class Market:
             available = None if len(batch) == 1 else np.array(
                 [[r in c for r in rsu_list] for c in map(set, cands)], dtype=bool)
             q, ssim, weight, viable, viable_any = self._pair_arrays(uav_ids, rsu_ids, available)
-        self._request_rows(
+        self._request_rows([
             (r.request_id, r.t_s, r.uav_id, src, len(cand),
              OUTCOME_SERVED if v else OUTCOME_NO_VIABLE if cand else OUTCOME_NO_COVERAGE)
-            for r, src, cand, v in zip(batch, primary, cands, viable_any, strict=True))
+            for r, src, cand, v in zip(batch, primary, cands, viable_any, strict=True)])
         for k, req in enumerate(batch):
             if not viable_any[k]:
                 state = self.uav_states[req.uav_id]
@@ -565,8 +565,8 @@ class Market:
                         self.live.dirty_for(twin), tag=tag,
                     )).callbacks.append(partial(self._live_landed, moving, k))
                 else:
-                    self.backhaul.transfer(src, dst, sizes[twin], tag=tag,
-                                           on_done=partial(self._landed, moving, k))
+                    self.backhaul.transfer(src, dst, sizes[twin], tag,
+                                           partial(self._landed, moving, k))
         if lost:
             assert self.failover is not None
             rates = [bandwidth[slots[twin]] * q[slots[twin]] for twin in lost]
@@ -583,6 +583,8 @@ class Market:
         """Transfer ``k`` of ``moving`` ended: delivered, or abandoned (``aborted``)."""
         if not result.aborted:  # its new host holds the twin from now on
             self.uav_states[moving.req.uav_id].hosts[moving.twins[k]] = result.dst
+        else:
+            moving.aborted += 1
         moving.results[k] = result
         moving.waiting -= 1
         if not moving.waiting:
@@ -605,7 +607,7 @@ class Market:
         end = float(self.env.now)
         live = moving.live
         twins, results = moving.twins, moving.results
-        if any(r.aborted for r in results):
+        if moving.aborted:
             twins = [twin for twin, r in zip(twins, results, strict=True) if not r.aborted]
             results = [r for r in results if not r.aborted]
         migrations = results if live else []
@@ -656,6 +658,7 @@ class _Moving:
     twins: list[int] = field(default_factory=list)  # the twin of each transfer
     results: list[Any] = field(default_factory=list)  # its record (live: LiveMigration)
     waiting: int = 0  # transfers and restores still on their way
+    aborted: int = 0  # transfers abandoned (their twin did not arrive)
 
 
 def _pair_kernel() -> ModuleType:
