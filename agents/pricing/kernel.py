@@ -309,8 +309,8 @@ def solve_batch(prices: np.ndarray, a_v: np.ndarray, q_inf: np.ndarray, q_j: np.
     """
     n_i, n_j = prices.shape
     order = np.empty((n_i, n_j), dtype=np.int64)
-    w, t = np.empty(n_j), np.empty(n_j)
-    n, d, cum_a, t_o = np.empty(n_j), np.empty(n_j), np.empty(n_j), np.empty(n_j)
+    rows = np.empty((6, n_j))  # one allocation for the six work rows
+    w, t, n, d, cum_a, t_o = rows[0], rows[1], rows[2], rows[3], rows[4], rows[5]
     for i in range(n_i):
         _load_row(i, prices, a_v, q_inf, w, t)
         _sort_row(t, order[i])
@@ -379,8 +379,8 @@ def solve_game(weight: np.ndarray, viable: np.ndarray, q: np.ndarray, budget: np
         array returned, not two: each returned array costs a conversion).
     """
     n_i, n_j = weight.shape
-    a_v, q_inf, q_j = np.empty((n_i, n_j)), np.empty((n_i, n_j)), np.empty((n_i, n_j))
-    inv_qj, qca, slack = np.empty((n_i, n_j)), np.empty((n_i, n_j)), np.empty((n_i, n_j))
+    work = np.empty((6, n_i, n_j))  # one allocation for the solver's six arrays
+    a_v, q_inf, q_j, inv_qj, qca, slack = work[0], work[1], work[2], work[3], work[4], work[5]
     out = np.zeros((2, n_i, n_j))
     prices, demand = out[0], out[1]
     for i in range(n_i):
@@ -397,7 +397,8 @@ def solve_game(weight: np.ndarray, viable: np.ndarray, q: np.ndarray, budget: np
             prices[i, j] = x if x <= cap[j] else cap[j]
     sweep, residual = solve_batch(prices, a_v, q_inf, q_j, inv_qj, qca, slack, budget, cost,
                                   cap, tol, max_iter, dense)
-    w, t = np.empty(n_j), np.empty(n_j)
+    rows = np.empty((2, n_j))
+    w, t = rows[0], rows[1]
     order = np.empty(n_j, dtype=np.int64)
     for i in range(n_i):
         _load_row(i, prices, a_v, q_inf, w, t)
@@ -499,7 +500,8 @@ def round_utilities(prices: np.ndarray, demand: np.ndarray, weight: np.ndarray, 
     rsu_u, revenue = sums[:n_j], sums[n_j:2 * n_j]
     uav_u, bought = sums[2 * n_j:2 * n_j + n_i], sums[2 * n_j + n_i:2 * n_j + 2 * n_i]
     rate, immersion = sums[2 * n_j + 2 * n_i:2 * n_j + 3 * n_i], sums[2 * n_j + 3 * n_i:]
-    utility, bq, gain = np.empty(n_j), np.empty(n_j), np.empty(n_j)
+    rows = np.empty((3, n_j))  # one allocation for the three work rows
+    utility, bq, gain = rows[0], rows[1], rows[2]
     for i in range(n_i):
         for j in range(n_j):
             p, b = prices[i, j], demand[i, j]
