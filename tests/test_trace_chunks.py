@@ -135,11 +135,13 @@ def test_front_chunk_is_awaited_when_too_many_wait(tmp_path: Path, monkeypatch) 
 def test_failed_encoding_fails_the_run_with_the_chunks_before_it(tmp_path: Path,
                                                                 monkeypatch) -> None:
     real = chunks_mod.gzip_chunk
-    calls = {"n": 0}
+    calls, lock = {"n": 0}, threading.Lock()
 
     def breaks_third(columns):
-        calls["n"] += 1
-        if calls["n"] >= 3:
+        with lock:  # two worker threads count
+            calls["n"] += 1
+            n = calls["n"]
+        if n >= 3:
             raise MemoryError("no memory for the chunk")
         return real(columns)
 
