@@ -60,7 +60,7 @@ def _stream(f: h5py.File, direct: bool) -> TableStream:
     for col in table.columns:
         g.create_dataset(col.name, shape=(0,), maxshape=(None,), dtype=col.np_dtype,
                          chunks=(CHUNK_ROWS,), **options)
-    return TableStream(table, g, direct)
+    return TableStream(table, g)
 
 
 def _rows(n: int, start: int = 0) -> list[np.ndarray]:

@@ -108,16 +108,13 @@ class TableStream:
     Args:
         table: The table's schema.
         group: Its group in the open trace file (the column datasets are looked up once).
-        direct: Encode chunks with :func:`gzip_chunk` and write them directly (gzip), or
-            write rows through h5py (other compressions).
     """
 
-    __slots__ = ("table", "datasets", "direct", "tail", "tail_k", "tail_on_disk", "extent")
+    __slots__ = ("table", "datasets", "tail", "tail_k", "tail_on_disk", "extent")
 
-    def __init__(self, table: Table, group: h5py.Group, direct: bool) -> None:
+    def __init__(self, table: Table, group: h5py.Group) -> None:
         self.table = table
         self.datasets = [group[name] for name in table.column_names]
-        self.direct = direct
         self.tail: list[np.ndarray] | None = None  # rows of chunk tail_k (fewer than a chunk)
         self.tail_k = 0
         self.tail_on_disk = 0  # rows of the tail already written
@@ -148,7 +145,8 @@ class TableStream:
         return self.tail_k, n, self.tail
 
     def write(self, job: ChunkJob, encoded: list[bytes] | None) -> None:
-        """Write a job's chunk into every column dataset (growing them to cover it)."""
+        """Write a job's chunk into every column dataset (growing them to cover it): the
+        encoded chunks directly, or (None) the rows through h5py."""
         start, end = job.k * CHUNK_ROWS, job.end
         grow = end > self.extent
         for ds, values, data in zip(self.datasets, job.columns, encoded or job.columns,
@@ -204,17 +202,19 @@ class ChunkQueue:
     def write_ready(self, write: Callable[[ChunkJob, list[bytes] | None], None]) -> None:
         """Write the jobs at the front of the queue whose chunks are encoded (waiting for
         the oldest while more than :data:`MAX_QUEUED` are queued)."""
-        jobs = self._jobs
-        while jobs and (jobs[0].encoded is None or jobs[0].encoded.done()
-                        or len(jobs) > MAX_QUEUED):
-            job = jobs[0]
-            write(job, job.encoded_now())
-            jobs.popleft()
+        self._write(write, MAX_QUEUED)
 
     def write_all(self, write: Callable[[ChunkJob, list[bytes] | None], None]) -> None:
         """Write every queued job, in order, waiting for its encoding."""
+        self._write(write, 0)
+
+    def _write(self, write: Callable[[ChunkJob, list[bytes] | None], None], waiting: int
+               ) -> None:
+        """Write jobs from the front, in order, while the front one is encoded or more than
+        ``waiting`` are queued; a job leaves the queue once written."""
         jobs = self._jobs
-        while jobs:
+        while jobs and (len(jobs) > waiting or jobs[0].encoded is None
+                        or jobs[0].encoded.done()):
             job = jobs[0]
             write(job, job.encoded_now())
             jobs.popleft()

@@ -223,8 +223,7 @@ class TraceWriter:
         # rows leave a buffer when this many wait: in whole chunks, or sooner if asked
         self._drain_rows = min(self._buffer_rows, CHUNK_ROWS)
         self._streams: dict[str, TableStream] = {}
-        self._direct = compression == "gzip"
-        self._chunks = ChunkQueue(self._direct)
+        self._chunks = ChunkQueue(direct=compression == "gzip")  # gzip: encoded off-thread
         self._dropped = 0  # rows lost to a full disk (recorded with the failure)
         self._rows: dict[str, int] = {t.path: 0 for t in TABLES}
         # the blocks written so far, per table (None once they outgrow keep_bytes)
@@ -482,8 +481,7 @@ class TraceWriter:
         path = buf.table.path
         stream = self._streams.get(path)
         if stream is None:
-            stream = self._streams[path] = TableStream(buf.table, self._file[path],
-                                                       self._direct)
+            stream = self._streams[path] = TableStream(buf.table, self._file[path])
         for k, n, columns in stream.cut(arrays):
             self._chunks.add(stream, k, n, columns)
         if self._buffer_rows < CHUNK_ROWS:
@@ -500,13 +498,26 @@ class TraceWriter:
         if tail is not None:
             self._chunks.add(stream, *tail)
 
-    def _write_everything(self) -> None:
-        """Every buffered row into the file: buffers, tails and queued chunks."""
-        for buf in self._buffers.values():
+    def _queue_everything(self, tolerant: bool = False) -> None:
+        """Queue every buffered row and every table's tail. ``tolerant`` (a stopped run's
+        last write): a table whose rows cannot be stored is dropped with a warning and the
+        others go on, so that the status still gets recorded."""
+        for buf in dict.fromkeys(self._buffers.values()):  # a table may have two keys
             if buf.n:
-                self._drain(buf)
+                rows = buf.n
+                try:
+                    self._drain(buf)
+                except Exception as err:
+                    if not tolerant:
+                        raise
+                    log.warning("trace %s: dropped %d buffered rows of %s: %s",
+                                self.partial_path, rows, buf.table.path, err)
         for stream in self._streams.values():
             self._queue_tail(stream)
+
+    def _write_everything(self) -> None:
+        """Every buffered row into the file: buffers, tails and queued chunks."""
+        self._queue_everything()
         self._chunks.write_all(self._write_chunk)
 
     def _write_chunk(self, job: ChunkJob, encoded: list[bytes] | None) -> None:
@@ -541,16 +552,7 @@ class TraceWriter:
         """Write the buffered rows and queued chunks that can be stored, table by table and
         chunk by chunk: a row that cannot be stored (or a full disk) must not hide the
         status."""
-        for buf in dict.fromkeys(self._buffers.values()):
-            if buf.n:
-                rows = buf.n
-                try:
-                    self._drain(buf)
-                except Exception as err:
-                    log.warning("trace %s: dropped %d buffered rows of %s: %s",
-                                self.partial_path, rows, buf.table.path, err)
-        for stream in self._streams.values():
-            self._queue_tail(stream)
+        self._queue_everything(tolerant=True)
         while self._chunks:
             try:
                 self._chunks.write_all(self._write_chunk)
