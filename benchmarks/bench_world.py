@@ -101,6 +101,55 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
+def start_up() -> tuple[float, float]:
+    """The process's start-up, done before a run's clock starts: CPU seconds of the imports and
+    of numba's own start.
+
+    Imports are the process's start-up, not the run's: every module is imported, also those the
+    CLI imports lazily during a run (:data:`LAZY_IMPORTS`; the run's JSON lists any module it
+    still imported inside the clock, ``run_imports``). So is numba's own start (its compiler
+    target and runtime, made by the first compiled call of a process, whichever it is): one
+    kernel call of one number. Loading each kernel's cached machine code stays in the run.
+    """
+    import importlib
+
+    imports_cpu = time.process_time()
+    import simpy  # noqa: F401
+
+    import simulator.app.run  # noqa: F401
+    import simulator.config.loader  # noqa: F401
+
+    for name in LAZY_IMPORTS:
+        importlib.import_module(name)
+    kernel = importlib.import_module("agents.pricing.kernel")
+    imports_cpu = time.process_time() - imports_cpu
+    jit_start_cpu = time.process_time()
+    kernel.np_sum(np.zeros(1))
+    return imports_cpu, time.process_time() - jit_start_cpu
+
+
+def catch_envs() -> list:
+    """Every SimPy environment made from now on in this process, in a list that fills as they
+    are made: a run's events are counted after it (:func:`events_processed`), not by a hook in
+    the event loop that the timing would include."""
+    import simpy
+
+    envs: list[simpy.Environment] = []
+    init = simpy.Environment.__init__
+
+    def catching_init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        init(self, *args, **kwargs)
+        envs.append(self)
+
+    simpy.Environment.__init__ = catching_init  # this (measuring) process only
+    return envs
+
+
+def events_processed(env) -> int:  # type: ignore[no-untyped-def]
+    """Events an environment has processed: scheduled minus still queued."""
+    return next(env._eid) - len(env._queue)
+
+
 def measure_one(n_uavs: int, hours: float, traced: bool = True,
                 extra: Sequence[str] = (), grid: int = 10) -> dict:
     """One run in this process: wall and CPU time, events, memory, trace size.
@@ -110,40 +159,14 @@ def measure_one(n_uavs: int, hours: float, traced: bool = True,
     side. Resident memory is sampled every 0.25 s of wall time as
     ``[simulated s, wall s, MB]``.
     """
-    import importlib
+    imports_cpu, jit_start_cpu = start_up()
     import threading
-
-    imports_cpu = time.process_time()
-    import simpy
 
     from simulator.app.run import run_scenario
     from simulator.config.loader import load_scenario
 
-    # Imports are the process's start-up, not the run's: every module is imported before
-    # the clock starts, also those the CLI imports lazily during a run (LAZY_IMPORTS). The
-    # run's JSON lists any module it still imported inside the clock (``run_imports``).
-    for name in LAZY_IMPORTS:
-        importlib.import_module(name)
-    kernel = importlib.import_module("agents.pricing.kernel")
-    imports_cpu = time.process_time() - imports_cpu
-    # So is numba's own start (its compiler target and runtime, made by the first compiled
-    # call of a process, whichever it is): one kernel call of one number. Loading each
-    # kernel's cached machine code stays in the run.
-    jit_start_cpu = time.process_time()
-    kernel.np_sum(np.zeros(1))
-    jit_start_cpu = time.process_time() - jit_start_cpu
-
-    # The run's environment, caught when it is made: its events are counted after the run
-    # (scheduled minus still queued), not by a hook in the event loop that the timing would
-    # include; memory is sampled by a thread every 0.25 s of wall time.
-    envs: list[simpy.Environment] = []
-    init = simpy.Environment.__init__
-
-    def catching_init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        init(self, *args, **kwargs)
-        envs.append(self)
-
-    simpy.Environment.__init__ = catching_init  # this subprocess only
+    # memory is sampled by a thread every 0.25 s of wall time
+    envs = catch_envs()
     rss: list[list[float]] = []
     stop = threading.Event()
     t_start = time.perf_counter()
@@ -167,12 +190,11 @@ def measure_one(n_uavs: int, hours: float, traced: bool = True,
         stop.set()
         sampler.join()
         size = path.stat().st_size if traced else 0
-    env = envs[-1]
-    count = {"events": next(env._eid) - len(env._queue)}  # processed = scheduled - queued
+    events = events_processed(envs[-1])
     return {
         "uavs": n_uavs, "rsus": grid * grid, "sim_hours": hours, "wall_s": wall, "cpu_s": cpu,
         "imports_cpu_s": imports_cpu, "jit_start_cpu_s": jit_start_cpu,
-        "events": count["events"], "events_per_s": count["events"] / wall,
+        "events": events, "events_per_s": events / wall,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "trace_mb": size / 1e6, "migrations": result.summary["migrations"],
         "pricing_rounds": result.summary["rounds"],
@@ -224,8 +246,9 @@ def _account_writer() -> dict[str, float]:
     return acc
 
 
-def bare_simpy(n_events: int, n_procs: int) -> tuple[float, float]:
-    """Wall and CPU time of a SimPy loop processing ``n_events`` timeouts and nothing else."""
+def bare_env(n_events: int, n_procs: int):  # type: ignore[no-untyped-def]
+    """A SimPy environment whose ``run()`` processes ``n_events`` timeouts and nothing else, in
+    ``n_procs`` processes."""
     import simpy
 
     env = simpy.Environment()
@@ -237,6 +260,12 @@ def bare_simpy(n_events: int, n_procs: int) -> tuple[float, float]:
 
     for _ in range(n_procs):
         env.process(proc(env))
+    return env
+
+
+def bare_simpy(n_events: int, n_procs: int) -> tuple[float, float]:
+    """Wall and CPU time of a SimPy loop processing ``n_events`` timeouts and nothing else."""
+    env = bare_env(n_events, n_procs)
     started, cpu = time.perf_counter(), time.process_time()
     env.run()
     return time.perf_counter() - started, time.process_time() - cpu

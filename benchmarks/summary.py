@@ -547,6 +547,52 @@ def reference(d: dict) -> list[str]:
             "that is what the reference adds; switch it off for speed.", ""]
 
 
+def instructions(d: dict, world_d: dict | None) -> list[str]:
+    """The load-free counts of ``bench_instructions.py``, beside bench_world's time ratio."""
+    w, bare, own = d["world_traced"], d["bare_reference"], d["bare_own"]
+    free = d.get("world_in_memory")
+    times = {r["uavs"]: r for r in (world_d or {}).get("series", [])}
+    t = times.get(d["uavs"]) if times.get(d["uavs"], {}).get("sim_hours") == d["sim_hours"] \
+        else None
+    out = ["## Instructions, load-free (`benchmarks/bench_instructions.py`)", "",
+           f"{d['valgrind']} (callgrind) counts every instruction a process executes, per "
+           "thread, whatever else the machine runs: the check on the time ratios above that "
+           "this noisy machine cannot spoil, and the measure for comparing code changes. "
+           "Counted from the end of start-up (as in `bench_world.py`) to the end of the run. "
+           "The simulating thread's count is the analogue of wall time (the trace's compression "
+           "threads run beside it on the other core), all threads' count the analogue of CPU "
+           "time. An instruction ratio is not a time ratio: the bare loop's instructions and "
+           "the world's NumPy, HDF5 and zlib work retire at different rates.", "",
+           "| run | events | instructions, simulating thread | all threads | per event "
+           "(all) |", "|---|---|---|---|---|",
+           f"| {d['uavs']:,} UAVs x {d['sim_hours']:g} h, traced ({w['migrations']:,} "
+           f"migrations, {d['instructions_per_migration']:,.0f} instructions per migration) | "
+           f"{w['events']:,} | {w['main_thread_instructions']:,} | {w['instructions']:,} | "
+           f"{w['instructions'] / w['events']:,.0f} |"]
+    if free is not None:
+        out.append(f"| the same in memory | {free['events']:,} | "
+                   f"{free['main_thread_instructions']:,} | {free['instructions']:,} | "
+                   f"{free['instructions'] / free['events']:,.0f} |")
+    out += [f"| bare SimPy loop, reference events | {bare['events']:,} | "
+            f"{bare['main_thread_instructions']:,} | {bare['instructions']:,} | "
+            f"{bare['instructions_per_event']:,.0f} |"]
+    if own["events"] != bare["events"]:
+        out.append(f"| bare SimPy loop, the run's own events | {own['events']:,} | "
+                   f"{own['main_thread_instructions']:,} | {own['instructions']:,} | "
+                   f"{own['instructions_per_event']:,.0f} |")
+    vs = d["targets"][f"vs_bare_{d['uavs']}"]
+    text = (f"The world executes {vs['main']:.1f}x the bare loop's instructions on the reference "
+            f"count in the simulating thread, {vs['all']:.1f}x in all threads (on its own count: "
+            f"{d['world_vs_bare_own']['main']:.1f}x and {d['world_vs_bare_own']['all']:.1f}x)")
+    if t is not None:
+        text += (f"; in time, bench_world measured {t['overhead_vs_bare']:.1f}x wall and "
+                 f"{t['cpu_overhead_vs_bare']:.1f}x CPU for the same size (limit 10x)")
+    if (share := d["targets"].get(f"tracing_share_{d['uavs']}")) is not None:
+        text += (f". Tracing adds {100 * share['main']:.1f} % of the traced run's instructions "
+                 f"in the simulating thread, {100 * share['all']:.1f} % in all threads")
+    return [*out, "", text + ".", ""]
+
+
 def main() -> None:
     parts = ["# Benchmarks", "",
              "Measured on the 2-core development machine by the scripts in `benchmarks/` "
@@ -567,6 +613,8 @@ def main() -> None:
         d = load(name)
         if d is not None:
             parts += render(d)
+        if name == "bench_world" and (c := load("bench_instructions")) is not None:
+            parts += instructions(c, d)
         if name == "bench_world" and (g := load("bench_game")) is not None:
             parts += game(g, load("bench_game_small"))
     print("\n".join(parts).rstrip() + "\n")
