@@ -11,6 +11,7 @@ import pytest
 import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.integrate import RK45
 
 from agents.sync import nash
 from agents.sync.dynamics import (
@@ -24,7 +25,7 @@ from agents.sync.game import solve
 from agents.sync.params import SyncParams
 from agents.sync.scalar import MAX_VSPS, InterpTable, ScalarGame, clip0
 from simulator.trace.recorders import MemoryRecorder
-from simulator.world.sensing import SensingProcess
+from simulator.world.sensing import ATOL, RTOL, SensingProcess
 
 
 def same_bits(a: object, b: object) -> bool:
@@ -177,22 +178,27 @@ def test_simulate_is_unchanged_by_the_point_path() -> None:
         assert same_bits(a, b)
 
 
+class _ScipyRK45(RK45):
+    """scipy's own RK45 with the method the sensing process reads its dense output by."""
+
+    def at_list(self, t: float) -> list[float]:
+        return self.dense_output()(t).tolist()
+
+
 def _sensing_rows(p: SyncParams, reference: bool, revision: str) -> dict[str, np.ndarray]:
     sol = solve(p, "nash", points=31)
     env, rec = simpy.Environment(), MemoryRecorder()
     proc = SensingProcess(env, p, sol, revision=revision, step_s=0.7, recorder=rec,
-                          rng=np.random.default_rng(4), end_s=90.0)
-    if reference:  # the NumPy paths: no float control, no cached dense output
+                          rng=np.random.default_rng(4), end_s=40.0)  # outlasts its bound
+    if reference:  # the NumPy paths: no float control, scipy's integrator and dense output
         proc._at = proc._game = None  # noqa: SLF001
 
-        def no_cache() -> None:
-            proc._dense = None  # noqa: SLF001
-        orig = proc._advance_replicator  # noqa: SLF001
-
-        def advance(t: float) -> None:
-            no_cache()
-            orig(t)
-        proc._advance_replicator = advance  # type: ignore[method-assign]  # noqa: SLF001
+        def scipy_solver(t0: float, y0: np.ndarray, bound: float) -> RK45:
+            return _ScipyRK45(proc._rhs, t0, y0, bound, rtol=RTOL, atol=ATOL)  # noqa: SLF001
+        proc._new_solver = scipy_solver  # type: ignore[method-assign]  # noqa: SLF001
+        if revision == "replicator":
+            proc._solver = scipy_solver(proc.t, np.concatenate(  # noqa: SLF001
+                [proc.x, proc.z, proc.cumulative]), proc._bound)  # noqa: SLF001
     env.run(until=90.0)
     proc.finish()
     return rec.tables()["/sensing/state"]

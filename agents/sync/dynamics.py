@@ -22,6 +22,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from agents.sync.params import SyncParams
+from agents.sync.rk45 import solve_ivp_rk45
 from agents.sync.scalar import MAX_VSPS, InterpTable, ScalarGame, clip0
 
 #: A control: times [n] -> intensities [M, n].
@@ -294,7 +295,8 @@ def simulate(
         eta: a control (times [q] -> [M, q]) or intensities [M, n] sampled on ``t_grid``.
         t_grid: output times [n] in [0, T]; default 601 points on [0, T].
         x0, z0: initial states (default ``params.x0``, ``params.z0``).
-        rtol, atol, max_step: integrator settings (RK45 via ``solve_ivp``).
+        rtol, atol, max_step: integrator settings (RK45: scipy's ``solve_ivp``, bit for bit,
+            via :func:`agents.sync.rk45.solve_ivp_rk45`).
 
     Returns:
         The :class:`Trajectory` on ``t_grid``; intensities are clipped at 0.
@@ -308,8 +310,8 @@ def simulate(
     rhs = forward_rhs(params, ctrl)
     s0 = np.concatenate([params.x0 if x0 is None else x0,
                          params.z0 if z0 is None else z0, np.zeros(m)])
-    sol = solve_ivp(rhs, (float(t_grid[0]), float(t_grid[-1])), s0, t_eval=t_grid,
-                    rtol=rtol, atol=atol, max_step=max_step)
+    sol = solve_ivp_rk45(rhs, (float(t_grid[0]), float(t_grid[-1])), s0, t_grid,
+                         rtol=rtol, atol=atol, max_step=max_step)
     if not sol.success:
         raise RuntimeError(f"simulate: integrator failed: {sol.message}")
     x, z = sol.y[:m], sol.y[m:2 * m]

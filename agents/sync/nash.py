@@ -25,10 +25,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.integrate import solve_bvp, solve_ivp
+from scipy.integrate import solve_bvp
 
 from agents.sync.dynamics import EtaFn, incentive_pool, replicator_rhs, twin_value_rhs
 from agents.sync.params import SyncParams
+from agents.sync.rk45 import solve_ivp_rk45
 from agents.sync.scalar import InterpTable, ScalarGame
 
 #: Largest number of VSPs for which :meth:`_Canonical.costate_point` reproduces NumPy's
@@ -259,12 +260,12 @@ class _Canonical:
         y = np.zeros((self.K, mesh.size))
         for _ in range(max(sweeps, 1)):
             fwd, _ = self._sweep_rhs(mesh, eta, None)
-            st = solve_ivp(fwd, (0.0, prm.T), np.concatenate([prm.x0, prm.z0]),
-                           t_eval=mesh, rtol=1e-6, atol=1e-8).y
+            st = solve_ivp_rk45(fwd, (0.0, prm.T), np.concatenate([prm.x0, prm.z0]), mesh,
+                                rtol=1e-6, atol=1e-8).y
             y[:2 * m] = st
             _, bwd = self._sweep_rhs(mesh, eta, st)
-            back = solve_ivp(bwd, (prm.T, 0.0), np.zeros(self.P * (m + 1)),
-                             t_eval=mesh[::-1], rtol=1e-6, atol=1e-8).y[:, ::-1]
+            back = solve_ivp_rk45(bwd, (prm.T, 0.0), np.zeros(self.P * (m + 1)), mesh[::-1],
+                                  rtol=1e-6, atol=1e-8).y[:, ::-1]
             y[2 * m:] = back
             new = self.eta(mesh, y)
             eta = (1.0 - damping) * eta + damping * new

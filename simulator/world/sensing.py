@@ -34,7 +34,6 @@ from typing import Any
 
 import numpy as np
 import simpy
-from scipy.integrate import RK45
 
 from agents.sync.dynamics import (
     EtaFn,
@@ -48,6 +47,7 @@ from agents.sync.game import solve
 from agents.sync.nash import default_mesh
 from agents.sync.params import SyncParams
 from agents.sync.population import imitation_step, initial_strategies
+from agents.sync.rk45 import LeanRK45
 from agents.sync.scalar import MAX_VSPS, ScalarGame, clip0
 from simulator.config.models import SensingConfig
 from simulator.errors import ScenarioError
@@ -174,28 +174,46 @@ class SensingProcess:
         self._at = at if params.M <= MAX_VSPS else None
         self._game = ScalarGame(params) if self._at is not None else None
         self._rhs = forward_rhs(params, self.control)  # as agents.sync.dynamics.simulate
-        self._dense: Any = None  # dense output of the integrator's last step (at _dense_t)
-        self._dense_t = float("nan")
         self.revision, self.step_s = revision, float(step_s)
         self.recorder, self.rng = recorder, rng
         self._state_rows = rows_sink(recorder, "/sensing/state", (
             "t_s", "vsp_id", "share", "twin_value", "intensity", "payoff_rate",
             "cumulative_payoff"))
         self.t = float(env.now)
-        self.x, self.z = params.x0.copy(), params.z0.copy()
-        self.cumulative = np.zeros(params.M)
+        # the state as floats: shares, twin values, discounted payoffs ([3 M], see x, z, ...)
+        self._state: list[float] = [*params.x0.tolist(), *params.z0.tolist(), *[0.0] * params.M]
         self.strategies: np.ndarray | None = None
-        self._solver: RK45 | None = None
+        self._solver: LeanRK45 | None = None
         self._bound = max(float(end_s), self.t + self.step_s)
         if revision == "agent":
             self.strategies = initial_strategies(params, rng)
-            self.x = np.bincount(self.strategies, minlength=params.M) / self.strategies.size
+            self._set_state(np.bincount(self.strategies, minlength=params.M)
+                            / self.strategies.size, self.z, self.cumulative)
         else:
-            self._solver = self._new_solver(self.t, np.concatenate(
-                [self.x, self.z, self.cumulative]), self._bound)
+            self._solver = self._new_solver(self.t, np.array(self._state), self._bound)
         self._recorded: float | None = None
         self.diagnostics: dict[str, Any] = {}
         self.process = env.process(self.run())
+
+    # ------------------------------------------------------------------ state
+    @property
+    def x(self) -> np.ndarray:
+        """Shares [M] at ``t`` (a new array)."""
+        return np.array(self._state[:self.params.M])
+
+    @property
+    def z(self) -> np.ndarray:
+        """Twin values [M] at ``t`` (a new array)."""
+        m = self.params.M
+        return np.array(self._state[m:2 * m])
+
+    @property
+    def cumulative(self) -> np.ndarray:
+        """Discounted payoff integral [M] from 0 to ``t`` (a new array)."""
+        return np.array(self._state[2 * self.params.M:])
+
+    def _set_state(self, x: np.ndarray, z: np.ndarray, cumulative: np.ndarray) -> None:
+        self._state = [*x.tolist(), *z.tolist(), *cumulative.tolist()]
 
     # ------------------------------------------------------------------ dynamics
     def intensity(self, t: float) -> np.ndarray:
@@ -204,9 +222,9 @@ class SensingProcess:
             return np.array(clip0(self._at(t)))
         return np.maximum(self.control(np.array([t]))[:, 0], 0.0)
 
-    def _new_solver(self, t0: float, y0: np.ndarray, bound: float) -> RK45:
-        self._dense, self._dense_t = None, float("nan")
-        return RK45(self._rhs, t0, y0, bound, rtol=RTOL, atol=ATOL)
+    def _new_solver(self, t0: float, y0: np.ndarray, bound: float) -> LeanRK45:
+        # scipy's RK45, bit for bit (agents.sync.rk45)
+        return LeanRK45(self._rhs, t0, y0, bound, rtol=RTOL, atol=ATOL)
 
     def _advance_replicator(self, t: float) -> None:
         solver = self._solver
@@ -218,14 +236,8 @@ class SensingProcess:
             solver.step()
             if solver.status == "failed":
                 raise RuntimeError(f"sensing: integrator failed at t = {solver.t:.6g} s")
-        if t == solver.t:
-            y = solver.y
-        else:  # the dense output depends only on the step: build it once per step
-            if self._dense is None or self._dense_t != solver.t:
-                self._dense, self._dense_t = solver.dense_output(), solver.t
-            y = self._dense(t)
-        m = self.params.M
-        self.x, self.z, self.cumulative = y[:m].copy(), y[m:2 * m].copy(), y[2 * m:].copy()
+        # the state at t: the step's end or its dense output (the same floats as scipy's)
+        self._state = solver.y.tolist() if t == solver.t else solver.at_list(t)
 
     def _advance_agents(self, t: float) -> None:
         p, h = self.params, t - self.t
@@ -233,16 +245,16 @@ class SensingProcess:
         e = self.intensity(self.t)
         x_old, z_old = self.x, self.z
         self.strategies = imitation_step(p, self.strategies, e, h, self.rng)
-        self.x = np.bincount(self.strategies, minlength=p.M) / self.strategies.size
-        self.z = twin_value_step(p, z_old, e, h)
+        x = np.bincount(self.strategies, minlength=p.M) / self.strategies.size
+        z = twin_value_step(p, z_old, e, h)
         # discounted payoff over the step: Gauss-Legendre on the exact z path
         s = 0.5 * h * (_GAUSS_NODES + 1.0)  # [q] offsets in [0, h]
-        xs = x_old[:, None] + (self.x - x_old)[:, None] * (s / h)[None, :]
+        xs = x_old[:, None] + (x - x_old)[:, None] * (s / h)[None, :]
         target = (e / p.theta)[:, None]
         zs = target + (z_old[:, None] - target) * np.exp(-p.theta[:, None] * s[None, :])
         rates = payoff_rate(p, xs, zs, np.repeat(e[:, None], s.size, axis=1))
-        self.cumulative = self.cumulative + 0.5 * h * (
-            rates * (_GAUSS_WEIGHTS * np.exp(-p.rho * (self.t + s)))[None, :]).sum(axis=1)
+        self._set_state(x, z, self.cumulative + 0.5 * h * (
+            rates * (_GAUSS_WEIGHTS * np.exp(-p.rho * (self.t + s)))[None, :]).sum(axis=1))
 
     def advance_to(self, t: float) -> None:
         """Move the state forward to simulated time ``t``.
@@ -269,20 +281,19 @@ class SensingProcess:
         """Append the current state as one block of M rows to ``/sensing/state``."""
         if self._recorded is not None and self.t <= self._recorded:
             return
-        m = self.params.M
+        m, state, t = self.params.M, self._state, self.t
+        x, z = state[:m], state[m:2 * m]
         if self._game is not None:
             assert self._at is not None
-            x, z, el = self.x.tolist(), self.z.tolist(), clip0(self._at(self.t))
-            self._state_rows(zip(repeat(self.t, m), range(m), x, z, el,
-                                 self._game.payoff(x, z, el), self.cumulative.tolist(),
-                                 strict=True))
-            self._recorded = self.t
-            return
-        e = self.intensity(self.t)
-        self._state_rows(zip(repeat(self.t, m), range(m), self.x.tolist(), self.z.tolist(),
-                             e.tolist(), payoff_rate(self.params, self.x, self.z, e).tolist(),
-                             self.cumulative.tolist(), strict=True))
-        self._recorded = self.t
+            el = clip0(self._at(t))
+            rates = self._game.payoff(x, z, el)
+        else:
+            e = self.intensity(t)
+            el, rates = e.tolist(), payoff_rate(self.params, np.array(x), np.array(z),
+                                                e).tolist()
+        self._state_rows(zip(repeat(t, m), range(m), x, z, el, rates, state[2 * m:],
+                             strict=True))
+        self._recorded = t
 
     def finish(self) -> None:
         """Record the state at the current clock time if it is not recorded yet.
