@@ -7,7 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulator.world.market import allocate_twins, primary_host
+from agents.pricing.draw import draw_game
+from agents.pricing.game import solve_arrays
+from simulator.world.market import Market, _cost_total, allocate_twins, primary_host
 
 
 def test_allocation_follows_bandwidth_shares() -> None:
@@ -96,3 +98,30 @@ def test_every_round_records_the_exact_equilibrium_of_the_same_game(run_small) -
     # Switched off: NaN references, and otherwise the same run.
     assert np.isnan(off["reference_rsu_utility"]).all()
     np.testing.assert_array_equal(off["mean_rsu_utility"], greedy["mean_rsu_utility"])
+
+
+@pytest.mark.parametrize(("seed", "n_uavs", "n_rsus"), [(0, 1, 2), (1, 1, 5), (2, 4, 3), (3, 9, 7)])
+def test_cost_total_is_the_revenue_less_the_utility_of_each_rsu(seed, n_uavs, n_rsus) -> None:
+    # the market's /pricing/revenue cost_total: NumPy's subtraction, float by float, and
+    # what it means, each RSU's cost c_j sum_i b_ij (to rounding)
+    game = draw_game(np.random.default_rng(seed), n_uavs, n_rsus)
+    sol = solve_arrays(game.weight, game.viable, game.spectral_efficiency, game.budget,
+                       game.cost.copy(), game.price_cap.copy())
+    got = _cost_total(sol.revenue.tolist(), sol.rsu_utility.tolist())
+    assert got == (sol.revenue - sol.rsu_utility).tolist()
+    assert all(type(x) is float for x in got)
+    np.testing.assert_allclose(got, game.cost * sol.demand.sum(axis=0), rtol=1e-9, atol=1e-12)
+    assert _cost_total([3.5, 0.1], [1.25, 0.3]) == [2.25, 0.1 - 0.3]
+    with pytest.raises(ValueError):
+        _cost_total([1.0, 2.0], [1.0])
+
+
+@given(st.sets(st.integers(0, 11)), st.integers(-1, 12),
+       st.none() | st.lists(st.booleans(), min_size=12, max_size=12))
+def test_candidates_are_the_covering_rsus_but_the_one_left_and_the_failed(
+        covering: set[int], leaving: int, down: list[bool] | None) -> None:
+    failed = set() if down is None else {r for r, d in enumerate(down) if d}
+    got = Market._candidates(set(covering), leaving,
+                             None if down is None else np.array(down, dtype=bool))
+    assert got == sorted(covering - {leaving} - failed)
+    assert all(type(r) is int for r in got)

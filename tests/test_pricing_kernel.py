@@ -218,7 +218,8 @@ def test_solve_arrays_is_solve_equilibrium_and_the_numpy_utilities(name, seed, n
     packed = solve_packed(*(np.array(x, order="C") for x in (
         game.weight, game.viable, game.spectral_efficiency, game.budget, game.cost,
         game.price_cap)))
-    assert packed.game.tolist() == [eq.prices.tolist(), eq.demand.tolist()]
+    assert packed.game.tolist() == [eq.prices.tolist(), eq.demand.tolist(), bq.tolist()]
+    assert _same_bits(packed.game[2], bq)  # NumPy's demand * q, sign of zero included
     as_lists = split_sums(packed.sums.tolist(), n_uavs, n_rsus)
     for got, want in zip(as_lists, (sol.rsu_utility, sol.revenue, sol.uav_utility,
                                     sol.bandwidth, sol.rate, sol.immersion), strict=True):

@@ -432,7 +432,7 @@ def solve_arrays(weight: np.ndarray, viable: np.ndarray, q: np.ndarray, budget: 
 class PackedSolution(NamedTuple):
     """:func:`solve_packed`'s equilibrium of one round, in the kernels' packed arrays."""
 
-    game: np.ndarray         # [2, I, J]: the prices, then the follower demand (MHz)
+    game: np.ndarray         # [3, I, J]: the prices, the follower demand b (MHz), b q
     sums: np.ndarray         # [2 J + 4 I]: the round's sums, in the order of split_sums
     sweeps: int
     residual: float
@@ -459,9 +459,8 @@ def solve_packed(weight: np.ndarray, viable: np.ndarray, q: np.ndarray, budget: 
     if not residual <= tol:
         logger.warning("pricing equilibrium not converged: %d sweeps, residual %.3g",
                        sweep, residual)
-    demand = game[1]
-    sums, mean_rsu, mean_uav = compiled.call(kernel.round_utilities, game[0], demand, weight, q,
-                                             cost, np.log1p(demand * q))
+    sums, mean_rsu, mean_uav = compiled.call(kernel.round_utilities, game, weight, q, cost,
+                                             np.log1p(game[2]))  # game[2]: demand * q
     return PackedSolution(game, sums, int(sweep), float(residual), mean_rsu, mean_uav)
 
 
@@ -482,6 +481,6 @@ def round_sums(prices: np.ndarray, demand: np.ndarray, weight: np.ndarray, q: np
     for bit :func:`rsu_utility`, :func:`uav_utility` and NumPy's sums)."""
     prices, demand, weight, q, cost = (np.array(x, dtype=np.float64, order="C")
                                        for x in (prices, demand, weight, q, cost))
-    sums = compiled.call(_kernel().round_utilities, prices, demand, weight, q, cost,
-                         np.log1p(demand * q))[0]
+    sums = compiled.call(_kernel().round_utilities, np.stack([prices, demand]), weight, q,
+                         cost, np.log1p(demand * q))[0]
     return split_sums(sums, *weight.shape)

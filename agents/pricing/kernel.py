@@ -375,14 +375,15 @@ def solve_game(weight: np.ndarray, viable: np.ndarray, q: np.ndarray, budget: np
     the sweep settings of :func:`solve_batch`.
 
     Returns:
-        ``(out [2, I, J], sweeps, residual)``: ``out`` is the prices and the demand (one
-        array returned, not two: each returned array costs a conversion).
+        ``(out [3, I, J], sweeps, residual)``: ``out`` is the prices, the demand ``b`` and
+        ``b q`` (one array returned, not three: each returned array costs a conversion; ``b q``
+        is NumPy's ``demand * q``, one rounding each, for the caller's ``np.log1p``).
     """
     n_i, n_j = weight.shape
     work = np.empty((6, n_i, n_j))  # one allocation for the solver's six arrays
     a_v, q_inf, q_j, inv_qj, qca, slack = work[0], work[1], work[2], work[3], work[4], work[5]
-    out = np.zeros((2, n_i, n_j))
-    prices, demand = out[0], out[1]
+    out = np.zeros((3, n_i, n_j))
+    prices, demand, bq = out[0], out[1], out[2]
     for i in range(n_i):
         for j in range(n_j):
             v = viable[i, j]
@@ -415,6 +416,7 @@ def solve_game(weight: np.ndarray, viable: np.ndarray, q: np.ndarray, budget: np
             b = a_v[i, k] / (prices[i, k] * nu) - 1.0 / q_inf[i, k]
             if viable[i, k] and b > 0:
                 demand[i, k] = b
+            bq[i, k] = demand[i, k] * q[i, k]
     return out, sweep, residual
 
 
@@ -481,12 +483,13 @@ def np_sum(x: np.ndarray) -> float:
 
 
 @njit(**_JIT)
-def round_utilities(prices: np.ndarray, demand: np.ndarray, weight: np.ndarray, q: np.ndarray,
-                    cost: np.ndarray, log_gain: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """A round's sums: ``[J]`` RSU utilities and revenues, ``[I]`` UAV utilities, bandwidth
-    bought, rate and immersion, one after the other in one ``[2 J + 4 I]`` array (one array
-    returned, not six: each returned array costs a conversion), then the mean RSU and UAV
-    utilities.
+def round_utilities(game: np.ndarray, weight: np.ndarray, q: np.ndarray, cost: np.ndarray,
+                    log_gain: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """A round's sums at the prices ``p = game[0]`` and demand ``b = game[1]`` (``[I, J]``
+    each, as :func:`solve_game` returns them; further planes are not read): ``[J]`` RSU
+    utilities and revenues, ``[I]`` UAV utilities, bandwidth bought, rate and immersion, one
+    after the other in one ``[2 J + 4 I]`` array (one array returned, not six: each returned
+    array costs a conversion), then the mean RSU and UAV utilities.
 
     Bit for bit the numpy formulas ``((p - c) b).sum(axis=0)``, ``(p b).sum(axis=0)``,
     ``(where(b > 0, a ln(1 + b q), 0) - p b).sum(axis=1)``, ``b.sum(axis=1)``,
@@ -495,6 +498,7 @@ def round_utilities(prices: np.ndarray, demand: np.ndarray, weight: np.ndarray, 
     ``np.log1p(b * q)``, computed by NumPy (its SIMD logarithm differs from the C library's
     in the last bit). The means are ``np.add.reduce(u) / u.size``, NumPy's ``mean``.
     """
+    prices, demand = game[0], game[1]
     n_i, n_j = prices.shape
     sums = np.zeros(2 * n_j + 4 * n_i)  # NumPy's reductions start from 0.0
     rsu_u, revenue = sums[:n_j], sums[n_j:2 * n_j]

@@ -184,8 +184,8 @@ class BackhaulNetwork:
         self._pending: dict[int, _Flow] = {}
         self._ids = itertools.count()
         # One pending completion timer at a time (a callback, not a process): a later change
-        # that brings the next completion forward supersedes it by bumping the version.
-        self._timer_version = 0
+        # that brings the next completion forward supersedes it by replacing ``_timer``.
+        self._timer: simpy.Event | None = None
         self._timer_at: float | None = None
         self._latency: dict[tuple[int, ...], float] = {}  # a route's summed link latencies
         self._debug = log.isEnabledFor(logging.DEBUG)  # log each delivery (set when made)
@@ -235,10 +235,15 @@ class BackhaulNetwork:
                 self._start(fid, self._bits(flow.size_bytes), None)
             self._reschedule()
             return done
-        flow.path = self.router.route(src, dst)
-        nxt = self.links.start(fid, flow.path, self._bits(size_bytes), now)
-        self._correct(fid, flow)
-        self._schedule(nxt)
+        flow.path = path = self.router.route(src, dst)
+        if self.correction is None:
+            nxt = self.links.start(fid, path, 8.0 * flow.size_bytes, now)
+        else:
+            nxt = self.links.start(fid, path, self._bits(size_bytes), now)
+            self._correct(fid, flow)
+        at = self._timer_at
+        if at is None or nxt < at:  # else the pending timer fires first (_schedule)
+            self._schedule(nxt)
         return done
 
     def _bits(self, size_bytes: float) -> float:
@@ -270,13 +275,12 @@ class BackhaulNetwork:
             return
         if self._timer_at is not None and self._timer_at <= t:
             return  # the pending timer fires first and reschedules
-        self._timer_version += 1
         self._timer_at = t
-        timer = Timeout(self.env, max(0.0, t - self.env.now))
-        timer.callbacks.append(partial(self._on_timer, self._timer_version))
+        timer = self._timer = Timeout(self.env, max(0.0, t - self.env.now))
+        timer.callbacks.append(self._on_timer)
 
-    def _on_timer(self, version: int, _timer: simpy.Event | None = None) -> None:
-        if version != self._timer_version:
+    def _on_timer(self, timer: simpy.Event) -> None:
+        if timer is not self._timer:
             return  # superseded by an earlier completion
         self._timer_at = None
         done, nxt = self.links.complete(self.env.now)

@@ -73,14 +73,15 @@ class FluidLinks:
         self._fl = np.zeros((0, 5))
         self._fi = np.zeros((0, 3 + 2 * 4), dtype=np.int64)  # paths of 4 links to start
         self._tr = np.zeros(0, dtype=np.int64)  # 2 x slots
-        self._meta = np.zeros(1, dtype=np.int64)
         self._out = np.zeros((2, 0), dtype=np.int64)
+        # the kernels' two buffers (fluidkernel.pack); the arrays above are views of them
+        self._fb, self._ib = np.zeros(0), np.zeros(0, dtype=np.int64)
         self._slot: dict[int, int] = {}  # flow id -> its row in _fl and _fi
         self._free: list[int] = []
         self._routes: dict[tuple[int, ...], np.ndarray] = {}
         k = _kernel()
         self._k_add, self._k_complete, self._k_remove = k.add_flow, k.complete, k.remove_flow
-        self._k_peek, self._k_rebuild = k.peek, k.rebuild
+        self._k_peek, self._k_rebuild, self._k_pack = k.peek, k.rebuild, k.pack
         self._grow_flows()
 
     def __len__(self) -> int:
@@ -136,12 +137,12 @@ class FluidLinks:
             self._grow_flows()
         slot = self._free.pop()
         try:
-            t, f = self._k_add(self._fl, self._fi, self._lk, self._lu, self._tr, self._meta,
-                               slot, flow_id, path, float(size_bits), self.now)
+            t, f = self._k_add(self._fb, self._ib, slot, flow_id, path, float(size_bits),
+                               self.now)
             while t != t:  # NaN: the path or a link's user list does not fit: grow, again
                 self._grow_links(path)
-                t, f = self._k_add(self._fl, self._fi, self._lk, self._lu, self._tr,
-                                   self._meta, slot, flow_id, path, float(size_bits), self.now)
+                t, f = self._k_add(self._fb, self._ib, slot, flow_id, path, float(size_bits),
+                                   self.now)
         except SystemError as err:
             compiled.unwrap(err)
         self._slot[flow_id] = slot
@@ -156,11 +157,10 @@ class FluidLinks:
         fi = np.zeros((new, self._fi.shape[1]), dtype=np.int64)
         fi[:old] = self._fi
         tr = np.full(2 * new, -1, dtype=np.int64)
-        if old:  # the leaves; then every match again (a tree of free slots is all -1 already)
-            tr[new:new + old] = self._tr[old:]
-            compiled.call(self._k_rebuild, fl, fi, tr)
-        self._fl, self._fi, self._tr = fl, fi, tr
-        self._out = np.zeros((2, new), dtype=np.int64)
+        tr[new:new + old] = self._tr[old:]  # the leaves
+        self._pack(fl, fi, self._lk, self._lu, tr, np.zeros((2, new), dtype=np.int64))
+        if old:  # every match again (a tree of free slots is all -1 already)
+            compiled.call(self._k_rebuild, self._fb, self._ib)
         self._free.extend(range(new - 1, old - 1, -1))
 
     def _grow_links(self, path: np.ndarray) -> None:
@@ -171,11 +171,30 @@ class FluidLinks:
             fi = np.zeros((self._fi.shape[0], 3 + 2 * grown), dtype=np.int64)
             fi[:, :3 + npath] = self._fi[:, :3 + npath]
             fi[:, 3 + grown:3 + grown + npath] = self._fi[:, 3 + npath:]
-            self._fi = fi
-        if int(self._lu[path, 0].max()) + 1 >= self._lu.shape[1]:
-            lu = np.zeros((self._lu.shape[0], 2 * self._lu.shape[1] - 1), dtype=np.int64)
+        else:
+            fi = self._fi
+        lu = self._lu
+        if int(lu[path, 0].max()) + 1 >= lu.shape[1]:
+            lu = np.zeros((lu.shape[0], 2 * lu.shape[1] - 1), dtype=np.int64)
             lu[:, :self._lu.shape[1]] = self._lu
-            self._lu = lu
+        self._pack(self._fl, fi, self._lk, lu, self._tr, self._out)
+
+    def _pack(self, fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray,
+              tr: np.ndarray, out: np.ndarray) -> None:
+        """Put the arrays into new kernel buffers (the pass counter carried over) and keep
+        views of them."""
+        meta = int(self._ib[4]) if self._ib.size else 0
+        fb, ib = self._fb, self._ib = self._k_pack(fl, fi, lk, lu, tr, meta, out)
+        (s, w), (n_links, kw) = fi.shape, lu.shape
+        self._fl = fb[:5 * s].reshape(s, 5)
+        self._lk = fb[5 * s:].reshape(n_links, 2)
+        o = _kernel().HEAD
+        self._fi = ib[o:o + s * w].reshape(s, w)
+        o += s * w
+        self._lu = ib[o:o + n_links * kw].reshape(n_links, kw)
+        o += n_links * kw
+        self._tr = ib[o:o + 2 * s]
+        self._out = ib[o + 2 * s:].reshape(2, s)
 
     def remove(self, flow_id: int, now: float) -> float:
         """Stop a flow at ``now``; returns the bits it had left."""
@@ -184,8 +203,7 @@ class FluidLinks:
         self.advance(now)
         slot = self._slot.pop(flow_id)
         try:
-            left = self._k_remove(self._fl, self._fi, self._lk, self._lu, self._tr,
-                                  self._meta, slot, self.now)
+            left = self._k_remove(self._fb, self._ib, slot, self.now)
         except SystemError as err:
             compiled.unwrap(err)
         self._free.append(slot)
@@ -220,7 +238,7 @@ class FluidLinks:
     def next_completion(self) -> tuple[float, int] | None:
         """``(time, flow_id)`` of the earliest completion at current rates (smallest id on
         ties), or None without flows."""
-        t, f = compiled.call(self._k_peek, self._fl, self._fi, self._tr)
+        t, f = compiled.call(self._k_peek, self._fb, self._ib)
         return None if f < 0 else (t, f)
 
     def pop_completed(self, now: float, rel_tol: float = 1e-9) -> list[int]:
@@ -237,8 +255,7 @@ class FluidLinks:
         if now != self.now:
             self.advance(now)
         try:
-            n, t, f, first = self._k_complete(self._fl, self._fi, self._lk, self._lu, self._tr,
-                                              self._meta, self._out, self.now, float(rel_tol))
+            n, t, f, first = self._k_complete(self._fb, self._ib, self.now, float(rel_tol))
         except SystemError as err:
             compiled.unwrap(err)
         if not n:

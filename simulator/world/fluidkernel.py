@@ -21,7 +21,14 @@ link at most; :class:`~simulator.world.fluid.FluidLinks` grows ``S``, ``P`` and 
 - ``lk [L, 2]`` float64: ``CAP``, ``SHARE``; ``lu [L, 1 + K]`` int64: user count, user slots;
 - ``tr [2S]`` int64 (``S`` a power of 2): the tournament tree, ``tr[S + s]`` is ``s`` for a
   live flow and ``-1`` for a free slot, ``tr[i]`` the earlier of ``tr[2i]`` and
-  ``tr[2i + 1]``; ``meta [1]`` int64: the re-rating pass counter.
+  ``tr[2i + 1]``; ``meta [1]`` int64: the re-rating pass counter;
+- ``out [2, S]`` int64: the flows a :func:`complete` removed (ids, then slots).
+
+They live in two flat buffers, so that a call passes two arrays (numba unboxes each array
+argument, which costs more than a short kernel): ``fb`` float64 holds ``fl`` then ``lk``;
+``ib`` int64 holds a header of :data:`HEAD` ints (``S``, ``3 + 2P``, ``L``, ``1 + K``, the
+counter ``meta``), then ``fi``, ``lu``, ``tr`` and ``out``, each C-ordered
+(:func:`views` takes them apart, :func:`pack` puts them together).
 """
 
 from __future__ import annotations
@@ -29,13 +36,45 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["add_flow", "complete", "peek", "rebuild", "remove_flow"]
+__all__ = ["HEAD", "add_flow", "complete", "pack", "peek", "rebuild", "remove_flow", "views"]
 
 _JIT = {"cache": True, "error_model": "numpy", "nogil": True}
 
 LEFT, SINCE, RATE, SIZE, T = 0, 1, 2, 3, 4
 FID, PLEN, STAMP, PATH = 0, 1, 2, 3
 CAP, SHARE = 0, 1
+#: Ints before ``fi`` in ``ib``: ``S``, ``3 + 2P``, ``L``, ``1 + K``, ``meta``, padding.
+HEAD = 8
+
+
+def pack(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray, tr: np.ndarray,
+         meta: int, out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The two buffers ``(fb, ib)`` holding copies of the arrays (plain NumPy: made when the
+    arrays grow)."""
+    (s, w), (n_links, kw) = fi.shape, lu.shape
+    fb = np.concatenate([fl.reshape(-1), lk.reshape(-1)])
+    head = np.array([s, w, n_links, kw, meta, 0, 0, 0], dtype=np.int64)
+    ib = np.concatenate([head, fi.reshape(-1), lu.reshape(-1), tr, out.reshape(-1)])
+    return fb, ib
+
+
+@njit(inline="always", **_JIT)
+def views(fb: np.ndarray, ib: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                   np.ndarray, np.ndarray, np.ndarray,
+                                                   np.ndarray]:
+    """``(fl, fi, lk, lu, tr, meta, out)``: views of the two buffers (see the layout)."""
+    s, w, n_links, kw = ib[0], ib[1], ib[2], ib[3]
+    fl = fb[:5 * s].reshape((s, 5))
+    lk = fb[5 * s:5 * s + 2 * n_links].reshape((n_links, 2))
+    o = HEAD
+    fi = ib[o:o + s * w].reshape((s, w))
+    o += s * w
+    lu = ib[o:o + n_links * kw].reshape((n_links, kw))
+    o += n_links * kw
+    tr = ib[o:o + 2 * s]
+    o += 2 * s
+    out = ib[o:o + 2 * s].reshape((2, s))
+    return fl, fi, lk, lu, tr, ib[4:5], out
 
 
 @njit(inline="always", **_JIT)
@@ -129,9 +168,17 @@ def _off_tree(fl: np.ndarray, fi: np.ndarray, tr: np.ndarray, s: int) -> None:
 
 
 @njit(**_JIT)
-def add_flow(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray, tr: np.ndarray,
-             meta: np.ndarray, slot: int, fid: int, path: np.ndarray, size: float,
-             now: float) -> tuple[float, int]:
+def add_flow(fb: np.ndarray, ib: np.ndarray, slot: int, fid: int, path: np.ndarray,
+             size: float, now: float) -> tuple[float, int]:
+    """:func:`_add_flow` on the buffers."""
+    fl, fi, lk, lu, tr, meta, _ = views(fb, ib)
+    return _add_flow(fl, fi, lk, lu, tr, meta, slot, fid, path, size, now)
+
+
+@njit(inline="always", **_JIT)
+def _add_flow(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray, tr: np.ndarray,
+              meta: np.ndarray, slot: int, fid: int, path: np.ndarray, size: float,
+              now: float) -> tuple[float, int]:
     """Start flow ``fid`` in the free ``slot`` over the distinct links ``path`` with ``size``
     bits at ``now``; re-rate the flows sharing a link with it. Returns the next completion
     ``(time, flow id)``, or ``(nan, -1)`` without touching anything if ``path`` is longer
@@ -166,9 +213,17 @@ def add_flow(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray, tr:
 
 
 @njit(**_JIT)
-def complete(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray, tr: np.ndarray,
-             meta: np.ndarray, out: np.ndarray, now: float, rel_tol: float
+def complete(fb: np.ndarray, ib: np.ndarray, now: float, rel_tol: float
              ) -> tuple[int, float, int, int]:
+    """:func:`_complete` on the buffers."""
+    fl, fi, lk, lu, tr, meta, out = views(fb, ib)
+    return _complete(fl, fi, lk, lu, tr, meta, out, now, rel_tol)
+
+
+@njit(inline="always", **_JIT)
+def _complete(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray, tr: np.ndarray,
+              meta: np.ndarray, out: np.ndarray, now: float, rel_tol: float
+              ) -> tuple[int, float, int, int]:
     """Remove every flow that completes at ``now``: in ``(time, id)`` order, each flow due
     by ``now`` (to a relative ``1e-12`` of the clock) or with at most ``rel_tol * size`` bits
     left, until the first that is neither. Re-rates the flows that shared a link with them.
@@ -210,10 +265,10 @@ def complete(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray, tr:
 
 
 @njit(**_JIT)
-def remove_flow(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray,
-                tr: np.ndarray, meta: np.ndarray, slot: int, now: float) -> float:
+def remove_flow(fb: np.ndarray, ib: np.ndarray, slot: int, now: float) -> float:
     """Stop the flow in ``slot`` at ``now`` (its slot is then free) and re-rate the flows
     that shared a link with it. Returns the bits it had left."""
+    fl, fi, lk, lu, tr, meta, _ = views(fb, ib)
     left = fl[slot, LEFT] - fl[slot, RATE] * (now - fl[slot, SINCE])
     left = left if left > 0.0 else 0.0
     _off_links(fi, lk, lu, slot)
@@ -224,14 +279,16 @@ def remove_flow(fl: np.ndarray, fi: np.ndarray, lk: np.ndarray, lu: np.ndarray,
 
 
 @njit(**_JIT)
-def peek(fl: np.ndarray, fi: np.ndarray, tr: np.ndarray) -> tuple[float, int]:
+def peek(fb: np.ndarray, ib: np.ndarray) -> tuple[float, int]:
     """The next completion ``(time, flow id)``; ``(inf, -1)`` without flows."""
+    fl, fi, _, _, tr, _, _ = views(fb, ib)
     t, f, _ = _next(fl, fi, tr)
     return t, f
 
 
 @njit(**_JIT)
-def rebuild(fl: np.ndarray, fi: np.ndarray, tr: np.ndarray) -> None:
+def rebuild(fb: np.ndarray, ib: np.ndarray) -> None:
     """Play every match of the tournament from its leaves (after the slots grew)."""
+    fl, fi, _, _, tr, _, _ = views(fb, ib)
     for i in range(tr.shape[0] // 2 - 1, 0, -1):
         tr[i] = _earlier(fl, fi, tr[2 * i], tr[2 * i + 1])

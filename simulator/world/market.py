@@ -344,8 +344,8 @@ class Market:
             self._migrate(req, rsu_list, outcome.demand[k], q_rows[k], outcome.bandwidth[k],
                           outcome.rate[k], outcome.immersion[k], decision_s)
 
-    def _candidates(self, covering: set[int], leaving: int, down: np.ndarray | None
-                    ) -> list[int]:
+    @staticmethod
+    def _candidates(covering: set[int], leaving: int, down: np.ndarray | None) -> list[int]:
         """A UAV's candidate RSUs, ascending: those covering it, but the cell it is about to
         leave and any failed RSU."""
         if down is not None:
@@ -385,7 +385,7 @@ class Market:
                                max_iter=policy.max_iter)
             wall = time.perf_counter() - started
             mean_rsu, mean_uav = sol.mean_rsu_utility, sol.mean_uav_utility
-            prices, demand = sol.game.tolist()
+            prices, demand, _ = sol.game.tolist()
             rsu_u, revenue, _, bandwidth, rate, immersion = split_sums(sol.sums.tolist(),
                                                                        *q.shape)
             return _Outcome(prices, demand, revenue, _cost_total(revenue, rsu_u), mean_rsu,
