@@ -138,7 +138,8 @@ def counted(args: list[str], lib: Path, work: Path) -> dict:
         raise RuntimeError(f"bench_instructions: callgrind wrote no dump of {' '.join(args)}")
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     return {**report, "instructions": sum(threads.values()),
-            "main_thread_instructions": threads[1]}
+            "main_thread_instructions": threads[1],
+            "thread_instructions": {str(k): v for k, v in sorted(threads.items())}}
 
 
 def valgrind_version() -> str:
