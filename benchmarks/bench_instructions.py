@@ -16,9 +16,12 @@ process's start-up (:func:`bench_world.start_up`: imports and numba's own start,
 (a tiny C library compiled here with ``cc`` against valgrind's ``callgrind.h``). Before
 counting, a short run without valgrind fills numba's cache for this tree.
 
-An instruction ratio is not a time ratio (the bare loop's instructions retire faster than the
-world's NumPy, HDF5 and zlib work), so the page keeps both: time is the target, instructions
-are the load-free check on it and the measure for A/B comparisons of code changes.
+An instruction ratio is not a time ratio: the bare loop, a few kilobytes of interpreter code
+and data hot in the caches, retires about twice as many instructions per second as the world,
+whose NumPy, HDF5 and zlib calls and larger working set miss caches and branches more. So
+issue 13's limits stay on time (`bench_world.py`); the counts are for comparing two versions
+of the code (an A/B that the machine's load cannot spoil), for the tracing share, and, with
+the times of `bench_world.py`, for the rates that connect the two (docs/benchmarks.md).
 
 Needs valgrind (Debian's ``valgrind`` package, which ships ``callgrind.h``) and a C compiler.
 Under callgrind a run is about 50 times slower: the 100-UAV hour takes a few minutes.
@@ -177,16 +180,15 @@ def measure(n: int, hours: float, untraced: bool, grid: int = 10) -> dict:
         print(f"bare SimPy loop, {b['events']:,} events: {b['instructions']:,} instructions "
               f"({b['instructions_per_event']:,.0f} per event)", flush=True)
     # "main": the simulating thread's instructions, the analogue of wall time (the trace's
-    # compression threads run on the other core); "all": every thread's, the analogue of CPU
-    targets = {f"vs_bare_{n}": {
-        "limit": 10.0, **{k: world[key] / bare["instructions"] for k, key in
-                          (("main", "main_thread_instructions"), ("all", "instructions"))}}}
+    # compression threads run on the other core); "all": every thread's, the analogue of CPU.
+    # No limits: issue 13's limits are on time, and instructions do not convert to time at
+    # one rate (see the module's docstring).
+    ratios = {"vs_bare": {k: world[key] / bare["instructions"] for k, key in
+                          (("main", "main_thread_instructions"), ("all", "instructions"))}}
     if free is not None:
-        targets[f"tracing_share_{n}"] = {
-            "limit": 0.10, **{k: 1.0 - free[key] / world[key] for k, key in
-                              (("main", "main_thread_instructions"), ("all", "instructions"))}}
-    for t in targets.values():
-        t["met_main"], t["met_all"] = t["main"] <= t["limit"], t["all"] <= t["limit"]
+        ratios["tracing_share"] = {k: 1.0 - free[key] / world[key] for k, key in
+                                   (("main", "main_thread_instructions"),
+                                    ("all", "instructions"))}
     return {"benchmark": "bench_instructions", "valgrind": version,
             "python": platform.python_version(), "machine": platform.machine(),
             "uavs": n, "sim_hours": hours, "rsus": grid * grid, "reference_events": ref,
@@ -196,7 +198,7 @@ def measure(n: int, hours: float, untraced: bool, grid: int = 10) -> dict:
                                   / own["instructions"],
                                   "all": world["instructions"] / own["instructions"]},
             "instructions_per_migration": world["instructions"] / max(world["migrations"], 1),
-            "targets": targets}
+            "ratios": ratios}
 
 
 def main() -> None:
@@ -213,10 +215,12 @@ def main() -> None:
         report = measure(args.uavs, args.hours, args.untraced)
     except Missing as exc:
         sys.exit(str(exc))
-    for name, t in report["targets"].items():
-        print(f"target {name}: {t['main']:.3g} in the simulating thread's instructions, "
-              f"{t['all']:.3g} in all threads' (limit {t['limit']:g}): "
-              f"{'met' if t['met_main'] else 'NOT met'} / {'met' if t['met_all'] else 'NOT met'}")
+    r = report["ratios"]
+    print(f"world / bare loop: {r['vs_bare']['main']:.2f}x in the simulating thread's "
+          f"instructions, {r['vs_bare']['all']:.2f}x in all threads'")
+    if "tracing_share" in r:
+        print(f"tracing share: {100 * r['tracing_share']['main']:.1f} % of the simulating "
+              f"thread's instructions, {100 * r['tracing_share']['all']:.1f} % of all threads'")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {RESULTS.relative_to(ROOT)}")
