@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy.integrate import RK45, solve_ivp
 
-from agents.sync.dynamics import control_from_samples, forward_rhs
+from agents.sync.dynamics import control_from_samples, forward_point, forward_rhs
 from agents.sync.params import SyncParams
 from agents.sync.rk45 import LeanRK45, solve_ivp_rk45
 
@@ -46,7 +46,7 @@ def game_rhs() -> tuple:
 
 
 CASES = {
-    "pendulum": (forced_pendulum, np.array([0.3, 0.0, 1.0]), 0.0, 40.0, 1e-8, 1e-10, np.inf),
+    "pendulum": (forced_pendulum, np.array([0.3, 0.0, 1.0]), 0.0, 25.0, 1e-8, 1e-10, np.inf),
     "pendulum-back": (forced_pendulum, np.array([0.3, 0.0, 1.0]), 0.0, -25.0, 1e-6, 1e-8,
                       np.inf),
     "stiffish": (stiffish, np.array([2.0, -1.0]), 0.0, 12.0, 1e-3, 1e-6, np.inf),
@@ -55,8 +55,9 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("lists", [False, True])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_steps_and_dense_output_equal_scipy(case: str) -> None:
+def test_steps_and_dense_output_equal_scipy(case: str, lists: bool) -> None:
     fun, y0, t0, t1, rtol, atol, max_step = CASES[case]
     ref = RK45(fun, t0, y0, t1, rtol=rtol, atol=atol, max_step=max_step)
     calls = [0]
@@ -64,7 +65,12 @@ def test_steps_and_dense_output_equal_scipy(case: str) -> None:
     def counted(t: float, y: np.ndarray) -> np.ndarray:
         calls[0] += 1
         return fun(t, y)
-    lean = LeanRK45(counted, t0, y0, t1, rtol=rtol, atol=atol, max_step=max_step)
+
+    def on_lists(t: float, y: list[float]) -> list[float]:
+        calls[0] += 1
+        return fun(t, np.array(y)).tolist()
+    lean = LeanRK45(on_lists if lists else counted, t0, y0, t1, rtol=rtol, atol=atol,
+                    max_step=max_step, lists=lists)
     steps = 0
     while ref.status == "running":
         ref.step()
@@ -72,6 +78,7 @@ def test_steps_and_dense_output_equal_scipy(case: str) -> None:
         steps += 1
         assert lean.status == ref.status and lean.t_old == ref.t_old, steps
         assert lean.t == ref.t and same_bits(lean.y, ref.y), steps
+        assert same_bits(lean.y_list, ref.y), steps
         dense = ref.dense_output()
         times = np.linspace(ref.t_old, ref.t, 6)
         for t in [*times.tolist(), ref.t_old + 0.123 * (ref.t - ref.t_old)]:
@@ -84,6 +91,27 @@ def test_steps_and_dense_output_equal_scipy(case: str) -> None:
         assert calls[0] > 6 * steps + 2  # some steps were rejected
     with pytest.raises(RuntimeError):
         lean.step()
+
+
+def test_float_right_hand_sides_equal_their_numpy_forms() -> None:
+    """The game's float right-hand side on lists gives scipy's steps (as its array form)."""
+    p = SyncParams.paper_defaults(4).subset([0, 1, 2]).with_changes(T=60.0)
+    grid = np.linspace(0.0, p.T, 61)
+    ctrl = control_from_samples(
+        grid, 5.0 + 3.0 * np.cos(grid[None, :] / (3.0 + np.arange(3.0))[:, None]))
+    point = forward_point(p, ctrl)
+    assert point is not None and forward_point(p, lambda t: ctrl(t)) is None
+    y0 = np.concatenate([p.x0, p.z0, np.zeros(3)])
+    t_eval = np.linspace(0.0, 70.0, 141)
+    want = solve_ivp(lambda t, y: ctrl_rhs(p, ctrl, t, y), (0.0, 70.0), y0, t_eval=t_eval,
+                     rtol=1e-8, atol=1e-10)
+    got = solve_ivp_rk45(point, (0.0, 70.0), y0, t_eval, rtol=1e-8, atol=1e-10, lists=True)
+    assert same_bits(got.t, want.t) and same_bits(got.y, want.y)
+
+
+def ctrl_rhs(p: SyncParams, ctrl: object, t: float, y: np.ndarray) -> np.ndarray:
+    """The NumPy right-hand side of :func:`forward_rhs` (a plain function as the control)."""
+    return forward_rhs(p, lambda tt: ctrl(tt))(t, y)  # type: ignore[operator]
 
 
 @pytest.mark.parametrize("case", ["pendulum", "pendulum-back", "stiffish", "game"])

@@ -16,6 +16,7 @@ from scipy.integrate import RK45
 from agents.sync import nash
 from agents.sync.dynamics import (
     control_from_samples,
+    forward_rhs,
     payoff_rate,
     replicator_rhs,
     simulate,
@@ -181,6 +182,10 @@ def test_simulate_is_unchanged_by_the_point_path() -> None:
 class _ScipyRK45(RK45):
     """scipy's own RK45 with the method the sensing process reads its dense output by."""
 
+    @property
+    def y_list(self) -> list[float]:
+        return self.y.tolist()
+
     def at_list(self, t: float) -> list[float]:
         return self.dense_output()(t).tolist()
 
@@ -194,7 +199,7 @@ def _sensing_rows(p: SyncParams, reference: bool, revision: str) -> dict[str, np
         proc._at = proc._game = None  # noqa: SLF001
 
         def scipy_solver(t0: float, y0: np.ndarray, bound: float) -> RK45:
-            return _ScipyRK45(proc._rhs, t0, y0, bound, rtol=RTOL, atol=ATOL)  # noqa: SLF001
+            return _ScipyRK45(forward_rhs(p, proc.control), t0, y0, bound, rtol=RTOL, atol=ATOL)
         proc._new_solver = scipy_solver  # type: ignore[method-assign]  # noqa: SLF001
         if revision == "replicator":
             proc._solver = scipy_solver(proc.t, np.concatenate(  # noqa: SLF001

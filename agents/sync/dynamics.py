@@ -241,13 +241,35 @@ def _as_control(eta: EtaFn | np.ndarray, t_grid: np.ndarray) -> EtaFn:
     return control_from_samples(t_grid, eta)
 
 
+def forward_point(params: SyncParams, ctrl: EtaFn
+                  ) -> Callable[[float, list[float]], list[float]] | None:
+    """:func:`forward_rhs` on lists of floats, where its float path applies (a control with an
+    ``at(t)`` method, :class:`SampledControl` or :class:`ConstantControl`, of at most
+    :data:`agents.sync.scalar.MAX_VSPS` VSPs), else None.
+
+    Args:
+        params: the game.
+        ctrl: the control, times [q] -> intensities [M, q].
+
+    Returns:
+        ``rhs(t, state [3 M] as floats) -> d state / dt`` as floats, or None.
+    """
+    at = getattr(ctrl, "at", None)
+    if at is None or params.M > MAX_VSPS:
+        return None
+    game = ScalarGame(params)
+
+    def point(t: float, s: list[float]) -> list[float]:
+        return game.forward(t, s, clip0(at(t)))
+    return point
+
+
 def forward_rhs(params: SyncParams, ctrl: EtaFn) -> Callable[[float, np.ndarray], np.ndarray]:
     """The right-hand side of ``(x, z, discounted payoff)`` under a control, for an integrator
     (:func:`simulate`, the simulator's sensing process): the replicator, the twin values and
     ``exp(-rho t) J_m``, intensities clipped at 0.
 
-    A control with an ``at(t)`` method (:class:`SampledControl`, :class:`ConstantControl`)
-    of at most :data:`agents.sync.scalar.MAX_VSPS` VSPs is evaluated in float arithmetic
+    Where :func:`forward_point` applies, it is evaluated in float arithmetic
     (:class:`agents.sync.scalar.ScalarGame`): the same numbers without NumPy's per-call costs.
 
     Args:
@@ -258,12 +280,10 @@ def forward_rhs(params: SyncParams, ctrl: EtaFn) -> Callable[[float, np.ndarray]
         ``rhs(t, state [3 M]) -> d state / dt [3 M]``.
     """
     m, disc = params.M, params.rho
-    at = getattr(ctrl, "at", None)
-    if at is not None and m <= MAX_VSPS:
-        game = ScalarGame(params)
-
+    point = forward_point(params, ctrl)
+    if point is not None:
         def fast(t: float, s: np.ndarray) -> np.ndarray:
-            return np.array(game.forward(t, s.tolist(), clip0(at(t))))
+            return np.array(point(t, s.tolist()))
         return fast
 
     def rhs(t: float, s: np.ndarray) -> np.ndarray:
@@ -307,11 +327,12 @@ def simulate(
     t_grid = np.linspace(0.0, params.T, 601) if t_grid is None else np.asarray(t_grid, float)
     ctrl = _as_control(eta, t_grid)
     m = params.M
-    rhs = forward_rhs(params, ctrl)
+    point = forward_point(params, ctrl)
     s0 = np.concatenate([params.x0 if x0 is None else x0,
                          params.z0 if z0 is None else z0, np.zeros(m)])
-    sol = solve_ivp_rk45(rhs, (float(t_grid[0]), float(t_grid[-1])), s0, t_grid,
-                         rtol=rtol, atol=atol, max_step=max_step)
+    sol = solve_ivp_rk45(forward_rhs(params, ctrl) if point is None else point,
+                         (float(t_grid[0]), float(t_grid[-1])), s0, t_grid,
+                         rtol=rtol, atol=atol, max_step=max_step, lists=point is not None)
     if not sol.success:
         raise RuntimeError(f"simulate: integrator failed: {sol.message}")
     x, z = sol.y[:m], sol.y[m:2 * m]

@@ -23,6 +23,7 @@ import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.integrate import solve_bvp
@@ -209,15 +210,17 @@ class _Canonical:
         return np.concatenate([ya[:m] - self.p.x0, ya[m:2 * m] - self.p.z0, yb[2 * m:]])
 
     def _sweep_rhs(self, mesh: np.ndarray, eta: np.ndarray, st: np.ndarray | None
-                   ) -> tuple[Callable[[float, np.ndarray], np.ndarray],
-                              Callable[[float, np.ndarray], np.ndarray]]:
+                   ) -> tuple[bool, Callable[[float, Any], Any], Callable[[float, Any], Any]]:
         """Right-hand sides of a sweep: states forward under ``eta`` and costates backward
         along the states ``st`` (both [.., mesh.size], interpolated linearly on ``mesh``).
 
         Up to :data:`MAX_POINT_VSPS` VSPs (and where :func:`einsum_sums_in_lanes`) they are
-        evaluated in float arithmetic
+        evaluated in float arithmetic on lists of floats
         (:class:`agents.sync.scalar.InterpTable`, :meth:`costate_point`): the same numbers
         without NumPy's per-call costs.
+
+        Returns:
+            Whether the right-hand sides take and return lists of floats, and the two.
         """
         prm, m = self.p, self.M
         if m <= MAX_POINT_VSPS and einsum_sums_in_lanes():
@@ -225,16 +228,15 @@ class _Canonical:
             eta_tab = InterpTable(mesh, eta)
             both = InterpTable(mesh, np.concatenate([st, eta])) if st is not None else None
 
-            def fwd_point(t: float, s: np.ndarray) -> np.ndarray:
-                e, v = eta_tab.at(t), s.tolist()
-                return np.array(game.replicator(v[:m], e) + game.twin(v[m:], e))
+            def fwd_point(t: float, s: list[float]) -> list[float]:
+                e = eta_tab.at(t)
+                return game.replicator(s[:m], e) + game.twin(s[m:], e)
 
-            def bwd_point(t: float, lam: np.ndarray) -> np.ndarray:
+            def bwd_point(t: float, lam: list[float]) -> list[float]:
                 assert both is not None
                 v = both.at(t)
-                return np.array(self.costate_point(v[:m], v[m:2 * m], v[2 * m:],
-                                                   lam.tolist()))
-            return fwd_point, bwd_point
+                return self.costate_point(v[:m], v[m:2 * m], v[2 * m:], lam)
+            return True, fwd_point, bwd_point
 
         def fwd(t: float, s: np.ndarray) -> np.ndarray:
             e = np.array([np.interp(t, mesh, row) for row in eta])
@@ -248,7 +250,7 @@ class _Canonical:
             lmat = lam.reshape(self.P, m + 1, 1)
             dlx, dlz = self.costate_rhs(s[:m], s[m:], e, lmat[:, :m], lmat[:, m])
             return np.concatenate([dlx, dlz[:, None]], axis=1).ravel()
-        return fwd, bwd
+        return False, fwd, bwd
 
     def sweep_guess(self, mesh: np.ndarray, sweeps: int, damping: float = 0.5) -> np.ndarray:
         """Initial guess by damped forward-backward sweeps on ``mesh``."""
@@ -259,13 +261,13 @@ class _Canonical:
         eta[self.players] = (prm.x0[self.players] * self.myopic)[:, None]
         y = np.zeros((self.K, mesh.size))
         for _ in range(max(sweeps, 1)):
-            fwd, _ = self._sweep_rhs(mesh, eta, None)
+            lists, fwd, _ = self._sweep_rhs(mesh, eta, None)
             st = solve_ivp_rk45(fwd, (0.0, prm.T), np.concatenate([prm.x0, prm.z0]), mesh,
-                                rtol=1e-6, atol=1e-8).y
+                                rtol=1e-6, atol=1e-8, lists=lists).y
             y[:2 * m] = st
-            _, bwd = self._sweep_rhs(mesh, eta, st)
+            lists, _, bwd = self._sweep_rhs(mesh, eta, st)
             back = solve_ivp_rk45(bwd, (prm.T, 0.0), np.zeros(self.P * (m + 1)), mesh[::-1],
-                                  rtol=1e-6, atol=1e-8).y[:, ::-1]
+                                  rtol=1e-6, atol=1e-8, lists=lists).y[:, ::-1]
             y[2 * m:] = back
             new = self.eta(mesh, y)
             eta = (1.0 - damping) * eta + damping * new

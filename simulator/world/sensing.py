@@ -28,7 +28,7 @@ Gauss-Legendre quadrature over each step (shares interpolated linearly within th
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from itertools import repeat
 from typing import Any
 
@@ -39,6 +39,7 @@ from agents.sync.dynamics import (
     EtaFn,
     SyncSolution,
     control_from_samples,
+    forward_point,
     forward_rhs,
     payoff_rate,
     twin_value_step,
@@ -173,7 +174,11 @@ class SensingProcess:
         at = getattr(self.control, "at", None)
         self._at = at if params.M <= MAX_VSPS else None
         self._game = ScalarGame(params) if self._at is not None else None
-        self._rhs = forward_rhs(params, self.control)  # as agents.sync.dynamics.simulate
+        # the right-hand side of agents.sync.dynamics.simulate, on floats where it can be
+        point = forward_point(params, self.control)
+        self._rhs: Callable[[float, Any], Any] = (forward_rhs(params, self.control)
+                                                  if point is None else point)
+        self._rhs_lists = point is not None
         self.revision, self.step_s = revision, float(step_s)
         self.recorder, self.rng = recorder, rng
         self._state_rows = rows_sink(recorder, "/sensing/state", (
@@ -224,7 +229,7 @@ class SensingProcess:
 
     def _new_solver(self, t0: float, y0: np.ndarray, bound: float) -> LeanRK45:
         # scipy's RK45, bit for bit (agents.sync.rk45)
-        return LeanRK45(self._rhs, t0, y0, bound, rtol=RTOL, atol=ATOL)
+        return LeanRK45(self._rhs, t0, y0, bound, rtol=RTOL, atol=ATOL, lists=self._rhs_lists)
 
     def _advance_replicator(self, t: float) -> None:
         solver = self._solver
@@ -237,7 +242,7 @@ class SensingProcess:
             if solver.status == "failed":
                 raise RuntimeError(f"sensing: integrator failed at t = {solver.t:.6g} s")
         # the state at t: the step's end or its dense output (the same floats as scipy's)
-        self._state = solver.y.tolist() if t == solver.t else solver.at_list(t)
+        self._state = solver.y_list if t == solver.t else solver.at_list(t)
 
     def _advance_agents(self, t: float) -> None:
         p, h = self.params, t - self.t
