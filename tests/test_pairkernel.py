@@ -58,7 +58,7 @@ def _kernel(seed: int, mode: int, given_gain: np.ndarray, gain_lohi: tuple[float
                                              float(shi) - float(slo), *tables, rows[0],
                                              uav_ids, rsu_ids)
     assert finite
-    q = np.log2(1.0 + np.power(10.0, x))
+    q = np.log2(np.add(np.array(1.0), np.power(np.array(10.0), x)))  # 0-d constants
     weight, viable, n_viable = K.pair_weights(
         np.log(ratio), q, rows[1], uav_ids,
         np.ones((1, 1), bool) if available is None else available, available is not None)
