@@ -202,6 +202,7 @@ class Market:
         self._busy = False  # a wakeup is due, or rounds are being played
         self._kernel = _pair_kernel()
         self._rsu_sets: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._one_uav: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # _uav_arrays
         # Table II draws the gains with the SSIM components; other models read positions
         self._gain_drawn = not reads_positions(radio)
         self._gain_lo = float(radio.gain_db.lo)
@@ -311,7 +312,7 @@ class Market:
         cands = [self._candidates(self.uav_states[req.uav_id].covering, req.leaving_rsu, down)
                  for req in batch]
         rsu_list = cands[0] if len(cands) == 1 else sorted(set().union(*cands))
-        uav_ids = np.array([r.uav_id for r in batch], dtype=np.int64)
+        uav_ids, budget = self._uav_arrays(batch)
         primary = [primary_host(self.uav_states[r.uav_id].hosts) for r in batch]
 
         viable_any = [False] * len(batch)
@@ -336,12 +337,14 @@ class Market:
             keep = np.flatnonzero(viable_any)
             batch = [batch[k] for k in keep]
             uav_ids, q, ssim, weight, viable = (x[keep] for x in (uav_ids, q, ssim, weight, viable))
+            budget = None  # (a one-UAV round is viable or over)
             if available is not None:
                 available = available[keep]
 
         round_id = self._next_round_id
         self._next_round_id += 1
-        outcome = self._play(uav_ids, rsu_ids, cost, cap, q, ssim, weight, viable, available)
+        outcome = self._play(uav_ids, rsu_ids, cost, cap, q, ssim, weight, viable, available,
+                             budget)
         # the rows and the twins' moves read plain lists (cheaper than numpy on a round)
         q_rows = q.tolist()
         self._record_round(round_id, now, batch, uav_ids.tolist(), rsu_list, available, q_rows,
@@ -363,6 +366,18 @@ class Market:
             cands.remove(leaving)
         return cands
 
+    def _uav_arrays(self, batch: list[Request]) -> tuple[np.ndarray, np.ndarray | None]:
+        """The ids of a round's UAVs, with their budgets when the round has one UAV: those made
+        once per UAV (most rounds have one UAV). Shared: read, never written."""
+        if len(batch) == 1:
+            uav_id = batch[0].uav_id
+            arrays = self._one_uav.get(uav_id)
+            if arrays is None:
+                ids = np.array([uav_id], dtype=np.int64)
+                arrays = self._one_uav[uav_id] = (ids, self.uavs.budget[ids])
+            return arrays
+        return np.array([r.uav_id for r in batch], dtype=np.int64), None
+
     def _rsu_arrays(self, rsu_list: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The ids, costs and price caps of a round's RSUs, made once per set of RSUs (the
         market meets the same few sets again and again). Shared: read, never written."""
@@ -375,17 +390,19 @@ class Market:
 
     def _play(self, uav_ids: np.ndarray, rsu_ids: np.ndarray, cost: np.ndarray, cap: np.ndarray,
               q: np.ndarray, ssim: np.ndarray, weight: np.ndarray, viable: np.ndarray,
-              available: np.ndarray | None) -> _Outcome:
+              available: np.ndarray | None, budget: np.ndarray | None = None) -> _Outcome:
         """Prices and demands of the round by the scenario's policy, with its reference.
 
         The equilibrium is solved on the round's arrays (:func:`solve_packed`: on a market's
         one-UAV rounds, the game and result objects cost more than the solve); any other
         policy plays a :class:`PricingGame`, and its round is solved again exactly as the
         reference (no randomness used), so every round has an optimality ratio. ``cost`` and
-        ``cap`` are the RSUs' (:meth:`_rsu_arrays`, shared: the game gets copies).
+        ``cap`` are the RSUs' (:meth:`_rsu_arrays`, shared: the game gets copies); ``budget``
+        the UAVs' (:meth:`_uav_arrays`; None: taken from the table).
         """
         uavs = self.uavs
-        budget = uavs.budget[uav_ids]
+        if budget is None:
+            budget = uavs.budget[uav_ids]
         policy = self.policy
         started = time.perf_counter()
         if isinstance(policy, EquilibriumPolicy):
@@ -401,7 +418,7 @@ class Market:
                             [mean_rsu], wall, (mean_rsu, mean_uav), bandwidth, rate, immersion)
         game = PricingGame.from_trusted(
             delta=uavs.delta[uav_ids], ssim=ssim, ssim_threshold=uavs.ssim_threshold[uav_ids],
-            spectral_efficiency=q, budget=budget, cost=cost.copy(), price_cap=cap.copy(),
+            spectral_efficiency=q, budget=budget.copy(), cost=cost.copy(), price_cap=cap.copy(),
             available=np.ones(q.shape, dtype=bool) if available is None else available)
         result = policy.run_round(game, self.rng_market)
         wall = time.perf_counter() - started
