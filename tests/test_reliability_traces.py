@@ -420,6 +420,19 @@ def test_swallowed_interrupt_prints_no_traceback(interactive_sigint, capsys) -> 
     assert "Traceback" not in capsys.readouterr().err
 
 
+def test_sigint_after_the_command_returned_prints_nothing() -> None:
+    """A Ctrl-C that arrives while the interpreter shuts down (after the trace is complete,
+    e.g. during a library's exit-time finaliser) is ignored, not printed as a traceback."""
+    code = ("import atexit, os, signal, time\n"
+            "from simulator.app import cli\n"
+            "cli.main = lambda argv=None: 0\n"
+            "atexit.register(lambda: (os.kill(os.getpid(), signal.SIGINT), time.sleep(0.2)))\n"
+            "cli.console()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, preexec_fn=_default_sigint)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+
+
 @pytest.mark.slow
 def test_sigint_at_any_moment_leaves_complete_or_partial(tmp_path) -> None:
     cmd = [sys.executable, "-m", "simulator.app.cli", "run", str(SCENARIOS / "default.yaml"),

@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -614,5 +615,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def console() -> None:
+    """The ``uavtwin`` console script (and ``python -m simulator.app.cli``): :func:`main`, then
+    exit with its status.
+
+    Once the command has returned, Ctrl-C is ignored: there is nothing left to stop, and a
+    SIGINT then would land in the interpreter's own shutdown (a library's exit-time finaliser)
+    and print a traceback after the work was done.
+    """
+    status = main()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()
