@@ -186,7 +186,12 @@ class CoverageMap(CellCoverage):
         ValueError: bad shapes, non-finite values or non-positive radii.
     """
 
-    chunk_segments = 50_000
+    #: Segments per vectorised pass of :meth:`crossings_many`. A pass's temporaries take about
+    #: 10 kB per segment, and they set the peak resident memory of a large world's build
+    #: (`benchmarks/bench_world.py --big`'s peak); 50,000 nearly doubled it at 10,000 UAVs
+    #: without being faster. The events are the same bytes for any chunk size
+    #: (tests/test_coverage.py compares batches with single trajectories).
+    chunk_segments = 10_000
 
     def __init__(self, centres: np.ndarray, radii_m: np.ndarray | float) -> None:
         c = np.asarray(centres, dtype=float)
