@@ -99,7 +99,7 @@ def inner(argv: list[str]) -> dict:
     # takes 2 s), so the counted runs flush only at the end, like the timed ones.
     scenario = load_scenario(ROOT / "scenarios" / "default.yaml",
                              [*bench_world.overrides(n, hours, grid),
-                              "output.flush_interval_s=1e9"])
+                              "output.flush_interval_s=1000000000"])
     with tempfile.TemporaryDirectory() as tmp:
         lib.count_start()
         result = run_scenario(scenario, trace_path=Path(tmp) / "t.h5", in_memory=not traced)
