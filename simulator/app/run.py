@@ -188,11 +188,10 @@ def release_free_heap() -> None:
     elsewhere).
 
     Building a large world makes and frees hundreds of megabytes of temporaries (the coverage
-    crossings of every UAV, computed up front in vectorised chunks). glibc keeps such freed
-    memory in the process for reuse, so without this the run's resident memory would stay at
-    the build's peak (at 10,000 UAVs and 400 RSUs, about 180 MB more per simulated hour of the
-    run; the RSS samples of ``benchmarks/bench_world.py --big`` show the level). Results do
-    not change: only pages that hold no data are returned.
+    crossings of every UAV, computed up front in vectorised chunks), which glibc would keep in
+    the process for reuse. Returned here, they no longer count in the run's resident memory
+    when the run needs less than the build did (long runs of large fleets). Results do not
+    change: only pages that hold no data are returned.
     """
     try:
         trim = ctypes.CDLL("libc.so.6").malloc_trim

@@ -18,7 +18,7 @@ Everything observable goes to the trace through a *recorder* (the HDF5
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -263,6 +263,15 @@ def uav_timeline(ev: CrossingEvents, traj: Trajectory, margin_s: float
     return t[order], rsu[order], kind[order]
 
 
+def timeline_events(t: np.ndarray, rsu: np.ndarray, kind: np.ndarray
+                    ) -> Iterator[tuple[float, int, int]]:
+    """A timeline's ``(t, rsu, kind)`` as Python numbers, :data:`TIMELINE_BLOCK` at a time."""
+    for lo in range(0, len(t), TIMELINE_BLOCK):
+        hi = lo + TIMELINE_BLOCK
+        yield from zip(t[lo:hi].tolist(), rsu[lo:hi].tolist(), kind[lo:hi].tolist(),
+                       strict=True)
+
+
 def uav_process(env: simpy.Environment, world: World, state: UavState,
                 timeline: tuple[np.ndarray, np.ndarray, np.ndarray],
                 arrive_s: float = 0.0, depart_s: float | None = None
@@ -282,25 +291,22 @@ def uav_process(env: simpy.Environment, world: World, state: UavState,
     if arrive_s > env.now:
         yield env.timeout(arrive_s - env.now)
     state.present = True
-    for lo in range(0, len(t), TIMELINE_BLOCK):
-        hi = lo + TIMELINE_BLOCK
-        for t_k, r_k, kind_k in zip(t[lo:hi].tolist(), rsu[lo:hi].tolist(),
-                                    kind[lo:hi].tolist(), strict=True):
-            if t_k > env.now:
-                yield env.timeout(t_k - env.now)
-            if kind_k == PRE_LEAVE:
-                if r_k in state.hosts.tolist():  # a list: numpy's `in` costs more
-                    market.request(state, leaving_rsu=r_k)
-                continue
-            event(t_k, uav_id, r_k, kind_k)
-            if kind_k == ENTER:
-                state.covering.add(r_k)
-                if state.waiting_retry:
-                    market.request(state)
-            else:
-                state.covering.discard(r_k)
-                if r_k in state.hosts.tolist():  # a list: numpy's `in` costs more
-                    market.request(state)
+    for t_k, r_k, kind_k in timeline_events(t, rsu, kind):
+        if t_k > env.now:
+            yield env.timeout(t_k - env.now)
+        if kind_k == PRE_LEAVE:
+            if r_k in state.hosts.tolist():  # a list: numpy's `in` costs more
+                market.request(state, leaving_rsu=r_k)
+            continue
+        event(t_k, uav_id, r_k, kind_k)
+        if kind_k == ENTER:
+            state.covering.add(r_k)
+            if state.waiting_retry:
+                market.request(state)
+        else:
+            state.covering.discard(r_k)
+            if r_k in state.hosts.tolist():  # a list: numpy's `in` costs more
+                market.request(state)
     if depart_s is None:
         return
     if depart_s > env.now:
