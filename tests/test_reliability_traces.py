@@ -433,6 +433,21 @@ def test_sigint_after_the_command_returned_prints_nothing() -> None:
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
 
 
+def test_finaliser_failing_after_an_interrupted_command_prints_nothing() -> None:
+    """After an interrupt (exit 130), a library object whose finaliser fails at shutdown (as
+    llvmlite's did when Ctrl-C hit numba's compiler) prints no traceback."""
+    code = ("from simulator.app import cli\n"
+            "class Broken:\n"
+            "    def __del__(self):\n"
+            "        raise AttributeError('half-made object')\n"
+            "keep = Broken()\n"
+            "cli.main = lambda argv=None: 130\n"
+            "cli.console()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in proc.stderr, proc.stderr
+
+
 @pytest.mark.slow
 def test_sigint_at_any_moment_leaves_complete_or_partial(tmp_path) -> None:
     cmd = [sys.executable, "-m", "simulator.app.cli", "run", str(SCENARIOS / "default.yaml"),

@@ -619,12 +619,16 @@ def console() -> None:
     """The ``uavtwin`` console script (and ``python -m simulator.app.cli``): :func:`main`, then
     exit with its status.
 
-    Once the command has returned, Ctrl-C is ignored: there is nothing left to stop, and a
+    Once the command has returned, Ctrl-C is ignored (and, after an interrupted command,
+    exceptions lost in finalisers are not printed): there is nothing left to stop, and a
     SIGINT then would land in the interpreter's own shutdown (a library's exit-time finaliser)
     and print a traceback after the work was done.
     """
     status = main()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if status == 130:  # interrupted: libraries stopped mid-call (numba's compiler, h5py) may
+        # fail in their finalisers at shutdown; the trace's status already says what happened
+        sys.unraisablehook = lambda _unraisable: None
     sys.exit(status)
 
 
