@@ -31,7 +31,8 @@ Usage:
                        # share, of --untraced-hours) to the last JSON
 
 ``--big`` adds issue 13's large run: 10,000 UAVs x 400 RSUs (20 x 20 grid, 10 km x 10 km)
-for the hour, traced, with resident memory sampled against simulated time.
+for the hour, traced, with resident memory sampled against simulated time; it draws them in
+docs/figures/bench-memory.png (``--plot-memory`` redraws it from the last JSON).
 
 Profile one size (pyinstrument is a development tool, not a dependency):
     .venv/bin/pip install pyinstrument
@@ -58,6 +59,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "bench_world.json"
+#: Resident memory of the large run (``--big``, ``--big-only``, ``--plot-memory``).
+FIGURE = ROOT / "docs" / "figures" / "bench-memory.png"
 
 #: Events of the same runs before migrations stopped being SimPy processes (main at bc52579;
 #: the first two are issue 13's own counts): ``(UAVs, hours, grid) -> events``. Issue 13 sets
@@ -96,9 +99,10 @@ def overrides(n_uavs: int, hours: float, grid: int = 10) -> list[str]:
 
 
 def _rss_mb() -> float:
-    """Resident memory of this process now (MB, from /proc/self/statm)."""
+    """Resident memory of this process now, from /proc/self/statm, in MB of 2**20 bytes (the
+    unit of ``peak_rss_mb``, which is ``ru_maxrss`` in KiB / 1024)."""
     with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def start_up() -> tuple[float, float]:
@@ -338,16 +342,78 @@ def big_run(hours: float, untraced: bool = False, untraced_hours: float | None =
               f"s in memory (wall; CPU {traced['cpu_s']:.1f} / {free['cpu_s']:.1f} s)",
               flush=True)
     compare_with_bare(row, 10_000, grid=20)
-    samples = np.array(row["rss_samples"] or [[0.0, 0.0, row["peak_rss_mb"]]])
-    later = samples[samples[:, 0] >= 0.25 * samples[-1, 0]]
-    # growth of resident memory over the last three quarters of simulated time, MB per hour
-    row["rss_growth_mb_per_sim_h"] = (float(np.polyfit(later[:, 0] / 3600, later[:, 2], 1)[0])
-                                      if len(later) > 2 else float("nan"))
+    row["rss_growth_mb_per_sim_h"] = rss_growth(row["rss_samples"])
+    plot_memory(row, FIGURE)
     print(f"10,000 UAVs x 400 RSUs: {row['wall_s']:.1f} s wall ({row['cpu_s']:.1f} s CPU), "
           f"peak RSS {row['peak_rss_mb']:.0f} MB, RSS growth "
           f"{row['rss_growth_mb_per_sim_h']:.1f} MB per simulated hour, trace "
           f"{row['trace_mb']:.0f} MB, vs bare loop {row['overhead_vs_bare']:.1f}x wall", flush=True)
     return row
+
+
+def rss_phases(samples: Sequence[Sequence[float]]) -> dict[str, np.ndarray]:
+    """Split a run's resident-memory samples (``[simulated s, wall s, MB]``) into its phases:
+    ``build`` (simulated time still 0: the world is made), ``simulate`` (simulated time
+    advancing) and ``finish`` (simulated time at its end: the trace's last chunks, the final
+    copy and the summary). Each is an ``(n, 3)`` array, possibly empty."""
+    s = np.asarray(samples, dtype=float).reshape(-1, 3)
+    end = s[-1, 0] if len(s) else 0.0
+    running = (s[:, 0] > 0) & (s[:, 0] < end)
+    return {"build": s[s[:, 0] <= 0], "simulate": s[running],
+            "finish": s[(s[:, 0] >= end) & (s[:, 0] > 0)]}
+
+
+def rss_growth(samples: Sequence[Sequence[float]]) -> float:
+    """Growth of resident memory while the world simulates, in MB per simulated hour: the
+    least-squares slope over the last three quarters of simulated time (the first quarter
+    fills the event queue, the fluid links and the trace's buffers). NaN with fewer than 3
+    such samples."""
+    run = rss_phases(samples)["simulate"]
+    if not len(run):
+        return float("nan")
+    later = run[run[:, 0] >= 0.25 * run[-1, 0]]
+    return (float(np.polyfit(later[:, 0] / 3600, later[:, 2], 1)[0]) if len(later) > 2
+            else float("nan"))
+
+
+def plot_memory(row: dict, path: Path) -> None:
+    """Resident memory of the large run against wall time (its three phases shaded) and against
+    simulated time (with the fitted growth), as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    phases = rss_phases(row["rss_samples"])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    colours = {"build": "tab:orange", "simulate": "tab:blue", "finish": "tab:green"}
+    for name, s in phases.items():
+        if len(s):
+            left.plot(s[:, 1], s[:, 2], ".", ms=2, color=colours[name], label=name)
+    left.axhline(2000, color="k", ls="--", lw=0.8)
+    left.text(0, 1960, "issue 13's limit: 2 GB", va="top", fontsize=8)
+    left.set(xlabel="wall time since the run started (s)", ylabel="resident memory (MB)",
+             ylim=(0, 2100), title=f"{row['uavs']:,} UAVs x {row['rsus']} RSUs x "
+             f"{row['sim_hours']:g} h: peak {row['peak_rss_mb']:.0f} MB")
+    left.legend(loc="center right", markerscale=4)
+    run = phases["simulate"]
+    if len(run):
+        right.plot(run[:, 0] / 60, run[:, 2], ".", ms=2, color=colours["simulate"])
+        growth = rss_growth(row["rss_samples"])
+        later = run[run[:, 0] >= 0.25 * run[-1, 0]]
+        if np.isfinite(growth):
+            fit = np.polyfit(later[:, 0] / 3600, later[:, 2], 1)
+            x = later[[0, -1], 0]
+            right.plot(x / 60, np.polyval(fit, x / 3600), "k-", lw=1,
+                       label=f"fit: {growth:+.0f} MB per simulated hour")
+            right.legend(loc="lower right")
+        right.set(xlabel="simulated time (min)", ylabel="resident memory (MB)",
+                  title="while simulating", ylim=(0, 1.1 * run[:, 2].max()))
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    print(f"wrote {path}")
 
 
 def targets(series: list[dict]) -> dict:
@@ -430,12 +496,18 @@ def main() -> None:
     parser.add_argument("--untraced-hours", type=float, default=None,
                         help="simulated hours of the 10,000-UAV in-memory run and its traced "
                              "twin, for the tracing share (default: --hours)")
+    parser.add_argument("--plot-memory", action="store_true",
+                        help=f"only redraw {FIGURE.relative_to(ROOT)} from the last JSON's "
+                             "10,000-UAV run")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--grid", type=int, default=10, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:
         print(json.dumps(measure_one(args.one, args.hours, traced=not args.untraced,
                                      grid=args.grid)))
+        return
+    if args.plot_memory:
+        plot_memory(json.loads(RESULTS.read_text())["big"], FIGURE)
         return
     if args.big_only:  # --hours is the large run's own here
         report = json.loads(RESULTS.read_text())

@@ -9,8 +9,29 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import bench_world  # this folder's: the run phases of the large run's memory samples
+import numpy as np
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
+def _memory(big: dict) -> str:
+    """What the large run's resident-memory samples say, phase by phase (bench_world's
+    ``rss_phases``; the figure is drawn by ``bench_world.py --plot-memory``)."""
+    phases = bench_world.rss_phases(big["rss_samples"])
+    build, run, finish = phases["build"], phases["simulate"], phases["finish"]
+    picks = run[np.linspace(0, len(run) - 1, min(len(run), 8)).astype(int)] if len(run) else run
+    parts = []
+    if len(build):
+        parts.append(f"while the world is built, at most {build[:, 2].max():.0f} MB")
+    if len(run):
+        parts.append("while it simulates, against simulated time: " + ", ".join(
+            f"{t / 60:.0f} min {mb:.0f} MB" for t, _, mb in picks)
+            + f" (over the last three quarters {bench_world.rss_growth(big['rss_samples']):+.0f}"
+            " MB per simulated hour)")
+    if len(finish):
+        parts.append(f"while the trace is finished and summarised, at most "
+                     f"{finish[:, 2].max():.0f} MB")
+    return "Resident memory, sampled every 0.25 s of wall time: " + "; ".join(parts) + "."
 
 def load(name: str) -> dict | None:
     """A benchmark's JSON report, or None if it has not been run."""
@@ -109,16 +130,15 @@ def world(d: dict) -> list[str]:
                    f"wall time, {big['cpu_overhead_vs_bare']:.1f}x on CPU: there is no count of "
                    "this run from before the work to set it against)")
                 + ", peak RSS "
-                f"{big['peak_rss_mb']:.0f} MB, trace {big['trace_mb']:.0f} MB. Resident memory "
-                "against simulated time: "
-                + ", ".join(f"{t / 60:.0f} min {mb:.0f} MB" for t, _, mb in
-                            big["rss_samples"][::max(1, len(big["rss_samples"]) // 8)])
-                + f"; over the last three quarters it grows by "
-                f"{big['rss_growth_mb_per_sim_h']:.0f} MB per simulated hour."
+                f"{big['peak_rss_mb']:.0f} MB, trace {big['trace_mb']:.0f} MB. " + _memory(big)
                 + (f" The tracing share is taken on a {big['tracing_share_hours']:g} h pair "
                    f"(traced {big['share_traced_wall_s']:.0f} s, in memory "
                    f"{big['untraced_wall_s']:.0f} s, wall)."
-                   if "tracing_share_hours" in big else "")]
+                   if "tracing_share_hours" in big else ""),
+                "", "![resident memory of the 10,000-UAV run against wall and simulated time]"
+                "(figures/bench-memory.png)", "",
+                "The figure is drawn by `python benchmarks/bench_world.py --plot-memory` from the "
+                "JSON (also after every `--big` or `--big-only` run)."]
     if (targets := d.get("targets")) is not None:
         load = d["load_average_before"][0]
         out += ["", f"Issue 13's targets (load average {load:.1f} on {d['cpus']} cores before "

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import importlib
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import docs_runner
@@ -38,6 +40,21 @@ def run_small(tmp_path: Path) -> Callable[..., RunResult]:
 def scenario_from_text(text: str, overrides: Sequence[str] = ()):
     """Parse an inline YAML scenario (for tests that need a hand-built world)."""
     return parse_scenario(text, source="<test>", overrides=overrides)
+
+
+@pytest.fixture
+def benchmark_script(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], object]]:
+    """Import a script of benchmarks/ by name, as a module (forgotten again afterwards)."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    names: list[str] = []
+
+    def load(name: str) -> object:
+        names.append(name)
+        return importlib.import_module(name)
+
+    yield load
+    for name in names:
+        sys.modules.pop(name, None)
 
 
 @pytest.fixture(scope="session")

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture()
-def bench(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
-    module = importlib.import_module("bench_instructions")
-    yield module
-    sys.modules.pop("bench_instructions", None)
+def bench(benchmark_script):  # type: ignore[no-untyped-def]
+    return benchmark_script("bench_instructions")
 
 
 def _dump(path: Path, totals: int | None) -> None:

@@ -1,0 +1,44 @@
+"""benchmarks/bench_world.py's reading of the large run's resident-memory samples."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture()
+def bench(benchmark_script):  # type: ignore[no-untyped-def]
+    return benchmark_script("bench_world")
+
+
+def _samples(growth_mb_per_h: float) -> list[list[float]]:
+    """A 1 h run sampled every 0.25 s of wall time: 20 samples of the build (simulated time
+    0, memory up to a peak of 900 MB), a simulation at 20 simulated s per wall s whose memory
+    grows linearly, and 12 samples of the finish (simulated time 3600, +60 MB)."""
+    out = [[0.0, 0.25 * k, 300.0 + 30.0 * k] for k in range(20)]
+    wall = 5.0
+    for sim in np.arange(5.0, 3600.0, 5.0):
+        wall += 0.25
+        out.append([float(sim), wall, 400.0 + growth_mb_per_h * sim / 3600])
+    end = 400.0 + growth_mb_per_h
+    out += [[3600.0, wall + 0.25 * k, end + 5.0 * k] for k in range(1, 13)]
+    return out
+
+
+def test_phases_split_build_simulation_and_finish(bench) -> None:
+    phases = bench.rss_phases(_samples(8.0))
+    assert len(phases["build"]) == 20 and phases["build"][:, 0].max() == 0
+    assert len(phases["simulate"]) == 719
+    assert len(phases["finish"]) == 12 and (phases["finish"][:, 0] == 3600).all()
+
+
+@pytest.mark.parametrize("growth", [0.0, 8.0, -3.0, 36.0])
+def test_growth_is_the_slope_while_simulating(bench, growth: float) -> None:
+    # the build's peak and the finish's rise must not enter the fit
+    assert bench.rss_growth(_samples(growth)) == pytest.approx(growth, abs=1e-9)
+
+
+def test_growth_needs_three_samples(bench) -> None:
+    assert np.isnan(bench.rss_growth([[0.0, 0.1, 300.0], [10.0, 0.2, 310.0]]))
+    assert np.isnan(bench.rss_growth([]))
+
