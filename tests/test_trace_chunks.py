@@ -34,15 +34,17 @@ def _values(dtype: np.dtype, n: int, seed: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_gzip_chunk_is_what_hdf5_filters_store(tmp_path: Path, dtype: str) -> None:
-    # every column dtype of the schema: our chunk reads back through the declared filters,
-    # and inflates to the very bytes HDF5's shuffle filter gives (so the byte order of the
-    # shuffle is HDF5's, whatever zlib build either side uses)
+@pytest.mark.parametrize("n", [CHUNK_ROWS, CHUNK_ROWS - 1, 1000, 1])
+def test_gzip_chunk_is_what_hdf5_filters_store(tmp_path: Path, dtype: str, n: int) -> None:
+    # every column dtype of the schema, a whole chunk or a tail: our chunk reads back through
+    # the declared filters, and inflates to the very bytes HDF5's shuffle filter gives to the
+    # chunk it pads with its fill value (so the byte order of the shuffle and the padding are
+    # HDF5's, whatever zlib build either side uses)
     dt = np.dtype(dtype)
-    values = _values(dt, CHUNK_ROWS, seed=len(dtype))
+    values = _values(dt, n, seed=len(dtype) + n)
     options = dict(_COMPRESSION["gzip"])
     with h5py.File(tmp_path / "c.h5", "w") as f:
-        ours = f.create_dataset("ours", shape=(CHUNK_ROWS,), maxshape=(None,), dtype=dt,
+        ours = f.create_dataset("ours", shape=(n,), maxshape=(None,), dtype=dt,
                                 chunks=(CHUNK_ROWS,), **options)
         theirs = f.create_dataset("theirs", data=values, maxshape=(None,),
                                   chunks=(CHUNK_ROWS,), **options)
@@ -51,6 +53,7 @@ def test_gzip_chunk_is_what_hdf5_filters_store(tmp_path: Path, dtype: str) -> No
         assert ours[()].tobytes() == values.tobytes()
         _, stored = theirs.id.read_direct_chunk((0,))
         assert zlib.decompress(encoded) == zlib.decompress(stored)
+        assert len(zlib.decompress(encoded)) == CHUNK_ROWS * dt.itemsize
 
 
 def _stream(f: h5py.File, direct: bool) -> TableStream:
@@ -60,7 +63,7 @@ def _stream(f: h5py.File, direct: bool) -> TableStream:
     for col in table.columns:
         g.create_dataset(col.name, shape=(0,), maxshape=(None,), dtype=col.np_dtype,
                          chunks=(CHUNK_ROWS,), **options)
-    return TableStream(table, g)
+    return TableStream(table, [g[name].id for name in table.column_names])
 
 
 def _rows(n: int, start: int = 0) -> list[np.ndarray]:
@@ -132,6 +135,44 @@ def test_front_chunk_is_awaited_when_too_many_wait(tmp_path: Path, monkeypatch) 
             queue.stop()
 
 
+def test_waiting_thread_encodes_the_chunks_no_worker_started(tmp_path: Path,
+                                                            monkeypatch) -> None:
+    # both workers stuck on the two oldest chunks: the writing thread, which must wait for
+    # the oldest, encodes the two newest meanwhile, newest first; all are written in order
+    release, real = threading.Event(), chunks_mod.gzip_chunk
+    encoders: list[tuple[str, int]] = []
+
+    def stuck_in_workers(columns):
+        here = threading.current_thread() is threading.main_thread()
+        encoders.append(("main" if here else "worker", int(columns[0][0] * 2)))
+        if not here:
+            release.wait(5)
+        return real(columns)
+
+    monkeypatch.setattr(chunks_mod, "gzip_chunk", stuck_in_workers)
+    with h5py.File(tmp_path / "w.h5", "w") as f:
+        stream = _stream(f, direct=True)
+        queue = ChunkQueue(True)
+        try:
+            rows = _rows(3 * CHUNK_ROWS + 5)
+            for k, n, cols in stream.cut(rows):
+                queue.add(stream, k, n, cols)
+            queue.add(stream, *stream.take_tail())
+            deadline = time.monotonic() + 5
+            while len(encoders) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)  # the workers have taken the two oldest
+            threading.Timer(0.3, release.set).start()
+            queue.write_all(stream.write)
+            assert not len(queue)
+        finally:
+            release.set()
+            queue.stop()
+        assert sorted(encoders[:2]) == [("worker", 0), ("worker", CHUNK_ROWS)]
+        assert encoders[2:] == [("main", 3 * CHUNK_ROWS), ("main", 2 * CHUNK_ROWS)]
+        for col, want in zip(stream.table.column_names, rows, strict=True):
+            np.testing.assert_array_equal(f[f"/coverage/events/{col}"][()], want)
+
+
 def test_failed_encoding_fails_the_run_with_the_chunks_before_it(tmp_path: Path,
                                                                 monkeypatch) -> None:
     real = chunks_mod.gzip_chunk
@@ -188,7 +229,7 @@ def test_interrupt_while_waiting_for_a_chunk_leaves_every_row(tmp_path: Path,
 
 def _layout_with_h5py_alone(f: h5py.File, options: dict, groups: tuple[str, ...]) -> None:
     """The reference: every group, table, column and attribute made by h5py's high level."""
-    from simulator.trace.buffer import layout, set_table_attrs
+    from simulator.trace.buffer import layout
     from simulator.trace.schema import GROUP_DESCRIPTIONS
 
     group_paths, tables = layout(groups)
@@ -197,7 +238,8 @@ def _layout_with_h5py_alone(f: h5py.File, options: dict, groups: tuple[str, ...]
             GROUP_DESCRIPTIONS[group_path])
     for table in tables:
         g = f.create_group(table.path, track_order=True)
-        set_table_attrs(g, table)
+        g.attrs["description"] = table.description
+        g.attrs["columns"] = list(table.column_names)
         for col in table.columns:
             ds = g.create_dataset(col.name, shape=(0,), maxshape=(None,), dtype=col.np_dtype,
                                   chunks=(CHUNK_ROWS,), track_times=False, **options)

@@ -123,11 +123,6 @@ def write_root_attrs(f: h5py.File, attrs: Mapping[str, Any]) -> None:
         f.attrs[name] = value
 
 
-def set_table_attrs(group: h5py.Group, table: Table) -> None:
-    group.attrs["description"] = table.description
-    group.attrs["columns"] = list(table.column_names)
-
-
 def _column_attrs(col: Column) -> list[tuple[str, np.ndarray]]:
     """The one place that describes a column dataset: unit, description, enum codes."""
     out = [("unit", np.array(col.unit, dtype=_STR)),
@@ -136,6 +131,12 @@ def _column_attrs(col: Column) -> list[tuple[str, np.ndarray]]:
         out.append(("codes", np.array(list(col.codes), dtype=col.np_dtype)))
         out.append(("labels", np.array(list(col.codes.values()), dtype=_STR)))
     return out
+
+
+def _table_attrs(table: Table) -> list[tuple[str, np.ndarray]]:
+    """A table group's attributes: its description and its column names, in order."""
+    return [("description", np.array(table.description, dtype=_STR)),
+            ("columns", np.array(list(table.column_names), dtype=_STR))]
 
 
 _STR = h5py.string_dtype()  # h5py's own type for Python strings: variable-length UTF-8
@@ -148,41 +149,74 @@ def layout(groups: Collection[str] = ()) -> tuple[list[str], list[Table]]:
             [t for t in TABLES if not t.optional or t.group in groups])
 
 
-def create_layout(f: h5py.File, options: Mapping[str, Any], groups: Collection[str] = ()) -> None:
+class _Attributes:
+    """Writes attributes through h5py's low-level API with the types and dataspaces h5py
+    itself would choose for the same arrays (made once per dtype and shape)."""
+
+    def __init__(self) -> None:
+        self._types: dict[tuple[np.dtype, tuple[int, ...]], tuple[Any, Any]] = {}
+
+    def write(self, obj: Any, attrs: list[tuple[str, np.ndarray]]) -> None:
+        for name, value in attrs:
+            key = (value.dtype, value.shape)
+            types = self._types.get(key)
+            if types is None:
+                space = (h5py.h5s.create(h5py.h5s.SCALAR) if not value.shape
+                         else h5py.h5s.create_simple(value.shape))
+                types = self._types[key] = (h5py.h5t.py_create(value.dtype, logical=True),
+                                            space)
+            h5py.h5a.create(obj, name.encode(), *types).write(value)
+
+
+def create_layout(f: h5py.File, options: Mapping[str, Any], groups: Collection[str] = ()
+                  ) -> dict[str, list[h5py.h5d.DatasetID]]:
     """Create every subsystem group and every table with empty extendable columns (of the
     optional groups, only those in ``groups``).
 
-    The first column of each dtype is made by h5py; the others, and every column's
-    attributes, through h5py's low-level API with the types, dataspaces and creation
-    properties h5py chose (half the time for the ~120 columns of a trace; the file is
+    The first column of each dtype is made by h5py; the others, every group and every
+    attribute, through h5py's low-level API with the types, dataspaces and creation
+    properties h5py chose (a third of the time for the ~120 columns of a trace; the file is
     byte for byte the one h5py alone makes, which a test checks).
+
+    Returns:
+        Each table's column datasets, open, in schema order of its columns (so that the
+        writer need not look them up again: opening a dataset costs about as much as
+        making it).
     """
     group_paths, tables = layout(groups)
+    attributes = _Attributes()
+    # the creation properties h5py's create_group(path, track_order=True) uses
+    gcpl = h5py.h5p.create(h5py.h5p.GROUP_CREATE)
+    order = h5py.h5p.CRT_ORDER_TRACKED | h5py.h5p.CRT_ORDER_INDEXED
+    gcpl.set_link_creation_order(order)
+    gcpl.set_attr_creation_order(order)
+    gcpl.set_obj_track_times(False)
+    lcpl = h5py.h5p.create(h5py.h5p.LINK_CREATE)
+    lcpl.set_create_intermediate_group(True)  # names stay ASCII-coded, as h5py codes them
+
+    def group(path: str) -> h5py.h5g.GroupID:
+        return h5py.h5g.create(f.id, path.encode(), lcpl=lcpl, gcpl=gcpl)
+
     for group_path in group_paths:
-        f.create_group(group_path, track_order=True).attrs["description"] = (
-            GROUP_DESCRIPTIONS[group_path])
+        attributes.write(group(group_path), [
+            ("description", np.array(GROUP_DESCRIPTIONS[group_path], dtype=_STR))])
     made: dict[np.dtype, tuple[h5py.h5t.TypeID, h5py.h5p.PropDCID]] = {}
-    attr_types: dict[tuple[np.dtype, tuple[int, ...]], tuple[Any, Any]] = {}
     empty = h5py.h5s.create_simple((0,), (h5py.h5s.UNLIMITED,))
+    out: dict[str, list[h5py.h5d.DatasetID]] = {}
     for table in tables:
-        g = f.create_group(table.path, track_order=True)
-        set_table_attrs(g, table)
+        g = group(table.path)
+        attributes.write(g, _table_attrs(table))
+        columns = out[table.path] = []
         for col in table.columns:
             like = made.get(col.np_dtype)
             if like is None:
-                ds = g.create_dataset(
+                ds = h5py.Group(g).create_dataset(
                     col.name, shape=(0,), maxshape=(None,), dtype=col.np_dtype,
                     chunks=(CHUNK_ROWS,), track_times=False, **options,
                 ).id
                 made[col.np_dtype] = (ds.get_type(), ds.get_create_plist())
             else:
-                ds = h5py.h5d.create(g.id, col.name.encode(), like[0], empty, dcpl=like[1])
-            for name, value in _column_attrs(col):
-                key = (value.dtype, value.shape)
-                types = attr_types.get(key)
-                if types is None:
-                    space = (h5py.h5s.create(h5py.h5s.SCALAR) if not value.shape
-                             else h5py.h5s.create_simple(value.shape))
-                    types = attr_types[key] = (h5py.h5t.py_create(value.dtype, logical=True),
-                                               space)
-                h5py.h5a.create(ds, name.encode(), *types).write(value)
+                ds = h5py.h5d.create(g, col.name.encode(), like[0], empty, dcpl=like[1])
+            attributes.write(ds, _column_attrs(col))
+            columns.append(ds)
+    return out

@@ -11,7 +11,10 @@ thread (zlib releases the interpreter lock while it compresses), and the main th
 the finished chunks into the file with ``write_direct_chunk``, in the order the jobs were
 made, as soon as they are ready. HDF5 reads them back through each dataset's declared
 filters, so the file is an ordinary one. The compression, most of the trace's cost, runs on
-the machine's other core while the simulation goes on.
+the machine's other core while the simulation goes on. When the main thread has to wait for
+a chunk (at a flush, or when too many are queued) it encodes the newest chunks that no
+worker has started instead of waiting idle; a flush at the end of a small run is mostly
+such chunks.
 
 Rows that do not fill a chunk yet (a table's *tail*) stay in memory until a flush writes
 them as a chunk padded with zeros (HDF5's fill value); the chunk is written again once more
@@ -53,19 +56,26 @@ def gzip_chunk(columns: list[np.ndarray]) -> list[bytes]:
     """Each column's chunk as HDF5's shuffle and deflate filters store it.
 
     The shuffle filter stores byte ``j`` of every element before byte ``j + 1`` of any
-    (nothing to do for one-byte types); deflate is zlib's format at :data:`GZIP_LEVEL`.
+    (nothing to do for one-byte types); deflate is zlib's format at :data:`GZIP_LEVEL`. A
+    column of fewer than :data:`CHUNK_ROWS` values (a table's tail) is padded with zeros,
+    HDF5's fill value: the shuffled bytes are made in one zeroed buffer, the values copied
+    into the start of each byte plane.
 
     Args:
-        columns: One full chunk (:data:`CHUNK_ROWS` values) per column.
+        columns: The chunk's values, one array of at most :data:`CHUNK_ROWS` per column.
 
     Returns:
         The stored bytes of each column's chunk.
     """
     out = []
     for values in columns:
-        size = values.dtype.itemsize
-        raw = (values.view(np.uint8).reshape(-1, size).T.tobytes() if size > 1
-               else values.tobytes())
+        size, n = values.dtype.itemsize, len(values)
+        if size == 1 and n == CHUNK_ROWS:
+            raw: bytes | bytearray = values.tobytes()
+        else:
+            raw = bytearray(size * CHUNK_ROWS)
+            planes = np.frombuffer(raw, np.uint8).reshape(size, CHUNK_ROWS)
+            planes[:, :n] = np.ascontiguousarray(values).view(np.uint8).reshape(n, size).T
         out.append(zlib.compress(raw, GZIP_LEVEL))
     return out
 
@@ -74,8 +84,8 @@ def gzip_chunk(columns: list[np.ndarray]) -> list[bytes]:
 class ChunkJob:
     """Rows ``[k * CHUNK_ROWS, k * CHUNK_ROWS + n)`` of every column of one table.
 
-    ``columns`` hold the chunk's values (padded with zeros to a whole chunk when encoded
-    directly); ``encoded`` is the worker's result (None: written through h5py).
+    ``columns`` hold the chunk's ``n`` values; ``encoded`` is their encoding by a worker
+    (or by the main thread, see :meth:`ChunkQueue.write_all`; None: written through h5py).
     """
 
     stream: TableStream
@@ -107,14 +117,14 @@ class TableStream:
 
     Args:
         table: The table's schema.
-        group: Its group in the open trace file (the column datasets are looked up once).
+        datasets: Its column datasets in the open trace file, in column order.
     """
 
     __slots__ = ("table", "datasets", "tail", "tail_k", "tail_on_disk", "extent")
 
-    def __init__(self, table: Table, group: h5py.Group) -> None:
+    def __init__(self, table: Table, datasets: list[h5py.h5d.DatasetID]) -> None:
         self.table = table
-        self.datasets = [group[name] for name in table.column_names]
+        self.datasets = datasets
         self.tail: list[np.ndarray] | None = None  # rows of chunk tail_k (fewer than a chunk)
         self.tail_k = 0
         self.tail_on_disk = 0  # rows of the tail already written
@@ -152,25 +162,13 @@ class TableStream:
         for ds, values, data in zip(self.datasets, job.columns, encoded or job.columns,
                                     strict=True):
             if grow:
-                ds.id.set_extent((end,))
+                ds.set_extent((end,))
             if encoded is None:
-                ds[start:end] = values[:job.n]
+                h5py.Dataset(ds)[start:end] = values[:job.n]
             else:
-                ds.id.write_direct_chunk((start,), data)
+                ds.write_direct_chunk((start,), data)
         if grow:
             self.extent = end
-
-
-def _padded(columns: list[np.ndarray], n: int) -> list[np.ndarray]:
-    """Columns of ``n`` rows as whole chunks, the rest zeros (HDF5's fill value)."""
-    if n == CHUNK_ROWS:
-        return columns
-    out = []
-    for values in columns:
-        chunk = np.zeros(CHUNK_ROWS, values.dtype)
-        chunk[:n] = values
-        out.append(chunk)
-    return out
 
 
 class ChunkQueue:
@@ -193,7 +191,6 @@ class ChunkQueue:
         encoding them)."""
         encoded = None
         if self.direct:
-            columns = _padded(columns, n)
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="uavtwin-trace")
             encoded = self._pool.submit(gzip_chunk, columns)
@@ -211,13 +208,40 @@ class ChunkQueue:
     def _write(self, write: Callable[[ChunkJob, list[bytes] | None], None], waiting: int
                ) -> None:
         """Write jobs from the front, in order, while the front one is encoded or more than
-        ``waiting`` are queued; a job leaves the queue once written."""
+        ``waiting`` are queued; a job leaves the queue once written. Rather than wait for
+        the front job's worker, this thread encodes jobs that no worker has started yet."""
         jobs = self._jobs
-        while jobs and (len(jobs) > waiting or jobs[0].encoded is None
-                        or jobs[0].encoded.done()):
+        while jobs:
             job = jobs[0]
+            if job.encoded is not None and not job.encoded.done():
+                if len(jobs) <= waiting:
+                    return
+                if self._encode_newest():
+                    continue
             write(job, job.encoded_now())
             jobs.popleft()
+
+    def _encode_newest(self) -> bool:
+        """Encode here the newest queued job that no worker has started (the workers take
+        the oldest first). Returns False if every job is started already.
+
+        The job keeps its cancelled future until its encoding is done (an interrupt in
+        between leaves it to :meth:`ChunkJob.encoded_now`); an encoding error is kept in
+        the job, to be raised when it is written, after the jobs before it."""
+        for job in reversed(self._jobs):
+            pending = job.encoded
+            if pending is None or pending.done():
+                continue
+            if not pending.cancel():  # running: so are the jobs before it
+                return False
+            done: Future[list[bytes]] = Future()
+            try:
+                done.set_result(gzip_chunk(job.columns))
+            except Exception as exc:
+                done.set_exception(exc)
+            job.encoded = done
+            return True
+        return False
 
     def drop_front(self) -> ChunkJob:
         """Remove the front job (it could not be written) and return it."""

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import errno
+import functools
 import importlib.metadata
 import logging
 import os
@@ -105,9 +106,11 @@ def disk_free_bytes(path: str | os.PathLike[str]) -> int:
         ``f_bavail * f_frsize`` of ``os.statvfs``; a very large number where unavailable.
     """
     p = Path(path)
-    target = p if p.is_dir() else p.parent
     try:
-        st = os.statvfs(target)
+        try:
+            st = os.statvfs(p)  # one system call per chunk written: the file exists
+        except FileNotFoundError:
+            st = os.statvfs(p.parent)
     except (OSError, AttributeError):
         return 1 << 62
     return st.f_bavail * st.f_frsize
@@ -121,6 +124,7 @@ def _wall_clock() -> float:
     return time.perf_counter()
 
 
+@functools.cache
 def _package_version() -> str:
     try:
         return importlib.metadata.version("uavtwin")
@@ -234,9 +238,10 @@ class TraceWriter:
 
         self.partial_path.parent.mkdir(parents=True, exist_ok=True)
         self._file: h5py.File | None = h5py.File(self.partial_path, "w", track_order=True)
+        self._columns: dict[str, list[h5py.h5d.DatasetID]] = {}  # made by create_layout
         try:
             write_root_attrs(self._file, {**self._root_attrs, **extra})
-            create_layout(self._file, self._dataset_options, self._groups)
+            self._columns = create_layout(self._file, self._dataset_options, self._groups)
             self._file.flush()
         except BaseException:  # e.g. Ctrl-C before the file holds its root attributes
             self._file.close()
@@ -481,7 +486,7 @@ class TraceWriter:
         path = buf.table.path
         stream = self._streams.get(path)
         if stream is None:
-            stream = self._streams[path] = TableStream(buf.table, self._file[path])
+            stream = self._streams[path] = TableStream(buf.table, self._columns[path])
         for k, n, columns in stream.cut(arrays):
             self._chunks.add(stream, k, n, columns)
         if self._buffer_rows < CHUNK_ROWS:
