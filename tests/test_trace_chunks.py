@@ -150,6 +150,7 @@ def test_waiting_thread_encodes_the_chunks_no_worker_started(tmp_path: Path,
         return real(columns)
 
     monkeypatch.setattr(chunks_mod, "gzip_chunk", stuck_in_workers)
+    monkeypatch.setattr(chunks_mod, "WORKERS", 2)
     with h5py.File(tmp_path / "w.h5", "w") as f:
         stream = _stream(f, direct=True)
         queue = ChunkQueue(True)
@@ -179,7 +180,7 @@ def test_failed_encoding_fails_the_run_with_the_chunks_before_it(tmp_path: Path,
     calls, lock = {"n": 0}, threading.Lock()
 
     def breaks_third(columns):
-        with lock:  # two worker threads count
+        with lock:  # the worker and the main thread count
             calls["n"] += 1
             n = calls["n"]
         if n >= 3:

@@ -39,8 +39,9 @@ _SCALAR_TYPES = {
 }
 
 
-def _cast(values: np.ndarray, table: Table, col: Column) -> np.ndarray:
-    """Convert ``values`` to the column dtype, refusing lossy kinds and out-of-range ints."""
+def _cast(values: np.ndarray, table: Table, col: Column, copy: bool = True) -> np.ndarray:
+    """Convert ``values`` to the column dtype, refusing lossy kinds and out-of-range ints
+    (a copy unless ``copy`` is False: ``values`` is a new array of the buffer's own)."""
     target = col.np_dtype
     if values.dtype.kind not in _KINDS_OK[target.kind]:
         raise ValueError(
@@ -55,7 +56,7 @@ def _cast(values: np.ndarray, table: Table, col: Column) -> np.ndarray:
             raise ValueError(
                 f"{table.path}/{col.name}: value {bad} out of range for {target}"
             )
-    return values.astype(target, copy=True)
+    return values.astype(target, copy=copy)
 
 
 class TableBuffer:
@@ -111,7 +112,8 @@ class TableBuffer:
                 for k, (values, col) in enumerate(
                     zip(zip(*block, strict=True), self.table.columns, strict=True)
                 ):
-                    per_column[k].append(_cast(np.asarray(values), self.table, col))
+                    per_column[k].append(_cast(np.asarray(values), self.table, col,
+                                               copy=False))
             else:
                 for k, a in enumerate(block):
                     per_column[k].append(a)

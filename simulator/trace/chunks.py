@@ -12,8 +12,8 @@ the finished chunks into the file with ``write_direct_chunk``, in the order the 
 made, as soon as they are ready. HDF5 reads them back through each dataset's declared
 filters, so the file is an ordinary one. The compression, most of the trace's cost, runs on
 the machine's other core while the simulation goes on. When the main thread has to wait for
-a chunk (at a flush, or when too many are queued) it encodes the newest chunks that no
-worker has started instead of waiting idle; a flush at the end of a small run is mostly
+a chunk (at a flush, or when too many are queued) it encodes the newest chunks that the
+worker has not started instead of waiting idle; a flush at the end of a small run is mostly
 such chunks.
 
 Rows that do not fill a chunk yet (a table's *tail*) stay in memory until a flush writes
@@ -44,11 +44,14 @@ GZIP_LEVEL = 1
 compresses in about 0.07 s of CPU instead of 0.12 s, for a file 1 % larger; the byte shuffle
 does most of the work)."""
 
-#: Threads that compress chunks: the main thread simulates on one core, they use the other.
-WORKERS = 2
+#: Threads that compress chunks while the main thread simulates. One is enough (a 10,000-UAV
+#: hour's chunks take it about 11 s of CPU in a 200 s run) and leaves a 2-core machine's
+#: second core to it alone; whenever the main thread would wait for it (a flush, or
+#: :data:`MAX_QUEUED` chunks behind) the main thread encodes chunks too.
+WORKERS = 1
 
-#: Chunks that may wait for their encoding before the main thread waits for the oldest (so
-#: that memory stays bounded on a machine whose workers fall behind).
+#: Chunks that may wait for their encoding before the main thread catches up with them (so
+#: that memory stays bounded on a machine whose worker falls behind).
 MAX_QUEUED = 64
 
 
@@ -175,7 +178,7 @@ class ChunkQueue:
     """The chunks on their way to the file, written in the order they were made.
 
     Args:
-        direct: Encode gzip chunks on worker threads (True) or write rows through h5py.
+        direct: Encode gzip chunks on a worker thread (True) or write rows through h5py.
     """
 
     def __init__(self, direct: bool) -> None:

@@ -5,7 +5,7 @@ one to HDF5 would dominate the run time, so :class:`TraceWriter` keeps rows in p
 buffers (Python lists of rows or of NumPy blocks, amortised O(1) per row; buffers and layout
 live in :mod:`simulator.trace.buffer`) and cuts them into the chunks of extendable, chunked,
 compressed column datasets as they fill (:mod:`simulator.trace.chunks`: gzip chunks are
-compressed on worker threads while the simulation goes on). Every table of the schema is
+compressed on a worker thread while the simulation goes on). Every table of the schema is
 created up front (empty), so even a crashed run's file holds every table.
 
 Robustness follows one rule: *a file named like the requested path is always complete*. The
