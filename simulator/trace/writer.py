@@ -556,14 +556,24 @@ class TraceWriter:
     def _write_what_can_be_written(self) -> None:
         """Write the buffered rows and queued chunks that can be stored, table by table and
         chunk by chunk: a row that cannot be stored (or a full disk) must not hide the
-        status."""
+        status. Once a chunk of a table is lost, its later chunks are dropped too (rows after
+        a hole would make the table unreadable; the chunks need not have failed in order,
+        as the main thread encodes the newest ones when it would wait)."""
         self._queue_everything(tolerant=True)
+        broken: dict[TableStream, Exception] = {}
+
+        def write(job: ChunkJob, encoded: list[bytes] | None) -> None:
+            if job.stream in broken:
+                raise broken[job.stream]
+            self._write_chunk(job, encoded)
+
         while self._chunks:
             try:
-                self._chunks.write_all(self._write_chunk)
+                self._chunks.write_all(write)
             except Exception as err:
                 job = self._chunks.drop_front()
-                self._dropped += max(0, job.end - job.stream.extent)
+                broken.setdefault(job.stream, err)
+                self._dropped += max(0, job.end - max(job.k * CHUNK_ROWS, job.stream.extent))
                 log.warning("trace %s: dropped rows %d-%d of %s: %s", self.partial_path,
                             job.k * CHUNK_ROWS, job.end, job.stream.table.path, err)
 
