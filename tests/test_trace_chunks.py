@@ -104,6 +104,35 @@ def test_stream_cuts_whole_chunks_and_rewrites_its_tail(tmp_path: Path, direct: 
             np.testing.assert_array_equal(f[f"/coverage/events/{col}"][()], want)
 
 
+def test_a_chunk_is_queued_as_soon_as_its_rows_are_there(tmp_path: Path, monkeypatch) -> None:
+    # 5,000 rows flushed (a tail), then 3,192 more: they complete chunk 0, which is queued
+    # for its encoding at once, not when another 8,192 rows have come
+    queued: list[tuple[int, int]] = []
+    add = ChunkQueue.add
+
+    def recorded(self, stream, k, n, columns):
+        queued.append((k, n))
+        add(self, stream, k, n, columns)
+
+    monkeypatch.setattr(ChunkQueue, "add", recorded)
+    rows = _rows(CHUNK_ROWS + 10)
+    with TraceWriter(tmp_path / "q.h5", scenario_yaml=YAML, seed=1) as tw:
+        def append(lo: int, hi: int) -> None:
+            tw.append("/coverage/events", t_s=rows[0][lo:hi], uav_id=rows[1][lo:hi],
+                      rsu_id=rows[2][lo:hi], kind=rows[3][lo:hi])
+
+        append(0, 5000)
+        tw.flush()
+        assert queued == [(0, 5000)]
+        append(5000, CHUNK_ROWS - 1)
+        assert queued == [(0, 5000)]
+        append(CHUNK_ROWS - 1, CHUNK_ROWS + 10)
+        assert queued == [(0, 5000), (0, CHUNK_ROWS)]
+    assert queued[2:] == [(1, 10)]
+    with TraceReader(tmp_path / "q.h5") as tr:
+        np.testing.assert_array_equal(tr.read("/coverage/events")["t_s"], rows[0])
+
+
 def test_front_chunk_is_awaited_when_too_many_wait(tmp_path: Path, monkeypatch) -> None:
     # a worker that falls behind: the queue stays bounded, the main thread waits for it
     release = threading.Event()

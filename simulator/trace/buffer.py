@@ -62,10 +62,12 @@ def _cast(values: np.ndarray, table: Table, col: Column, copy: bool = True) -> n
 class TableBuffer:
     """Rows of one table waiting to be written: a list of row-lists and column blocks."""
 
-    __slots__ = ("table", "names", "name_set", "scalar_types", "blocks", "open_rows", "n")
+    __slots__ = ("table", "names", "name_set", "scalar_types", "blocks", "open_rows", "n",
+                 "drain_at")
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, drain_at: int = CHUNK_ROWS) -> None:
         self.table = table
+        self.drain_at = drain_at  # the writer takes the rows once this many wait
         self.names = table.column_names
         self.name_set = frozenset(self.names)
         self.scalar_types = tuple(_SCALAR_TYPES[c.np_dtype.kind] for c in table.columns)

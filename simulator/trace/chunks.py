@@ -149,6 +149,11 @@ class TableStream:
         rest = n - full * CHUNK_ROWS
         self.tail = [a[n - rest:] for a in arrays] if rest else None
 
+    @property
+    def tail_rows(self) -> int:
+        """Rows of the tail (0 to ``CHUNK_ROWS - 1``)."""
+        return 0 if self.tail is None else len(self.tail[0])
+
     def take_tail(self) -> tuple[int, int, list[np.ndarray]] | None:
         """The tail as a chunk to write, unless it is on disk already."""
         if self.tail is None or len(self.tail[0]) == self.tail_on_disk:

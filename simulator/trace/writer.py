@@ -224,7 +224,8 @@ class TraceWriter:
         self._extra_attrs = extra
         self._user_attrs: dict[str, dict[str, Any]] = {}
         self._buffers: dict[str, TableBuffer] = {}
-        # rows leave a buffer when this many wait: in whole chunks, or sooner if asked
+        # rows leave a buffer as soon as they complete a chunk (with the table's tail), or
+        # sooner if asked
         self._drain_rows = min(self._buffer_rows, CHUNK_ROWS)
         self._streams: dict[str, TableStream] = {}
         self._chunks = ChunkQueue(direct=compression == "gzip")  # gzip: encoded off-thread
@@ -325,7 +326,7 @@ class TraceWriter:
         else:
             n = buf.add_columns(values)
         self._rows[buf.table.path] += n
-        if buf.n >= self._drain_rows:
+        if buf.n >= buf.drain_at:
             self._drain(buf)
         if self._chunks:
             self._chunks.write_ready(self._write_chunk)
@@ -455,7 +456,7 @@ class TraceWriter:
                              f"groups=[{spec.group!r}] to the writer)")
         buf = self._buffers.get(spec.path)
         if buf is None:
-            buf = self._buffers[spec.path] = TableBuffer(spec)
+            buf = self._buffers[spec.path] = TableBuffer(spec, self._drain_rows)
         self._buffers[table] = buf
         return buf
 
@@ -480,7 +481,9 @@ class TraceWriter:
 
     def _drain(self, buf: TableBuffer) -> None:
         """Move a table's buffered rows into its stream: queue the chunks they complete,
-        and (``buffer_rows`` below a chunk) the rest too."""
+        and (``buffer_rows`` below a chunk) the rest too. The table's rows are taken again
+        as soon as they complete its next chunk, so that its chunks are encoded while the
+        run goes on, not at its end."""
         assert self._file is not None
         arrays = buf.take()
         path = buf.table.path
@@ -491,6 +494,7 @@ class TraceWriter:
             self._chunks.add(stream, k, n, columns)
         if self._buffer_rows < CHUNK_ROWS:
             self._queue_tail(stream)
+        buf.drain_at = min(self._drain_rows, CHUNK_ROWS - stream.tail_rows)
         if self._kept is not None:
             self._kept_nbytes += sum(int(a.nbytes) for a in arrays)
             if self._kept_nbytes > self._keep_bytes:
