@@ -105,12 +105,11 @@ def disk_free_bytes(path: str | os.PathLike[str]) -> int:
     Returns:
         ``f_bavail * f_frsize`` of ``os.statvfs``; a very large number where unavailable.
     """
-    p = Path(path)
     try:
         try:
-            st = os.statvfs(p)  # one system call per chunk written: the file exists
+            st = os.statvfs(path)  # one system call per chunk written: the file exists
         except FileNotFoundError:
-            st = os.statvfs(p.parent)
+            st = os.statvfs(Path(path).parent)
     except (OSError, AttributeError):
         return 1 << 62
     return st.f_bavail * st.f_frsize
