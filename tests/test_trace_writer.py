@@ -498,15 +498,23 @@ def test_nothing_kept_past_the_limit_or_off_or_after_a_failure(tmp_path: Path) -
         TraceWriter(tmp_path / "n.h5", scenario_yaml=YAML, seed=1, keep_bytes=-1)
 
 
-@pytest.mark.parametrize("stage", ["write_root_attrs", "create_layout"])
+@pytest.mark.parametrize("stage", ["h5py.File", "write_root_attrs", "create_layout"])
 def test_interrupted_creation_leaves_no_partial_file(tmp_path, monkeypatch, stage) -> None:
     # Ctrl-C between creating the partial file and writing its root attributes and tables
-    # (seen once in test_sigint_at_any_moment_leaves_complete_or_partial): the half-made file
-    # holds no rows and is no uavtwin trace, so it is removed, not left for the reader to refuse
+    # (seen in test_sigint_at_any_moment_leaves_complete_or_partial, also inside h5py.File
+    # once the file is made): the half-made file holds no rows and is no uavtwin trace, so it
+    # is removed, not left for the reader to refuse
+    real_file = h5py.File
+
     def interrupted(*args, **kwargs):
+        if stage == "h5py.File":
+            real_file(*args, **kwargs).close()  # the file is made, then the interrupt comes
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(writer_mod, stage, interrupted)
+    if stage == "h5py.File":
+        monkeypatch.setattr(writer_mod.h5py, "File", interrupted)
+    else:
+        monkeypatch.setattr(writer_mod, stage, interrupted)
     path = tmp_path / "run.h5"
     with pytest.raises(KeyboardInterrupt):
         TraceWriter(path, scenario_yaml="x: 1\n", seed=1)

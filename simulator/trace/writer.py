@@ -237,16 +237,21 @@ class TraceWriter:
         self._complete = False
 
         self.partial_path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: h5py.File | None = h5py.File(self.partial_path, "w", track_order=True)
         self._columns: dict[str, list[h5py.h5d.DatasetID]] = {}  # made by create_layout
+        self._file: h5py.File | None = None
         try:
+            self._file = h5py.File(self.partial_path, "w", track_order=True)
             write_root_attrs(self._file, {**self._root_attrs, **extra})
             self._columns = create_layout(self._file, self._dataset_options, self._groups)
             self._file.flush()
-        except BaseException:  # e.g. Ctrl-C before the file holds its root attributes
-            self._file.close()
-            self._file = None
-            self.partial_path.unlink(missing_ok=True)  # no rows yet: leave no unreadable file
+        except BaseException as exc:  # e.g. Ctrl-C before the file holds its root attributes
+            made = self._file is not None
+            if made:
+                self._file.close()
+                self._file = None
+            if made or isinstance(exc, KeyboardInterrupt):  # (inside h5py.File: made, maybe)
+                with contextlib.suppress(OSError):  # no rows yet: leave no unreadable file
+                    self.partial_path.unlink(missing_ok=True)
             raise
         log.debug("trace %s: writing %s", self.path, self.partial_path)
 
