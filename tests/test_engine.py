@@ -254,40 +254,53 @@ def test_free_heap_released_while_simulating_changes_no_result(run_small, monkey
     assert often[1] == never[1]
 
 
-def _heap_resident_bytes() -> int | None:
-    """Resident bytes of the process's C heap ([heap] in /proc/self/smaps), None without."""
-    try:
-        with open("/proc/self/smaps") as f:
-            in_heap = False
-            for line in f:
-                parts = line.split()
-                if "-" in parts[0] and ":" not in parts[0]:
-                    in_heap = parts[-1] == "[heap]"
-                elif in_heap and parts[0] == "Rss:":
-                    return int(parts[1]) * 1024
-    except OSError:
-        return None
-    return None
+_HEAP_PROBE = """
+import sys
+from simulator.app.run import release_free_heap
+
+def heap_rss():
+    with open("/proc/self/smaps") as f:
+        in_heap = False
+        for line in f:
+            parts = line.split()
+            if "-" in parts[0] and ":" not in parts[0]:
+                in_heap = parts[-1] == "[heap]"
+            elif in_heap and parts[0] == "Rss:":
+                return int(parts[1]) * 1024
+    sys.exit(3)
+
+blocks = [bytes(2000) for _ in range(20_000)]
+kept = blocks[::64] + [blocks[-1]]  # the last one too: the heap's top stays in use
+held = heap_rss()
+del blocks
+freed = heap_rss()
+release_free_heap()
+print(held, freed, heap_rss(), len(kept))
+"""
 
 
 def test_release_free_heap_returns_freed_pages() -> None:
     # Freed heap memory stays resident until released: 40 MB of 2,000-byte blocks (above
     # pymalloc's limit, so from the C heap), freed but every 64th, still count; after
-    # release_free_heap the heap's resident size falls by most of them.
+    # release_free_heap the heap's resident size falls by most of them. In a fresh process,
+    # whose heap holds no free holes from other tests.
+    import os
     import platform
+    import subprocess
+    import sys
+    from pathlib import Path
 
-    from simulator.app.run import release_free_heap
-
-    if platform.libc_ver()[0] != "glibc" or _heap_resident_bytes() is None:
-        pytest.skip("malloc_trim and [heap] are glibc's and Linux's")
-    blocks = [bytes(2000) for _ in range(20_000)]
-    kept = blocks[::64] + [blocks[-1]]  # the last one too: the heap's top stays in use
-    del blocks
-    freed = _heap_resident_bytes()
-    release_free_heap()
-    released = _heap_resident_bytes()
+    if platform.libc_ver()[0] != "glibc" or not Path("/proc/self/smaps").exists():
+        pytest.skip("malloc_trim and /proc/self/smaps are glibc's and Linux's")
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [root, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    out = subprocess.run([sys.executable, "-c", _HEAP_PROBE], capture_output=True, text=True,
+                         env=env, check=True).stdout
+    held, freed, released, kept = (int(v) for v in out.split())
+    assert kept == 314
+    assert freed > held - 0.1 * 2000 * 20_000  # free() alone returns (almost) nothing
     assert freed - released > 0.5 * 2000 * 20_000
-    assert len(kept) == 314
 
 
 def test_failed_run_leaves_only_a_partial_trace(tmp_path, small_scenario, monkeypatch) -> None:
