@@ -112,11 +112,13 @@ def world(d: dict) -> list[str]:
                 "the difference is a few tenths of a second). `tracing_accounted_N`: the trace "
                 "writer's own time, taken directly in the traced run: the simulating thread's "
                 "wall time inside writer calls (wall column) and the CPU time of those calls "
-                "plus the threads that compress gzip chunks meanwhile (CPU column). Writer time "
+                "(the chunks the simulating thread compresses itself included) plus that of the "
+                "thread that compresses gzip chunks meanwhile (CPU column). Writer time "
                 "per run: " + "; ".join(
                     f"{r['uavs']:,} UAVs {r['writer_wall_s']:.2f} s wall, "
                     f"{r['writer_main_cpu_s']:.2f} s CPU in its calls and "
-                    f"{r['writer_worker_cpu_s']:.2f} s compressing" for r in accounted) + "."]
+                    f"{r['writer_worker_cpu_s']:.2f} s in the compressing thread"
+                    for r in accounted) + "."]
     if (big := d.get("big")) is not None:
         out += ["", f"Large run: {big['uavs']:,} UAVs x {big['rsus']} RSUs (20 x 20 grid, "
                 f"10 km x 10 km) x {big['sim_hours']:g} h, traced (load average "
