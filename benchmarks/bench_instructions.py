@@ -93,7 +93,10 @@ def inner(argv: list[str]) -> dict:
     from simulator.config.loader import load_scenario
 
     n, hours, traced, grid = int(argv[1]), float(argv[2]), argv[3] == "traced", int(argv[4])
+    from simulator.world.clock import CoverageClock
+
     envs = bench_world.catch_envs()
+    clocks = bench_world.catch_instances(CoverageClock)
     # The trace is flushed every output.flush_interval_s of wall time: a run that valgrind
     # slows 50-fold would flush where the same run at full speed does not (the 100-UAV hour
     # takes 2 s), so the counted runs flush only at the end, like the timed ones.
@@ -104,7 +107,7 @@ def inner(argv: list[str]) -> dict:
         lib.count_start()
         result = run_scenario(scenario, trace_path=Path(tmp) / "t.h5", in_memory=not traced)
         lib.count_stop()
-    return {"events": bench_world.events_processed(envs[-1]),
+    return {"events": bench_world.events_processed(envs[-1], clocks[-1]),
             "migrations": result.summary["migrations"]}
 
 

@@ -132,26 +132,32 @@ def start_up() -> tuple[float, float]:
     return imports_cpu, time.process_time() - jit_start_cpu
 
 
-def catch_envs() -> list:
-    """Every SimPy environment made from now on in this process, in a list that fills as they
+def catch_instances(cls: type) -> list:
+    """Every instance of ``cls`` made from now on in this process, in a list that fills as they
     are made: a run's events are counted after it (:func:`events_processed`), not by a hook in
     the event loop that the timing would include."""
-    import simpy
-
-    envs: list[simpy.Environment] = []
-    init = simpy.Environment.__init__
+    made: list = []
+    init = cls.__init__
 
     def catching_init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         init(self, *args, **kwargs)
-        envs.append(self)
+        made.append(self)
 
-    simpy.Environment.__init__ = catching_init  # this (measuring) process only
-    return envs
+    cls.__init__ = catching_init  # type: ignore[misc]  (this measuring process only)
+    return made
 
 
-def events_processed(env) -> int:  # type: ignore[no-untyped-def]
-    """Events an environment has processed: scheduled minus still queued."""
-    return next(env._eid) - len(env._queue)
+def catch_envs() -> list:
+    """Every SimPy environment made from now on in this process (:func:`catch_instances`)."""
+    import simpy
+
+    return catch_instances(simpy.Environment)
+
+
+def events_processed(env, clock=None) -> int:  # type: ignore[no-untyped-def]
+    """Events an environment has processed: scheduled minus still queued, minus the numbers
+    the run's coverage clock drew for wake-ups it has not queued yet."""
+    return next(env._eid) - len(env._queue) - (clock.unqueued_numbers if clock else 0)
 
 
 def measure_one(n_uavs: int, hours: float, traced: bool = True,
@@ -168,9 +174,11 @@ def measure_one(n_uavs: int, hours: float, traced: bool = True,
 
     from simulator.app.run import run_scenario
     from simulator.config.loader import load_scenario
+    from simulator.world.clock import CoverageClock
 
     # memory is sampled by a thread every 0.25 s of wall time
     envs = catch_envs()
+    clocks = catch_instances(CoverageClock)
     rss: list[list[float]] = []
     stop = threading.Event()
     t_start = time.perf_counter()
@@ -194,7 +202,7 @@ def measure_one(n_uavs: int, hours: float, traced: bool = True,
         stop.set()
         sampler.join()
         size = path.stat().st_size if traced else 0
-    events = events_processed(envs[-1])
+    events = events_processed(envs[-1], clocks[-1])
     return {
         "uavs": n_uavs, "rsus": grid * grid, "sim_hours": hours, "wall_s": wall, "cpu_s": cpu,
         "imports_cpu_s": imports_cpu, "jit_start_cpu_s": jit_start_cpu,

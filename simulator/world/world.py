@@ -1,4 +1,4 @@
-"""The world of one run: SimPy clock, entities, per-UAV processes and the market.
+"""The world of one run: SimPy clock, entities, the coverage clock and the market.
 
 A run is fully determined by its scenario and its one seed. The seed is split with
 ``numpy.random.SeedSequence(seed).spawn`` into one generator per subsystem (see
@@ -6,9 +6,10 @@ A run is fully determined by its scenario and its one seed. The seed is split wi
 
 - RSUs placed and parameterised from the ``rsus`` section, joined by the ``backhaul`` graph;
 - UAVs with follower parameters and twins, each flying a piecewise-linear trajectory;
-- one SimPy process per UAV that sleeps until its next exact cell crossing (computed per
-  segment by :mod:`simulator.world.coverage`) and files migration requests when it leaves a cell
-  hosting one of its twins;
+- every UAV's exact cell crossings (computed per segment by :mod:`simulator.world.coverage`),
+  walked in time order by one :class:`~simulator.world.clock.CoverageClock` that behaves
+  exactly like a SimPy process per UAV: it records each crossing and files a migration request
+  when a UAV leaves a cell hosting one of its twins;
 - the :class:`~simulator.world.market.Market` that prices and moves twins.
 
 Everything observable goes to the trace through a *recorder* (the HDF5
@@ -18,10 +19,9 @@ Everything observable goes to the trace through a *recorder* (the HDF5
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import simpy
@@ -34,6 +34,14 @@ from simulator.errors import ScenarioError
 from simulator.trace.recorders import Recorder, row_sink
 from simulator.trace.schema import SOLVER_CODES, code_of
 from simulator.world.backhaul import BackhaulNetwork, TcpCorrection
+from simulator.world.clock import (
+    ARRIVE,
+    ENTER,
+    LEAVE,
+    PRE_LEAVE,
+    CoverageClock,
+    merge_timelines,
+)
 from simulator.world.coverage import CellCoverage, CoverageMap, CrossingEvents
 from simulator.world.failover import Failover, build_failover
 from simulator.world.live_migration import LiveSetup, static_dirty_rate, sync_dirty_rate
@@ -49,16 +57,6 @@ from simulator.world.sensing import SensingProcess, start_sensing
 from simulator.world.topology import build_backhaul
 
 log = logging.getLogger(__name__)
-
-#: Kinds of per-UAV timeline events (coverage leave/enter, and the early warning before a
-#: leave when ``pricing.prediction_margin_s`` > 0).
-LEAVE, ENTER, PRE_LEAVE = 0, 1, 2
-
-#: Coverage events a UAV's process turns into Python numbers at a time. Turning a whole
-#: timeline at once would hold every coverage event of the run as Python objects from its
-#: start (about 70 MB per simulated hour at 10,000 UAVs), so resident memory would grow with
-#: the run's duration.
-TIMELINE_BLOCK = 64
 
 
 @dataclass
@@ -81,6 +79,7 @@ class World:
     sensing: SensingProcess | None = None
     failover: Failover | None = None
     uav_names: list[str] = field(default_factory=list)  # ids in an imported mobility file
+    clock: CoverageClock | None = None
 
 
 def pricing_policy(pricing: PricingConfig, base_dir: Path | None = None) -> PricingPolicy:
@@ -170,14 +169,18 @@ def build_world(scenario: Scenario, rngs: dict[str, np.random.Generator], record
     # asks to migrate as soon as it enters a cell.
     first_host = np.argmin(np.where(covered, dist, dist + 1e12), axis=1)
     crossings = coverage.crossings_many(trajectories)
+    timelines, departs = [], []
     for u, traj in enumerate(trajectories):
         state = UavState(u, np.full(uavs.twin_count, first_host[u], dtype=np.int64),
                          waiting_retry=not covered[u].any())
         world.uav_states.append(state)
-        timeline = uav_timeline(crossings[u], traj, pricing.prediction_margin_s)
-        depart = traj.end_time if traj.end_time < scenario.simulation.duration_s else None
+        timelines.append(uav_timeline(crossings[u], traj, pricing.prediction_margin_s))
+        departs.append(traj.end_time if traj.end_time < scenario.simulation.duration_s else None)
         state.present = traj.start_time <= 0.0
-        env.process(uav_process(env, world, state, timeline, traj.start_time, depart))
+    del crossings
+    world.clock = CoverageClock(
+        env, merge_timelines(timelines, [t.start_time for t in trajectories], departs),
+        coverage_handler(world))
     return world
 
 
@@ -263,55 +266,42 @@ def uav_timeline(ev: CrossingEvents, traj: Trajectory, margin_s: float
     return t[order], rsu[order], kind[order]
 
 
-def timeline_events(t: np.ndarray, rsu: np.ndarray, kind: np.ndarray
-                    ) -> Iterator[tuple[float, int, int]]:
-    """A timeline's ``(t, rsu, kind)`` as Python numbers, :data:`TIMELINE_BLOCK` at a time."""
-    for lo in range(0, len(t), TIMELINE_BLOCK):
-        hi = lo + TIMELINE_BLOCK
-        yield from zip(t[lo:hi].tolist(), rsu[lo:hi].tolist(), kind[lo:hi].tolist(),
-                       strict=True)
+def coverage_handler(world: World) -> Callable[[int, float, int, int], None]:
+    """What a UAV does at each event of its timeline (the :class:`CoverageClock`'s handler):
+    record crossings, file migration requests when due, arrive and depart.
 
-
-def uav_process(env: simpy.Environment, world: World, state: UavState,
-                timeline: tuple[np.ndarray, np.ndarray, np.ndarray],
-                arrive_s: float = 0.0, depart_s: float | None = None
-                ) -> Generator[simpy.Event, Any, None]:
-    """One UAV: sleep to each exact cell crossing, record it, file requests when due.
-
-    The UAV exists from ``arrive_s`` (the start of its trajectory; later than 0 for an
-    imported trace) and, if its trajectory ends before the run, departs at ``depart_s``: it
+    A UAV exists from its ``ARRIVE`` (the start of its trajectory; later than 0 for an
+    imported trace) and, if its trajectory ends before the run, departs at its ``DEPART``: it
     leaves every cell it is in (recorded as ``leave`` events), is no longer covered and files
     no more requests.
     """
-    t, rsu, kind = timeline
     event = row_sink(world.recorder, "/coverage/events", ("t_s", "uav_id", "rsu_id", "kind"))
-    uav_id = state.uav_id
+    states = world.uav_states
     market = world.market
     assert market is not None
-    if arrive_s > env.now:
-        yield env.timeout(arrive_s - env.now)
-    state.present = True
-    for t_k, r_k, kind_k in timeline_events(t, rsu, kind):
-        if t_k > env.now:
-            yield env.timeout(t_k - env.now)
-        if kind_k == PRE_LEAVE:
-            if r_k in state.hosts.tolist():  # a list: numpy's `in` costs more
-                market.request(state, leaving_rsu=r_k)
-            continue
-        event(t_k, uav_id, r_k, kind_k)
-        if kind_k == ENTER:
-            state.covering.add(r_k)
-            if state.waiting_retry:
-                market.request(state)
-        else:
+    request = market.request
+
+    def handle(uav_id: int, t_k: float, r_k: int, kind_k: int) -> None:
+        state = states[uav_id]
+        if kind_k == LEAVE:
+            event(t_k, uav_id, r_k, kind_k)
             state.covering.discard(r_k)
             if r_k in state.hosts.tolist():  # a list: numpy's `in` costs more
-                market.request(state)
-    if depart_s is None:
-        return
-    if depart_s > env.now:
-        yield env.timeout(depart_s - env.now)
-    state.present = False
-    for r_k in sorted(state.covering):
-        event(depart_s, uav_id, r_k, LEAVE)
-    state.covering.clear()
+                request(state)
+        elif kind_k == ENTER:
+            event(t_k, uav_id, r_k, kind_k)
+            state.covering.add(r_k)
+            if state.waiting_retry:
+                request(state)
+        elif kind_k == PRE_LEAVE:
+            if r_k in state.hosts.tolist():
+                request(state, leaving_rsu=r_k)
+        elif kind_k == ARRIVE:
+            state.present = True
+        else:  # DEPART
+            state.present = False
+            for r in sorted(state.covering):
+                event(t_k, uav_id, r, LEAVE)
+            state.covering.clear()
+
+    return handle
