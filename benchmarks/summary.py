@@ -107,9 +107,13 @@ def world(d: dict) -> list[str]:
                     for r in reps) + "."]
     accounted = [r for r in [*d["series"], d.get("big") or {}] if "writer_wall_s" in r]
     if accounted:
-        out += ["", "The tracing share is measured two ways. `tracing_share_N`: one minus the "
+        out += ["", "The tracing share is measured three ways. `tracing_share_N`: one minus the "
                 "least in-memory time over the least traced time (noisy at small sizes, where "
-                "the difference is a few tenths of a second). `tracing_accounted_N`: the trace "
+                "the difference is a few tenths of a second, and when the machine drifts "
+                "during the series: the two least times can come from different phases). "
+                "`tracing_share_paired_N`: the median over the interleaved pairs (a traced run "
+                "and the in-memory run right after it) of one minus their ratio. "
+                "`tracing_accounted_N`: the trace "
                 "writer's own time, taken directly in the traced run: the simulating thread's "
                 "wall time inside writer calls (wall column) and the CPU time of those calls "
                 "(the chunks the simulating thread compresses itself included) plus that of the "

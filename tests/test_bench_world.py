@@ -1,4 +1,5 @@
-"""benchmarks/bench_world.py's reading of the large run's resident-memory samples."""
+"""benchmarks/bench_world.py's reading of its measurements: the large run's resident-memory samples
+and the tracing share of interleaved pairs."""
 
 from __future__ import annotations
 
@@ -42,3 +43,17 @@ def test_growth_needs_three_samples(bench) -> None:
     assert np.isnan(bench.rss_growth([[0.0, 0.1, 300.0], [10.0, 0.2, 310.0]]))
     assert np.isnan(bench.rss_growth([]))
 
+
+
+def test_paired_share_is_the_median_of_pairs(bench) -> None:
+    # drifting machine: the least traced (1.0) and least in-memory (0.95) come from different
+    # pairs; each pair says 20 %, and so must the estimate (least-of-each says 5 %)
+    row = {"repeats": [{"wall_s": w, "cpu_s": w} for w in (1.0, 1.5, 2.0)],
+           "untraced_repeats": [{"wall_s": w, "cpu_s": w} for w in (0.8, 1.2, 1.6)]}
+    row["repeats"][0]["wall_s"] = 1.1875  # wall: pairs 0.16 / 0.2 / 0.2 -> median 0.2
+    share = bench.paired_share(row)
+    assert share["cpu"] == pytest.approx(0.2) and share["wall"] == pytest.approx(0.2)
+    targets = bench.targets([{**row, "uavs": 100, "overhead_vs_bare": 1.0,
+                              "cpu_overhead_vs_bare": 1.0, "wall_s": 1.0, "cpu_s": 1.0,
+                              "untraced_wall_s": 0.8, "untraced_cpu_s": 0.8}])
+    assert targets["tracing_share_paired_100"]["met_cpu"] is False
