@@ -430,6 +430,40 @@ def test_coalescing_recorder_keeps_row_order_across_sinks_rows_and_blocks() -> N
         coalesced.append("/t", a=1)
 
 
+def test_coalescing_recorder_passes_a_large_block_of_arrays_on_as_it_is() -> None:
+    """A block of at least block_rows rows whose columns are all float64/int64/bool arrays
+    reaches the target as those arrays (no list round trip), after the rows queued before
+    it; smaller blocks, and arrays of other dtypes (int32 would come back as int64), are
+    coalesced as before. The target's tables are the same either way."""
+    from simulator.trace.recorders import CoalescingRecorder, MemoryRecorder
+
+    class Seen(MemoryRecorder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.blocks: list[dict[str, np.ndarray]] = []
+
+        def append(self, table: str, **columns: object) -> None:
+            self.blocks.append(columns)  # type: ignore[arg-type]
+            super().append(table, **columns)
+
+    behind = Seen()
+    coalesced = CoalescingRecorder(behind, block_rows=4)
+    a, b = np.arange(2, 7), np.linspace(0.0, 1.0, 5)
+    coalesced.append("/t", a=0, b=0.5)
+    coalesced.append("/t", a=np.array([1]), b=np.array([0.25]))  # small: queued
+    coalesced.append("/t", a=a, b=b)  # large: passed on as it is, after the two rows
+    assert len(behind.blocks) == 2
+    assert behind.blocks[0]["a"].tolist() == [0, 1]
+    assert behind.blocks[1]["a"] is a and behind.blocks[1]["b"] is b
+    coalesced.append("/t", a=np.arange(7, 12, dtype=np.int32), b=b)  # int32: via lists
+    coalesced.append("/t", a=np.arange(12, 17), b=b.tolist())  # a list column: via lists
+    coalesced.flush()
+    assert all(blk["a"] is not a and blk["a"].dtype == np.int64 for blk in behind.blocks[2:])
+    got = behind.tables()["/t"]
+    assert got["a"].tolist() == list(range(17)) and got["a"].dtype == np.int64
+    assert got["b"].tolist() == [0.5, 0.25, *b.tolist() * 3]
+
+
 def test_coalescing_recorder_passes_tables_on_in_the_order_of_their_first_rows() -> None:
     """Sinks are made up front (the market's), but the target sees the tables in the order
     their first rows came: the entity tables written at the start are flushed first."""

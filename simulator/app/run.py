@@ -26,6 +26,7 @@ from agents.pricing.outcome import PricingPolicy
 from analysis.loaders import MemoryTables, open_trace
 from analysis.run_metrics import CHUNK_ROWS, TableSource
 from simulator.app.interrupts import InterruptGuard
+from simulator.app.positions import PositionSampler
 from simulator.app.summary import summarise
 from simulator.config.models import Scenario
 from simulator.config.sanity import coverage_warnings
@@ -33,7 +34,6 @@ from simulator.trace.recorders import CoalescingRecorder, MemoryRecorder
 from simulator.trace.writer import TraceWriter, partial_path_for
 from simulator.world.failover import run_checked, twin_checker
 from simulator.world.mobility.imported import resolve_trace_scenario, trace_source_attrs
-from simulator.world.mobility.trajectory import FleetPositions
 from simulator.world.rng import spawn_rngs
 from simulator.world.world import World, build_world, pricing_policy
 
@@ -130,33 +130,6 @@ def write_static_tables(world: World) -> None:
     )
 
 
-def write_positions(world: World, duration_s: float, interval_s: float,
-                    block_rows: int = 1 << 16) -> None:
-    """Positions sampled every ``interval_s`` (long format, time-major), vectorised; a UAV
-    is sampled only within its presence interval.
-
-    Written in blocks of about ``block_rows`` rows (whole sample times), so the memory this
-    needs does not grow with the run's length; the rows are the same as in one block.
-    """
-    times = np.arange(0.0, duration_s + 1e-9, interval_s)
-    n_uav = len(world.trajectories)
-    start = np.array([tr.start_time for tr in world.trajectories])
-    end = np.array([tr.end_time for tr in world.trajectories])
-    per_block = max(1, block_rows // max(n_uav, 1))
-    fleet = FleetPositions(world.trajectories)
-    for first in range(0, len(times), per_block):
-        block = times[first:first + per_block]
-        pos = fleet.at(block)  # [U, T, 3]
-        present = ((block[None, :] >= start[:, None])
-                   & (block[None, :] <= end[:, None])).T.ravel()
-        world.recorder.append(
-            "/mobility/positions", t_s=np.repeat(block, n_uav)[present],
-            uav_id=np.tile(np.arange(n_uav), len(block))[present],
-            x_m=pos[:, :, 0].T.ravel()[present], y_m=pos[:, :, 1].T.ravel()[present],
-            z_m=pos[:, :, 2].T.ravel()[present],
-        )
-
-
 #: Net allocations between two collections of Python's youngest generation while a world is
 #: built and simulated (:func:`rare_collections`); Python's default is 700.
 GC_GEN0_THRESHOLD = 50_000
@@ -215,7 +188,8 @@ RELEASE_INTERVAL_S = 10.0
 def simulate(world: World, duration_s: float, *, progress: bool = False,
              steps: int = 200, check: Callable[[], None] | None = None,
              interrupted: Callable[[], None] | None = None,
-             release_interval_s: float | None = None) -> None:
+             release_interval_s: float | None = None,
+             each_stretch: Callable[[float], None] | None = None) -> None:
     """Advance the clock to ``duration_s``; a progress bar (simulated time) on stderr.
 
     ``check`` (debug mode) is called after every event, e.g. the twin invariant of
@@ -225,6 +199,8 @@ def simulate(world: World, duration_s: float, *, progress: bool = False,
     ``release_interval_s`` (default :data:`RELEASE_INTERVAL_S`) of wall time after the last
     release, the heap's free memory is handed back (:func:`release_free_heap`), so that
     resident memory does not creep up with simulated time; results do not depend on it.
+    ``each_stretch`` is called with the time reached after each stretch (e.g.
+    :meth:`~simulator.app.positions.PositionSampler.advance`).
     """
     from tqdm import tqdm
 
@@ -240,6 +216,8 @@ def simulate(world: World, duration_s: float, *, progress: bool = False,
             else:
                 run_checked(world.env, float(t), check)
             bar.update(float(t) - bar.n)
+            if each_stretch is not None:
+                each_stretch(float(t))
             if time.monotonic() - released >= release_interval_s:
                 release_free_heap()
                 released = time.monotonic()
@@ -263,16 +241,22 @@ def _simulate(scenario: Scenario, world: World, recorder: CoalescingRecorder,
     duration = scenario.simulation.duration_s
     check = (twin_checker(world.uav_states, world.backhaul, world.rsus.count, world.failover)
              if check_invariants else None)
+    # positions are written as the clock passes them, so that a trace's chunks of them are
+    # encoded while the simulation goes on, not all at its end
+    positions = (PositionSampler(recorder, world.trajectories, duration,
+                                 scenario.simulation.sample_interval_s)
+                 if scenario.output.record_positions else None)
     try:
-        simulate(world, duration, progress=progress, check=check, interrupted=interrupted)
+        simulate(world, duration, progress=progress, check=check, interrupted=interrupted,
+                 each_stretch=positions.advance if positions is not None else None)
         if world.sensing is not None:
             world.sensing.finish()  # env.run(until=d) stops before the events at d
         if world.failover is not None:
             world.failover.finish()  # twins still lost at the end
     finally:
         recorder.flush()  # what happened before a failure still reaches the trace
-    if scenario.output.record_positions:
-        write_positions(world, duration, scenario.simulation.sample_interval_s)
+    if positions is not None:
+        positions.finish()
     recorder.flush()
     if interrupted is not None:
         interrupted()

@@ -72,6 +72,10 @@ removed. A run that stops early leaves `NAME.partial.h5`:
 - `partial`: interrupted (Ctrl-C) or killed; the rows flushed so far are valid.
 - `failed`: the run raised an error; `error` holds its text.
 
+The position samples (`/mobility/positions`) are written while the clock advances, a slice
+of whole sample times at a time, so a stopped run's file holds those of a prefix of its
+sample times, none after the time the run reached.
+
 A file still named `*.partial.h5` with `status = "partial"` and no `error` is a run that was
 killed or is still running. The complete file is reproducible: the same scenario and seed
 give byte-identical files apart from the `created` and `wall_time_s` root attributes and the

@@ -82,6 +82,17 @@ class MemoryRecorder:
 
 
 _SEQUENCES = (np.ndarray, list, tuple)
+#: array dtypes that a block keeps when its values are listed and made an array again
+_ROUND_TRIP_DTYPES = frozenset(np.dtype(t) for t in (np.float64, np.int64, np.bool_))
+
+
+def _passes_as_is(columns: dict[str, Any], store: dict[str, list[Any]]) -> bool:
+    """Whether a block may reach the target as the arrays it came in: every column of the
+    table given as a 1-D array of a dtype that :meth:`CoalescingRecorder._pass_on`'s
+    ``np.asarray`` of its values would give again (so the target sees the same arrays)."""
+    return columns.keys() == store.keys() and all(
+        type(v) is np.ndarray and v.ndim == 1 and v.dtype in _ROUND_TRIP_DTYPES
+        for v in columns.values())
 #: value types that are always one row's scalar (checked by exact type, before isinstance)
 _SCALARS = frozenset({int, float, bool, str, np.float64, np.int64, np.bool_})
 
@@ -94,7 +105,9 @@ class CoalescingRecorder:
     trace's cost per event small. One-row appends are kept as tuples and turned into columns
     when a block is passed on (or before a multi-row append, so rows keep their order). Rows
     are passed on every ``block_rows`` rows per table and on :meth:`flush`, so a crash loses
-    at most one block per table beyond the writer's own buffer.
+    at most one block per table beyond the writer's own buffer. A block of at least
+    ``block_rows`` rows given as arrays (e.g. position samples) is passed on as it is, after
+    the table's queued rows, instead of being listed and made an array again.
 
     Args:
         target: the recorder that receives the blocks (e.g. the trace writer).
@@ -133,6 +146,11 @@ class CoalescingRecorder:
             pending.append(tuple([columns[name] for name in store]))
             if len(pending) >= self.block_rows:
                 self._pass_on(table)
+            return
+        if n >= self.block_rows and _passes_as_is(columns, store):
+            # a large block of arrays goes on as it is, after the rows queued before it
+            self._pass_on(table)
+            self.target.append(table, **columns)
             return
         self._settle(store, pending)
         for name, value in columns.items():
