@@ -51,7 +51,6 @@ from simulator.trace.buffer import (
     write_root_attrs,
 )
 from simulator.trace.chunks import GZIP_LEVEL, ChunkJob, ChunkQueue, TableStream
-from simulator.trace.diskspace import disk_free_bytes
 from simulator.trace.schema import (
     GROUP_DESCRIPTIONS,
     OPTIONAL_GROUPS,
@@ -62,7 +61,8 @@ from simulator.trace.schema import (
     get_table,
 )
 
-__all__ = ["DISK_RESERVE_BYTES", "ROOT_ATTRS", "TraceWriter", "partial_path_for"]
+__all__ = ["DISK_RESERVE_BYTES", "ROOT_ATTRS", "TraceWriter", "disk_free_bytes",
+           "partial_path_for"]
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,25 @@ def partial_path_for(path: str | os.PathLike[str]) -> Path:
     """
     p = Path(path)
     return p.with_name(p.stem + ".partial.h5")
+
+
+def disk_free_bytes(path: str | os.PathLike[str]) -> int:
+    """Bytes an unprivileged process may still write on the file system holding ``path``.
+
+    Args:
+        path: A file or directory (the file need not exist; its directory must).
+
+    Returns:
+        ``f_bavail * f_frsize`` of ``os.statvfs``; a very large number where unavailable.
+    """
+    try:
+        try:
+            st = os.statvfs(path)  # one system call per chunk written: the file exists
+        except FileNotFoundError:
+            st = os.statvfs(Path(path).parent)
+    except (OSError, AttributeError):
+        return 1 << 62
+    return st.f_bavail * st.f_frsize
 
 
 def _utc_now_iso() -> str:
