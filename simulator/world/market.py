@@ -171,12 +171,13 @@ class Market:
                  shadowing_root: int = 0) -> None:
         """Args: the world's tables and processes the market reads and drives.
 
-        ``uav_states`` is shared with the UAV processes (the market updates hosts and flags);
-        ``rng_radio`` draws the per-round channel gains and SSIMs, ``rng_market`` is handed to
-        the pricing policy. The realism options (MODEL.md Part D): ``live`` moves twins by a
-        live migration mode (None: stop-and-copy), ``decision`` delays a round's prices by
-        the agents' decision time on RSUs of ``compute_gflops``, ``shadowing_root`` seeds
-        the shadowing draws of ``radio.shadowing_std_db``.
+        ``uav_states`` is shared with the coverage clock's handler (the market updates hosts
+        and flags); ``rng_radio`` draws the per-round channel gains and SSIMs,
+        ``rng_market`` is handed to the pricing policy. The realism options (MODEL.md Part
+        D): ``live`` moves twins by a live migration mode (None: stop-and-copy),
+        ``decision`` delays a round's prices by the agents' decision time on RSUs of
+        ``compute_gflops``, ``shadowing_root`` seeds the shadowing draws of
+        ``radio.shadowing_std_db``.
         """
         self.env = env
         self.rsus = rsus
