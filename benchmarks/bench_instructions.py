@@ -14,7 +14,8 @@ each in its own process under ``valgrind --tool=callgrind``. The count starts af
 process's start-up (:func:`bench_world.start_up`: imports and numba's own start, as in
 `bench_world.py`) and stops when the run returns, through callgrind's client requests
 (a tiny C library compiled here with ``cc`` against valgrind's ``callgrind.h``). Before
-counting, a short run without valgrind fills numba's cache for this tree.
+counting, short runs under valgrind fill numba's cache for this tree and valgrind's emulated
+CPU (:func:`warm_numba_cache`).
 
 An instruction ratio is not a time ratio: the bare loop, a few kilobytes of interpreter code
 and data hot in the caches, retires about twice as many instructions per second as the world,
@@ -152,6 +153,22 @@ def counted(args: list[str], lib: Path, work: Path) -> dict:
             "thread_instructions": {str(k): v for k, v in sorted(threads.items())}}
 
 
+def warm_numba_cache(n: int, grid: int, lib: Path, work: Path) -> None:
+    """Fill numba's cache for this tree as the counted processes will look it up.
+
+    numba keys its cache by the CPU it compiles for, and under valgrind the CPU is valgrind's
+    emulated one (numba names it ``haswell`` on this machine's ``znver4``), so a cache filled
+    by a plain run does not serve a run under valgrind: the first counted process compiled
+    every kernel inside its count (a 100-UAV traced hour counted 64 G instructions instead of
+    10 G; the next process, which found the kernels cached, counted normally). Short runs,
+    traced and in memory, under valgrind without instrumentation (``--tool=none``) fill it.
+    """
+    for mode in ("traced", "mem"):
+        subprocess.run(["valgrind", "--tool=none", sys.executable, __file__, "--inner", "world",
+                        str(n), "0.02", mode, str(grid), str(lib)],
+                       check=True, capture_output=True, cwd=work)
+
+
 def valgrind_version() -> str:
     if shutil.which("valgrind") is None:
         raise Missing("bench_instructions: valgrind is not installed (Debian: apt-get install "
@@ -166,9 +183,7 @@ def measure(n: int, hours: float, untraced: bool, grid: int = 10) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         lib = build_shim(work)
-        # numba's cache for this tree, filled without valgrind (a few seconds if it is cold)
-        subprocess.run([sys.executable, __file__, "--inner", "world", str(n), "0.02", "mem",
-                        str(grid), str(lib)], check=True, capture_output=True, cwd=work)
+        warm_numba_cache(n, grid, lib, work)
         world = counted(["world", str(n), str(hours), "traced", str(grid)], lib, work)
         print(f"{n:,} UAVs x {hours:g} h traced: {world['instructions']:,} instructions "
               f"({world['main_thread_instructions']:,} in the simulating thread), "
