@@ -514,6 +514,28 @@ def test_kept_tables_are_the_data_of_the_file(tmp_path: Path) -> None:
                 assert columns[name].tobytes() == values.tobytes(), (table, name)
 
 
+def test_kept_columns_are_joined_only_when_read(tmp_path: Path) -> None:
+    """A column kept in several blocks is joined when first read, once: taking the tables
+    copies nothing (a run's summary never reads the position samples), and a column read
+    costs one copy of itself, not of its table."""
+    import tracemalloc
+
+    tw = _kept_trace(tmp_path / "kept.h5", keep_bytes=1 << 20)
+    tracemalloc.start()
+    try:
+        kept = tw.take_tables()
+        assert kept is not None
+        taken = tracemalloc.get_traced_memory()[0]
+        t_s = kept["/coverage/events"]["t_s"]
+        read = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert taken < 3000 * 8 // 2  # the tables' mappings only, not even one column's copy
+    assert 3000 * 8 <= read - taken < 3000 * 8 + 4096  # one float64 column of 3000 rows
+    assert kept["/coverage/events"]["t_s"] is t_s
+    assert t_s.tolist() == _events(3000, seed=5)["t_s"].tolist()
+
+
 def test_nothing_kept_past_the_limit_or_off_or_after_a_failure(tmp_path: Path) -> None:
     kept = _kept_trace(tmp_path / "all.h5", keep_bytes=1 << 20).take_tables()
     assert kept is not None

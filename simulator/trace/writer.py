@@ -35,7 +35,7 @@ import logging
 import os
 import time
 import traceback
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -129,6 +129,36 @@ def _package_version() -> str:
         return importlib.metadata.version("uavtwin")
     except importlib.metadata.PackageNotFoundError:
         return "0+unknown"
+
+class _JoinedColumns(Mapping[str, np.ndarray]):
+    """A table's columns kept in blocks (one array per column each), each column joined into
+    one array when it is first read."""
+
+    def __init__(self, names: tuple[str, ...], blocks: list[list[np.ndarray]]) -> None:
+        self._index = {name: k for k, name in enumerate(names)}
+        self._blocks = blocks
+        self._joined: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        joined = self._joined.get(name)
+        if joined is None:
+            k = self._index[name]
+            blocks = self._blocks
+            if len(blocks) == 1:
+                joined = blocks[0][k]
+            else:
+                joined = np.concatenate([b[k] for b in blocks])
+                for b in blocks:  # the joined copy replaces the blocks' arrays
+                    b[k] = joined[:0]
+            self._joined[name] = joined
+        return joined
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
 
 class TraceWriter:
     """Write one run's trace; use as a context manager.
@@ -433,24 +463,21 @@ class TraceWriter:
             raise
         log.info("trace written to %s", self.path)
 
-    def take_tables(self) -> dict[str, dict[str, np.ndarray]] | None:
+    def take_tables(self) -> dict[str, Mapping[str, np.ndarray]] | None:
         """The rows of the complete trace, kept in memory (see ``keep_bytes``), handed over once.
 
         Returns:
             ``{table: {column: array}}`` with the schema dtypes, exactly the data of the file
             (tables without rows left out), or None: nothing was kept (``keep_bytes`` 0 or
-            exceeded), the trace is not complete, or the tables were already taken.
+            exceeded), the trace is not complete, or the tables were already taken. A
+            column kept in several blocks is joined when it is first read (a run's summary
+            reads a few columns, never the position samples).
         """
         kept, self._kept = self._kept, None
         if kept is None or not self._complete:
             return None
-        out = {}
-        for path, blocks in kept.items():
-            names = get_table(path).column_names
-            out[path] = {name: blocks[0][k] if len(blocks) == 1
-                         else np.concatenate([b[k] for b in blocks])
-                         for k, name in enumerate(names)}
-        return out
+        return {path: _JoinedColumns(get_table(path).column_names, blocks)
+                for path, blocks in kept.items()}
 
     # -- internals -------------------------------------------------------------------------
     def _buffer_for(self, table: str) -> TableBuffer:
