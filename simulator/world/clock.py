@@ -76,25 +76,49 @@ class Resumes:
     """All resumes of all UAVs, in the order the clock runs them.
 
     The first ``n_uavs`` are the processes' starts, in UAV order (all at time 0); the others
-    follow sorted by their key. The events of resume ``r`` are entries
-    ``end[r - 1]`` (0 for ``r = 0``) to ``end[r]`` of ``t``, ``rsu``, ``kind``.
+    follow sorted by their key. Resume ``r`` handles the events ``first[r]`` to
+    ``first[r] + count[r]`` of ``t``, ``rsu``, ``kind``, which hold each UAV's events in its own
+    order (UAV ``u``'s are ``lo[u]`` to ``lo[u + 1]``). A later resume's clock value is the time
+    of its first event, except where SimPy's sum is not (``fix_at``, ``fix_s``). Kept small:
+    ``4 + 4`` bytes per resume and ``13`` per event besides the sort key's transients.
 
     Attributes:
-        uav: ``[R]`` the UAV of each resume (int32).
-        s: ``[R]`` clock value of each resume (s).
-        end: ``[R]`` end of each resume's entries (int64).
-        more: ``[R]`` True when the UAV has a later resume.
-        t, rsu, kind: ``[E]`` the events (time, RSU id or -1, kind), grouped by resume.
+        n_uavs: number of UAVs.
+        lo: ``[n_uavs + 1]`` offsets of the UAVs' events (int64).
+        t, rsu, kind: ``[E]`` the events (time, RSU id or -1, kind), UAV-major.
+        first, count: ``[R]`` each resume's events (int32), in the clock's order.
+        fix_at, fix_s: resumes (ascending) whose clock value is not their first event's time,
+            and their clock values.
     """
 
     n_uavs: int
-    uav: np.ndarray
-    s: np.ndarray
-    end: np.ndarray
-    more: np.ndarray
+    lo: np.ndarray
     t: np.ndarray
     rsu: np.ndarray
     kind: np.ndarray
+    first: np.ndarray
+    count: np.ndarray
+    fix_at: np.ndarray
+    fix_s: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+    def block(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Resumes ``a`` to ``b``: their UAVs, clock values, whether each UAV has a later
+        resume, and the index of each of their events in ``t``, ``rsu``, ``kind``."""
+        first, count = self.first[a:b], self.count[a:b]
+        uav = np.searchsorted(self.lo, first, side="right") - 1
+        more = first + count < self.lo[uav + 1]
+        s = np.zeros(b - a)
+        later = np.arange(a, b) >= self.n_uavs
+        s[later] = self.t[first[later]]
+        i, j = np.searchsorted(self.fix_at, [a, b])
+        s[self.fix_at[i:j] - a] = self.fix_s[i:j]
+        ends = np.cumsum(count)
+        events = np.repeat(first - (ends - count), count) + np.arange(int(ends[-1]) if len(ends)
+                                                                       else 0)
+        return uav, s, more, events
 
 
 def merge_timelines(timelines: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
@@ -109,85 +133,99 @@ def merge_timelines(timelines: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray
             :data:`DEPART` event after its timeline).
     """
     n = len(timelines)
-    if n == 0:
-        return Resumes(0, np.zeros(0, np.int32), np.zeros(0), np.zeros(0, np.int64),
-                       np.zeros(0, bool), np.zeros(0), np.zeros(0, np.int32), np.zeros(0, np.int8))
-    ts, rs, ks = [], [], []
+    ts: list = []
+    rs: list = []
+    ks: list = []
     for u, (t_u, r_u, k_u) in enumerate(timelines):
         gone = depart_s[u]
-        ts += [[arrive_s[u]], t_u] + ([] if gone is None else [[gone]])
-        rs += [[-1], r_u] + ([] if gone is None else [[-1]])
-        ks += [[ARRIVE], k_u] + ([] if gone is None else [[DEPART]])
+        ts += [(arrive_s[u],), t_u] + ([] if gone is None else [(gone,)])
+        rs += [(-1,), r_u] + ([] if gone is None else [(-1,)])
+        ks += [(ARRIVE,), k_u] + ([] if gone is None else [(DEPART,)])
     counts = np.array([len(tl[0]) + 1 + (depart_s[u] is not None)
                        for u, tl in enumerate(timelines)], dtype=np.int64)
-    t = np.concatenate(ts).astype(np.float64)
-    rsu = np.concatenate(rs).astype(np.int32)
-    kind = np.concatenate(ks).astype(np.int8)
-    owner = np.repeat(np.arange(n), counts)
-    lo = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    lo = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    t = np.concatenate(ts).astype(np.float64) if n else np.zeros(0)
+    rsu = np.concatenate(rs).astype(np.int32) if n else np.zeros(0, np.int32)
+    kind = np.concatenate(ks).astype(np.int8) if n else np.zeros(0, np.int8)
+    del ts, rs, ks
+    if len(t) >= 2**31 - 1:
+        raise ValueError(f"merge_timelines: {len(t)} coverage events, more than 2**31 - 1")
 
-    # Each UAV's resumes. Guess: a resume's clock value is the time of its first event (SimPy's
-    # sum s_prev + (t - s_prev) is exact when s_prev >= t / 2, so nearly always); a UAV whose
-    # times are out of order or whose guess fails the exact check is redone by the reference
-    # rule, resume_times.
-    first = np.zeros(len(t), dtype=bool)
-    first[lo] = True
-    before = np.zeros(len(t))
-    before[~first] = np.maximum(t[np.flatnonzero(~first) - 1], 0.0)
+    # Each UAV's resumes. Guess: every resume's clock value is the time of its first event
+    # (SimPy's sum s_prev + (t - s_prev) is exact when s_prev >= t / 2, so nearly always); then
+    # the clock value before each event is the previous event's time (0 before the first, and
+    # never below 0). A UAV whose times go down or whose guess fails the check of the sum is
+    # redone by the reference rule, resume_times.
+    heads = lo[:-1]
+    before = np.empty_like(t)
+    before[1:] = t[:-1]
+    before[heads] = 0.0
+    np.maximum(before, 0.0, out=before)
     starts = t > before
-    resume_of = np.cumsum(starts)
-    resume_of -= np.repeat(resume_of[lo] - starts[lo], counts)
-    s_entry = np.zeros(len(t))  # the guessed clock value of each start entry's predecessor
-    idx = np.flatnonzero(starts)
-    prev_start = np.zeros(len(idx), dtype=bool)
-    prev_start[1:] = owner[idx[1:]] == owner[idx[:-1]]
-    s_entry[idx[1:][prev_start[1:]]] = t[idx[:-1][prev_start[1:]]]
-    inexact = (s_entry[idx] + (t[idx] - s_entry[idx])) != t[idx]
-    unordered = np.zeros(len(t), dtype=bool)
-    unordered[~first] = t[~first] < t[np.flatnonzero(~first) - 1]
-    bad = np.unique(np.concatenate((owner[idx[inexact]], owner[unordered])))
-    fixed_s: dict[int, list[float]] = {}
-    for u in bad.tolist():
-        a, b = lo[u], lo[u] + counts[u]
-        r_u, s_u = resume_times(t[a:b].tolist())
-        resume_of[a:b] = r_u
-        fixed_s[u] = s_u
-    n_res = resume_of[lo + counts - 1] + 1  # per UAV, its start included
-    res_lo = np.concatenate(([0], np.cumsum(n_res)[:-1]))
-    res_id = res_lo[owner] + resume_of  # per entry, UAV-major resume id
-    total = int(n_res.sum())
+    check = t - before
+    check += before
+    bad_entry = starts & (check != t)
+    del check, before
+    down = np.zeros(len(t), dtype=bool)
+    down[1:] = t[1:] < t[:-1]
+    down[heads] = False  # (a UAV's first event follows no event of its own)
+    bad_entry |= down
+    del down
+    owner = np.repeat(np.arange(n, dtype=np.int32), counts)
+    bad = np.unique(owner[bad_entry]).tolist()
+    del bad_entry
+    resume_of = np.cumsum(starts, dtype=np.int32)  # per event, its resume within its UAV
+    resume_of -= np.repeat(resume_of[heads] - starts[heads], counts)
+    fixed: dict[int, list[float]] = {}
+    for u in bad:
+        r_u, s_u = resume_times(t[lo[u]:lo[u + 1]].tolist())
+        resume_of[lo[u]:lo[u + 1]] = r_u
+        fixed[u] = s_u
+    n_res = (resume_of[lo[1:] - 1] + 1).astype(np.int64)  # per UAV, its start included
+    res_lo = np.concatenate(([0], np.cumsum(n_res)[:-1])).astype(np.int64)
+    total = int(n_res.sum()) if n else 0
+    # per resume (UAV-major): its first event, its clock value, its index within its UAV
+    res_id = resume_of
+    res_id += np.repeat(res_lo.astype(np.int32), counts)
+    del owner, resume_of
+    count = np.bincount(res_id, minlength=total).astype(np.int32)
+    first = np.concatenate(([0], np.cumsum(count, dtype=np.int64)[:-1])).astype(np.int32)
+    # a resume with no events is a UAV's start (arrival later than 0): it sits before the
+    # UAV's first event
     s = np.zeros(total)
-    good = np.ones(len(t), dtype=bool)
-    good[np.isin(owner, bad)] = False
-    gs = starts & good
-    s[res_id[gs]] = t[gs]
-    for u, s_u in fixed_s.items():
+    for u in bad:
+        starts[lo[u]:lo[u + 1]] = False
+    s[res_id[starts]] = t[starts]
+    del starts, res_id
+    for u, s_u in fixed.items():
         s[res_lo[u]:res_lo[u] + n_res[u]] = s_u
-    res_uav = np.repeat(np.arange(n), n_res)
-    res_k = np.arange(total) - res_lo[res_uav]
-    entries = np.bincount(res_id, minlength=total)
-    entry_lo = np.concatenate(([0], np.cumsum(entries)[:-1]))
-
-    order = _order(n, s, res_k, res_lo)
-    cnt = entries[order]
-    end = np.cumsum(cnt)
-    perm = np.repeat(entry_lo[order] - (end - cnt), cnt) + np.arange(int(end[-1]) if total else 0)
-    return Resumes(n, res_uav[order].astype(np.int32), s[order], end.astype(np.int64),
-                   res_k[order] < n_res[res_uav[order]] - 1, t[perm], rsu[perm], kind[perm])
+    order = _order(n, s, n_res, res_lo)
+    s_run = s[order]
+    del s
+    first_run = first[order]
+    # the starts' clock value is 0; a later resume's is its first event's time, but where the
+    # sum was not exact
+    fix_at = n + np.flatnonzero(s_run[n:] != t[first_run[n:]])
+    return Resumes(n, lo, t, rsu, kind, first_run, count[order], fix_at, s_run[fix_at])
 
 
-def _order(n: int, s: np.ndarray, k: np.ndarray, res_lo: np.ndarray) -> np.ndarray:
+def _order(n: int, s: np.ndarray, n_res: np.ndarray, res_lo: np.ndarray) -> np.ndarray:
     """Resume ids (UAV-major) in the order the clock runs them: the starts in UAV order, then
     the rest by ``(s, position of the predecessor)`` (see the module's docstring)."""
-    later = np.flatnonzero(k > 0)
+    is_start = np.zeros(len(s), dtype=bool)
+    is_start[res_lo] = True
+    later = np.flatnonzero(~is_start).astype(np.int32)
+    del is_start
     # ids are UAV-major, so a stable sort leaves ties by UAV: right for the UAVs' first resumes
     order = later[np.argsort(s[later], kind="stable")]
-    pos = np.empty(len(s), dtype=np.int64)
-    pos[res_lo] = np.arange(n)
-    pos[order] = n + np.arange(len(order))
+    del later
     s_sorted = s[order]
     tie = np.flatnonzero(s_sorted[1:] == s_sorted[:-1])
+    del s_sorted
     if len(tie):
+        pos = np.empty(len(s), dtype=np.int64)
+        pos[res_lo] = np.arange(n)
+        pos[order] = n + np.arange(len(order))
         # groups of equal clock values, in increasing order of time: a group's predecessors
         # are all earlier, so their positions are final when it is sorted
         breaks = np.flatnonzero(np.diff(tie) > 1)
@@ -199,7 +237,7 @@ def _order(n: int, s: np.ndarray, k: np.ndarray, res_lo: np.ndarray) -> np.ndarr
                 members = members[np.argsort(key, kind="stable")]
                 order[a:b] = members
                 pos[members] = n + np.arange(a, b)
-    return np.concatenate((res_lo, order))
+    return np.concatenate((res_lo.astype(np.int32), order))
 
 
 class _Wakeup(simpy.Event):
@@ -231,56 +269,52 @@ class CoverageClock:
         self._pending = [0] * resumes.n_uavs  # per UAV: the number of its next resume
         self._wakeup = _Wakeup(env)
         self._next = resumes.n_uavs  # index of the next resume to run
+        # the loaded block of resumes: UAVs, clock values, ends of their events in _events,
+        # whether each UAV has a later resume
         self._block: tuple[list[int], list[float], list[int], list[bool]] = ([], [], [], [])
         self._block_lo = self._next  # first resume of the loaded block
         self._events: tuple[list[float], list[int], list[int]] = ([], [], [])
-        self._events_lo = 0  # first event of the loaded block
         env.process(self._start())
 
     @property
     def unqueued_numbers(self) -> int:
         """Numbers drawn from SimPy's counter for resumes that are neither run nor in SimPy's
         queue yet (SimPy's count of scheduled events, ``next(env._eid)``, includes them)."""
-        drawn = int(np.count_nonzero(self.resumes.more[:self._next]))  # one per finished resume
+        drawn = int(np.count_nonzero(self.resumes.block(0, self._next)[2]))  # one per more
         run = self._next - self.resumes.n_uavs
         return drawn - run - int(self._wakeup.callbacks is not None)
 
-    def _start(self):  # a generator, run once as a process: SimPy's URGENT start at time 0
+    def _load(self, a: int, b: int) -> None:
+        """Turn resumes ``a`` to ``b`` into Python numbers."""
         r = self.resumes
-        n = r.n_uavs
-        hi = r.end[:n].tolist()
-        t, rsu, kind = (r.t[:hi[-1] if n else 0].tolist(), r.rsu[:hi[-1] if n else 0].tolist(),
-                        r.kind[:hi[-1] if n else 0].tolist())
+        uav, s, more, events = r.block(a, b)
+        self._block = (uav.tolist(), s.tolist(), np.cumsum(r.count[a:b]).tolist(), more.tolist())
+        self._block_lo = a
+        self._events = (r.t[events].tolist(), r.rsu[events].tolist(), r.kind[events].tolist())
+
+    def _start(self):  # a generator, run once as a process: SimPy's URGENT start at time 0
+        n = self.resumes.n_uavs
+        self._load(0, n)
+        uav, _s, ends, more = self._block
+        t, rsu, kind = self._events
         handle, eid, lo = self.handle, self.env._eid, 0
-        for u, (end, more) in enumerate(zip(hi, r.more[:n].tolist(), strict=True)):
+        for u, end, more_u in zip(uav, ends, more, strict=True):
             for k in range(lo, end):
                 handle(u, t[k], rsu[k], kind[k])
             lo = end
-            if more:
+            if more_u:
                 self._pending[u] = next(eid)
         self._queue_next()
         return
         yield  # pragma: no cover (makes this a generator)
 
-    def _load(self) -> None:
-        """Turn the block of resumes that starts at ``self._next`` into Python numbers."""
-        r = self.resumes
-        a, b = self._next, min(self._next + BLOCK, len(r.s))
-        self._block = (r.uav[a:b].tolist(), r.s[a:b].tolist(), r.end[a:b].tolist(),
-                       r.more[a:b].tolist())
-        self._block_lo = a
-        e0 = int(r.end[a - 1]) if a else 0
-        e1 = int(r.end[b - 1])
-        self._events = (r.t[e0:e1].tolist(), r.rsu[e0:e1].tolist(), r.kind[e0:e1].tolist())
-        self._events_lo = e0
-
     def _queue_next(self) -> None:
         """Put the next resume in SimPy's queue under the key its timeout would have had."""
         i = self._next - self._block_lo
         if i >= len(self._block[0]):
-            if self._next >= len(self.resumes.s):
+            if self._next >= len(self.resumes):
                 return
-            self._load()
+            self._load(self._next, min(self._next + BLOCK, len(self.resumes)))
             i = 0
         uav, s = self._block[0][i], self._block[1][i]
         wakeup = self._wakeup
@@ -291,11 +325,9 @@ class CoverageClock:
         i = self._next - self._block_lo
         uav, _s, ends, more = self._block
         u = uav[i]
-        lo = (ends[i - 1] if i else (int(self.resumes.end[self._next - 1]))) - self._events_lo
-        hi = ends[i] - self._events_lo
         t, rsu, kind = self._events
         handle = self.handle
-        for k in range(lo, hi):
+        for k in range(ends[i - 1] if i else 0, ends[i]):
             handle(u, t[k], rsu[k], kind[k])
         if more[i]:
             self._pending[u] = next(self.env._eid)
