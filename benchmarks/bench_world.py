@@ -501,6 +501,23 @@ def big_targets(row: dict, series: list[dict]) -> dict:
     return out
 
 
+def repeat_counts(text: str) -> dict[int, int]:
+    """``--repeat``: ``"N"`` -> ``{0: N}`` (every size up to ``--repeat-up-to``), or
+    ``"SIZE:N,..."`` -> ``{SIZE: N, ...}`` (sizes not named run once)."""
+    try:
+        if ":" not in text:
+            counts = {0: int(text)}
+        else:
+            counts = {int(size): int(n) for size, n in
+                      (item.split(":") for item in text.split(","))}
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected N or SIZE:N,... (e.g. 100:21,1000:7), got {text!r}") from None
+    if any(n < 1 for n in counts.values()):
+        raise argparse.ArgumentTypeError(f"repeat counts must be >= 1, got {text!r}")
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--uavs", default="100,1000,5000")
@@ -512,9 +529,11 @@ def main() -> None:
                         help="also run 10,000 UAVs x 400 RSUs, resident memory sampled")
     parser.add_argument("--big-only", action="store_true",
                         help="only the 10,000-UAV run, kept with the last series in the JSON")
-    parser.add_argument("--repeat", type=int, default=1,
+    parser.add_argument("--repeat", type=repeat_counts, default={},
                         help="runs per size (traced and, with --untraced, in memory), "
-                             "interleaved; the one with the least CPU time is reported")
+                             "interleaved; the one with the least CPU time is reported. "
+                             "N (every size up to --repeat-up-to) or SIZE:N,... per size, "
+                             "e.g. 100:21,1000:7,5000:3")
     parser.add_argument("--repeat-up-to", type=int, default=1000,
                         help="repeat only sizes up to this many UAVs (default 1000)")
     parser.add_argument("--untraced-hours", type=float, default=None,
@@ -542,8 +561,8 @@ def main() -> None:
     series = []
     load_before = os.getloadavg()
     for n in (int(x) for x in args.uavs.split(",")):
-        row = repeated(n, args.hours, args.repeat if n <= args.repeat_up_to else 1,
-                       args.untraced)
+        times = args.repeat.get(n, args.repeat.get(0, 1) if n <= args.repeat_up_to else 1)
+        row = repeated(n, args.hours, times, args.untraced)
         compare_with_bare(row, n)
         series.append(row)
         print(f"{n:>6} UAVs: {row['wall_s']:7.2f} s wall ({row['cpu_s']:.2f} s CPU), "

@@ -57,3 +57,13 @@ def test_paired_share_is_the_median_of_pairs(bench) -> None:
                               "cpu_overhead_vs_bare": 1.0, "wall_s": 1.0, "cpu_s": 1.0,
                               "untraced_wall_s": 0.8, "untraced_cpu_s": 0.8}])
     assert targets["tracing_share_paired_100"]["met_cpu"] is False
+
+
+def test_repeat_counts_per_size(bench) -> None:
+    import argparse
+
+    assert bench.repeat_counts("7") == {0: 7}
+    assert bench.repeat_counts("100:21,1000:7,5000:3") == {100: 21, 1000: 7, 5000: 3}
+    for bad in ("x", "100:0", "100-3"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            bench.repeat_counts(bad)
