@@ -104,12 +104,18 @@ class Resumes:
     def __len__(self) -> int:
         return len(self.first)
 
+    def uavs(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """Resumes ``a`` to ``b``: their UAVs, and whether each UAV has a later resume (it has
+        events after this resume's)."""
+        first = self.first[a:b]
+        uav = np.searchsorted(self.lo, first, side="right") - 1
+        return uav, first + self.count[a:b] < self.lo[uav + 1]
+
     def block(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Resumes ``a`` to ``b``: their UAVs, clock values, whether each UAV has a later
         resume, and the index of each of their events in ``t``, ``rsu``, ``kind``."""
         first, count = self.first[a:b], self.count[a:b]
-        uav = np.searchsorted(self.lo, first, side="right") - 1
-        more = first + count < self.lo[uav + 1]
+        uav, more = self.uavs(a, b)
         s = np.zeros(b - a)
         later = np.arange(a, b) >= self.n_uavs
         s[later] = self.t[first[later]]
@@ -199,7 +205,7 @@ def merge_timelines(timelines: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray
     del starts, res_id
     for u, s_u in fixed.items():
         s[res_lo[u]:res_lo[u] + n_res[u]] = s_u
-    order = _order(n, s, n_res, res_lo)
+    order = _order(n, s, res_lo)
     s_run = s[order]
     del s
     first_run = first[order]
@@ -209,7 +215,7 @@ def merge_timelines(timelines: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray
     return Resumes(n, lo, t, rsu, kind, first_run, count[order], fix_at, s_run[fix_at])
 
 
-def _order(n: int, s: np.ndarray, n_res: np.ndarray, res_lo: np.ndarray) -> np.ndarray:
+def _order(n: int, s: np.ndarray, res_lo: np.ndarray) -> np.ndarray:
     """Resume ids (UAV-major) in the order the clock runs them: the starts in UAV order, then
     the rest by ``(s, position of the predecessor)`` (see the module's docstring)."""
     is_start = np.zeros(len(s), dtype=bool)
@@ -280,7 +286,7 @@ class CoverageClock:
     def unqueued_numbers(self) -> int:
         """Numbers drawn from SimPy's counter for resumes that are neither run nor in SimPy's
         queue yet (SimPy's count of scheduled events, ``next(env._eid)``, includes them)."""
-        drawn = int(np.count_nonzero(self.resumes.block(0, self._next)[2]))  # one per more
+        drawn = int(np.count_nonzero(self.resumes.uavs(0, self._next)[1]))  # one per more
         run = self._next - self.resumes.n_uavs
         return drawn - run - int(self._wakeup.callbacks is not None)
 

@@ -79,7 +79,6 @@ class World:
     sensing: SensingProcess | None = None
     failover: Failover | None = None
     uav_names: list[str] = field(default_factory=list)  # ids in an imported mobility file
-    clock: CoverageClock | None = None
 
 
 def pricing_policy(pricing: PricingConfig, base_dir: Path | None = None) -> PricingPolicy:
@@ -178,7 +177,9 @@ def build_world(scenario: Scenario, rngs: dict[str, np.random.Generator], record
         departs.append(traj.end_time if traj.end_time < scenario.simulation.duration_s else None)
         state.present = traj.start_time <= 0.0
     del crossings
-    world.clock = CoverageClock(
+    # the clock schedules its start on env, as the processes it replaces did; no one else
+    # needs a handle on it
+    CoverageClock(
         env, merge_timelines(timelines, [t.start_time for t in trajectories], departs),
         coverage_handler(world))
     return world
