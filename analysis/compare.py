@@ -62,8 +62,10 @@ def runs_table(paths: Sequence[str | os.PathLike[str]]) -> tuple[pd.DataFrame, l
         solvers = sorted(rounds["solver"].astype(str).unique())
         label = "+".join(solvers) if solvers else Path(path).stem
         seed = int(trace.attrs.get("seed", -1))
+        with trace.held_open():
+            metrics = run_metrics(trace)
         rows.append({"solver": label, "repetition": seed, "seed": seed, "trace": str(path),
-                     "status": trace.status, **run_metrics(trace)})
+                     "status": trace.status, **metrics})
         traces.append(trace)
     df = pd.DataFrame(rows)
     df.attrs.update(parameters=["solver"],

@@ -19,10 +19,11 @@ wherever the trace file is.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +86,7 @@ class Trace:
     Access a table as ``trace.table("/migration/transfers")``, ``trace["migration/transfers"]``
     or ``trace.migration_transfers`` (see :data:`ACCESSORS`). The file is opened only for the
     duration of each read, so a :class:`Trace` holds no file handle and may outlive the file
-    being rewritten.
+    being rewritten; :meth:`held_open` keeps it open across a block of reads.
 
     Attributes:
         path: The trace file.
@@ -101,6 +102,7 @@ class Trace:
         self._cache: dict[str, dict[str, np.ndarray]] = {}
         self._n_rows: dict[str, int] = {}
         self._checked = file_stamp(self.path)
+        self._held: TraceReader | None = None
         with TraceReader(self.path) as reader:
             self.attrs: dict[str, Any] = dict(reader.attrs)
         status = self.status
@@ -204,14 +206,33 @@ class Trace:
             TraceError: Unknown table or column, or a column that cannot be read.
         """
         spec, wanted = self._columns(table, columns)
+        df = schema_frame(spec, self.arrays(spec.path, wanted), wanted)
+        if names if names is not None else self.names:
+            df = self._add_labels(df)
+        return df
+
+    def arrays(self, table: str, columns: Iterable[str] | None = None
+               ) -> dict[str, np.ndarray]:
+        """Columns of one table as stored: one NumPy array per column, in the schema's dtypes
+        (enum columns as their integer codes), read on first use and cached like
+        :meth:`table`'s.
+
+        Args:
+            table: Table path or accessor name.
+            columns: Columns to read (default: all, in schema order).
+
+        Returns:
+            ``{column: array}`` in the order asked.
+
+        Raises:
+            TraceError: Unknown table or column, or a column that cannot be read.
+        """
+        spec, wanted = self._columns(table, columns)
         cached = self._cache.setdefault(spec.path, {})
         missing = [c for c in wanted if c not in cached]
         if missing:
             cached.update(self._read(spec, missing))
-        df = schema_frame(spec, cached, wanted)
-        if names if names is not None else self.names:
-            df = self._add_labels(df)
-        return df
+        return {c: cached[c] for c in wanted}
 
     def chunks(self, table: str, columns: Iterable[str], rows: int) -> Iterator[pd.DataFrame]:
         """A table in consecutive slices of at most ``rows`` rows, read one at a time.
@@ -255,10 +276,35 @@ class Trace:
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | set(ACCESSORS))
 
+    @contextlib.contextmanager
+    def held_open(self) -> Iterator[Trace]:
+        """Keep the file open for the reads inside the ``with`` block, which otherwise open
+        it once each (a run summary reads some 30 slices; opening the file costs more than
+        reading a slice). The file must not be rewritten inside the block.
+
+        Yields:
+            This trace.
+        """
+        if self._held is not None:  # nested: the outer block holds it
+            yield self
+            return
+        self._held = self._reader()
+        try:
+            yield self
+        finally:
+            held, self._held = self._held, None
+            held.close()
+
     # -- internals -------------------------------------------------------------------------
-    def _open(self) -> TraceReader:
-        """Open for one read; the structure is checked again only if the file changed since
-        it was last checked (a report reads a trace a dozen times)."""
+    def _open(self) -> contextlib.AbstractContextManager[TraceReader]:
+        """Open for one read (or lend the reader :meth:`held_open` holds); the structure is
+        checked again only if the file changed since it was last checked (a report reads a
+        trace a dozen times)."""
+        if self._held is not None:
+            return contextlib.nullcontext(self._held)
+        return self._reader()
+
+    def _reader(self) -> TraceReader:
         stamp = file_stamp(self.path)
         reader = TraceReader(self.path, check_structure=stamp is None or stamp != self._checked)
         self._checked = stamp
@@ -318,14 +364,28 @@ def schema_frame(spec: Table, data: Mapping[str, np.ndarray], wanted: list[str])
 
 class MemoryTables:
     """The tables of a run kept in memory (``{table: {column: array}}``), served like a
-    :class:`Trace`: :meth:`table` returns the same frames, absent tables have zero rows."""
+    :class:`Trace`: :meth:`table` returns the same frames, absent tables have zero rows.
 
-    def __init__(self, tables: Mapping[str, Mapping[str, np.ndarray]]) -> None:
+    Args:
+        tables: The columns, per table path.
+        rest: Where the columns that ``tables`` does not hold are read from (a trace of the
+            same run, opened on first use), for tables that hold only some of their columns
+            (``TraceWriter(keep_columns=...)``; a table absent from ``tables`` is read
+            there whole). None: every table is held whole, and an absent one has no rows.
+    """
+
+    def __init__(self, tables: Mapping[str, Mapping[str, np.ndarray]],
+                 rest: Callable[[], Trace] | None = None) -> None:
         self._tables = tables
+        self._rest = rest
+        self._rest_trace: Trace | None = None
 
     def n_rows(self, table: str) -> int:
         """Rows of a table (0 if the run wrote none)."""
-        cols = self._tables.get(get_table(ACCESSORS.get(table, table)).path, {})
+        path = get_table(ACCESSORS.get(table, table)).path
+        cols = self._tables.get(path)
+        if cols is None and self._rest is not None:
+            return self._other().n_rows(path)
         return len(next(iter(cols.values()))) if cols else 0
 
     def table(self, table: str, columns: Iterable[str] | None = None) -> pd.DataFrame:
@@ -333,6 +393,9 @@ class MemoryTables:
         spec = get_table(ACCESSORS.get(table, table))
         wanted = list(spec.column_names) if columns is None else list(columns)
         stored = self._tables.get(spec.path, {})
+        if self._rest is not None and any(c not in stored for c in wanted):
+            other = [c for c in wanted if c not in stored]
+            stored = {**stored, **self._other().arrays(spec.path, other)}
         data = {c: stored.get(c, np.zeros(0, dtype=spec.column(c).np_dtype)) for c in wanted}
         return schema_frame(spec, data, wanted)
 
@@ -340,9 +403,19 @@ class MemoryTables:
         """A table in consecutive slices of at most ``rows`` rows (see :meth:`Trace.chunks`)."""
         spec = get_table(ACCESSORS.get(table, table))
         wanted = list(columns)
+        stored = self._tables.get(spec.path, {})
+        if self._rest is not None and any(c not in stored for c in wanted):
+            yield from self._other().chunks(spec.path, wanted, rows)
+            return
         whole = self.table(spec.path, wanted)
         for start in range(0, len(whole), rows):
             yield whole.iloc[start:start + rows]
+
+    def _other(self) -> Trace:
+        if self._rest_trace is None:
+            assert self._rest is not None
+            self._rest_trace = self._rest()
+        return self._rest_trace
 
 
 def _categorical(values: np.ndarray, codes: Mapping[int, str]) -> pd.Categorical:

@@ -232,7 +232,8 @@ def build_report(trace_path: str | os.PathLike[str], figures_dir: str | os.PathL
     if fmt not in FORMATS:
         raise ValueError(f"figure format {fmt!r}: expected one of {list(FORMATS)}")
     trace = open_trace(trace_path)
-    stats = run_metrics(trace)
+    with trace.held_open():
+        stats = run_metrics(trace)
     if figures_dir is None:
         written: list[Path] = []
         skipped = [(s.name, r) for s in FIGURES if (r := s.missing(trace)) is not None]

@@ -83,7 +83,8 @@ def open_sweep(path: str | os.PathLike[str]) -> pd.DataFrame:
             records.append({})
             continue
         try:
-            records.append(run_metrics(open_trace(root / trace)))
+            with open_trace(root / trace).held_open() as opened:
+                records.append(run_metrics(opened))
         except TraceError as err:
             raise TraceError(f"{index_path}: {err}") from None
     found = pd.DataFrame.from_records(records, index=index.index)

@@ -176,6 +176,75 @@ def test_reading_is_lazy_and_cached(small: Path, monkeypatch: pytest.MonkeyPatch
     assert trace.cached_tables == ["/pricing/offers"]
 
 
+def test_held_open_reads_the_same_with_one_open(small: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside held_open every read uses one open file (nested blocks too); outside, each read
+    opens the file; the frames are the same either way."""
+    import analysis.loaders as loaders_mod
+
+    opened: list[object] = []
+    original = loaders_mod.TraceReader
+
+    def counted(*args: object, **kwargs: object) -> object:
+        opened.append(args[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(loaders_mod, "TraceReader", counted)
+    plain = open_trace(small)
+    want = [plain.table("/pricing/offers"), *plain.chunks("/coverage/events", ["t_s"], 1)]
+    assert len(opened) == 1 + 2 + len(want) - 1  # open_trace, the two reads, each slice
+    held = open_trace(small)
+    opened.clear()
+    with held.held_open() as same:
+        assert same is held
+        with held.held_open():
+            got = [held.table("/pricing/offers"), *held.chunks("/coverage/events", ["t_s"], 1)]
+        held.n_rows("/rsus")
+        assert len(opened) == 1
+    for a, b in zip(got, want, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+    held.n_rows("/uavs")
+    assert len(opened) == 2  # the held file was closed: the next read opens it again
+
+
+def test_arrays_are_the_stored_values(small: Path) -> None:
+    trace = open_trace(small)
+    got = trace.arrays("/coverage/events", ["kind", "t_s"])
+    assert list(got) == ["kind", "t_s"]
+    assert got["kind"].dtype == np.uint8 and got["kind"].tolist() == \
+        trace.table("/coverage/events")["kind"].cat.codes.tolist()
+    assert got["t_s"] is trace.arrays("/coverage/events")["t_s"]  # cached
+
+
+def test_memory_tables_read_what_they_do_not_hold_from_the_trace(small: Path) -> None:
+    """MemoryTables(rest=...) serves the columns it holds and reads the others (and tables
+    it does not hold) from the trace, opened once on first need; without ``rest`` an absent
+    table has no rows."""
+    from analysis.loaders import MemoryTables
+
+    trace = open_trace(small)
+    events = trace.arrays("/coverage/events", ["t_s"])
+    opens: list[int] = []
+
+    def rest() -> object:
+        opens.append(1)
+        return open_trace(small)
+
+    mixed = MemoryTables({"/coverage/events": {"t_s": events["t_s"] + 1000.0}}, rest=rest)
+    assert mixed.table("/coverage/events", ["t_s"])["t_s"].min() >= 1000.0 and opens == []
+    df = mixed.table("/coverage/events", ["t_s", "kind", "uav_id"])
+    assert opens == [1] and df["t_s"].min() >= 1000.0  # held column from memory, rest read
+    pd.testing.assert_frame_equal(df[["kind", "uav_id"]],
+                                  trace.table("/coverage/events", ["kind", "uav_id"]))
+    pd.testing.assert_frame_equal(
+        pd.concat(list(mixed.chunks("/pricing/offers", ["price", "rsu_id"], 3)),
+                  ignore_index=True),
+        trace.table("/pricing/offers", ["price", "rsu_id"]))
+    assert mixed.n_rows("/pricing/offers") == trace.n_rows("/pricing/offers") == 4
+    assert opens == [1]
+    assert MemoryTables({}).n_rows("/pricing/offers") == 0
+
+
 def test_a_broken_table_is_named_when_the_trace_is_opened(small: Path, tmp_path: Path) -> None:
     broken = tmp_path / "broken.h5"
     broken.write_bytes(small.read_bytes())

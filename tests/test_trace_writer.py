@@ -17,7 +17,13 @@ from hypothesis import strategies as st
 import simulator.trace.writer as writer_mod
 from simulator.trace.buffer import CHUNK_ROWS
 from simulator.trace.reader import TraceReader
-from simulator.trace.schema import GROUP_DESCRIPTIONS, OPTIONAL_GROUPS, SCHEMA_VERSION, TABLES
+from simulator.trace.schema import (
+    GROUP_DESCRIPTIONS,
+    OPTIONAL_GROUPS,
+    SCHEMA_VERSION,
+    TABLES,
+    get_table,
+)
 from simulator.trace.writer import TraceWriter, partial_path_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -481,11 +487,12 @@ def test_coalescing_recorder_passes_tables_on_in_the_order_of_their_first_rows()
     assert list(behind.tables()) == ["/first", "/late", "/many"]
 
 
-def _kept_trace(out: Path, keep_bytes: int) -> TraceWriter:
+def _kept_trace(out: Path, keep_bytes: int,
+                keep_columns: dict[str, tuple[str, ...]] | None = None) -> TraceWriter:
     """A trace of three tables appended in blocks and rows across several writes and flushes."""
     cols = _events(3000, seed=5)
     with TraceWriter(out, scenario_yaml=YAML, seed=3, buffer_rows=256,
-                     keep_bytes=keep_bytes) as tw:
+                     keep_bytes=keep_bytes, keep_columns=keep_columns) as tw:
         _write_in_blocks(tw, cols, [10, 700, 701, 1800, 2999])
         tw.flush()
         tw.append("/pricing/offers", round_id=1, request_id=2, uav_id=[3, 4], rsu_id=5,
@@ -552,6 +559,32 @@ def test_nothing_kept_past_the_limit_or_off_or_after_a_failure(tmp_path: Path) -
     assert tw.take_tables() is None
     with pytest.raises(ValueError, match="keep_bytes"):
         TraceWriter(tmp_path / "n.h5", scenario_yaml=YAML, seed=1, keep_bytes=-1)
+
+
+def test_kept_columns_are_those_asked_for(tmp_path: Path) -> None:
+    """keep_columns keeps the named columns of the named tables only, every named table even
+    without rows, and keep_bytes bounds those columns alone."""
+    want = {"/coverage/events": ("kind", "t_s"), "/uavs": ("budget",),
+            "/migration/transfers": ("t_end_s",)}
+    out = tmp_path / "some.h5"
+    kept = _kept_trace(out, keep_bytes=1 << 20, keep_columns=want).take_tables()
+    assert kept is not None and sorted(kept) == sorted(want)
+    with TraceReader(out) as tr:
+        for table, columns in kept.items():
+            assert list(columns) == [c for c in get_table(table).column_names
+                                     if c in want[table]]  # schema order
+            got = tr.read(table, list(columns))
+            for name, values in got.items():
+                assert columns[name].dtype == values.dtype, (table, name)
+                assert columns[name].tobytes() == values.tobytes(), (table, name)
+    assert len(kept["/migration/transfers"]["t_end_s"]) == 0
+    size = 3000 * (8 + 1) + 40 * 8  # t_s, kind and the budgets
+    assert sum(a.nbytes for c in kept.values() for a in c.values()) == size
+    assert _kept_trace(tmp_path / "fits.h5", size, want).take_tables() is not None
+    assert _kept_trace(tmp_path / "big.h5", size - 1, want).take_tables() is None
+    with pytest.raises(ValueError, match="t_sec"):
+        TraceWriter(tmp_path / "n.h5", scenario_yaml=YAML, seed=1, keep_bytes=1,
+                    keep_columns={"/coverage/events": ("t_sec",)})
 
 
 @pytest.mark.parametrize("stage", ["h5py.File", "write_root_attrs", "create_layout"])

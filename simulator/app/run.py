@@ -8,7 +8,9 @@ completed (see :mod:`simulator.trace.writer`).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import functools
 import gc
 import logging
 import math
@@ -31,6 +33,7 @@ from simulator.app.summary import summarise
 from simulator.config.models import Scenario
 from simulator.config.sanity import coverage_warnings
 from simulator.trace.recorders import CoalescingRecorder, MemoryRecorder
+from simulator.trace.schema import get_table
 from simulator.trace.writer import TraceWriter, partial_path_for
 from simulator.world.failover import run_checked, twin_checker
 from simulator.world.mobility.imported import resolve_trace_scenario, trace_source_attrs
@@ -39,12 +42,32 @@ from simulator.world.world import World, build_world, pricing_policy
 
 log = logging.getLogger(__name__)
 
-SUMMARY_MEMORY_BYTES = 1 << 24
-"""The rows a run writes are also kept in memory while they take at most this many bytes
-(16 MiB; a 100-UAV hour of the benchmark world writes 9 MB), and the run summary is computed
-from them instead of from the trace read back. A larger trace is read back in slices, so the
-end of a long run stays bounded; the copy, dropped once it outgrows the limit, added 16 MB to
-the peak of a 1,000-UAV hour at 32 MiB."""
+SUMMARY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "/uavs": ("uav_id",), "/rsus": ("rsu_id",), "/training/iterations": ("iteration",),
+    "/coverage/events": ("t_s", "uav_id", "kind"),
+    "/mobility/segments": ("uav_id", "t_start_s", "t_end_s"),
+    "/migration/requests": ("outcome",),
+    "/migration/transfers": ("t_start_s", "t_end_s"),
+    "/migration/service": ("interruption_s", "bandwidth_mhz", "immersion"),
+    "/pricing/rounds": ("converged", "iterations", "solver", "mean_rsu_utility",
+                        "reference_rsu_utility", "mean_uav_utility", "reference_uav_utility"),
+    "/pricing/offers": ("rsu_id", "price", "bandwidth_mhz"),
+    "/pricing/revenue": ("rsu_id", "revenue", "cost_total"),
+    "/sensing/state": get_table("/sensing/state").column_names,
+    "/faults/outages": ("element",),
+    "/faults/twin_losses": ("t_lost_s", "t_restored_s"),
+    "/faults/transfer_events": ("event",),
+}
+"""The columns the run summary and its coverage notes read (one per table they only count):
+a traced run keeps these in memory as it writes them (``TraceWriter(keep_columns=...)``),
+so that the summary does not read the trace back. A column missing here is still read from
+the file (tests/test_run_summary_columns.py checks that none is)."""
+
+SUMMARY_MEMORY_BYTES = 1 << 25
+"""The summary's columns are kept in memory while they take at most this many bytes (32 MiB;
+a 1,000-UAV hour of the benchmark world writes 23 MB of them, of 115 MB in all); a larger
+run's summary reads them back from the trace in slices, so the end of a long run stays
+bounded."""
 
 
 @dataclass(frozen=True)
@@ -344,7 +367,8 @@ def run_scenario(scenario: Scenario, *, trace_path: str | Path | None = None,
                              flush_interval_s=out.flush_interval_s,
                              compression=out.compression,
                              groups=optional_groups(scenario),
-                             keep_bytes=SUMMARY_MEMORY_BYTES) as writer:
+                             keep_bytes=SUMMARY_MEMORY_BYTES,
+                             keep_columns=SUMMARY_COLUMNS) as writer:
                 coalesced = CoalescingRecorder(writer)
                 world = _build(scenario, coalesced, base, policy)
                 _simulate(scenario, world, coalesced, progress, check_invariants,
@@ -367,9 +391,13 @@ def run_scenario(scenario: Scenario, *, trace_path: str | Path | None = None,
     # the rows just written, if the writer could keep them (a small trace): the same values
     # as the file read back, without reading it (both serve the tables in the same slices)
     kept = writer.take_tables()
-    source: TableSource = MemoryTables(kept) if kept is not None else open_trace(path)
-    summary = summarise(source)
-    notes = _coverage_notes(source, scenario)
+    with contextlib.ExitStack() as reading:
+        # a trace read back is held open for the summary's reads (one open, not one per read)
+        source: TableSource = (MemoryTables(kept, rest=functools.partial(open_trace, path))
+                               if kept is not None
+                               else reading.enter_context(open_trace(path).held_open()))
+        summary = summarise(source)
+        notes = _coverage_notes(source, scenario)
     log.info("run %s seed %d finished in %.2f s -> %s", scenario.simulation.name,
              scenario.simulation.seed, wall, path)
     return RunResult(scenario, sim_time, wall, path, summary, warnings=tuple(notes))

@@ -370,7 +370,8 @@ class _PrecisionRule:
                 from analysis.loaders import open_trace
                 from analysis.run_metrics import run_metrics
 
-                value = float(run_metrics(open_trace(spec.trace))[self.until.metric])
+                with open_trace(spec.trace).held_open() as trace:
+                    value = float(run_metrics(trace)[self.until.metric])
             self.values[spec.index] = value
         return self.values[spec.index]
 

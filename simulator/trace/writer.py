@@ -184,6 +184,7 @@ class TraceWriter:
         buffer_rows: int = 65_536,
         groups: Collection[str] = (),
         keep_bytes: int = 0,
+        keep_columns: Mapping[str, Collection[str]] | None = None,
     ) -> None:
         """Create ``<stem>.partial.h5`` with every table (empty) and the root attributes.
 
@@ -203,6 +204,10 @@ class TraceWriter:
                 this many bytes in all (0: keep nothing); :meth:`take_tables` returns them
                 once the trace is complete, so that a caller can compute from them what it
                 would otherwise read back from the file.
+            keep_columns: Keep only these columns of these tables (``{table: columns}``;
+                None: every column of every table). ``keep_bytes`` then bounds these
+                columns alone, so a caller that reads a few columns keeps them for a much
+                longer run.
 
         Raises:
             ValueError: On a bad argument (the message names it and its value).
@@ -225,6 +230,16 @@ class TraceWriter:
             raise ValueError(f"buffer_rows must be >= 1, got {buffer_rows}")
         if keep_bytes < 0:
             raise ValueError(f"keep_bytes must be >= 0, got {keep_bytes}")
+        # per kept table, the indices of its kept columns in schema order
+        self._keep_index: dict[str, list[int]] | None = None
+        if keep_columns is not None:
+            self._keep_index = {}
+            for table, names in keep_columns.items():
+                spec = get_table(table)
+                for name in names:
+                    spec.column(name)  # raises for an unknown column, with a suggestion
+                self._keep_index[spec.path] = [k for k, c in enumerate(spec.column_names)
+                                               if c in set(names)]
         unknown = sorted(set(groups) - OPTIONAL_GROUPS)
         if unknown:
             raise ValueError(f"groups {unknown}: expected optional groups from "
@@ -468,7 +483,8 @@ class TraceWriter:
 
         Returns:
             ``{table: {column: array}}`` with the schema dtypes, exactly the data of the file
-            (tables without rows left out), or None: nothing was kept (``keep_bytes`` 0 or
+            (tables without rows left out; with ``keep_columns``, every table it names, with
+            its kept columns only, rows or not), or None: nothing was kept (``keep_bytes`` 0 or
             exceeded), the trace is not complete, or the tables were already taken. A
             column kept in several blocks is joined when it is first read (a run's summary
             reads a few columns, never the position samples).
@@ -476,8 +492,16 @@ class TraceWriter:
         kept, self._kept = self._kept, None
         if kept is None or not self._complete:
             return None
-        return {path: _JoinedColumns(get_table(path).column_names, blocks)
-                for path, blocks in kept.items()}
+        if self._keep_index is None:
+            return {path: _JoinedColumns(get_table(path).column_names, blocks)
+                    for path, blocks in kept.items()}
+        out: dict[str, Mapping[str, np.ndarray]] = {}
+        for path, index in self._keep_index.items():  # every kept table, rows or not
+            spec = get_table(path)
+            names = tuple(spec.column_names[k] for k in index)
+            blocks = kept.get(path) or [[np.zeros(0, spec.columns[k].np_dtype) for k in index]]
+            out[path] = _JoinedColumns(names, blocks)
+        return out
 
     # -- internals -------------------------------------------------------------------------
     def _buffer_for(self, table: str) -> TableBuffer:
@@ -527,11 +551,15 @@ class TraceWriter:
             self._queue_tail(stream)
         buf.drain_at = min(self._drain_rows, CHUNK_ROWS - stream.tail_rows)
         if self._kept is not None:
-            self._kept_nbytes += sum(int(a.nbytes) for a in arrays)
-            if self._kept_nbytes > self._keep_bytes:
-                self._kept = None  # too large to keep: the caller reads the file instead
-            else:
-                self._kept.setdefault(path, []).append(arrays)
+            if self._keep_index is not None:
+                index = self._keep_index.get(path)
+                arrays = [] if index is None else [arrays[k] for k in index]
+            if arrays:
+                self._kept_nbytes += sum(int(a.nbytes) for a in arrays)
+                if self._kept_nbytes > self._keep_bytes:
+                    self._kept = None  # too large to keep: the caller reads the file instead
+                else:
+                    self._kept.setdefault(path, []).append(arrays)
 
     def _queue_tail(self, stream: TableStream) -> None:
         tail = stream.take_tail()
