@@ -44,6 +44,7 @@ Prints a table and writes benchmarks/results/bench_world.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -578,6 +579,7 @@ def main() -> None:
         row["scaling_vs_first"] = (row["wall_s"] / base["wall_s"]) / (row["uavs"] / base["uavs"])
     report = {"benchmark": "bench_world", "python": platform.python_version(),
               "machine": platform.machine(), "cpus": os.cpu_count(),
+              "cpu": cpu_description(),
               "load_average_before": load_before, "load_average_after": os.getloadavg(),
               "series": series, "targets": targets(series),
               "target": "1000 UAVs x 1 h under 60 s; cost ~linear in UAVs"}
@@ -586,6 +588,24 @@ def main() -> None:
         report["big"] = big_run(args.hours, args.untraced, args.untraced_hours)
         report["targets"].update(big_targets(report["big"], series))
     _save(report)
+
+
+def cpu_description() -> str:
+    """The processor, as far as this machine tells: the kernel's model name and the CPU
+    generation LLVM detects (``znver3``, ``znver4``, ...; the model name of a virtual machine
+    often omits it). Sessions run on different machines: times compare only within one."""
+    model = "unknown processor"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    try:
+        import llvmlite.binding as llvm
+
+        return f"{model} ({llvm.get_host_cpu_name()})"
+    except (ImportError, AttributeError):
+        return model
 
 
 def _save(report: dict) -> None:

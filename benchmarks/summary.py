@@ -79,6 +79,9 @@ def world(d: dict) -> list[str]:
            "SimPy processes" + per_migration(d["series"]) + "), 1,000 UAVs x 1 h in at most "
            "20 s, a log-log slope of time against UAVs of at most 1.05, tracing at most 10 % "
            "of the time." + (
+               f" Processor: {d['cpu']}, {d['cpus']} cores; every session runs on a machine "
+               "of its own, and times compare only within one page." if "cpu" in d else "")
+           + (
                " The clock starts after the imports (" + (
                    "also of the modules a run imports lazily: numba with the compiled kernels' "
                    "modules, scipy's splines, the progress bar's library; `run_imports` in the "
