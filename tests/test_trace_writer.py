@@ -582,6 +582,9 @@ def test_kept_columns_are_those_asked_for(tmp_path: Path) -> None:
     assert sum(a.nbytes for c in kept.values() for a in c.values()) == size
     assert _kept_trace(tmp_path / "fits.h5", size, want).take_tables() is not None
     assert _kept_trace(tmp_path / "big.h5", size - 1, want).take_tables() is None
+    with pytest.raises(ValueError, match="at least one column"):
+        TraceWriter(tmp_path / "e.h5", scenario_yaml=YAML, seed=1, keep_bytes=1,
+                    keep_columns={"/uavs": ()})
     with pytest.raises(ValueError, match="t_sec"):
         TraceWriter(tmp_path / "n.h5", scenario_yaml=YAML, seed=1, keep_bytes=1,
                     keep_columns={"/coverage/events": ("t_sec",)})

@@ -61,7 +61,7 @@ SUMMARY_COLUMNS: dict[str, tuple[str, ...]] = {
 """The columns the run summary and its coverage notes read (one per table they only count):
 a traced run keeps these in memory as it writes them (``TraceWriter(keep_columns=...)``),
 so that the summary does not read the trace back. A column missing here is still read from
-the file (tests/test_run_summary_columns.py checks that none is)."""
+the file (tests/test_run_summary.py checks that none is)."""
 
 SUMMARY_MEMORY_BYTES = 1 << 25
 """The summary's columns are kept in memory while they take at most this many bytes (32 MiB;
@@ -388,8 +388,8 @@ def run_scenario(scenario: Scenario, *, trace_path: str | Path | None = None,
     # kept rows)
     world = None
     del coalesced
-    # the rows just written, if the writer could keep them (a small trace): the same values
-    # as the file read back, without reading it (both serve the tables in the same slices)
+    # the summary's columns just written, if the writer could keep them (up to
+    # SUMMARY_MEMORY_BYTES): the same values as the file read back, without reading it
     kept = writer.take_tables()
     with contextlib.ExitStack() as reading:
         # a trace read back is held open for the summary's reads (one open, not one per read)

@@ -236,6 +236,8 @@ class TraceWriter:
             self._keep_index = {}
             for table, names in keep_columns.items():
                 spec = get_table(table)
+                if not names:  # a table kept without columns would seem to have no rows
+                    raise ValueError(f"keep_columns[{table!r}]: expected at least one column")
                 for name in names:
                     spec.column(name)  # raises for an unknown column, with a suggestion
                 self._keep_index[spec.path] = [k for k, c in enumerate(spec.column_names)
