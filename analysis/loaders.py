@@ -222,7 +222,8 @@ class Trace:
             columns: Columns to read (default: all, in schema order).
 
         Returns:
-            ``{column: array}`` in the order asked.
+            ``{column: array}`` in the order asked; the arrays are the cache's and read-only
+            (copy one to change it).
 
         Raises:
             TraceError: Unknown table or column, or a column that cannot be read.
@@ -231,7 +232,9 @@ class Trace:
         cached = self._cache.setdefault(spec.path, {})
         missing = [c for c in wanted if c not in cached]
         if missing:
-            cached.update(self._read(spec, missing))
+            for name, values in self._read(spec, missing).items():
+                values.flags.writeable = False  # the cache's own: later reads serve it too
+                cached[name] = values
         return {c: cached[c] for c in wanted}
 
     def chunks(self, table: str, columns: Iterable[str], rows: int) -> Iterator[pd.DataFrame]:
@@ -393,8 +396,8 @@ class MemoryTables:
         spec = get_table(ACCESSORS.get(table, table))
         wanted = list(spec.column_names) if columns is None else list(columns)
         stored = self._tables.get(spec.path, {})
-        if self._rest is not None and any(c not in stored for c in wanted):
-            other = [c for c in wanted if c not in stored]
+        other = self._not_held(stored, wanted)
+        if other:
             stored = {**stored, **self._other().arrays(spec.path, other)}
         data = {c: stored.get(c, np.zeros(0, dtype=spec.column(c).np_dtype)) for c in wanted}
         return schema_frame(spec, data, wanted)
@@ -403,13 +406,16 @@ class MemoryTables:
         """A table in consecutive slices of at most ``rows`` rows (see :meth:`Trace.chunks`)."""
         spec = get_table(ACCESSORS.get(table, table))
         wanted = list(columns)
-        stored = self._tables.get(spec.path, {})
-        if self._rest is not None and any(c not in stored for c in wanted):
+        if self._not_held(self._tables.get(spec.path, {}), wanted):
             yield from self._other().chunks(spec.path, wanted, rows)
             return
         whole = self.table(spec.path, wanted)
         for start in range(0, len(whole), rows):
             yield whole.iloc[start:start + rows]
+
+    def _not_held(self, stored: Mapping[str, np.ndarray], wanted: list[str]) -> list[str]:
+        """The wanted columns to read from ``rest`` (none without it: they have no rows)."""
+        return [] if self._rest is None else [c for c in wanted if c not in stored]
 
     def _other(self) -> Trace:
         if self._rest_trace is None:

@@ -157,7 +157,7 @@ def warm_numba_cache(n: int, grid: int, lib: Path, work: Path) -> None:
     """Fill numba's cache for this tree as the counted processes will look it up.
 
     numba keys its cache by the CPU it compiles for, and under valgrind the CPU is valgrind's
-    emulated one (numba names it ``haswell`` on this machine's ``znver4``), so a cache filled
+    emulated one (numba named it ``haswell`` on a ``znver4`` machine), so a cache filled
     by a plain run does not serve a run under valgrind: the first counted process compiled
     every kernel inside its count (in a fresh tree, the 100-UAV 0.1 h traced run counted 56.5 G
     instructions instead of 2.7 G; the next process found the kernels cached). Short runs,

@@ -192,7 +192,8 @@ def test_held_open_reads_the_same_with_one_open(small: Path,
     monkeypatch.setattr(loaders_mod, "TraceReader", counted)
     plain = open_trace(small)
     want = [plain.table("/pricing/offers"), *plain.chunks("/coverage/events", ["t_s"], 1)]
-    assert len(opened) == 1 + 2 + len(want) - 1  # open_trace, the two reads, each slice
+    # open_trace, table(), the row count of chunks(), then one open per slice
+    assert len(opened) == 1 + 1 + 1 + (len(want) - 1)
     held = open_trace(small)
     opened.clear()
     with held.held_open() as same:
@@ -214,6 +215,8 @@ def test_arrays_are_the_stored_values(small: Path) -> None:
     assert got["kind"].dtype == np.uint8 and got["kind"].tolist() == \
         trace.table("/coverage/events")["kind"].cat.codes.tolist()
     assert got["t_s"] is trace.arrays("/coverage/events")["t_s"]  # cached
+    with pytest.raises(ValueError, match="read-only"):
+        got["t_s"][0] = -1.0  # the cache stays what the file holds
 
 
 def test_memory_tables_read_what_they_do_not_hold_from_the_trace(small: Path) -> None:

@@ -65,9 +65,8 @@ the file (tests/test_run_summary.py checks that none is)."""
 
 SUMMARY_MEMORY_BYTES = 1 << 25
 """The summary's columns are kept in memory while they take at most this many bytes (32 MiB;
-a 1,000-UAV hour of the benchmark world writes 23 MB of them, of 115 MB in all); a larger
-run's summary reads them back from the trace in slices, so the end of a long run stays
-bounded."""
+they are a small part of a trace's data); a larger run's summary reads them back from the
+trace in slices, so the end of a long run stays bounded."""
 
 
 @dataclass(frozen=True)
