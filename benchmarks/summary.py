@@ -81,6 +81,7 @@ def world(d: dict) -> list[str]:
            "of the time." + (
                f" Processor: {d['cpu']}, {d['cpus']} cores; every session runs on a machine "
                "of its own, and times compare only within one page." if "cpu" in d else "")
+           + (f" Interpreter: {d['interpreter']}." if "interpreter" in d else "")
            + (
                " The clock starts after the imports (" + (
                    "also of the modules a run imports lazily: numba with the compiled kernels' "
@@ -334,6 +335,21 @@ def sweep(d: dict) -> list[str]:
                 + "). On this 2-core machine the speed-up cannot exceed 2x, and it is lower "
                 "when other jobs hold the cores: each worker then gets less than a core."]
     return [*out, ""]
+
+
+def interpreters(d: dict) -> list[str]:
+    rows = ["| interpreter | world, least (s) | vs the first | bare SimPy loop (s) | world vs "
+            "bare |", "|---|---|---|---|---|"]
+    for r in d["rows"]:
+        rows.append(f"| {r['interpreter']} | {r['wall_s']:.2f} | {r['time_vs_first']:.2f}x | "
+                    f"{r['bare_s']:.3f} | {r['vs_bare']:.1f}x |")
+    return ["## Interpreters (`benchmarks/bench_interpreters.py`)", "",
+            f"The world of {d['uavs']:,} UAVs x {d['hours']:g} h (traced, as above) and a bare "
+            f"SimPy loop on its {d['rows'][0]['events']:,} events, under each interpreter in "
+            f"turn, {d['repeat']} rounds; the least time of each. Processor: {d['cpu']}. The "
+            "first row is the interpreter that ran the script. The Makefile makes `.venv` with "
+            "the distribution's `/usr/bin/python3.11` when there is one (README).", "", *rows,
+            ""]
 
 
 def faults(d: dict) -> list[str]:
@@ -648,6 +664,8 @@ def main() -> None:
             parts += render(d)
         if name == "bench_world" and (c := load("bench_instructions")) is not None:
             parts += instructions(c, d)
+        if name == "bench_world" and (i := load("bench_interpreters")) is not None:
+            parts += interpreters(i)
         if name == "bench_world" and (g := load("bench_game")) is not None:
             parts += game(g, load("bench_game_small"))
     print("\n".join(parts).rstrip() + "\n")
