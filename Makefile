@@ -12,9 +12,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= out/default
 
-.PHONY: run test docs-test bench lint agents venv clean fuzz
+.PHONY: run test docs-test bench lint agents venv clean fuzz which-python
 
 venv: $(STAMP)
+
+which-python:  # the interpreter a new .venv would be made with
+	@echo $(PYTHON)
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	@echo "uavtwin: setting up $(VENV) (first run, or setup.cfg changed): installing uavtwin"
