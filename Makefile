@@ -1,9 +1,9 @@
 # uavtwin: `make run` (default scenario + report) and `make test` (whole suite).
 # Both bootstrap .venv on first use; nothing else is needed on a fresh clone.
 # The interpreter .venv is made with: the distribution's python3.11 where there is one (its
-# CPython is built with profile-guided and link-time optimisation and a static libpython; the
-# world runs about 10 % faster on it than on a default source build such as pyenv's, see
-# docs/benchmarks.md), else the first python3.11, else python3. `make PYTHON=...` overrides.
+# CPython is built with profile-guided and link-time optimisation and a static libpython, and
+# runs the world faster than a default source build such as pyenv's: docs/benchmarks.md,
+# "Interpreters"), else the first python3.11, else python3. `make PYTHON=...` overrides.
 PYTHON ?= $(or $(shell for p in /usr/bin/python3.11 python3.11 python3; do \
 	$$p -c 'import ensurepip, sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null \
 	&& { echo $$p; break; }; done),python3)

@@ -611,7 +611,8 @@ def cpu_description() -> str:
 def interpreter_description() -> str:
     """The Python that ran the benchmark: its version, executable and whether libpython is a
     shared library (a build with ``--enable-shared``, such as pyenv's default, calls through
-    it and runs the world about 10 % slower than a distribution's static, optimised build)."""
+    it and runs the world slower than a distribution's static, optimised build:
+    ``bench_interpreters.py``)."""
     shared = False
     with contextlib.suppress(OSError):
         shared = "libpython" in Path("/proc/self/maps").read_text()

@@ -215,6 +215,10 @@ class Market:
         # values as Python floats, without converting a scalar on every call
         self._ten, self._one = np.array(10.0), np.array(1.0)
         self._no_pairs = np.ones((1, 1), dtype=bool)
+        # one compiled call per round where it gives NumPy's numbers (pairkernel)
+        self._fused = self._kernel.fused_agrees()
+        self._consts = np.array([self._gain_lo, self._gain_range, self._ssim_lo,
+                                 self._ssim_range, 10.0, 1.0])
         self._next_request_id = 0
         self._next_round_id = 0
         self._next_transfer_id = 0
@@ -473,6 +477,18 @@ class Market:
         else:
             mode, gain = kernel.GAIN_GIVEN, self._channel_gain_db(uav_ids, rsu_ids)
             draws = self.rng_radio.random(3 * n)
+        if self._fused:
+            try:  # (the first round loads the kernel's machine code: see agents.compiled)
+                planes, viable, n_viable, finite = kernel.pair_arrays(
+                    draws, mode, gain, self._consts, rsus.tx_power_dbm, rsus.noise_dbm,
+                    uavs.ssim_threshold, uavs.delta, uav_ids, rsu_ids,
+                    self._no_pairs if available is None else available, available is not None)
+            except SystemError as err:
+                compiled.unwrap(err)
+            if finite:
+                return planes[0], planes[1], planes[2], viable, self._any_viable(n_viable,
+                                                                                 viable)
+            # a NaN SNR: the split path below raises the SNR check's error
         try:  # (the first round loads the kernels' machine code: see agents.compiled)
             planes, finite = kernel.pair_inputs(
                 draws, mode, gain, self._gain_lo, self._gain_range, self._ssim_lo,
@@ -488,10 +504,14 @@ class Market:
                 self._no_pairs if available is None else available, available is not None)
         except SystemError as err:
             compiled.unwrap(err)
-        n_uavs = len(uav_ids)
-        any_viable = ([n_viable > 0] * n_uavs if n_viable in (0, n_uavs)
-                      else viable.any(axis=1).tolist())
-        return q, ssim, weight, viable, any_viable
+        return q, ssim, weight, viable, self._any_viable(n_viable, viable)
+
+    @staticmethod
+    def _any_viable(n_viable: int, viable: np.ndarray) -> list[bool]:
+        """Whether each UAV of a round has a viable pair (``n_viable`` of them do)."""
+        n_uavs = viable.shape[0]
+        return ([n_viable > 0] * n_uavs if n_viable in (0, n_uavs)
+                else viable.any(axis=1).tolist())
 
     def _channel_gain_db(self, uav_ids: np.ndarray, rsu_ids: np.ndarray) -> np.ndarray:
         """Gain (dB) from each RSU in ``rsu_ids`` to each UAV in ``uav_ids`` now (a model that
