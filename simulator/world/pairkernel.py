@@ -33,6 +33,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from agents import compiled
+
 __all__ = ["GAIN_DRAWN", "GAIN_DRAWN_SHADOWED", "GAIN_GIVEN", "fused_agrees",
            "numpy_transcendentals", "pair_arrays", "pair_inputs", "pair_weights"]
 
@@ -223,7 +225,8 @@ def fused_agrees(samples: int = 1 << 14) -> bool:
         x = np.linspace(-4.0, 4.0, samples) + np.sin(wobble) * 1e-3
         ratio = np.exp(np.linspace(np.log(0.05), np.log(20.0), samples)
                        + np.cos(wobble) * 1e-3)
-        got = _transcendentals(x, ratio, np.array([0.0, 0.0, 0.0, 0.0, 10.0, 1.0]))
+        got = compiled.call(_transcendentals, x, ratio,
+                            np.array([0.0, 0.0, 0.0, 0.0, 10.0, 1.0]))
         _AGREES.append(bool(np.array_equal(got, numpy_transcendentals(x, ratio))))
     return _AGREES[0]
 
