@@ -53,22 +53,32 @@ def _among_others(tx: np.ndarray, noise: np.ndarray, threshold: np.ndarray, delt
 
 def _kernel(seed: int, mode: int, given_gain: np.ndarray, gain_lohi: tuple[float, float],
             ssim_lohi: tuple[float, float], tx: np.ndarray, noise: np.ndarray,
-            delta: np.ndarray, threshold: np.ndarray, available: np.ndarray | None):
-    """The market's composition (Market._pair_arrays)."""
+            delta: np.ndarray, threshold: np.ndarray, available: np.ndarray | None,
+            fused: bool = False):
+    """The market's composition (Market._pair_arrays): the split path, or (``fused``) its one
+    call where K.fused_agrees()."""
     rng = np.random.default_rng(seed)
     n = len(delta) * len(tx)
     draws = rng.random((3 if mode == K.GAIN_GIVEN else 4) * n)
     (glo, ghi), (slo, shi) = gain_lohi, ssim_lohi
     uav_ids, rsu_ids, tables, rows = _among_others(tx, noise, threshold, delta)
+    avail = np.ones((1, 1), bool) if available is None else available
+    if fused:
+        consts = np.array([glo, float(ghi) - float(glo), slo, float(shi) - float(slo), 10.0,
+                           1.0])
+        (q, ssim, weight), viable, n_viable, finite = K.pair_arrays(
+            draws, mode, given_gain, consts, *tables, rows[0], rows[1], uav_ids, rsu_ids,
+            avail, available is not None)
+        assert finite
+        return rng, (q, ssim, weight, viable, n_viable)
     (x, ssim, ratio), finite = K.pair_inputs(draws, mode, given_gain, float(glo),
                                              float(ghi) - float(glo), float(slo),
                                              float(shi) - float(slo), *tables, rows[0],
                                              uav_ids, rsu_ids)
     assert finite
     q = np.log2(np.add(np.array(1.0), np.power(np.array(10.0), x)))  # 0-d constants
-    weight, viable, n_viable = K.pair_weights(
-        np.log(ratio), q, rows[1], uav_ids,
-        np.ones((1, 1), bool) if available is None else available, available is not None)
+    weight, viable, n_viable = K.pair_weights(np.log(ratio), q, rows[1], uav_ids, avail,
+                                              available is not None)
     return rng, (q, ssim, weight, viable, n_viable)
 
 
@@ -79,12 +89,16 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
             and (a.dtype.kind != "f" or bool(np.all(np.signbit(a) == np.signbit(b)))))
 
 
+@pytest.mark.parametrize("fused", [False, True], ids=["split", "one-call"])
 @settings(max_examples=150, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n_i=st.integers(1, 4), n_j=st.integers(1, 6),
        mode=st.sampled_from([K.GAIN_GIVEN, K.GAIN_DRAWN, K.GAIN_DRAWN_SHADOWED]),
        restricted=st.booleans(), wide=st.booleans())
-def test_kernel_path_equals_numpy_formulas(seed: int, n_i: int, n_j: int, mode: int,
-                                           restricted: bool, wide: bool) -> None:
+def test_kernel_path_equals_numpy_formulas(fused: bool, seed: int, n_i: int, n_j: int,
+                                           mode: int, restricted: bool, wide: bool) -> None:
+    if fused and not K.fused_agrees():
+        pytest.skip("this machine's NumPy computes pow, log2 or log otherwise than the C "
+                    "library: the market takes the split path")
     gen = np.random.default_rng(seed + 1)
     scale = 60.0 if wide else 5.0  # wide: gains that make q and the weights change sign
     gain_lohi = (float(gen.uniform(-scale, 0)), float(gen.uniform(0, scale)))
@@ -98,7 +112,7 @@ def test_kernel_path_equals_numpy_formulas(seed: int, n_i: int, n_j: int, mode: 
     args = (seed, mode, given_gain, gain_lohi, ssim_lohi, tx, noise, delta, threshold,
             available)
     rng_a, ref = _reference(*args)
-    rng_b, got = _kernel(*args)
+    rng_b, got = _kernel(*args, fused=fused)
     for name, a, b in zip(("q", "ssim", "weight", "viable"), ref[:4], got[:4], strict=True):
         assert _same(a, b), (name, a, b)
     assert got[4] == ref[4]  # UAVs with a viable pair
@@ -129,48 +143,6 @@ def test_nan_exponent_is_flagged() -> None:
         spectral_efficiency(np.power(10.0, x))
 
 
-def _fused(seed: int, mode: int, given_gain: np.ndarray, gain_lohi: tuple[float, float],
-           ssim_lohi: tuple[float, float], tx: np.ndarray, noise: np.ndarray,
-           delta: np.ndarray, threshold: np.ndarray, available: np.ndarray | None):
-    """The market's one-call path (Market._pair_arrays where K.fused_agrees())."""
-    rng = np.random.default_rng(seed)
-    n = len(delta) * len(tx)
-    draws = rng.random((3 if mode == K.GAIN_GIVEN else 4) * n)
-    (glo, ghi), (slo, shi) = gain_lohi, ssim_lohi
-    uav_ids, rsu_ids, tables, rows = _among_others(tx, noise, threshold, delta)
-    consts = np.array([glo, float(ghi) - float(glo), slo, float(shi) - float(slo), 10.0, 1.0])
-    (q, ssim, weight), viable, n_viable, finite = K.pair_arrays(
-        draws, mode, given_gain, consts, *tables, rows[0], rows[1], uav_ids, rsu_ids,
-        np.ones((1, 1), bool) if available is None else available, available is not None)
-    assert finite
-    return rng, (q, ssim, weight, viable, n_viable)
-
-
-@pytest.mark.skipif(not K.fused_agrees(), reason="this machine's NumPy computes pow, log2 or "
-                    "log otherwise than the C library: the market takes the split path")
-@settings(max_examples=150, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n_i=st.integers(1, 4), n_j=st.integers(1, 6),
-       mode=st.sampled_from([K.GAIN_GIVEN, K.GAIN_DRAWN, K.GAIN_DRAWN_SHADOWED]),
-       restricted=st.booleans(), wide=st.booleans())
-def test_fused_kernel_equals_numpy_formulas(seed: int, n_i: int, n_j: int, mode: int,
-                                            restricted: bool, wide: bool) -> None:
-    gen = np.random.default_rng(seed + 2)
-    scale = 60.0 if wide else 5.0
-    gain_lohi = (float(gen.uniform(-scale, 0)), float(gen.uniform(0, scale)))
-    ssim_lohi = tuple(sorted(gen.uniform(0.5, 1.0, 2)))
-    tx, noise = gen.uniform(-10, 30, n_j), gen.uniform(-110, -20, n_j)
-    given_gain = gen.uniform(-140, -20, (n_i, n_j)) if mode == K.GAIN_GIVEN \
-        else gen.normal(0, 4, (n_i, n_j))
-    args = (seed, mode, given_gain, gain_lohi, ssim_lohi, tx, noise, gen.uniform(0.1, 3, n_i),
-            gen.uniform(0.4, 0.95, n_i), gen.random((n_i, n_j)) < 0.7 if restricted else None)
-    rng_a, ref = _reference(*args)
-    rng_b, got = _fused(*args)
-    for name, a, b in zip(("q", "ssim", "weight", "viable"), ref[:4], got[:4], strict=True):
-        assert _same(a, b), (name, a, b)
-    assert got[4] == ref[4]
-    assert rng_a.bit_generator.state == rng_b.bit_generator.state
-
-
 def test_the_agreement_check_sees_one_last_bit(monkeypatch: pytest.MonkeyPatch) -> None:
     """fused_agrees compares the compiled functions with NumPy's: one value of NumPy's one bit
     off (as SIMD code may give) makes it say no, and the market then takes the split path."""
@@ -181,11 +153,13 @@ def test_the_agreement_check_sees_one_last_bit(monkeypatch: pytest.MonkeyPatch) 
         out[2, out.shape[1] // 3] = np.nextafter(out[2, out.shape[1] // 3], np.inf)
         return out
 
-    monkeypatch.setattr(K, "_AGREES", [])
-    monkeypatch.setattr(K, "numpy_transcendentals", one_bit_off)
-    assert not K.fused_agrees()
-    monkeypatch.setattr(K, "_AGREES", [])
-    monkeypatch.setattr(K, "numpy_transcendentals", real)
+    with monkeypatch.context() as patched:
+        patched.setattr(K, "numpy_transcendentals", one_bit_off)
+        K.fused_agrees.cache_clear()
+        try:
+            assert not K.fused_agrees()
+        finally:
+            K.fused_agrees.cache_clear()  # (checked again, with NumPy's own, when next asked)
     x = np.linspace(-4.0, 4.0, 1001)
     ratio = np.linspace(0.05, 20.0, 1001)
     same = np.array_equal(K._transcendentals(x, ratio, np.array([0.0] * 4 + [10.0, 1.0])),
@@ -222,7 +196,7 @@ def test_market_runs_the_same_on_either_path(monkeypatch: pytest.MonkeyPatch,
     scenario = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "default.yaml",
                              overrides=["simulation.duration_s=120", "uavs.count=30", *extra])
     fused = run_scenario(scenario, in_memory=True).tables
-    monkeypatch.setattr(K, "_AGREES", [False])
+    monkeypatch.setattr(K, "fused_agrees", lambda: False)
     split = run_scenario(scenario, in_memory=True).tables
     assert fused is not None and split is not None and fused.keys() == split.keys()
     assert len(fused["/pricing/offers"]["price"]) > 0

@@ -374,7 +374,7 @@ def test_interrupt_wrapped_by_a_compiled_call_stops_the_run_as_interrupted(
 
     kernels = importlib.import_module(module)
     if name in ("pair_inputs", "pair_arrays"):  # the market's split path, or its one call
-        monkeypatch.setattr(kernels, "_AGREES", [name == "pair_arrays"])
+        monkeypatch.setattr(kernels, "fused_agrees", lambda: name == "pair_arrays")
 
     def loading(*args):
         try:

@@ -30,6 +30,8 @@ fastmath): ``Generator.uniform(lo, hi)`` is ``lo + (hi - lo) u`` of ``Generator.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numba import njit
 
@@ -213,22 +215,16 @@ def _transcendentals(x: np.ndarray, ratio: np.ndarray, consts: np.ndarray) -> np
     return out
 
 
-_AGREES: list[bool] = []
-
-
+@functools.cache
 def fused_agrees(samples: int = 1 << 14) -> bool:
     """Whether :func:`pair_arrays`'s transcendental functions give NumPy's results bit for bit
     on this machine (checked once per process, on ``samples`` values spread over SNR
     exponents of -40 to 40 dB and SSIM ratios of 0.05 to 20: a few milliseconds)."""
-    if not _AGREES:
-        wobble = np.arange(samples)  # (off an even grid: every last bit is tried)
-        x = np.linspace(-4.0, 4.0, samples) + np.sin(wobble) * 1e-3
-        ratio = np.exp(np.linspace(np.log(0.05), np.log(20.0), samples)
-                       + np.cos(wobble) * 1e-3)
-        got = compiled.call(_transcendentals, x, ratio,
-                            np.array([0.0, 0.0, 0.0, 0.0, 10.0, 1.0]))
-        _AGREES.append(bool(np.array_equal(got, numpy_transcendentals(x, ratio))))
-    return _AGREES[0]
+    wobble = np.arange(samples)  # (off an even grid: every last bit is tried)
+    x = np.linspace(-4.0, 4.0, samples) + np.sin(wobble) * 1e-3
+    ratio = np.exp(np.linspace(np.log(0.05), np.log(20.0), samples) + np.cos(wobble) * 1e-3)
+    got = compiled.call(_transcendentals, x, ratio, np.array([0.0, 0.0, 0.0, 0.0, 10.0, 1.0]))
+    return bool(np.array_equal(got, numpy_transcendentals(x, ratio)))
 
 
 def numpy_transcendentals(x: np.ndarray, ratio: np.ndarray) -> np.ndarray:
