@@ -12,7 +12,7 @@ there is one; this script measures what that choice is worth::
 The interpreter running the script is measured first, then each ``--python``; each must have
 uavtwin's dependencies installed (for example a second venv,
 ``python3.11 -m venv /tmp/v && /tmp/v/bin/pip install -c constraints.txt -e .``). Each
-round runs every interpreter once, in turn: the world (``bench_world.py --one``, a process of
+round runs every interpreter once, in turn: the world (``bench_world.one``, a process of
 its own, traced) and a bare SimPy loop on the world's event count. The least time of each
 is kept; ``time_vs_first`` is this interpreter's least wall time over the first's. Writes
 ``benchmarks/results/bench_interpreters.json``.
@@ -40,13 +40,6 @@ def _child(python: str, code: str) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-def world(python: str, n_uavs: int, hours: float) -> dict:
-    """One traced world run in ``python`` (bench_world's ``--one``)."""
-    out = subprocess.run([python, str(HERE / "bench_world.py"), "--one", str(n_uavs),
-                          "--hours", str(hours)], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def bare(python: str, n_events: int, n_procs: int) -> float:
     """Wall time of a bare SimPy loop of ``n_events`` timeouts in ``python``."""
     return float(_child(python, "import bench_world as b; "
@@ -72,10 +65,10 @@ def main() -> None:
                      "interpreter": _child(python, "import bench_world as b; "
                                            "print(b.interpreter_description())"),
                      "world": [], "bare": []})
-        world(python, 10, 0.01)  # load (or compile) the kernels' machine code once
+        bench_world.one(10, 0.01, True, python=python)  # load (or compile) the kernels' code
     for k in range(args.repeat):
         for row in rows:
-            run = world(row["python"], args.uavs, args.hours)
+            run = bench_world.one(args.uavs, args.hours, True, python=row["python"])
             row["events"] = run["events"]
             row["world"].append({"wall_s": run["wall_s"], "cpu_s": run["cpu_s"]})
             row["bare"].append(bare(row["python"], run["events"], args.uavs))

@@ -303,11 +303,11 @@ def compare_with_bare(row: dict, n_procs: int, grid: int = 10) -> None:
     row["cpu_overhead_vs_bare_own"] = row["cpu_s"] / row["bare_simpy_own_cpu_s"]
 
 
-def one(n_uavs: int, hours: float, traced: bool, grid: int = 10) -> dict:
-    """:func:`measure_one` in a fresh subprocess (so its peak RSS is its own), with the
-    machine's load average (1 min) before and after it."""
-    cmd = [sys.executable, __file__, "--one", str(n_uavs), "--hours", str(hours),
-           "--grid", str(grid)]
+def one(n_uavs: int, hours: float, traced: bool, grid: int = 10,
+        python: str = sys.executable) -> dict:
+    """:func:`measure_one` in a fresh subprocess of ``python`` (so its peak RSS is its own),
+    with the machine's load average (1 min) before and after it."""
+    cmd = [python, __file__, "--one", str(n_uavs), "--hours", str(hours), "--grid", str(grid)]
     load = os.getloadavg()[0]
     proc = subprocess.run(cmd + ([] if traced else ["--untraced"]), capture_output=True,
                           text=True, check=True)
